@@ -1,0 +1,36 @@
+# Two commands: `make run` (pipeline + Dagster UI on embedded defaults) and `make test`.
+# Both create the virtual environment at .venv first.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed-stamp
+DAGSTER_HOME := $(CURDIR)/data/dagster_home
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: setup run test bench sample clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	mkdir -p $(DAGSTER_HOME) data/uploads
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@echo "Dagster UI: http://$(HOST):$(PORT)  |  drop spreadsheets into $(CURDIR)/data/uploads"
+	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
+
+test: setup
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(VENV)/bin/elevra-pipeline bench quota --processes 4 --seconds 20
+
+sample: setup
+	$(VENV)/bin/python -m elevra_pipeline.samples.make_sample
+
+clean:
+	rm -rf data .pytest_cache
