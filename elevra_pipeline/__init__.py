@@ -1,0 +1,1 @@
+"""Elevra spreadsheet ingestion: uploads -> Gemini analysis -> structured records -> result workbook."""

@@ -1,0 +1,46 @@
+"""The project's error tree: every error a person may see says what went wrong in plain words."""
+
+
+class ElevraError(Exception):
+    """Base of every error raised on purpose by elevra_pipeline."""
+
+
+class UnusableUploadError(ElevraError):
+    """The uploaded file cannot be turned into election batches (corrupt, empty, missing columns)."""
+
+
+class QuotaConfigError(ElevraError):
+    """The quotas file is invalid; the message names the bad field."""
+
+
+class ModelCallError(ElevraError):
+    """One model call failed; carries what the attempt row records."""
+
+    def __init__(self, message: str, *, error_type: str, status_code: int | None = None,
+                 retryable: bool = True, quota_id: str | None = None,
+                 retry_delay: float | None = None, body: str | None = None, scope: str | None = None):
+        super().__init__(message)
+        self.error_type = error_type
+        self.status_code = status_code
+        self.retryable = retryable
+        self.quota_id = quota_id
+        self.retry_delay = retry_delay
+        self.body = body
+        self.scope = scope
+
+
+class QuotaExhaustedError(ElevraError):
+    """No model in the stage's chain can take the call within the allowed wait."""
+
+
+class BatchFailedError(ElevraError):
+    """A batch used up its attempts for a stage; it needs re-upload with this reason."""
+
+
+class DeliveryError(ElevraError):
+    """An e-mail could not be handed over; `retryable` says whether to try again later."""
+
+    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after

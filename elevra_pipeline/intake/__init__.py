@@ -1,0 +1,1 @@
+"""Turning an uploaded spreadsheet into clean rows grouped into election batches."""

@@ -1,0 +1,1 @@
+"""Clean model output into records safe to store and show."""

@@ -1,0 +1,36 @@
+"""Where things live and which services to talk to, read from the environment at call time."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> Path:
+    """The project's local data folder (git-ignored): `ELEVRA_DATA_DIR`, default `<repo>/data`."""
+    return Path(os.environ.get("ELEVRA_DATA_DIR") or REPO_ROOT / "data")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    upload_dir: Path
+    workbook_dir: Path
+    archive_dir: Path
+    outbox_dir: Path
+    elevra_base_url: str
+    team_email: str
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        base = data_dir()
+        return cls(
+            database_url=os.environ.get("ELEVRA_DATABASE_URL") or f"sqlite:///{base / 'elevra.db'}",
+            upload_dir=Path(os.environ.get("ELEVRA_UPLOAD_DIR") or base / "uploads"),
+            workbook_dir=Path(os.environ.get("ELEVRA_WORKBOOK_DIR") or base / "workbooks"),
+            archive_dir=Path(os.environ.get("ELEVRA_ARCHIVE_DIR") or base / "archive"),
+            outbox_dir=Path(os.environ.get("ELEVRA_OUTBOX_DIR") or base / "outbox"),
+            elevra_base_url=os.environ.get("ELEVRA_BASE_URL", "https://www.elevracommunity.com").rstrip("/"),
+            team_email=os.environ.get("ELEVRA_TEAM_EMAIL", "team@elevracommunity.com"),
+        )

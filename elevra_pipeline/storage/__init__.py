@@ -1,0 +1,1 @@
+"""App database: SQLAlchemy models, Alembic migrations and the repository that writes them."""

@@ -1,0 +1,63 @@
+"""Engines for the app database, tuned for several processes sharing SQLite or PostgreSQL."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def dialect_insert(engine: Engine):
+    """`insert` with `on_conflict_do_*` for the engine's dialect (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+    return (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see _begin_sqlite
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_sqlite(conn) -> None:
+    """`BEGIN IMMEDIATE`: a deferred transaction that reads then writes fails with "database is
+    locked" when another process wrote in between; taking the write lock up front makes it wait."""
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def create_db_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+@lru_cache(maxsize=16)
+def migrated_engine(url: str) -> Engine:
+    """One engine per URL per process, migrated to head the first time it is asked for."""
+    engine = create_db_engine(url)
+    config = alembic_config(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return engine

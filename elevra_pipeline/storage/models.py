@@ -1,0 +1,189 @@
+"""Tables of the app database. Natural keys carry unique constraints so upserts never duplicate."""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Upload(Base):
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partition_key: Mapped[str] = mapped_column(String(120), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    original_filename: Mapped[str] = mapped_column(String(255))
+    stored_path: Mapped[str | None] = mapped_column(Text)
+    uploader_email: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(32), default="queued")
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    summary_json: Mapped[dict | None] = mapped_column(JSON)
+    workbook_path: Mapped[str | None] = mapped_column(Text)
+    keep_raw_file: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ElectionBatch(Base):
+    __tablename__ = "election_batches"
+    __table_args__ = (UniqueConstraint("upload_id", "batch_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"), index=True)
+    batch_key: Mapped[str] = mapped_column(String(200))
+    jurisdiction: Mapped[str] = mapped_column(String(255), default="")
+    office: Mapped[str] = mapped_column(String(255), default="")
+    district: Mapped[str] = mapped_column(String(255), default="")
+    election_date: Mapped[str] = mapped_column(String(64), default="")
+    rows_json: Mapped[list] = mapped_column(JSON)
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    # pending -> analyzed -> structured -> inserted; or needs_reupload / skipped
+    status: Mapped[str] = mapped_column(String(32), default="pending")
+    error_reason: Mapped[str | None] = mapped_column(Text)
+    analysis_json: Mapped[dict | None] = mapped_column(JSON)
+    analysis_model: Mapped[str | None] = mapped_column(String(64))
+    structured_json: Mapped[dict | None] = mapped_column(JSON)
+    structure_model: Mapped[str | None] = mapped_column(String(64))
+    fallback_note: Mapped[str | None] = mapped_column(Text)
+    inserted_json: Mapped[dict | None] = mapped_column(JSON)
+    admin_note: Mapped[str | None] = mapped_column(Text)
+    # Who is working on the batch now; a dead owner's lease is taken over (see pipeline/leases.py).
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ModelAttempt(Base):
+    __tablename__ = "model_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("election_batches.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    fallback_reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error_type: Mapped[str | None] = mapped_column(String(64))
+    quota_id: Mapped[str | None] = mapped_column(String(128))
+    retry_delay_s: Mapped[float | None] = mapped_column(Float)
+    estimated_tokens: Mapped[int | None] = mapped_column(Integer)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Election(Base):
+    __tablename__ = "elections"
+    __table_args__ = (UniqueConstraint("natural_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    natural_key: Mapped[str] = mapped_column(String(400))
+    slug: Mapped[str] = mapped_column(String(400))
+    name: Mapped[str] = mapped_column(String(400))
+    jurisdiction: Mapped[str] = mapped_column(String(255))
+    office: Mapped[str] = mapped_column(String(255))
+    district: Mapped[str] = mapped_column(String(255), default="")
+    election_date: Mapped[str] = mapped_column(String(32))
+    election_type: Mapped[str] = mapped_column(String(32), default="general")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Candidate(Base):
+    __tablename__ = "candidates"
+    __table_args__ = (UniqueConstraint("election_id", "name_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), index=True)
+    name_key: Mapped[str] = mapped_column(String(255))
+    slug: Mapped[str] = mapped_column(String(400))
+    name: Mapped[str] = mapped_column(String(255))
+    party: Mapped[str | None] = mapped_column(String(120))
+    website: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class CandidateLink(Base):
+    __tablename__ = "candidate_links"
+    __table_args__ = (UniqueConstraint("candidate_id", "url"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    kind: Mapped[str] = mapped_column(String(32), default="website")
+
+
+class ElectionLink(Base):
+    __tablename__ = "election_links"
+    __table_args__ = (UniqueConstraint("election_id", "url"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    kind: Mapped[str] = mapped_column(String(32), default="elevra")
+
+
+class QuotaModel(Base):
+    """One row per model: the lock row serializing reservations, and its shared cool-down."""
+    __tablename__ = "quota_models"
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cooldown_until: Mapped[float] = mapped_column(Float, default=0.0)
+    cooldown_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class QuotaReservation(Base):
+    """A request (and its input tokens) counted against a model's windows from `at`."""
+    __tablename__ = "quota_reservations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    tokens: Mapped[int] = mapped_column(Integer)
+    day_key: Mapped[str] = mapped_column(String(32))
+    in_flight: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class QuotaDaily(Base):
+    __tablename__ = "quota_daily"
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Notification(Base):
+    """Every e-mail, once per idempotency key: what was sent, to whom, and how it went."""
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("idempotency_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    recipients: Mapped[list] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(String(400))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    attachment_path: Mapped[str | None] = mapped_column(Text)
+    # pending -> sent; or retrying -> ... -> failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AppControl(Base):
+    """Switches an admin flips for everything at once, e.g. `pause_all`."""
+    __tablename__ = "app_controls"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

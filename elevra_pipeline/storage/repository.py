@@ -1,0 +1,214 @@
+"""All writes to the app database: one transaction per unit of work, upserts on natural keys."""
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from elevra_pipeline.storage.database import dialect_insert
+from elevra_pipeline.storage.models import (AppControl, Candidate, CandidateLink, Election, ElectionBatch,
+                                            ElectionLink, ModelAttempt, Notification, Upload)
+
+
+class Repository:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def unit_of_work(self):
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- uploads ---------------------------------------------------------------------------
+    def find_upload_by_hash(self, content_hash: str) -> Upload | None:
+        with self.unit_of_work() as s:
+            return s.scalar(select(Upload).where(Upload.content_hash == content_hash))
+
+    def get_upload(self, partition_key: str) -> Upload | None:
+        with self.unit_of_work() as s:
+            return s.scalar(select(Upload).where(Upload.partition_key == partition_key))
+
+    def get_upload_by_id(self, upload_id: int) -> Upload | None:
+        with self.unit_of_work() as s:
+            return s.get(Upload, upload_id)
+
+    def list_uploads(self) -> list[Upload]:
+        with self.unit_of_work() as s:
+            return list(s.scalars(select(Upload).order_by(Upload.id)))
+
+    def add_upload(self, **fields) -> Upload:
+        with self.unit_of_work() as s:
+            upload = Upload(**fields)
+            s.add(upload)
+            s.flush()
+            return upload
+
+    def update_upload(self, upload_id: int, **fields) -> None:
+        with self.unit_of_work() as s:
+            upload = s.get(Upload, upload_id)
+            for name, value in fields.items():
+                setattr(upload, name, value)
+
+    # -- batches ---------------------------------------------------------------------------
+    def save_batches(self, upload_id: int, drafts) -> int:
+        """Insert batches not yet known for this upload; existing ones keep their progress."""
+        with self.unit_of_work() as s:
+            known = set(s.scalars(select(ElectionBatch.batch_key).where(ElectionBatch.upload_id == upload_id)))
+            for d in drafts:
+                if d.batch_key not in known:
+                    s.add(ElectionBatch(upload_id=upload_id, batch_key=d.batch_key, jurisdiction=d.jurisdiction,
+                                        office=d.office, district=d.district, election_date=d.election_date,
+                                        rows_json=d.rows, row_count=len(d.rows)))
+            return len(drafts) - len(known)
+
+    def batches(self, upload_id: int, statuses: tuple[str, ...] | None = None) -> list[ElectionBatch]:
+        with self.unit_of_work() as s:
+            query = select(ElectionBatch).where(ElectionBatch.upload_id == upload_id)
+            if statuses:
+                query = query.where(ElectionBatch.status.in_(statuses))
+            return list(s.scalars(query.order_by(ElectionBatch.id)))
+
+    def update_batch(self, batch_id: int, **fields) -> None:
+        with self.unit_of_work() as s:
+            batch = s.get(ElectionBatch, batch_id)
+            for name, value in fields.items():
+                setattr(batch, name, value)
+
+    def claim_batch(self, batch_id: int, owner: str, now: float, lease_seconds: float, owner_is_gone) -> bool:
+        """Take the batch's lease if it is free, expired, ours, or its owner is gone."""
+        with self.engine.connect() as conn:  # row lock: SELECT ... FOR UPDATE / BEGIN IMMEDIATE
+            with conn.begin():
+                table = ElectionBatch.__table__
+                query = select(table.c.lease_owner, table.c.lease_expires_at).where(table.c.id == batch_id)
+                current = conn.execute(query.with_for_update() if self.engine.dialect.name == "postgresql"
+                                       else query).one()
+                holder, expires = current
+                if holder and holder != owner and (expires or 0) > now and not owner_is_gone(holder):
+                    return False
+                conn.execute(update(table).where(table.c.id == batch_id)
+                             .values(lease_owner=owner, lease_expires_at=now + lease_seconds))
+                return True
+
+    def release_batch(self, batch_id: int, owner: str) -> None:
+        with self.unit_of_work() as s:
+            s.execute(update(ElectionBatch).where(ElectionBatch.id == batch_id, ElectionBatch.lease_owner == owner)
+                      .values(lease_owner=None, lease_expires_at=None))
+
+    def get_batch(self, batch_id: int) -> ElectionBatch:
+        with self.unit_of_work() as s:
+            return s.get(ElectionBatch, batch_id)
+
+    def find_batch(self, upload_id: int, batch_key: str) -> ElectionBatch | None:
+        with self.unit_of_work() as s:
+            return s.scalar(select(ElectionBatch).where(ElectionBatch.upload_id == upload_id,
+                                                        ElectionBatch.batch_key == batch_key))
+
+    # -- controls --------------------------------------------------------------------------
+    def control(self, key: str) -> str | None:
+        with self.unit_of_work() as s:
+            row = s.get(AppControl, key)
+            return row.value if row else None
+
+    def set_control(self, key: str, value: str | None) -> None:
+        with self.unit_of_work() as s:
+            row = s.get(AppControl, key)
+            if value is None:
+                if row:
+                    s.delete(row)
+            elif row:
+                row.value = value
+            else:
+                s.add(AppControl(key=key, value=value))
+
+    def is_paused(self, upload) -> bool:
+        return bool(upload.paused) or self.control("pause_all") is not None
+
+    # -- attempts --------------------------------------------------------------------------
+    def record_attempt(self, **fields) -> None:
+        with self.unit_of_work() as s:
+            s.add(ModelAttempt(**fields))
+
+    def attempts(self, upload_id: int | None = None) -> list[ModelAttempt]:
+        with self.unit_of_work() as s:
+            query = select(ModelAttempt).order_by(ModelAttempt.id)
+            if upload_id is not None:
+                query = query.where(ModelAttempt.upload_id == upload_id)
+            return list(s.scalars(query))
+
+    def merge_summary(self, upload_id: int, **parts) -> None:
+        """Add parts to the summary stored on the upload (e-mails read it, never recompute it)."""
+        with self.unit_of_work() as s:
+            upload = s.get(Upload, upload_id)
+            upload.summary_json = {**(upload.summary_json or {}), **parts}
+
+    # -- notifications ---------------------------------------------------------------------
+    def add_notification(self, **fields) -> bool:
+        """False when an e-mail with this idempotency key was logged before."""
+        with self.unit_of_work() as s:
+            statement = self._insert(Notification.__table__).values(**fields)
+            result = s.execute(statement.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+            return result.rowcount == 1
+
+    def due_notifications(self, now: float) -> list[Notification]:
+        with self.unit_of_work() as s:
+            return list(s.scalars(select(Notification).where(
+                Notification.status.in_(("pending", "retrying", "sending")),
+                Notification.next_attempt_at <= now).order_by(Notification.id)))
+
+    def claim_notification(self, notification_id: int, now: float, lease: float = 300.0) -> bool:
+        """Only one sender gets to send it; a sender that died lets go after `lease` seconds."""
+        with self.unit_of_work() as s:
+            result = s.execute(update(Notification).where(
+                Notification.id == notification_id, Notification.status.in_(("pending", "retrying", "sending")),
+                Notification.next_attempt_at <= now).values(status="sending", next_attempt_at=now + lease))
+            return result.rowcount == 1
+
+    def update_notification(self, notification_id: int, **fields) -> None:
+        with self.unit_of_work() as s:
+            s.execute(update(Notification).where(Notification.id == notification_id).values(**fields))
+
+    def notifications(self, upload_id: int | None = None) -> list[Notification]:
+        with self.unit_of_work() as s:
+            query = select(Notification).order_by(Notification.id)
+            if upload_id is not None:
+                query = query.where(Notification.upload_id == upload_id)
+            return list(s.scalars(query))
+
+    # -- records ---------------------------------------------------------------------------
+    def _insert(self, table):
+        return dialect_insert(self.engine)(table)
+
+    def upsert_returning_id(self, session: Session, model, key: dict, values: dict) -> int:
+        """Insert-or-update on the natural key `key` and return the row's id, race-free."""
+        now = datetime.now(timezone.utc)
+        statement = self._insert(model.__table__).values(**key, **values, created_at=now, updated_at=now)
+        statement = statement.on_conflict_do_update(index_elements=list(key),
+                                                    set_={**values, "updated_at": now})
+        return session.execute(statement.returning(model.__table__.c.id)).scalar_one()
+
+    def insert_link(self, session: Session, model, owner_column: str, owner_id: int, url: str, kind: str) -> None:
+        statement = self._insert(model.__table__).values(**{owner_column: owner_id}, url=url, kind=kind)
+        session.execute(statement.on_conflict_do_nothing(index_elements=[owner_column, "url"]))
+
+    def count(self, model) -> int:
+        with self.unit_of_work() as s:
+            return s.scalar(select(func.count()).select_from(model))
+
+    def rows_by_ids(self, model, ids: list[int]) -> list:
+        if not ids:
+            return []
+        with self.unit_of_work() as s:
+            return list(s.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)))
+
+    def links_for(self, model, owner_column: str, owner_ids: list[int]) -> dict[int, list]:
+        result: dict[int, list] = {}
+        if not owner_ids:
+            return result
+        with self.unit_of_work() as s:
+            for link in s.scalars(select(model).where(getattr(model, owner_column).in_(owner_ids))):
+                result.setdefault(getattr(link, owner_column), []).append(link)
+        return result
+
