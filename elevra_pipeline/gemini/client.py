@@ -1,0 +1,68 @@
+"""One structured-output call through google-genai, with every failure turned into a ModelCallError."""
+
+import json
+
+from google import genai
+from google.genai import errors, types
+from pydantic import BaseModel, ValidationError
+
+from elevra_pipeline.exceptions import ModelCallError
+from elevra_pipeline.quotas.engine import CallResult, Outcome, QuotaEngine
+from elevra_pipeline.quotas.server_errors import parse_rate_limit
+
+
+def make_client(api_key: str | None, base_url: str | None, timeout_seconds: float) -> genai.Client:
+    options = types.HttpOptions(timeout=int(timeout_seconds * 1000), base_url=base_url or None)
+    return genai.Client(api_key=api_key or "emulator-no-key", http_options=options)
+
+
+def classify(error: Exception) -> ModelCallError:
+    if isinstance(error, errors.APIError):
+        body = error.details if isinstance(error.details, dict) else {}
+        text = json.dumps(body)[:2000] if body else str(error)
+        if error.code == 429:
+            info = parse_rate_limit(body)
+            return ModelCallError(f"429 {error.status}: {error.message}", error_type="rate_limited", status_code=429,
+                                  quota_id=info.quota_id, retry_delay=info.retry_delay, body=text, scope=info.scope)
+        if error.code and error.code >= 500:
+            return ModelCallError(f"{error.code} {error.status}: {error.message}", error_type="server_error",
+                                  status_code=error.code, body=text)
+        return ModelCallError(f"{error.code} {error.status}: {error.message}", error_type="client_error",
+                              status_code=error.code, retryable=error.code in (408, 409), body=text)
+    name = type(error).__name__
+    kind = "timeout" if "Timeout" in name else "network"
+    return ModelCallError(f"{kind}: {name}: {error}", error_type=kind)
+
+
+class GeminiCaller:
+    """Structured output under the quota engine; `response.parsed` is checked, never trusted."""
+
+    def __init__(self, client: genai.Client, engine: QuotaEngine):
+        self.client = client
+        self.engine = engine
+
+    def _invoke(self, model: str, system: str, prompt: str, schema: type[BaseModel]) -> CallResult:
+        config = types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
+                                             response_schema=schema, temperature=0)
+        try:
+            response = self.client.models.generate_content(model=model, contents=prompt, config=config)
+        except (errors.APIError, OSError) as e:
+            raise classify(e) from e
+        except Exception as e:  # the HTTP library's timeouts and connection errors are not APIError
+            if "httpx" not in type(e).__module__:
+                raise
+            raise classify(e) from e
+        usage = response.usage_metadata
+        text = response.text or ""
+        try:
+            value = response.parsed if isinstance(response.parsed, schema) else schema.model_validate_json(text)
+        except (ValidationError, ValueError) as e:
+            raise ModelCallError(f"invalid structured output from {model}: {str(e)[:300]}",
+                                 error_type="invalid_output", status_code=200, body=text[:2000]) from e
+        return CallResult(value, (usage.prompt_token_count or 0) if usage else 0,
+                          (usage.candidates_token_count or 0) if usage else 0, text)
+
+    def run(self, stage: str, system: str, prompt: str, schema: type[BaseModel],
+            context: dict | None = None, chain: list[str] | None = None) -> Outcome:
+        return self.engine.call(stage, len(system) + len(prompt),
+                                lambda model: self._invoke(model, system, prompt, schema), chain, context)

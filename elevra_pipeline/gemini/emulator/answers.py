@@ -1,0 +1,94 @@
+"""Deterministic answers computed from the rows in the prompt, shaped like Gemini's would be."""
+
+import json
+import re
+from collections import Counter
+
+import pandas as pd
+
+from elevra_pipeline.gemini.prompts import TASK_ANALYZE, TASK_STRUCTURE
+
+PARTIES = {"d": "Democratic", "dem": "Democratic", "democrat": "Democratic", "democratic": "Democratic",
+           "r": "Republican", "rep": "Republican", "gop": "Republican", "republican": "Republican",
+           "i": "Independent", "ind": "Independent", "independent": "Independent",
+           "g": "Green", "green": "Green", "l": "Libertarian", "lib": "Libertarian",
+           "libertarian": "Libertarian", "np": "Nonpartisan", "nonpartisan": "Nonpartisan",
+           "non-partisan": "Nonpartisan"}
+
+
+def _tagged(text: str, tag: str):
+    match = re.search(rf"<{tag}>\s*(.*?)\s*</{tag}>", text, re.S)
+    return json.loads(match.group(1)) if match else None
+
+
+def nice_case(text: str) -> str:
+    if text and (text.islower() or text.isupper()):
+        return " ".join(w[:1].upper() + w[1:].lower() for w in text.split(" "))
+    return text
+
+
+def iso_date(text: str) -> str:
+    if not text:
+        return ""
+    parsed = pd.to_datetime(text, errors="coerce")
+    return "" if pd.isna(parsed) else parsed.date().isoformat()
+
+
+def _most_common(rows: list[dict], field: str) -> str:
+    values = [r.get(field, "") for r in rows if r.get(field)]
+    return Counter(values).most_common(1)[0][0] if values else ""
+
+
+def analyze(rows: list[dict]) -> dict:
+    raw_date = _most_common(rows, "election_date")
+    date = iso_date(raw_date)
+    names = {r["candidate_name"].casefold() for r in rows if r.get("candidate_name")}
+    district = _most_common(rows, "district")
+    issues = []
+    if raw_date and not date:
+        issues.append(f"unreadable election date '{raw_date}'")
+    if any(r.get("website") and "://" not in r["website"] for r in rows):
+        issues.append("website without http(s) scheme")
+    reason = ("no election date" if not date else "no office" if not _most_common(rows, "office")
+              else "no candidate names" if not names else "")
+    month = int(date[5:7]) if date else 0
+    kind = _most_common(rows, "election_type").lower() or ("general" if month == 11 else "primary" if month in (3, 6) else "municipal" if month else "unknown")
+    return {"jurisdiction": nice_case(_most_common(rows, "jurisdiction")),
+            "office": nice_case(_most_common(rows, "office")),
+            "district": f"District {district}" if district.isdigit() else nice_case(district),
+            "election_date": date, "election_type": kind if kind in ("general", "primary", "special", "runoff", "municipal") else "unknown",
+            "candidate_count": len(names), "data_issues": issues, "can_structure": not reason, "reason": reason}
+
+
+def structure(rows: list[dict], analysis: dict) -> dict:
+    parts = [analysis["jurisdiction"], analysis["office"], analysis["district"]]
+    kind = analysis["election_type"] if analysis["election_type"] != "unknown" else ""
+    name = " ".join(p for p in parts + [kind.title(), "Election"] if p)
+    candidates, seen = [], set()
+    for row in rows:
+        key = row.get("candidate_name", "").casefold()
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        website = row.get("website", "")
+        if website and "://" not in website and ":" not in website:
+            website = "https://" + website
+        party = row.get("party", "")
+        candidates.append({"name": nice_case(row["candidate_name"]),
+                           "party": PARTIES.get(party.casefold().strip("."), nice_case(party)),
+                           "website": website,
+                           "links": [{"url": website, "kind": "website"}] if website else []})
+    return {"election": {"name": name, "jurisdiction": analysis["jurisdiction"], "office": analysis["office"],
+                         "district": analysis["district"], "election_date": analysis["election_date"],
+                         "election_type": analysis["election_type"] if analysis["election_type"] != "unknown" else "general",
+                         "links": []},
+            "candidates": candidates}
+
+
+def answer(prompt: str) -> dict:
+    rows = _tagged(prompt, "rows") or []
+    if TASK_STRUCTURE in prompt:
+        return structure(rows, _tagged(prompt, "analysis") or analyze(rows))
+    if TASK_ANALYZE in prompt:
+        return analyze(rows)
+    return {"text": "emulated answer"}

@@ -1,0 +1,139 @@
+"""The emulator's HTTP front: `generateContent` and `countTokens` under /v1 and /v1beta."""
+
+import json
+import logging
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from elevra_pipeline.gemini.emulator.answers import answer
+from elevra_pipeline.gemini.emulator.quota_window import SlidingWindowQuotas, count_tokens, rate_limit_body
+from elevra_pipeline.quotas.limits import QuotaConfig
+
+log = logging.getLogger("elevra_pipeline.emulator")
+ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|countTokens)$")
+
+
+@dataclass
+class Faults:
+    """Injected faults, each a probability per generateContent call."""
+    server_error: float = 0.0        # 503 UNAVAILABLE
+    slow: float = 0.0                # sleep `slow_seconds` before answering
+    slow_seconds: float = 2.0
+    malformed: float = 0.0           # text that is not JSON
+    schema: float = 0.0              # valid JSON that violates the schema
+    bare_429: float = 0.0            # 429 with no details
+    seed: int | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def parse(cls, spec: str | None) -> "Faults":
+        """`503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,seed=7`."""
+        names = {"503": "server_error", "slow": "slow", "malformed": "malformed", "schema": "schema",
+                 "429": "bare_429", "seed": "seed"}
+        faults = cls()
+        for item in filter(None, (spec or "").split(",")):
+            key, _, value = item.partition("=")
+            if key.strip() not in names:
+                raise ValueError(f"unknown fault '{key}'; known: {', '.join(names)}")
+            if key.strip() == "slow" and ":" in value:
+                value, seconds = value.split(":", 1)
+                faults.slow_seconds = float(seconds)
+            name = names[key.strip()]
+            setattr(faults, name, int(value) if name == "seed" else float(value))
+        faults.rng = random.Random(faults.seed)
+        return faults
+
+    def hit(self, name: str) -> bool:
+        probability = getattr(self, name)
+        return probability > 0 and self.rng.random() < probability
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address, quotas: QuotaConfig | None, faults: Faults | None = None,
+                 latency_seconds: float = 0.0, record_arrivals: bool = False):
+        super().__init__(address, _Handler)
+        self.quotas = SlidingWindowQuotas(quotas, record_arrivals) if quotas else None
+        self.latency = latency_seconds  # a model's thinking time, for realistic benchmarks
+        self.faults = faults or Faults()
+        self.calls: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: EmulatorServer
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: avoid the 40 ms delayed-ACK stall
+
+    def log_message(self, fmt, *args):
+        log.debug(fmt, *args)
+
+    def _send(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self._send(200, {"status": "ok", "emulator": True, "calls": self.server.calls})
+
+    def do_POST(self):
+        now = time.time()
+        match = ROUTE.match(self.path.split("?")[0])
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            payload = json.loads(self.rfile.read(length) or b"{}")
+        except json.JSONDecodeError:
+            return self._send(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "body is not JSON"}})
+        if not match:
+            return self._send(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": f"no route {self.path}"}})
+        model, method = match.group(2), match.group(3)
+        tokens = count_tokens(payload)
+        if method == "countTokens":
+            return self._send(200, {"totalTokens": tokens})
+        server, faults = self.server, self.server.faults
+        if faults.hit("bare_429"):
+            return self._send(429, rate_limit_body(model, "rpm", None, with_details=False))
+        if server.quotas is not None:
+            violation = server.quotas.admit(model, tokens, now)
+            if violation:
+                return self._send(429, rate_limit_body(model, violation[0], violation[1]))
+        with server._lock:
+            server.calls[model] = server.calls.get(model, 0) + 1
+        if faults.hit("server_error"):
+            return self._send(503, {"error": {"code": 503, "status": "UNAVAILABLE", "message": "The model is overloaded."}})
+        if faults.hit("slow"):
+            time.sleep(faults.slow_seconds)
+        if server.latency:
+            time.sleep(server.latency)
+        prompt = "\n".join(p.get("text", "") for c in payload.get("contents", []) for p in c.get("parts", []))
+        text = json.dumps(answer(prompt), ensure_ascii=False)
+        if faults.hit("malformed"):
+            text = text[: len(text) // 2]
+        elif faults.hit("schema"):
+            text = json.dumps({"unexpected": "shape"})
+        self._send(200, {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
+                                         "finishReason": "STOP", "index": 0}],
+                         "usageMetadata": {"promptTokenCount": tokens, "candidatesTokenCount": len(text) // 4,
+                                           "totalTokenCount": tokens + len(text) // 4},
+                         "modelVersion": model, "responseId": f"emu-{time.time_ns()}"})
+
+
+def start_in_thread(host: str = "127.0.0.1", port: int = 0, quotas: QuotaConfig | None = None,
+                    faults: Faults | None = None, **options) -> EmulatorServer:
+    server = EmulatorServer((host, port), quotas, faults, **options)
+    threading.Thread(target=server.serve_forever, name="gemini-emulator", daemon=True).start()
+    return server

@@ -1,0 +1,146 @@
+"""Route each model call through the ledger: reserve, call, reconcile; fall back; retry; record.
+
+Why not the SDK's own retry: it ignores the server's `retryDelay` and knows nothing of our other
+processes. Every attempt, good or bad, is handed to `attempt_sink` as one dict (an attempt row).
+"""
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from elevra_pipeline.exceptions import BatchFailedError, ModelCallError, QuotaExhaustedError
+from elevra_pipeline.quotas.ledger import QuotaLedger
+from elevra_pipeline.quotas.limits import QuotaConfig
+from elevra_pipeline.quotas.windows import seconds_until_day_reset
+
+
+@dataclass
+class CallResult:
+    value: Any
+    input_tokens: int
+    output_tokens: int = 0
+    excerpt: str = ""
+
+
+@dataclass
+class Outcome:
+    value: Any
+    model: str
+    fallback_reason: str | None
+    attempts: int
+
+
+class TokenEstimator:
+    """Input tokens from characters, calibrated upward by what the server actually counted."""
+
+    def __init__(self, tokens_per_char: float = 0.34, margin: float = 1.05):
+        self.ratio = tokens_per_char
+        self.margin = margin
+        self._lock = threading.Lock()
+        self._calibrated = False
+
+    def estimate(self, chars: int) -> int:
+        return math.ceil(chars * self.ratio * self.margin) + 8
+
+    def observe(self, chars: int, actual_tokens: int) -> None:
+        if chars <= 0 or actual_tokens <= 0:
+            return
+        seen = actual_tokens / chars
+        with self._lock:
+            # First observation replaces the prior; later ones only raise it (never under-reserve).
+            self.ratio = seen if not self._calibrated else max(self.ratio * 0.999, seen)
+            self._calibrated = True
+
+
+class QuotaEngine:
+    def __init__(self, config: QuotaConfig, ledger: QuotaLedger, *, attempt_sink: Callable[[dict], None] | None = None,
+                 max_attempts: int = 5, max_rate_limited: int = 30, backoff_base: float = 1.0,
+                 backoff_cap: float = 60.0, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.config = config
+        self.ledger = ledger
+        self.sink = attempt_sink or (lambda _row: None)
+        self.max_attempts = max_attempts
+        self.max_rate_limited = max_rate_limited
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.clock = clock
+        self.sleep = sleep
+        self.estimator = TokenEstimator()
+
+    def backoff(self, failures: int) -> float:
+        """Exponential backoff with full jitter."""
+        return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (failures - 1)))
+
+    def acquire(self, chain: list[str], tokens: int) -> tuple[str, int, str | None]:
+        """(model, reservation id, why the preferred model was passed over) — or QuotaExhaustedError."""
+        deadline = self.clock() + self.config.max_wait_seconds
+        while True:
+            now = self.clock()
+            passed_over, wait_for = [], math.inf
+            for model in chain:
+                decision = self.ledger.try_reserve(model, self.config.limits(model), tokens, now)
+                if decision.admitted:
+                    return model, decision.reservation_id, "; ".join(passed_over) or None
+                if decision.wait <= self.config.fallback_after_seconds:
+                    wait_for = decision.wait  # worth waiting for this one rather than falling back
+                    break
+                passed_over.append(f"{model}: {decision.reason}, free in {decision.wait:.1f}s")
+                wait_for = min(wait_for, decision.wait)
+            if now + wait_for > deadline:
+                raise QuotaExhaustedError("no model has capacity: " + "; ".join(passed_over))
+            self.sleep(wait_for + 0.001)
+
+    def call(self, stage: str, prompt_chars: int, invoke: Callable[[str], CallResult],
+             chain: list[str] | None = None, context: dict | None = None) -> Outcome:
+        chain = self.config.chain(stage, chain)
+        context = context or {}
+        failures = rate_limited = attempt_no = 0
+        while True:
+            estimate = self.estimator.estimate(prompt_chars)
+            try:
+                model, reservation_id, fallback_reason = self.acquire(chain, estimate)
+            except QuotaExhaustedError as e:
+                raise BatchFailedError(f"{stage}: {e}") from e
+            attempt_no += 1
+            started = self.clock()
+            row = dict(context, stage=stage, model=model, attempt_no=attempt_no, estimated_tokens=estimate,
+                       is_fallback=model != chain[0], fallback_reason=fallback_reason)
+            try:
+                result = invoke(model)
+            except ModelCallError as e:
+                self.ledger.settle(reservation_id, self.clock())
+                self.sink(dict(row, status=e.error_type, status_code=e.status_code, error_type=e.error_type,
+                               quota_id=e.quota_id, retry_delay_s=e.retry_delay,
+                               latency_ms=(self.clock() - started) * 1000, response_excerpt=(e.body or str(e))[:500]))
+                if e.error_type == "rate_limited":
+                    rate_limited += 1
+                    self._cool_down(model, e, rate_limited)
+                    if rate_limited >= self.max_rate_limited:
+                        raise BatchFailedError(f"{stage}: rate limited {rate_limited} times; last: {e}") from e
+                    continue
+                failures += 1
+                if not e.retryable or failures >= self.max_attempts:
+                    raise BatchFailedError(f"{stage} failed after {failures} attempt(s): {e}") from e
+                self.sleep(self.backoff(failures))
+                continue
+            self.ledger.settle(reservation_id, self.clock(), result.input_tokens)
+            self.estimator.observe(prompt_chars, result.input_tokens)
+            self.sink(dict(row, status="ok", status_code=200, input_tokens=result.input_tokens,
+                           output_tokens=result.output_tokens, latency_ms=(self.clock() - started) * 1000,
+                           response_excerpt=result.excerpt[:500]))
+            return Outcome(result.value, model, fallback_reason, attempt_no)
+
+    def _cool_down(self, model: str, error: ModelCallError, times: int) -> None:
+        now = self.clock()
+        scope = getattr(error, "scope", None)
+        if scope == "day":
+            until, why = now + seconds_until_day_reset(now, self.config.day_seconds), f"daily quota {error.quota_id}"
+        elif error.retry_delay is not None:
+            until, why = now + error.retry_delay, f"429 {error.quota_id or ''} retry in {error.retry_delay:g}s".strip()
+        else:
+            until, why = now + self.backoff(times) + self.backoff_base, "429 without details, backing off"
+        self.ledger.cool_down(model, until, why)

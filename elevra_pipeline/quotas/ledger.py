@@ -1,0 +1,147 @@
+"""The shared quota ledger: one SQL transaction admits a call against every limit of a model.
+
+Rows in `quota_reservations` are sliding-window entries (`at` = when the call counts from). All
+processes share them, so one quota holds across every Dagster run. PostgreSQL serializes per model
+with `SELECT ... FOR UPDATE` on the model's lock row; SQLite with `BEGIN IMMEDIATE`.
+"""
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.engine import Engine
+
+from elevra_pipeline.quotas.limits import ModelLimits
+from elevra_pipeline.quotas.windows import day_key, seconds_until_day_reset
+from elevra_pipeline.storage.database import dialect_insert
+from elevra_pipeline.storage.models import QuotaDaily, QuotaModel, QuotaReservation
+
+PRUNE_EVERY = 500
+
+
+@dataclass(frozen=True)
+class Decision:
+    admitted: bool
+    reservation_id: int | None = None
+    wait: float = 0.0          # seconds until this model could admit the call
+    reason: str = ""
+
+
+class QuotaLedger:
+    def __init__(self, engine: Engine, window_seconds: float = 60.0, day_seconds: float | None = None,
+                 in_flight_lease_seconds: float = 600.0):
+        self.engine = engine
+        self.window = window_seconds
+        self.day_seconds = day_seconds
+        self.lease = in_flight_lease_seconds
+        self._is_pg = engine.dialect.name == "postgresql"
+        self._locked = engine.execution_options(sqlite_begin="IMMEDIATE") if not self._is_pg else engine
+        self._insert = dialect_insert(engine)
+        self._sql = self._statements()
+
+    def _statements(self) -> dict:
+        """Built once: constructing SQLAlchemy statements per call costs more than running them."""
+        r, m, d = QuotaReservation, QuotaModel, QuotaDaily
+        lock = select(m.cooldown_until, m.cooldown_reason).where(m.model == bindparam("model"))
+        daily = self._insert(d.__table__).values(model=bindparam("model"), day_key=bindparam("day"), requests=1)
+        return {
+            "lock": lock.with_for_update() if self._is_pg else lock,
+            "window": select(func.count(), func.coalesce(func.sum(r.tokens), 0))
+            .where(r.model == bindparam("model"), r.at > bindparam("since")),
+            "day": select(d.requests).where(d.model == bindparam("model"), d.day_key == bindparam("day")),
+            "queued": select(func.coalesce(func.sum(r.tokens), 0))
+            .where(r.model == bindparam("model"), r.in_flight.is_(True), r.at > bindparam("lease_since")),
+            "reserve": r.__table__.insert().values(model=bindparam("model"), at=bindparam("at"),
+                                                   tokens=bindparam("tokens"), day_key=bindparam("day"),
+                                                   in_flight=True).returning(r.id),
+            "count_day": daily.on_conflict_do_update(index_elements=["model", "day_key"],
+                                                     set_={"requests": d.__table__.c.requests + 1}),
+            "settle": update(r).where(r.id == bindparam("rid")).values(at=bindparam("at"), in_flight=False),
+            "settle_tokens": update(r).where(r.id == bindparam("rid"))
+            .values(at=bindparam("at"), in_flight=False, tokens=bindparam("tokens")),
+        }
+
+    def _lock_model(self, conn, model: str):
+        """Lock the model's row (creating it on first use) and return its cool-down."""
+        row = conn.execute(self._sql["lock"], {"model": model}).first()
+        if row is None:
+            conn.execute(self._insert(QuotaModel.__table__).values(model=model, cooldown_until=0.0).on_conflict_do_nothing())
+            row = conn.execute(self._sql["lock"], {"model": model}).one()
+        return row
+
+    def try_reserve(self, model: str, limits: ModelLimits, tokens: int, now: float) -> Decision:
+        r = QuotaReservation
+        with self._locked.begin() as conn:
+            cooldown_until, cooldown_reason = self._lock_model(conn, model)
+            if cooldown_until > now:
+                return Decision(False, wait=cooldown_until - now, reason=f"cooling down ({cooldown_reason})")
+            if limits.tpm and tokens > limits.tpm:
+                return Decision(False, wait=math.inf, reason=f"request of {tokens} tokens exceeds TPM {limits.tpm}")
+            since = now - self.window
+            count, used = conn.execute(self._sql["window"], {"model": model, "since": since}).one()
+            wait, reason = 0.0, ""
+            if limits.rpm and count + 1 > limits.rpm:
+                wait, reason = self._wait_for(conn, model, since, now, lambda c, _t: c + 1 <= limits.rpm), "RPM"
+            elif limits.tpm and used + tokens > limits.tpm:
+                wait, reason = self._wait_for(conn, model, since, now,
+                                              lambda _c, t: t + tokens <= limits.tpm), "TPM"
+            today = day_key(now, self.day_seconds)
+            if not reason and limits.rpd:
+                done = conn.scalar(self._sql["day"], {"model": model, "day": today}) or 0
+                if done + 1 > limits.rpd:
+                    wait, reason = seconds_until_day_reset(now, self.day_seconds), "RPD"
+            if not reason and limits.batch_enqueued_tokens:
+                queued = conn.scalar(self._sql["queued"], {"model": model, "lease_since": now - self.lease})
+                if queued + tokens > limits.batch_enqueued_tokens:
+                    wait, reason = min(1.0, self.window / 10), "batch enqueued tokens"
+            if reason:
+                return Decision(False, wait=max(wait, 0.001), reason=f"{reason} limit reached")
+            reservation_id = conn.execute(self._sql["reserve"], {"model": model, "at": now, "tokens": tokens,
+                                                                 "day": today}).scalar_one()
+            conn.execute(self._sql["count_day"], {"model": model, "day": today})
+            if reservation_id % PRUNE_EVERY == 0:
+                conn.execute(delete(r).where(r.at < now - max(self.window, self.lease) - 60))
+            return Decision(True, reservation_id=reservation_id)
+
+    def _wait_for(self, conn, model, since, now, fits) -> float:
+        """Seconds until enough of the oldest entries leave the window for `fits(count, tokens)`."""
+        r = QuotaReservation
+        rows = conn.execute(select(r.at, r.tokens).where(r.model == model, r.at > since).order_by(r.at)).all()
+        count, tokens = len(rows), sum(t for _, t in rows)
+        for at, spent in rows:
+            count, tokens = count - 1, tokens - spent
+            if fits(count, tokens):
+                return at + self.window - now
+        return self.window
+
+    def settle(self, reservation_id: int, now: float, actual_tokens: int | None = None) -> None:
+        """After the call: count from when the answer came (never earlier than the server saw it)."""
+        with self.engine.begin() as conn:
+            if actual_tokens is None:
+                conn.execute(self._sql["settle"], {"rid": reservation_id, "at": now})
+            else:
+                conn.execute(self._sql["settle_tokens"], {"rid": reservation_id, "at": now, "tokens": actual_tokens})
+
+    def cool_down(self, model: str, until: float, reason: str) -> None:
+        """Shared by every process: nobody sends to `model` before `until` (never shortened)."""
+        with self._locked.begin() as conn:
+            current, _ = self._lock_model(conn, model)
+            if until > current:
+                conn.execute(update(QuotaModel).where(QuotaModel.model == model)
+                             .values(cooldown_until=until, cooldown_reason=reason))
+
+    def usage(self, model: str, now: float) -> dict:
+        r = QuotaReservation
+        with self.engine.begin() as conn:
+            count, used = conn.execute(select(func.count(), func.coalesce(func.sum(r.tokens), 0))
+                                       .where(r.model == model, r.at > now - self.window)).one()
+            queued = conn.scalar(select(func.coalesce(func.sum(r.tokens), 0)).where(
+                r.model == model, r.in_flight.is_(True), r.at > now - self.lease))
+            daily = conn.scalar(select(QuotaDaily.requests).where(
+                QuotaDaily.model == model, QuotaDaily.day_key == day_key(now, self.day_seconds))) or 0
+            cooldown = conn.execute(select(QuotaModel.cooldown_until, QuotaModel.cooldown_reason)
+                                    .where(QuotaModel.model == model)).first()
+        return {"requests_in_window": count, "tokens_in_window": int(used), "requests_today": daily,
+                "tokens_in_flight": int(queued),
+                "cooldown_seconds": max(0.0, cooldown[0] - now) if cooldown else 0.0,
+                "cooldown_reason": cooldown[1] if cooldown and cooldown[0] > now else None}

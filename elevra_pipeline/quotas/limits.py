@@ -1,0 +1,70 @@
+"""Declared limits: a YAML quotas file (`ELEVRA_QUOTAS_FILE`) or the built-in default table."""
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
+
+from elevra_pipeline.exceptions import QuotaConfigError
+
+DEFAULT_QUOTAS_FILE = Path(__file__).parent / "default_quotas.yaml"
+
+
+class ModelLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rpm: PositiveInt | None = None
+    tpm: PositiveInt | None = None
+    rpd: PositiveInt | None = None
+    batch_enqueued_tokens: PositiveInt | None = None
+
+
+class QuotaConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    window_seconds: PositiveFloat = 60.0
+    day_seconds: PositiveFloat | None = None
+    fallback_after_seconds: float = Field(default=5.0, ge=0)
+    max_wait_seconds: float = Field(default=900.0, ge=0)
+    in_flight_lease_seconds: PositiveFloat = 600.0
+    models: dict[str, ModelLimits]
+    chains: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _chains_name_declared_models(self):
+        for stage, chain in self.chains.items():
+            if not chain:
+                raise ValueError(f"chains.{stage} is empty")
+            for model in chain:
+                if model not in self.models:
+                    raise ValueError(f"chains.{stage} names '{model}', which is not under models")
+        return self
+
+    def chain(self, stage: str, override: list[str] | None = None) -> list[str]:
+        chain = override or self.chains.get(stage)
+        if not chain:
+            raise QuotaConfigError(f"no model chain for stage '{stage}'")
+        return chain
+
+    def limits(self, model: str) -> ModelLimits:
+        return self.models.get(model) or ModelLimits()
+
+
+def _field_path(error: dict) -> str:
+    return ".".join(str(p) for p in error["loc"]) or "(top level)"
+
+
+def parse_quotas(data: object, source: str = "quotas") -> QuotaConfig:
+    try:
+        return QuotaConfig.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(f"{_field_path(err)}: {err['msg']}" for err in e.errors())
+        raise QuotaConfigError(f"invalid quotas file {source}: {problems}") from e
+
+
+def load_quotas(path: str | Path | None = None) -> QuotaConfig:
+    path = Path(path or os.environ.get("ELEVRA_QUOTAS_FILE") or DEFAULT_QUOTAS_FILE)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise QuotaConfigError(f"cannot read quotas file {path}: {e}") from e
+    return parse_quotas(data, str(path))
