@@ -1,0 +1,147 @@
+"""`elevra-pipeline`: process a file, show status, run the Gemini emulator, inspect quotas, benchmark."""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _repo():
+    from elevra_pipeline.settings import Settings
+    from elevra_pipeline.storage.database import migrated_engine
+    from elevra_pipeline.storage.repository import Repository
+    return Repository(migrated_engine(Settings.from_env().database_url))
+
+
+def cmd_process(args) -> int:
+    from elevra_pipeline.pipeline.processing import process_file
+    summary = process_file(Path(args.path), args.uploader, progress=lambda line: print(line, flush=True),
+                           keep_raw_file=args.keep_raw)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0 if summary["status"] in ("completed", "completed_with_failures") else 2
+
+
+def cmd_status(args) -> int:
+    from elevra_pipeline.pipeline.status import print_status
+    return print_status(_repo(), args.upload_id)
+
+
+def cmd_emulator(args) -> int:
+    from elevra_pipeline.gemini.emulator.server import EmulatorServer, Faults
+    from elevra_pipeline.quotas.limits import load_quotas
+    quotas = None if args.no_quotas else load_quotas(args.quotas)
+    server = EmulatorServer((args.host, args.port), quotas, Faults.parse(args.faults), args.latency_ms / 1000)
+    print(f"Gemini EMULATOR listening on {server.base_url} (quotas {'off' if quotas is None else 'on'}, "
+          f"faults: {args.faults or 'none'}). Point the pipeline at it with ELEVRA_GEMINI_BASE_URL={server.base_url}",
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_quota(args) -> int:
+    from elevra_pipeline.quotas.ledger import QuotaLedger
+    from elevra_pipeline.quotas.limits import load_quotas
+    config = load_quotas(args.quotas)
+    ledger = QuotaLedger(_repo().engine, config.window_seconds, config.day_seconds, config.in_flight_lease_seconds)
+    now = time.time()
+    print(f"{'model':18} {'requests/window':>16} {'tokens/window':>20} {'requests today':>16} {'in flight':>12}  cool-down")
+    for model, limits in config.models.items():
+        u = ledger.usage(model, now)
+        cool = f"{u['cooldown_seconds']:.0f}s ({u['cooldown_reason']})" if u["cooldown_seconds"] else "-"
+        print(f"{model:18} {u['requests_in_window']:>7}/{limits.rpm or '∞':<8} {u['tokens_in_window']:>9}/{limits.tpm or '∞':<10} "
+              f"{u['requests_today']:>7}/{limits.rpd or '∞':<8} {u['tokens_in_flight']:>12}  {cool}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from elevra_pipeline.bench.quota_bench import run
+    run(args.processes, args.seconds, args.quotas, args.ledger, threads=args.threads, latency_ms=args.latency_ms,
+        say=lambda line: print(line, flush=True))
+    return 0
+
+
+def cmd_admin(args) -> int:
+    from elevra_pipeline.exceptions import ElevraError
+    from elevra_pipeline.pipeline import admin
+    repo = _repo()
+    try:
+        if args.command == "batch":
+            action = admin.redo_batch if args.action == "redo" else admin.skip_batch
+            print(action(repo, args.upload_id, args.batch_key, args.reason or ""))
+        elif args.command in ("pause", "resume"):
+            if args.upload_id is None and not args.all:
+                raise ElevraError(f"name an upload id, or --all to {args.command} every upload")
+            print(admin.set_paused(repo, None if args.all else args.upload_id, args.command == "pause"))
+        else:
+            from elevra_pipeline.notifications.notifier import Notifier
+            from elevra_pipeline.notifications.resources import EmailResource
+            from elevra_pipeline.pipeline.processing import dagster_instance_or_none
+            from elevra_pipeline.settings import Settings
+            notifier = Notifier(repo, EmailResource(), Settings.from_env().team_email)
+            print(admin.cancel_upload(repo, args.upload_id, notifier, dagster_instance_or_none(), args.reason or ""))
+    except ElevraError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="elevra-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("process", help="register a spreadsheet and run its whole pipeline in-process")
+    p.add_argument("path")
+    p.add_argument("--uploader", help="uploader e-mail (else the <file>.json sidecar)")
+    p.add_argument("--keep-raw", action="store_true", help="keep the raw file after completion (debugging)")
+    p.set_defaults(func=cmd_process)
+    p = sub.add_parser("status", help="uploads, or one upload's batches, attempts and e-mails")
+    p.add_argument("upload_id", nargs="?", type=int)
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("emulator", help="run the offline Gemini emulator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8787)
+    p.add_argument("--quotas", help="quotas file to enforce (default: ELEVRA_QUOTAS_FILE or built-in)")
+    p.add_argument("--no-quotas", action="store_true", help="do not enforce any quota")
+    p.add_argument("--faults", help="e.g. 503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,seed=7")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="simulated model latency per generateContent")
+    p.set_defaults(func=cmd_emulator)
+    p = sub.add_parser("quota", help="current usage against each model's limits, from the shared ledger")
+    p.add_argument("--quotas")
+    p.set_defaults(func=cmd_quota)
+    p = sub.add_parser("batch", help="redo or skip one batch of an upload")
+    p.add_argument("action", choices=["redo", "skip"])
+    p.add_argument("upload_id", type=int)
+    p.add_argument("batch_key")
+    p.add_argument("--reason", help="why (required for skip); recorded on the batch")
+    p.set_defaults(func=cmd_admin)
+    for name, text in (("pause", "pause model work"), ("resume", "resume model work")):
+        p = sub.add_parser(name, help=f"{text} for one upload or --all")
+        p.add_argument("upload_id", nargs="?", type=int)
+        p.add_argument("--all", action="store_true")
+        p.set_defaults(func=cmd_admin)
+    p = sub.add_parser("cancel", help="cancel an upload: stop its runs, cancel its unfinished batches, tell the uploader")
+    p.add_argument("upload_id", type=int)
+    p.add_argument("--reason")
+    p.set_defaults(func=cmd_admin)
+    p = sub.add_parser("bench", help="benchmarks; `bench quota` measures the quota engine")
+    p.add_argument("what", choices=["quota"])
+    p.add_argument("--processes", type=int, default=4)
+    p.add_argument("--seconds", type=float, default=21)
+    p.add_argument("--threads", type=int, default=4, help="callers per process")
+    p.add_argument("--quotas", help="quotas file (default: the scaled-minute bench file)")
+    p.add_argument("--ledger", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument("--latency-ms", type=float, default=50.0, help="the emulator's simulated model latency")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

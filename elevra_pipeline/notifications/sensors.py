@@ -1,0 +1,85 @@
+"""Sensors that send e-mails: stage e-mails from materializations, failure e-mails from failed runs.
+
+Plain `@sensor`s with a cursor over `fetch_materializations` per asset (`@asset_sensor` misses
+events when two partitions finish between ticks: dagster issue #32853). Every e-mail is logged
+with an idempotency key first, so a re-tick, a daemon restart or a re-run never sends it twice.
+"""
+
+import hashlib
+import json
+
+import dagster as dg
+
+from elevra_pipeline.notifications.notifier import Notifier
+from elevra_pipeline.notifications.resources import EmailResource
+from elevra_pipeline.pipeline.jobs import process_upload_job
+from elevra_pipeline.settings import Settings
+from elevra_pipeline.storage.resources import DatabaseResource
+
+STAGE_EMAILS = {"upload_batches": "queued", "batch_analysis": "analysis_complete",
+                "structured_output": "structure_complete", "result_workbook": "final"}
+STAGE_OF = {"batch_analysis": "analysis", "structured_output": "structure"}
+
+
+def make_notifier(database: DatabaseResource, email: EmailResource) -> Notifier:
+    return Notifier(database.repository(), email, Settings.from_env().team_email)
+
+
+def _describe(sent: list[str], outcome: dict) -> str:
+    what = "; ".join(sent) if sent else "no new e-mails"
+    return f"{what}. Delivery: {outcome['sent']} sent, {outcome['retrying']} to retry, {outcome['failed']} failed."
+
+
+@dg.sensor(minimum_interval_seconds=20, default_status=dg.DefaultSensorStatus.RUNNING)
+def upload_email_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource,
+                        email: EmailResource) -> dg.SensorResult:
+    """Stage e-mails (queued, analysis, structured output, final) and grouped batch-failure e-mails."""
+    cursors: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+    notifier = make_notifier(database, email)
+    repo = notifier.repo
+    sent, failures = [], {}
+    for asset, kind in STAGE_EMAILS.items():
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_storage_id=cursors.get(asset)),
+            limit=200, ascending=True).records
+        for record in records:
+            cursors[asset] = record.storage_id
+            upload = repo.get_upload(record.partition_key) if record.partition_key else None
+            if upload is None:
+                continue
+            if notifier.notify(upload, kind):
+                sent.append(f"{kind} for upload {upload.id}")
+            stage = (upload.summary_json or {}).get("stages", {}).get(STAGE_OF.get(asset, ""), {})
+            for failed in stage.get("failed_batches", []):
+                failures.setdefault(upload.id, (upload, {}))[1][failed["batch"]] = failed
+    for upload_id, (upload, batches) in failures.items():
+        digest = hashlib.sha1(json.dumps(sorted(batches)).encode()).hexdigest()[:12]
+        if notifier.notify(upload, "batch_failed", f"upload-{upload_id}-batch-failed-{digest}",
+                           {"batches": list(batches.values())}):
+            sent.append(f"batch_failed ({len(batches)} batches) for upload {upload_id}")
+    outcome = notifier.deliver_due()
+    context.log.info(_describe(sent, outcome))
+    return dg.SensorResult(cursor=json.dumps(cursors), skip_reason=_describe(sent, outcome))
+
+
+@dg.run_failure_sensor(monitored_jobs=[process_upload_job], default_status=dg.DefaultSensorStatus.RUNNING,
+                       minimum_interval_seconds=20)
+def upload_failure_email_sensor(context: dg.RunFailureSensorContext, database: DatabaseResource,
+                                email: EmailResource):
+    """A failed run e-mails the uploader and the team: the rejection reason, or the failed step and error."""
+    notifier = make_notifier(database, email)
+    run = context.dagster_run
+    upload = notifier.repo.get_upload(run.tags.get("dagster/partition", ""))
+    if upload is None:
+        context.log.warning(f"run {run.run_id} failed but names no known upload")
+        return
+    if upload.status in ("failed", "rejected") and upload.failure_reason:
+        notifier.notify(upload, "rejected")
+    else:
+        steps = context.get_step_failure_events()
+        step = steps[0].step_key if steps else "unknown"
+        error = (steps[0].event_specific_data.error.message.strip() if steps and steps[0].event_specific_data.error
+                 else context.failure_event.message)
+        notifier.notify(upload, "run_failed", f"run-{run.run_id}-failed",
+                        {"step": step, "error": error[:1000], "run_id": run.run_id})
+    context.log.info(_describe([f"failure e-mail for upload {upload.id}"], notifier.deliver_due()))

@@ -1,0 +1,94 @@
+"""E-mail bodies (plain text and HTML) for each kind, from the summary stored on the upload.
+
+The first line of every e-mail is the outcome, so it reads on a phone's lock screen.
+"""
+
+from html import escape
+from string import Template
+
+LIST_LIMIT = 40
+
+_HTML = Template("""<!doctype html><html><body style="font-family:Arial,sans-serif;max-width:640px;margin:auto">
+<p style="font-size:18px;font-weight:bold">$headline</p>$body
+<p style="color:#777;font-size:12px">Elevra upload pipeline · upload $upload_id · $filename</p></body></html>""")
+
+
+def _lines(items: list[str], more: int) -> list[str]:
+    return [f"- {i}" for i in items] + ([f"- … and {more} more (see the workbook)"] if more > 0 else [])
+
+
+def _section(title: str, items: list[str]) -> tuple[str, str]:
+    shown, more = items[:LIST_LIMIT], len(items) - LIST_LIMIT
+    text = "\n".join([f"\n{title}"] + _lines(shown, more))
+    html = f"<h3>{escape(title)}</h3><ul>" + "".join(f"<li>{escape(i)}</li>" for i in shown) + (
+        f"<li>… and {more} more (see the workbook)</li>" if more > 0 else "") + "</ul>"
+    return text, html
+
+
+def _compose(upload, headline: str, paragraphs: list[str], sections: list[tuple[str, list[str]]]) -> tuple[str, str]:
+    text_parts, html_parts = [headline, ""] + paragraphs, [f"<p>{escape(p)}</p>" for p in paragraphs]
+    for title, items in sections:
+        if items:
+            t, h = _section(title, items)
+            text_parts.append(t)
+            html_parts.append(h)
+    html = _HTML.substitute(headline=escape(headline), body="".join(html_parts), upload_id=upload.id,
+                            filename=escape(upload.original_filename))
+    return "\n".join(text_parts) + f"\n\n-- Elevra upload pipeline, upload {upload.id} ({upload.original_filename})\n", html
+
+
+def _fallbacks(stage: dict) -> list[str]:
+    return [f"{f['batch']}: {f['note']}" for f in stage.get("fallbacks", [])]
+
+
+def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple[str, str, str]:
+    """(subject, text, html) for one e-mail."""
+    extra = extra or {}
+    name = upload.original_filename
+    if kind == "queued":
+        q = summary.get("queue", {})
+        headline = f"Queued: {q.get('batches', 0)} election batches from {name}"
+        paragraphs = [f"{q.get('rows', 0)} candidate rows became {q.get('batches', 0)} election batches.",
+                      f"Ahead of it: {q.get('uploads_ahead', 0)} upload(s) with {q.get('batches_ahead', 0)} batch(es).",
+                      f"Estimated completion: {q.get('eta', 'unknown')} (from the declared model quotas and the work ahead)."]
+        return headline, *_compose(upload, headline, paragraphs, [])
+    if kind in ("analysis_complete", "structure_complete"):
+        stage = summary.get("stages", {}).get("analysis" if kind == "analysis_complete" else "structure", {})
+        label = "Analysis" if kind == "analysis_complete" else "Structured output"
+        headline = f"{label} done for {name}: {stage.get('succeeded', 0)} ok, {stage.get('failed', 0)} need re-upload"
+        return headline, *_compose(upload, headline, [f"{label} finished for {stage.get('processed', 0)} batch(es)."],
+                                   [("Batches that used a fallback model", _fallbacks(stage))])
+    if kind == "final":
+        b = summary["batches"]
+        headline = (f"Done: {len(summary['elections'])} elections and {len(summary['candidates'])} candidates from {name}"
+                    + (f"; {b['needs_reupload']} batch(es) need re-upload" if b["needs_reupload"] else ""))
+        paragraphs = [f"{b['inserted']} of {b['total']} election batches were inserted. The result workbook is attached."]
+        usage = [f"{m}: {u.get('calls', 0)} calls, {u.get('rate_limited', 0)} rate-limited, "
+                 f"{u.get('fallback_calls', 0)} as fallback, {u.get('input_tokens', 0)} input tokens"
+                 for m, u in summary.get("model_usage", {}).items()]
+        return headline, *_compose(upload, headline, paragraphs, [
+            ("Needs re-upload", [f"{r['jurisdiction']} {r['office']} {r['district']} ({r['date']}): {r['reason']}"
+                                 for r in summary["needs_reupload"]]),
+            ("Elections", [f"{e['name']} ({e['date']}): {e['url']}" for e in summary["elections"]]),
+            ("Candidates", [f"{c['name']} ({c['party'] or 'no party'}), {c['election']}: {c['url']}"
+                            for c in summary["candidates"]]),
+            ("Model usage", usage), ("Fallbacks", [f"{f['batch']}: {f['note']}" for f in summary.get("fallbacks", [])])])
+    if kind == "rejected":
+        headline = f"Rejected: {name} could not be processed"
+        return headline, *_compose(upload, headline, [f"Reason: {upload.failure_reason}",
+                                                      "Nothing was inserted. Fix the file and upload it again."], [])
+    if kind == "batch_failed":
+        batches = extra["batches"]
+        headline = f"{len(batches)} election batch(es) of {name} need re-upload"
+        return headline, *_compose(upload, headline, ["These batches used up their attempts; the rest carry on."],
+                                   [("Batches", [f"{b['batch']}: {b['reason']}" for b in batches])])
+    if kind == "run_failed":
+        headline = f"Run failed for {name} at step {extra.get('step', '?')}"
+        return headline, *_compose(upload, headline, [f"Error: {extra.get('error', 'unknown')}",
+                                                      f"Dagster run {extra.get('run_id', '?')}. An admin can re-run the "
+                                                      "partition; finished batches are not redone."], [])
+    if kind == "cancelled":
+        headline = f"Cancelled: {name}"
+        return headline, *_compose(upload, headline, [upload.failure_reason or "cancelled by an admin",
+                                                      "Batches already inserted stay; the rest were not processed."], [])
+    raise ValueError(f"unknown e-mail kind {kind}")

@@ -1,0 +1,42 @@
+"""`upload_admin`: the admin actions from the Dagster UI's launchpad (Jobs -> upload_admin)."""
+
+from typing import Literal
+
+import dagster as dg
+
+from elevra_pipeline.notifications.notifier import Notifier
+from elevra_pipeline.notifications.resources import EmailResource
+from elevra_pipeline.pipeline import admin
+from elevra_pipeline.settings import Settings
+from elevra_pipeline.storage.resources import DatabaseResource
+
+
+class UploadAdminConfig(dg.Config):
+    action: Literal["redo", "skip", "pause", "resume", "cancel"]
+    upload_id: int | None = None  # pause/resume: empty means every upload
+    batch_key: str = ""
+    reason: str = ""
+
+
+@dg.op
+def apply_upload_admin_action(context: dg.OpExecutionContext, config: UploadAdminConfig,
+                              database: DatabaseResource, email: EmailResource) -> None:
+    """Redo or skip a batch, pause or resume model work, or cancel an upload; recorded on the batch."""
+    repo = database.repository()
+    if config.action in ("redo", "skip", "cancel") and config.upload_id is None:
+        raise dg.Failure(f"'{config.action}' needs an upload_id")
+    if config.action == "redo":
+        message = admin.redo_batch(repo, config.upload_id, config.batch_key, config.reason)
+    elif config.action == "skip":
+        message = admin.skip_batch(repo, config.upload_id, config.batch_key, config.reason)
+    elif config.action in ("pause", "resume"):
+        message = admin.set_paused(repo, config.upload_id, config.action == "pause")
+    else:
+        notifier = Notifier(repo, email, Settings.from_env().team_email)
+        message = admin.cancel_upload(repo, config.upload_id, notifier, context.instance, config.reason)
+    context.log.info(message)
+
+
+@dg.job(tags={"elevra/kind": "admin"})
+def upload_admin():
+    apply_upload_admin_action()

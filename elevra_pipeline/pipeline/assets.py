@@ -1,0 +1,184 @@
+"""Per-upload assets: batches -> analysis -> structured output -> inserted records -> workbook."""
+
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from elevra_pipeline.exceptions import BatchFailedError, UnusableUploadError
+from elevra_pipeline.gemini.resources import GeminiResource
+from elevra_pipeline.intake.batching import group_rows
+from elevra_pipeline.intake.reader import read_upload
+from elevra_pipeline.pipeline.metadata import failed_table, model_usage_table, stage_metadata
+from elevra_pipeline.pipeline.cleanup import purge_raw_file
+from elevra_pipeline.pipeline.leases import lease_seconds, owner_for, owner_is_gone
+from elevra_pipeline.pipeline.partitions import uploads_partitions
+from elevra_pipeline.pipeline.queue import queue_snapshot
+from elevra_pipeline.pipeline.status import batches_markdown
+from elevra_pipeline.quotas.limits import load_quotas
+from elevra_pipeline.pipeline.stages import analyze_batch, run_concurrently, structure_batch
+from elevra_pipeline.records.insert import insert_structured
+from elevra_pipeline.settings import Settings
+from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.workbook.builder import build_workbook
+from elevra_pipeline.workbook.summary import build_summary
+
+
+def _upload(context: dg.AssetExecutionContext, database: DatabaseResource):
+    repo = database.repository()
+    upload = repo.get_upload(context.partition_key)
+    if upload is None:
+        raise dg.Failure(f"No upload is registered for partition '{context.partition_key}'.")
+    return repo, upload
+
+
+@dg.asset(partitions_def=uploads_partitions, group_name="uploads", output_required=False)
+def upload_batches(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource):
+    """The upload's rows, cleaned and grouped into election batches."""
+    repo, upload = _upload(context, database)
+    if upload.status == "cancelled":
+        context.log.warning(f"upload {upload.id} is cancelled: nothing to do")
+        return
+    known = repo.batches(upload.id)
+    if known and not (upload.stored_path and Path(upload.stored_path).exists()):
+        context.log.info("the raw file was purged after completion; re-using the stored batches")
+        yield dg.MaterializeResult(metadata={"batches": len(known), "raw_file": "purged"})
+        return
+    try:
+        if upload.status == "rejected":
+            raise UnusableUploadError(upload.failure_reason)
+        if not upload.stored_path or not Path(upload.stored_path).exists():
+            raise UnusableUploadError(f"the uploaded file '{upload.original_filename}' is no longer stored; upload it again")
+        parsed = read_upload(Path(upload.stored_path))
+    except UnusableUploadError as e:
+        repo.update_upload(upload.id, status="failed", failure_reason=str(e))
+        raise dg.Failure(description=f"Upload rejected: {e}", metadata={"reason": str(e)}) from e
+    drafts = group_rows(parsed.rows)
+    new = repo.save_batches(upload.id, drafts)
+    repo.update_upload(upload.id, status="processing", failure_reason=None)
+    queue = queue_snapshot(repo, upload, load_quotas(gemini.quotas_file), gemini.batch_concurrency)
+    repo.merge_summary(upload.id, queue={**queue, "rows": len(parsed.rows)})
+    context.log.info(f"{upload.original_filename}: {len(parsed.rows)} rows in {len(drafts)} election batches")
+    yield dg.MaterializeResult(metadata={
+        "rows": len(parsed.rows), "sheets": ", ".join(parsed.sheets), "blank_rows": parsed.blank_rows,
+        "duplicate_rows": parsed.duplicate_rows, "rows_without_candidate": parsed.rows_without_candidate,
+        "batches": len(drafts), "new_batches": new})
+
+
+def _halted(context, repo, upload) -> bool:
+    """Cancelled or paused uploads do no model work; the step is skipped, and so are the ones after it."""
+    if upload.status == "cancelled":
+        context.log.warning(f"upload {upload.id} is cancelled: nothing to do")
+        return True
+    if repo.is_paused(upload):
+        context.log.warning(f"model work is paused ({'this upload' if upload.paused else 'all uploads'}); "
+                            "resume with `elevra-pipeline resume` and materialize again")
+        return True
+    return False
+
+
+def _model_stage(context, database, gemini, stage: str, eligible, work):
+    repo, upload = _upload(context, database)
+    if _halted(context, repo, upload):
+        return
+    batches = repo.batches(upload.id)
+    for stale in [b for b in batches if b.lease_owner and owner_is_gone(b.lease_owner, context.instance)]:
+        repo.release_batch(stale.id, stale.lease_owner)  # left by a killed run
+    todo = [b for b in batches if eligible(b)]
+    context.log.info(f"{stage}: {len(todo)} batch(es) to process, {len(batches) - len(todo)} done or not eligible")
+    owner, leased_elsewhere = owner_for(context.run_id), []
+
+    def leased_work(batch):
+        if not repo.claim_batch(batch.id, owner, time.time(), lease_seconds(),
+                                lambda holder: owner_is_gone(holder, context.instance)):
+            leased_elsewhere.append(batch.batch_key)
+            return None
+        try:
+            fresh = repo.get_batch(batch.id)  # another run may have finished it meanwhile
+            return work(repo, gemini, fresh) if eligible(fresh) else None
+        finally:
+            repo.release_batch(batch.id, owner)
+
+    results = [r for r in run_concurrently(leased_work, todo, gemini.batch_concurrency) if r is not None]
+    for r in results:
+        if not r.ok:
+            context.log.warning(f"{stage}: batch {r.batch.batch_key} needs re-upload: {r.error}")
+    if leased_elsewhere:
+        context.log.warning(f"{stage}: {len(leased_elsewhere)} batch(es) are being processed by another run")
+    stage_attempts = [a for a in repo.attempts(upload.id) if a.stage == stage]
+    stages = (repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
+    stages[stage] = {"processed": len(results), "succeeded": sum(r.ok for r in results),
+                     "failed": sum(not r.ok for r in results),
+                     "failed_batches": [{"batch": r.batch.batch_key, "reason": r.error} for r in results if not r.ok],
+                     "fallbacks": [{"batch": r.batch.batch_key, "note": f"{stage} used {r.model} ({r.fallback_reason})"}
+                                   for r in results if r.fallback_reason]}
+    repo.merge_summary(upload.id, stages=stages)
+    yield dg.MaterializeResult(metadata={**stage_metadata(results, len(batches) - len(todo)),
+                                         "leased_by_another_run": len(leased_elsewhere),
+                                         "model_usage": model_usage_table(stage_attempts),
+                                         "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload))})
+@dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[upload_batches], pool="gemini",
+          output_required=False)
+def batch_analysis(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource):
+    """Gemini's reading of each election batch (what the messy rows mean)."""
+    yield from _model_stage(context, database, gemini, "analysis",
+                        lambda b: b.analysis_json is None and b.status != "skipped", analyze_batch)
+
+
+@dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[batch_analysis], pool="gemini",
+          output_required=False)
+def structured_output(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource):
+    """Strict election and candidate records from Gemini for each analysed batch."""
+    yield from _model_stage(context, database, gemini, "structure",
+                        lambda b: b.status == "analyzed" and b.structured_json is None
+                        or (b.status == "needs_reupload" and b.analysis_json and b.analysis_json.get("can_structure")
+                            and b.structured_json is None), structure_batch)
+
+
+@dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[structured_output])
+def inserted_records(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
+    """Elections, candidates, candidate links and election links upserted for the upload."""
+    repo, upload = _upload(context, database)
+    base_url = Settings.from_env().elevra_base_url
+    inserted, failed = 0, []
+    for batch in repo.batches(upload.id, ("structured",)):
+        try:
+            ids = insert_structured(repo, batch.structured_json, base_url)
+        except BatchFailedError as e:
+            repo.update_batch(batch.id, status="needs_reupload", error_reason=str(e))
+            failed.append((batch.batch_key, str(e)))
+            continue
+        repo.update_batch(batch.id, status="inserted", inserted_json=ids)
+        inserted += 1
+    return dg.MaterializeResult(metadata={"batches_inserted": inserted, "failed": len(failed),
+                                          "failed_batches": failed_table(failed)})
+
+
+@dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[inserted_records])
+def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
+    """The result workbook for the uploader: elections, candidates, re-uploads and model usage."""
+    repo, upload = _upload(context, database)
+    settings = Settings.from_env()
+    batches = repo.batches(upload.id)
+    pending = [b for b in batches if b.status not in ("inserted", "needs_reupload", "skipped", "cancelled")]
+    status = ("cancelled" if upload.status == "cancelled" else "processing" if pending else
+              "completed" if all(b.status == "inserted" for b in batches) else "completed_with_failures")
+    repo.update_upload(upload.id, status=status)
+    upload = repo.get_upload_by_id(upload.id)
+    summary = build_summary(repo, upload, settings.elevra_base_url)
+    path = build_workbook(repo, upload, summary, settings.elevra_base_url,
+                          settings.workbook_dir / f"{upload.partition_key}.xlsx")
+    summary["workbook_path"] = str(path)
+    repo.update_upload(upload.id, workbook_path=str(path), summary_json={**(upload.summary_json or {}), **summary})
+    if purge_raw_file(repo, repo.get_upload_by_id(upload.id)):
+        context.log.info("raw upload file purged (set keep_raw_file / \"debug\": true to keep it)")
+    b = summary["batches"]
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(path)), "status": status, "batches": b["total"],
+        "inserted": b["inserted"], "needs_reupload": b["needs_reupload"], "elections": len(summary["elections"]),
+        "candidates": len(summary["candidates"]),
+        "needs_reupload_batches": failed_table([(r["batch"], r["reason"]) for r in summary["needs_reupload"]]),
+        "upload_status": dg.MetadataValue.md(batches_markdown(repo, repo.get_upload_by_id(upload.id)))})
+
+
+upload_assets = [upload_batches, batch_analysis, structured_output, inserted_records, result_workbook]

@@ -1,0 +1,77 @@
+"""Clean-up: raw files go once their upload completes; old finished uploads are archived then deleted.
+
+Elections, candidates and their links are live records: never deleted here. An upload is only
+expired when it is finished and older than the retention age, together with what references it
+(its batches, attempts and e-mail log), after writing them to a JSON-lines archive.
+"""
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import dagster as dg
+from sqlalchemy import delete, select
+
+from elevra_pipeline.settings import Settings
+from elevra_pipeline.storage.models import ElectionBatch, ModelAttempt, Notification, Upload
+from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.storage.resources import DatabaseResource
+
+FINISHED = ("completed", "completed_with_failures", "failed", "rejected", "cancelled")
+
+
+def purge_raw_file(repo: Repository, upload) -> bool:
+    """Parsed rows suffice once an upload completes; keep the file only when flagged for debugging."""
+    if upload.keep_raw_file or not upload.stored_path or upload.status not in ("completed", "completed_with_failures"):
+        return False
+    path = Path(upload.stored_path)
+    if path.exists():
+        path.unlink()
+    repo.update_upload(upload.id, stored_path=None)
+    return True
+
+
+def _row(obj) -> dict:
+    return {c.name: (v.isoformat() if isinstance(v := getattr(obj, c.name), datetime) else v)
+            for c in obj.__table__.columns}
+
+
+def expire_old_uploads(repo: Repository, older_than_days: float, archive_dir: Path) -> dict:
+    cutoff = datetime.now(timezone.utc) - timedelta(days=older_than_days)
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    archive = archive_dir / f"expired-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.jsonl"
+    counts = {"uploads": 0, "batches": 0, "attempts": 0, "notifications": 0}
+    with repo.unit_of_work() as s, archive.open("a") as out:
+        uploads = s.scalars(select(Upload).where(Upload.status.in_(FINISHED), Upload.updated_at < cutoff)).all()
+        for upload in uploads:
+            for model, key in ((ModelAttempt, "attempts"), (Notification, "notifications"), (ElectionBatch, "batches")):
+                rows = s.scalars(select(model).where(model.upload_id == upload.id)).all()
+                for row in rows:
+                    out.write(json.dumps({"table": model.__tablename__, **_row(row)}, default=str) + "\n")
+                s.execute(delete(model).where(model.upload_id == upload.id))
+                counts[key] += len(rows)
+            out.write(json.dumps({"table": "uploads", **_row(upload)}, default=str) + "\n")
+            s.delete(upload)
+            counts["uploads"] += 1
+    if not counts["uploads"]:
+        archive.unlink(missing_ok=True)
+    return counts
+
+
+@dg.op
+def expire_old_records(context: dg.OpExecutionContext, database: DatabaseResource) -> None:
+    """Archive, then delete, finished uploads older than ELEVRA_RETENTION_DAYS (default 180)."""
+    days = float(os.environ.get("ELEVRA_RETENTION_DAYS") or 180)
+    counts = expire_old_uploads(database.repository(), days, Settings.from_env().archive_dir / "expired")
+    context.log.info(f"expired records older than {days:g} days: {counts}")
+
+
+@dg.job(tags={"elevra/kind": "maintenance"})
+def retention_cleanup():
+    expire_old_records()
+
+
+retention_schedule = dg.ScheduleDefinition(job=retention_cleanup, cron_schedule="0 4 * * 0",
+                                           execution_timezone="America/Los_Angeles",
+                                           default_status=dg.DefaultScheduleStatus.RUNNING)

@@ -1,0 +1,37 @@
+"""Materialization metadata shared by the assets: counts and a table of failed batches."""
+
+from collections import Counter
+
+import dagster as dg
+
+from elevra_pipeline.pipeline.stages import BatchResult
+from elevra_pipeline.workbook.summary import summarize_attempts
+
+
+def _cell(text: object) -> str:
+    return str(text or "").replace("|", "\\|").replace("\n", " ")[:300]
+
+
+def failed_table(rows: list[tuple[str, str]]) -> dg.MetadataValue:
+    lines = ["| batch | reason |", "| --- | --- |"] + [f"| {_cell(k)} | {_cell(r)} |" for k, r in rows]
+    return dg.MetadataValue.md("\n".join(lines) if rows else "No failed batches.")
+
+
+def stage_metadata(results: list[BatchResult], already_done: int) -> dict:
+    models = Counter(r.model for r in results if r.model)
+    failed = [(r.batch.batch_key, r.error) for r in results if not r.ok]
+    return {"batches_processed": len(results), "succeeded": sum(r.ok for r in results), "failed": len(failed),
+            "already_done_skipped": already_done,
+            "fallbacks": sum(bool(r.fallback_reason) for r in results),
+            "calls_by_model": dg.MetadataValue.json(dict(models)),
+            "failed_batches": failed_table(failed)}
+
+
+def model_usage_table(attempts) -> dg.MetadataValue:
+    """Calls, tokens, 429s, fallbacks and retries per model, from attempt rows."""
+    columns = {"calls": "calls", "input_tokens": "input tokens", "output_tokens": "output tokens",
+               "rate_limited": "429s", "fallback_calls": "fallbacks", "retries": "retries", "errors": "errors"}
+    usage = summarize_attempts(attempts)
+    lines = ["| model | " + " | ".join(columns.values()) + " |", "| --- |" + " --- |" * len(columns)]
+    lines += [f"| {m} | " + " | ".join(str(u.get(c, 0)) for c in columns) + " |" for m, u in usage.items()]
+    return dg.MetadataValue.md("\n".join(lines) if usage else "No model calls.")

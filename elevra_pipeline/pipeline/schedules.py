@@ -1,0 +1,72 @@
+"""Nightly backfill: re-run uploads that failed, never finished, or have batches a model can now take.
+
+`build_schedule_from_partitioned_job` does not accept dynamic partitions, hence a plain `@schedule`
+that reads partition statuses itself. Backfill runs carry `elevra/kind=backfill` (limited in
+`dagster.yaml`) and a lower `dagster/priority` than fresh uploads.
+"""
+
+import os
+import time
+
+import dagster as dg
+
+from elevra_pipeline.pipeline.jobs import process_upload_job
+from elevra_pipeline.pipeline.partitions import uploads_partitions
+from elevra_pipeline.quotas.ledger import QuotaLedger
+from elevra_pipeline.quotas.limits import load_quotas
+from elevra_pipeline.storage.resources import DatabaseResource
+
+BACKFILL_TAGS = {"elevra/kind": "backfill", "dagster/priority": "-1"}
+NEVER_RETRY = ("rejected", "cancelled")
+
+
+def model_retryable(batch) -> str | None:
+    """The stage a batch failed in for model reasons (not data reasons), if any."""
+    if batch.status != "needs_reupload":
+        return None
+    if batch.analysis_json is None:
+        return "analysis"
+    if batch.analysis_json.get("can_structure") and batch.structured_json is None:
+        return "structure"
+    return None
+
+
+def backfill_reasons(repo, instance: dg.DagsterInstance, keys: list[str], ledger: QuotaLedger, quotas) -> dict[str, str]:
+    statuses = instance.get_status_by_partition(dg.AssetKey("result_workbook"), keys, uploads_partitions) or {}
+    in_progress = {r.tags.get("dagster/partition") for r in instance.get_runs(filters=dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))}
+    now, reasons = time.time(), {}
+    for key in keys:
+        upload = repo.get_upload(key)
+        if upload is None or key in in_progress or upload.status in NEVER_RETRY or repo.is_paused(upload):
+            continue
+        if upload.status == "failed" and upload.failure_reason and not upload.summary_json:
+            continue  # the file itself is unusable: re-running cannot help
+        status = statuses.get(key)
+        if status != dg.AssetPartitionStatus.MATERIALIZED:
+            reasons[key] = "failed" if status == dg.AssetPartitionStatus.FAILED else "no result workbook yet"
+            continue
+        stages = {model_retryable(b) for b in repo.batches(upload.id)} - {None}
+        ready = [s for s in stages if any(ledger.usage(m, now)["cooldown_seconds"] == 0 for m in quotas.chain(s))]
+        if ready:
+            reasons[key] = f"batches failed in {', '.join(sorted(ready))} and a model has capacity again"
+    return reasons
+
+
+@dg.schedule(cron_schedule=os.environ.get("ELEVRA_BACKFILL_CRON", "0 3 * * *"), job=process_upload_job,
+             execution_timezone="America/Los_Angeles", default_status=dg.DefaultScheduleStatus.RUNNING)
+def upload_backfill_schedule(context: dg.ScheduleEvaluationContext, database: DatabaseResource):
+    """Requests a low-priority run per upload partition that needs one, each with its own run_key."""
+    repo = database.repository()
+    quotas = load_quotas()
+    ledger = QuotaLedger(repo.engine, quotas.window_seconds, quotas.day_seconds)
+    keys = context.instance.get_dynamic_partitions(uploads_partitions.name)
+    reasons = backfill_reasons(repo, context.instance, keys, ledger, quotas)
+    stamp = context.scheduled_execution_time.strftime("%Y%m%dT%H%M") if context.scheduled_execution_time else "manual"
+    for key, reason in reasons.items():
+        context.log.info(f"backfill {key}: {reason}")
+    if not reasons:
+        return dg.SkipReason(f"all {len(keys)} upload partitions are complete or not retryable")
+    return [dg.RunRequest(partition_key=key, run_key=f"backfill-{key}-{stamp}",
+                          tags={**BACKFILL_TAGS, "elevra/backfill_reason": reason[:200]})
+            for key, reason in reasons.items()]

@@ -1,0 +1,83 @@
+"""`elevra-pipeline status`: uploads at a glance, or one upload's batches and model usage."""
+
+from elevra_pipeline.pipeline.queue import DONE_BATCHES, queue_snapshot
+from elevra_pipeline.quotas.limits import load_quotas
+from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.workbook.summary import model_usage
+
+
+def upload_glance(repo: Repository, upload) -> dict:
+    batches = repo.batches(upload.id)
+    usage = model_usage(repo, upload.id)
+    done = sum(b.status in DONE_BATCHES for b in batches)
+    eta = "-" if done == len(batches) or upload.status not in ("queued", "processing") else \
+        queue_snapshot(repo, upload, load_quotas())["eta"]
+    return {"progress": f"{done}/{len(batches)}", "eta": eta,
+            "calls": sum(u.get("calls", 0) for u in usage.values()),
+            "tokens": sum(u.get("input_tokens", 0) + u.get("output_tokens", 0) for u in usage.values()),
+            "429s": sum(u.get("rate_limited", 0) for u in usage.values()),
+            "fallbacks": sum(u.get("fallback_calls", 0) for u in usage.values()),
+            "emails": len(repo.notifications(upload.id))}
+
+
+def batches_markdown(repo: Repository, upload) -> str:
+    """Per batch: status, attempts, last error — for Dagster metadata."""
+    attempts: dict[int, int] = {}
+    for a in repo.attempts(upload.id):
+        attempts[a.batch_id] = attempts.get(a.batch_id, 0) + 1
+    glance = upload_glance(repo, upload)
+    lines = [f"**{upload.original_filename}** — {upload.status}, batches done {glance['progress']}, ETA {glance['eta']}, "
+             f"{glance['calls']} model calls, {glance['429s']} 429s, {glance['fallbacks']} fallbacks, {glance['emails']} e-mails",
+             "", "| batch | status | attempts | last error |", "| --- | --- | --- | --- |"]
+    for b in repo.batches(upload.id):
+        error = (b.error_reason or "").replace("|", "\\|").replace("\n", " ")[:200]
+        lines.append(f"| {b.batch_key} | {b.status} | {attempts.get(b.id, 0)} | {error} |")
+    return "\n".join(lines)
+
+
+def print_status(repo: Repository, upload_id: int | None) -> int:
+    if upload_id is None:
+        uploads = repo.list_uploads()
+        if not uploads:
+            print("No uploads yet. Drop a spreadsheet in the upload folder or run `elevra-pipeline process FILE`.")
+            return 0
+        print(f"{'id':>4}  {'status':24} {'done':>9}  {'ETA':28} {'calls':>6} {'tokens':>8} {'429s':>5} "
+              f"{'fallback':>8} {'e-mails':>7}  file")
+        for u in uploads:
+            g = upload_glance(repo, u)
+            print(f"{u.id:>4}  {u.status + (' (paused)' if u.paused else ''):24} {g['progress']:>9}  {g['eta']:28} "
+                  f"{g['calls']:>6} {g['tokens']:>8} {g['429s']:>5} {g['fallbacks']:>8} {g['emails']:>7}  {u.original_filename}")
+        if repo.control("pause_all"):
+            print("\nModel work is PAUSED for all uploads (`elevra-pipeline resume --all`).")
+        return 0
+    upload = repo.get_upload_by_id(upload_id)
+    if upload is None:
+        print(f"No upload with id {upload_id}.")
+        return 1
+    print(f"Upload {upload.id}: {upload.original_filename} [{upload.status}] partition {upload.partition_key}")
+    if upload.failure_reason:
+        print(f"  reason: {upload.failure_reason}")
+    if upload.workbook_path:
+        print(f"  workbook: {upload.workbook_path}")
+    attempts = repo.attempts(upload.id)
+    per_batch: dict[int, int] = {}
+    for a in attempts:
+        per_batch[a.batch_id] = per_batch.get(a.batch_id, 0) + 1
+    print(f"\n  {'status':16} {'attempts':>8}  batch / last error")
+    for b in repo.batches(upload.id):
+        print(f"  {b.status:16} {per_batch.get(b.id, 0):>8}  {b.batch_key}")
+        if b.error_reason:
+            print(f"  {'':16} {'':>8}  ! {b.error_reason}")
+        if b.admin_note:
+            print(f"  {'':16} {'':>8}  @ admin: {b.admin_note}")
+        if b.fallback_note:
+            print(f"  {'':16} {'':>8}  ~ {b.fallback_note}")
+    notifications = repo.notifications(upload.id)
+    print(f"\n  e-mails ({len(notifications)}):")
+    for n in notifications:
+        print(f"  {n.status:9} {n.kind:19} attempts {n.attempts}  {n.provider_id or n.error or ''}  | {n.subject}")
+    print(f"\n  {'model':18} {'calls':>6} {'ok':>5} {'429s':>5} {'errors':>6} {'fallback':>8} {'tokens in':>10} {'tokens out':>10}")
+    for model, u in model_usage(repo, upload.id).items():
+        print(f"  {model:18} {u.get('calls', 0):>6} {u.get('ok', 0):>5} {u.get('rate_limited', 0):>5} "
+              f"{u.get('errors', 0):>6} {u.get('fallback_calls', 0):>8} {u.get('input_tokens', 0):>10} {u.get('output_tokens', 0):>10}")
+    return 0

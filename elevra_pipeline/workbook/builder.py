@@ -1,0 +1,76 @@
+"""Write the result workbook (openpyxl) from the database; formula-looking cells are escaped."""
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from elevra_pipeline.records.insert import candidate_url, election_url
+from elevra_pipeline.storage.models import Candidate, CandidateLink, Election, ElectionLink
+from elevra_pipeline.storage.repository import Repository
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+SHEETS = ("Summary", "Elections", "Candidates", "Needs Re-upload", "Model Usage")
+
+
+def safe_cell(value: object) -> object:
+    """A leading apostrophe keeps spreadsheet programs from running text as a formula (OWASP)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _sheet(book: Workbook, title: str, header: list[str], rows: list[list]) -> None:
+    sheet = book.create_sheet(title)
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([safe_cell(v) for v in row])
+    for index, name in enumerate(header, start=1):
+        widest = max([len(str(name))] + [len(str(r[index - 1] or "")) for r in rows[:200]])
+        sheet.column_dimensions[get_column_letter(index)].width = min(60, widest + 2)
+    sheet.freeze_panes = "A2"
+
+
+def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path: Path) -> Path:
+    batches = repo.batches(upload.id)
+    elections = repo.rows_by_ids(Election, [e["id"] for e in summary["elections"]])
+    candidates = repo.rows_by_ids(Candidate, [c["id"] for c in summary["candidates"]])
+    e_links = repo.links_for(ElectionLink, "election_id", [e.id for e in elections])
+    c_links = repo.links_for(CandidateLink, "candidate_id", [c.id for c in candidates])
+    names = {e.id: e.name for e in elections}
+    book = Workbook()
+    book.remove(book.active)
+    b = summary["batches"]
+    _sheet(book, "Summary", ["Item", "Value"], [
+        ["Upload", upload.original_filename], ["Upload id", upload.id], ["Status", upload.status],
+        ["Batches", b["total"]], ["Batches inserted", b["inserted"]], ["Batches needing re-upload", b["needs_reupload"]],
+        ["Batches skipped", b["skipped"]], ["Elections", len(elections)], ["Candidates", len(candidates)],
+        ["Model calls", sum(m["calls"] for m in summary["model_usage"].values())],
+        ["Fallbacks", "; ".join(f"{f['batch']}: {f['note']}" for f in summary["fallbacks"]) or "none"]])
+    _sheet(book, "Elections", ["Election", "Jurisdiction", "Office", "District", "Date", "Type", "Elevra URL", "Links"],
+           [[e.name, e.jurisdiction, e.office, e.district, e.election_date, e.election_type,
+             election_url(base_url, e.slug), " ".join(l.url for l in e_links.get(e.id, []))] for e in elections])
+    _sheet(book, "Candidates", ["Candidate", "Party", "Election", "Website", "Elevra URL", "Links"],
+           [[c.name, c.party, names.get(c.election_id), c.website, candidate_url(base_url, c.slug),
+             " ".join(l.url for l in c_links.get(c.id, []))] for c in candidates])
+    reupload = []
+    for batch in batches:
+        if batch.status in ("needs_reupload", "skipped", "cancelled"):
+            for row in batch.rows_json:
+                reupload.append([batch.jurisdiction, batch.office, batch.district, batch.election_date, batch.status,
+                                 batch.error_reason, batch.admin_note, row.get("candidate_name"), row.get("party"), row.get("website"),
+                                 f"{row['source']['sheet']}!{row['source']['row']}"])
+    _sheet(book, "Needs Re-upload", ["Jurisdiction", "Office", "District", "Election date", "Status", "Reason",
+                                     "Admin note",
+                                     "Candidate", "Party", "Website", "Original row"], reupload)
+    _sheet(book, "Model Usage", ["Model", "Calls", "OK", "429s", "Errors", "Fallback calls", "Input tokens",
+                                 "Output tokens"],
+           [[m, u.get("calls", 0), u.get("ok", 0), u.get("rate_limited", 0), u.get("errors", 0),
+             u.get("fallback_calls", 0), u.get("input_tokens", 0), u.get("output_tokens", 0)]
+            for m, u in summary["model_usage"].items()])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path

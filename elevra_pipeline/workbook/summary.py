@@ -1,0 +1,52 @@
+"""One summary per upload, computed once from the database and stored on the upload."""
+
+from collections import Counter
+
+from elevra_pipeline.records.insert import candidate_url, election_url
+from elevra_pipeline.storage.models import Candidate, Election
+from elevra_pipeline.storage.repository import Repository
+
+
+def model_usage(repo: Repository, upload_id: int) -> dict[str, dict]:
+    return summarize_attempts(repo.attempts(upload_id))
+
+
+def summarize_attempts(attempts) -> dict[str, dict]:
+    """Calls, outcomes, fallbacks, retries and tokens per model, from attempt rows."""
+    usage: dict[str, Counter] = {}
+    for a in attempts:
+        row = usage.setdefault(a.model, Counter())
+        row["calls"] += 1
+        row["ok"] += a.status == "ok"
+        row["rate_limited"] += a.status == "rate_limited"
+        row["errors"] += a.status not in ("ok", "rate_limited")
+        row["fallback_calls"] += bool(a.is_fallback)
+        row["retries"] += a.attempt_no > 1
+        row["input_tokens"] += a.input_tokens or 0
+        row["output_tokens"] += a.output_tokens or 0
+    return {model: dict(counts) for model, counts in sorted(usage.items())}
+
+
+def build_summary(repo: Repository, upload, base_url: str) -> dict:
+    batches = repo.batches(upload.id)
+    election_ids = sorted({b.inserted_json["election_id"] for b in batches if b.inserted_json})
+    candidate_ids = sorted({c for b in batches if b.inserted_json for c in b.inserted_json["candidate_ids"]})
+    elections = repo.rows_by_ids(Election, election_ids)
+    candidates = repo.rows_by_ids(Candidate, candidate_ids)
+    by_id = {e.id: e for e in elections}
+    statuses = Counter(b.status for b in batches)
+    return {
+        "upload_id": upload.id, "partition_key": upload.partition_key, "filename": upload.original_filename,
+        "batches": {"total": len(batches), "inserted": statuses.get("inserted", 0),
+                    "needs_reupload": statuses.get("needs_reupload", 0), "skipped": statuses.get("skipped", 0),
+                    "by_status": dict(statuses)},
+        "elections": [{"id": e.id, "name": e.name, "date": e.election_date, "url": election_url(base_url, e.slug)}
+                      for e in elections],
+        "candidates": [{"id": c.id, "name": c.name, "party": c.party, "election": by_id[c.election_id].name,
+                        "url": candidate_url(base_url, c.slug)} for c in candidates],
+        "needs_reupload": [{"batch": b.batch_key, "jurisdiction": b.jurisdiction, "office": b.office,
+                            "district": b.district, "date": b.election_date, "reason": b.error_reason,
+                            "rows": b.row_count} for b in batches if b.status == "needs_reupload"],
+        "fallbacks": [{"batch": b.batch_key, "note": b.fallback_note} for b in batches if b.fallback_note],
+        "model_usage": model_usage(repo, upload.id),
+    }
