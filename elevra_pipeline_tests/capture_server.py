@@ -1,0 +1,48 @@
+"""A loopback HTTP server standing in for Resend: records each request, answers from a script."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class CaptureServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, replies: list[tuple[int, dict, dict]] | None = None):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.requests: list[dict] = []
+        self.replies = list(replies or [])  # (status, body, headers), used in order; then 200s
+        self._count = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> "CaptureServer":
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: CaptureServer
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "json": body})
+        self.server._count += 1
+        status, reply, headers = self.server.replies.pop(0) if self.server.replies else (
+            200, {"id": f"email-{self.server._count}"}, {})
+        data = json.dumps(reply).encode()
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)

@@ -1,0 +1,108 @@
+"""Shared fixtures: the emulator on a real loopback port, and app databases on SQLite and PostgreSQL.
+
+PostgreSQL: `ELEVRA_TEST_POSTGRES_URL` (default 127.0.0.1:5432, database `test`, trust auth). Each test
+gets its own schema. Without a server the PostgreSQL cases skip with the reason, except under CI,
+where they fail: CI must run them.
+"""
+
+import os
+import uuid
+
+import dagster as dg
+import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage
+from sqlalchemy import create_engine, text
+
+from elevra_pipeline.gemini.emulator.server import start_in_thread
+from elevra_pipeline.gemini.resources import GeminiResource
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.storage.resources import DatabaseResource
+
+POSTGRES_URL = os.environ.get("ELEVRA_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+def postgres_unavailable_reason() -> str | None:
+    try:
+        with create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3}).connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return None
+    except Exception as e:  # any connection failure means: no server here
+        return f"PostgreSQL not reachable at {POSTGRES_URL} ({type(e).__name__}); set ELEVRA_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url() -> str:
+    reason = postgres_unavailable_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_base_url):
+    schema = f"elevra_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{postgres_base_url}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'elevra.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'elevra.db'}"
+
+
+@pytest.fixture
+def repo(db_url) -> Repository:
+    return Repository(migrated_engine(db_url))
+
+
+@pytest.fixture(autouse=True)
+def no_inherited_dagster_state_storage():
+    """Each Dagster instance registers its state storage process-wide until disposed; a test must not
+    inherit one whose instance an earlier test already dropped (Dagster then fails on a dead weakref)."""
+    with set_defs_state_storage(None):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def local_data(tmp_path, monkeypatch):
+    """Every test writes its uploads, workbooks and outbox under its own temporary folder."""
+    monkeypatch.setenv("ELEVRA_DATA_DIR", str(tmp_path / "data"))
+    for name in ("GEMINI_API_KEY", "ELEVRA_GEMINI_BASE_URL", "ELEVRA_DATABASE_URL", "RESEND_API_KEY",
+                 "ELEVRA_QUOTAS_FILE", "ELEVRA_UPLOAD_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    server = start_in_thread()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def resources(db_url, emulator) -> dict:
+    return {"database": DatabaseResource(url=db_url),
+            "gemini": GeminiResource(base_url=emulator.base_url, database_url=db_url, backoff_base_seconds=0.01)}
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance

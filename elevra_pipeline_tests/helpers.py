@@ -1,0 +1,27 @@
+"""Helpers for tests that run the pipeline: register a file and materialize its partition."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from elevra_pipeline.pipeline.assets import upload_assets
+from elevra_pipeline.pipeline.registration import register_file
+from elevra_pipeline.settings import Settings
+
+
+def register(repo, path: Path, instance, uploader: str | None = None):
+    upload = register_file(repo, path, Settings.from_env().archive_dir, uploader).upload
+    instance.add_dynamic_partitions("uploads", [upload.partition_key])
+    return upload
+
+
+def materialize_upload(upload, instance, resources, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+    return dg.materialize(upload_assets, instance=instance, partition_key=upload.partition_key,
+                          resources=resources, raise_on_error=raise_on_error)
+
+
+def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == asset:
+            return {k: v.value for k, v in event.materialization.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")

@@ -1,0 +1,47 @@
+"""The command line: `process` prints progress and one JSON line, leaves its e-mails, and resumes."""
+
+import json
+
+from elevra_pipeline import cli
+from elevra_pipeline.samples import SAMPLE_XLSX
+
+
+def test_process_prints_a_json_summary_and_leaves_the_stage_emails(emulator, local_data, monkeypatch, capsys):
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
+    assert cli.main(["process", str(SAMPLE_XLSX), "--uploader", "ann@example.org"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["status"] == "completed" and summary["batches"] == {"total": 22, "inserted": 22, "needs_reupload": 0}
+    assert (summary["elections"], summary["candidates"]) == (22, 66)
+    assert summary["model_calls"] == {"gemini-2.5-pro": 22, "gemini-2.5-flash": 22}
+    assert [line.split(":")[0] for line in lines if line.startswith("[")] == [
+        "[1/5] upload_batches", "[2/5] batch_analysis", "[3/5] structured_output", "[4/5] inserted_records",
+        "[5/5] result_workbook"]
+    kinds = sorted(p.name.split("--upload-1-")[1] for p in (local_data / "outbox").glob("*.eml"))
+    assert kinds == ["analysis_complete.eml", "final.eml", "queued.eml", "structure_complete.eml"]
+
+    assert cli.main(["process", str(SAMPLE_XLSX)]) == 0  # the same file again: resumed, nothing redone
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["upload_id"] == summary["upload_id"] and again["model_calls"] == summary["model_calls"]
+    assert len(list((local_data / "outbox").glob("*.eml"))) == 4
+
+
+def test_process_a_corrupt_file_exits_2_with_the_reason_and_its_email(emulator, local_data, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(b"PK\x03\x04 nope")
+    assert cli.main(["process", str(path)]) == 2
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["status"] == "failed" and "not a valid Excel workbook" in summary["reason"]
+    assert [p.name.split("--")[1] for p in (local_data / "outbox").glob("*.eml")] == ["upload-1-rejected.eml"]
+
+
+def test_status_lists_uploads_batches_and_emails(emulator, local_data, monkeypatch, capsys):
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
+    cli.main(["process", str(SAMPLE_XLSX)])
+    capsys.readouterr()
+    cli.main(["status"])
+    assert "completed" in capsys.readouterr().out
+    cli.main(["status", "1"])
+    out = capsys.readouterr().out
+    assert "e-mails (4)" in out and "inserted" in out and "gemini-2.5-pro" in out

@@ -1,0 +1,175 @@
+"""E-mails: one per stage and per failure, exactly once, through the real resend SDK or the outbox."""
+
+import base64
+import email
+import os
+import shutil
+import time
+from email import policy
+
+import dagster as dg
+import pytest
+
+from elevra_pipeline.definitions import defs
+from elevra_pipeline.notifications.resources import EmailResource
+from elevra_pipeline.notifications.sensors import upload_email_sensor, upload_failure_email_sensor
+from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
+from elevra_pipeline.samples import SAMPLE_XLSX
+from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline_tests.capture_server import CaptureServer
+from elevra_pipeline_tests.helpers import materialize_upload, register
+
+
+@pytest.fixture
+def outbox(local_data):
+    return local_data / "outbox"
+
+
+def tick(instance, db_url, mailer, cursor=None):
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                 resources={"database": DatabaseResource(url=db_url), "email": mailer}) as context:
+        return upload_email_sensor.evaluate_tick(context)
+
+
+def read_outbox(outbox):
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(outbox.glob("*.eml"))]
+
+
+def processed_upload(repo, instance, resources, path=SAMPLE_XLSX):
+    upload = register(repo, path, instance, "ann@example.org")
+    materialize_upload(upload, instance, resources)
+    return repo.get_upload(upload.partition_key)
+
+
+def test_each_stage_sends_one_email_and_the_final_one_carries_the_workbook(repo, instance, resources, db_url, outbox):
+    upload = processed_upload(repo, instance, resources)
+    result = tick(instance, db_url, EmailResource())
+
+    messages = read_outbox(outbox)
+    subjects = [m["Subject"] for m in messages]
+    assert len(messages) == 4
+    assert subjects[0].startswith("Queued: 22 election batches")
+    assert subjects[1].startswith("Analysis done") and subjects[2].startswith("Structured output done")
+    assert subjects[3] == "Done: 22 elections and 66 candidates from sample_elections.xlsx"
+    assert all(m["To"] == "ann@example.org, team@elevracommunity.com" for m in messages)
+    final = messages[3]
+    (attachment,) = list(final.iter_attachments())
+    assert attachment.get_filename().endswith(".xlsx")
+    assert attachment.get_content() == open(upload.workbook_path, "rb").read()
+    text = final.get_body(("plain",)).get_content()
+    assert text.splitlines()[0] == subjects[3] and "https://www.elevracommunity.com/elections/" in text
+    assert "Estimated completion" in messages[0].get_body(("plain",)).get_content()
+    assert "Delivery: 4 sent" in result.skip_message
+    assert {(n.kind, n.status) for n in repo.notifications(upload.id)} == {
+        ("queued", "sent"), ("analysis_complete", "sent"), ("structure_complete", "sent"), ("final", "sent")}
+
+    again = tick(instance, db_url, EmailResource(), result.cursor)
+    lost_cursor = tick(instance, db_url, EmailResource())
+    assert len(read_outbox(outbox)) == 4 and again.skip_message.startswith("no new e-mails")
+    assert lost_cursor.skip_message.startswith("no new e-mails") and len(repo.notifications()) == 4
+
+
+def test_real_sdk_sends_with_idempotency_key_and_the_workbook_attached(repo, instance, resources, db_url):
+    upload = processed_upload(repo, instance, resources)
+    capture = CaptureServer().start()
+    try:
+        tick(instance, db_url, EmailResource(api_key="re_test_key", api_url=capture.url))
+    finally:
+        capture.stop()
+    assert [r["path"] for r in capture.requests] == ["/emails"] * 4
+    keys = [r["headers"]["Idempotency-Key"] for r in capture.requests]
+    assert keys == [f"upload-{upload.id}-{k}" for k in ("queued", "analysis_complete", "structure_complete", "final")]
+    assert capture.requests[0]["headers"]["Authorization"] == "Bearer re_test_key"
+    final = capture.requests[3]["json"]
+    assert final["to"] == ["ann@example.org", "team@elevracommunity.com"]
+    (attachment,) = final["attachments"]
+    assert base64.b64decode(attachment["content"]) == open(upload.workbook_path, "rb").read()
+    assert [n.provider_id for n in repo.notifications(upload.id)] == ["email-1", "email-2", "email-3", "email-4"]
+
+
+def test_a_429_from_resend_is_retried_later_and_ends_with_one_email(repo, instance, resources, db_url):
+    upload = processed_upload(repo, instance, resources)
+    capture = CaptureServer([(429, {"name": "rate_limit_exceeded", "message": "Too many requests", "statusCode": 429},
+                              {"retry-after": "0"})]).start()
+    mailer = EmailResource(api_key="re_test_key", api_url=capture.url)
+    try:
+        first = tick(instance, db_url, mailer)
+        queued = [n for n in repo.notifications(upload.id) if n.kind == "queued"][0]
+        assert queued.status == "retrying" and "rate limit" in queued.error
+        repo.update_notification(queued.id, next_attempt_at=0.0)  # its backoff has passed
+        tick(instance, db_url, mailer, first.cursor)
+    finally:
+        capture.stop()
+    queued_requests = [r for r in capture.requests if r["headers"]["Idempotency-Key"].endswith("-queued")]
+    assert len(queued_requests) == 2
+    queued = [n for n in repo.notifications(upload.id) if n.kind == "queued"][0]
+    assert (queued.status, queued.attempts, queued.error) == ("sent", 2, None)
+
+
+def test_unreachable_resend_never_fails_the_tick_and_gives_up_visibly(repo, instance, resources, db_url):
+    upload = processed_upload(repo, instance, resources)
+    mailer = EmailResource(api_key="re_test_key", api_url="http://127.0.0.1:9")  # nothing listens there
+    cursor = None
+    for _ in range(5):
+        cursor = tick(instance, db_url, mailer, cursor).cursor
+        for n in repo.notifications(upload.id):
+            repo.update_notification(n.id, next_attempt_at=0.0)
+    statuses = {n.status for n in repo.notifications(upload.id)}
+    assert statuses == {"failed"} and all(n.attempts == 5 for n in repo.notifications(upload.id))
+
+
+def test_batch_failures_of_one_upload_come_in_one_email(repo, instance, resources, db_url, outbox, tmp_path):
+    path = tmp_path / "undated.csv"
+    path.write_text("Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,\nBo Chan,Sheriff,Springfield,\n"
+                    "Cy Park,Clerk,Springfield,2026-11-03\n")
+    processed_upload(repo, instance, resources, path)
+    tick(instance, db_url, EmailResource())
+    failures = [m for m in read_outbox(outbox) if "election batch(es) of" in m["Subject"]]
+    assert [m["Subject"] for m in failures] == ["2 election batch(es) of undated.csv need re-upload"]
+    assert failures[0].get_body(("plain",)).get_content().count("no election date") == 2
+
+
+def test_a_rejected_upload_gets_its_email_from_the_bucket_sensor(instance, sqlite_url, local_data, outbox):
+    bucket = local_data / "uploads"
+    bucket.mkdir(parents=True)
+    path = bucket / "candidates.pdf"
+    path.write_bytes(b"%PDF-1.4")
+    os.utime(path, (time.time() - 60, time.time() - 60))
+    with dg.build_sensor_context(instance_ref=instance.get_ref(), definitions=defs,
+                                 resources={"database": DatabaseResource(url=sqlite_url),
+                                            "email": EmailResource()}) as context:
+        upload_bucket_sensor.evaluate_tick(context)
+    (message,) = read_outbox(outbox)
+    assert message["Subject"] == "Rejected: candidates.pdf could not be processed"
+    assert "upload an .xlsx or .csv" in message.get_body(("plain",)).get_content()
+
+
+def _failure_tick(instance, db_url, result):
+    run = instance.get_run_by_id(result.run_id)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="upload_failure_email_sensor", dagster_instance=instance, dagster_run=run,
+        dagster_event=result.get_run_failure_event(),
+        resources={"database": DatabaseResource(url=db_url), "email": EmailResource()}).for_run_failure()
+    upload_failure_email_sensor(context)
+
+
+def test_a_corrupt_upload_run_failure_sends_the_rejection_reason(repo, instance, resources, db_url, outbox, tmp_path):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04garbage")
+    result = materialize_upload(register(repo, path, instance), instance, resources, raise_on_error=False)
+    _failure_tick(instance, db_url, result)
+    _failure_tick(instance, db_url, result)  # a re-tick sends nothing new
+    (message,) = read_outbox(outbox)
+    assert message["Subject"] == "Rejected: broken.xlsx could not be processed"
+    assert "not a valid Excel workbook" in message.get_body(("plain",)).get_content()
+
+
+def test_any_failed_run_sends_the_failed_step_and_error(repo, instance, resources, db_url, outbox, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("ELEVRA_WORKBOOK_DIR", str(blocker / "sub"))
+    result = materialize_upload(register(repo, SAMPLE_XLSX, instance), instance, resources, raise_on_error=False)
+    _failure_tick(instance, db_url, result)
+    (message,) = read_outbox(outbox)
+    assert message["Subject"] == "Run failed for sample_elections.xlsx at step result_workbook"
+    assert "Error:" in message.get_body(("plain",)).get_content()

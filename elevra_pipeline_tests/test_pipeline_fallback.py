@@ -1,0 +1,59 @@
+"""When the preferred model is saturated, batches complete on the fallback and say so."""
+
+import yaml
+
+from elevra_pipeline.gemini.emulator.server import start_in_thread
+from elevra_pipeline.gemini.resources import GeminiResource
+from elevra_pipeline.quotas.limits import parse_quotas
+from elevra_pipeline.samples import SAMPLE_XLSX
+from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline_tests.helpers import materialize_upload, metadata, register
+
+DECLARED = {"window_seconds": 60, "fallback_after_seconds": 1, "max_wait_seconds": 60,
+            "models": {"gemini-2.5-pro": {"rpm": 3}, "gemini-1.5-pro": {"rpm": 1000},
+                       "gemini-2.5-flash": {"rpm": 1000}, "gemini-2.0-flash": {"rpm": 1000}},
+            "chains": {"analysis": ["gemini-2.5-pro", "gemini-1.5-pro"],
+                       "structure": ["gemini-2.5-flash", "gemini-2.0-flash"]}}
+
+
+def _resources(db_url, base_url, quotas_file=None):
+    return {"database": DatabaseResource(url=db_url),
+            "gemini": GeminiResource(base_url=base_url, database_url=db_url, quotas_file=quotas_file,
+                                     backoff_base_seconds=0.01)}
+
+
+def test_declared_quota_full_sends_the_rest_to_the_fallback(repo, instance, db_url, emulator, tmp_path):
+    quotas = tmp_path / "quotas.yaml"
+    quotas.write_text(yaml.safe_dump(DECLARED))
+    upload = register(repo, SAMPLE_XLSX, instance)
+    result = materialize_upload(upload, instance, _resources(db_url, emulator.base_url, str(quotas)))
+
+    analysis = [a for a in repo.attempts(upload.id) if a.stage == "analysis"]
+    assert sum(a.model == "gemini-2.5-pro" for a in analysis) == 3
+    fallbacks = [a for a in analysis if a.is_fallback]
+    assert len(fallbacks) == 19 and all("gemini-2.5-pro: RPM limit reached" in a.fallback_reason for a in fallbacks)
+    assert metadata(result, "batch_analysis")["fallbacks"] == 19
+    assert metadata(result, "result_workbook")["inserted"] == 22
+    notes = [b.fallback_note for b in repo.batches(upload.id) if b.fallback_note]
+    assert len(notes) == 19 and notes[0].startswith("analysis used gemini-1.5-pro")
+
+
+def test_server_429s_cool_the_model_down_and_batches_finish_on_the_fallback(repo, instance, db_url):
+    """The emulator is stricter than our declared quotas: we learn from its 429 bodies."""
+    strict = parse_quotas({**DECLARED, "models": {**DECLARED["models"], "gemini-2.5-pro": {"rpm": 2}}})
+    server = start_in_thread(quotas=strict)
+    try:
+        upload = register(repo, SAMPLE_XLSX, instance)
+        materialize_upload(upload, instance, _resources(db_url, server.base_url))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    attempts = repo.attempts(upload.id)
+    limited = [a for a in attempts if a.status == "rate_limited"]
+    assert limited and all(a.quota_id == "GenerateRequestsPerMinutePerProjectPerModel" for a in limited)
+    assert all(a.retry_delay_s and a.retry_delay_s > 1 for a in limited)
+    assert server.quotas.rejected["gemini-2.5-pro"] == len(limited)
+    assert len(limited) <= 4  # one 429 per process-wide cool-down, not one per batch
+    assert {b.status for b in repo.batches(upload.id)} == {"inserted"}
+    assert sum(a.model == "gemini-1.5-pro" and a.status == "ok" for a in attempts) >= 18

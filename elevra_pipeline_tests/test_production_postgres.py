@@ -1,0 +1,108 @@
+"""Production mode: the real Dagster daemon and webserver on PostgreSQL storage take three uploads
+from the bucket to completion, sharing one quota ledger."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+
+from elevra_pipeline.gemini.emulator.server import start_in_thread
+from elevra_pipeline.quotas.limits import parse_quotas
+from elevra_pipeline.settings import REPO_ROOT
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.repository import Repository
+
+QUOTAS = {"window_seconds": 60, "fallback_after_seconds": 1, "max_wait_seconds": 120,
+          "models": {"gemini-2.5-pro": {"rpm": 10}, "gemini-1.5-pro": {"rpm": 1000},
+                     "gemini-2.5-flash": {"rpm": 1000}, "gemini-2.0-flash": {"rpm": 1000}},
+          "chains": {"analysis": ["gemini-2.5-pro", "gemini-1.5-pro"],
+                     "structure": ["gemini-2.5-flash", "gemini-2.0-flash"]}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _csv(path: Path, place: str, races: int) -> None:
+    lines = ["Candidate,Office,City,District,Date"]
+    lines += [f"Person {place} {r}{c},Council,{place},{r},2026-11-03" for r in range(races) for c in "AB"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def dagster_postgres_url(postgres_base_url):
+    name = f"elevra_dagster_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield postgres_base_url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+
+
+def test_daemon_and_webserver_on_postgres_complete_three_uploads_with_shared_quotas(
+        postgres_url, dagster_postgres_url, tmp_path, monkeypatch):
+    home, bucket = tmp_path / "dagster_home", tmp_path / "uploads"
+    home.mkdir()
+    bucket.mkdir()
+    shutil.copy(REPO_ROOT / "deploy" / "dagster.postgres.yaml", home / "dagster.yaml")
+    quotas_file = tmp_path / "quotas.yaml"
+    quotas_file.write_text(yaml.safe_dump(QUOTAS))
+    emulator = start_in_thread(quotas=parse_quotas(QUOTAS))  # Google's side enforces the same limits
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": dagster_postgres_url,
+           "ELEVRA_DATABASE_URL": postgres_url, "ELEVRA_UPLOAD_DIR": str(bucket),
+           "ELEVRA_DATA_DIR": str(tmp_path / "data"), "ELEVRA_QUOTAS_FILE": str(quotas_file),
+           "ELEVRA_GEMINI_BASE_URL": emulator.base_url}
+    bin_dir = Path(sys.executable).parent
+    logs = open(tmp_path / "dagster.log", "w")
+    processes = [subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                                  cwd=REPO_ROOT, env=env, stdout=logs, stderr=logs),
+                 subprocess.Popen([str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
+                                   "-w", "workspace.yaml"], cwd=REPO_ROOT, env=env, stdout=logs, stderr=logs)]
+    repo = Repository(migrated_engine(postgres_url))
+    try:
+        for index, place in enumerate(("Springfield", "Shelbyville", "Ogdenville")):
+            _csv(bucket / f"{place.lower()}.csv", place, races=6 + index)
+            old = time.time() - 60
+            os.utime(bucket / f"{place.lower()}.csv", (old, old))
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            uploads = repo.list_uploads()
+            if len(uploads) == 3 and all(u.status == "completed" for u in uploads):
+                break
+            time.sleep(2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        emulator.shutdown()
+        logs.close()
+    uploads = repo.list_uploads()
+    assert [u.status for u in uploads] == ["completed"] * 3, (tmp_path / "dagster.log").read_text()[-3000:]
+    attempts = repo.attempts()
+    pro_calls = sum(a.model == "gemini-2.5-pro" and a.status == "ok" for a in attempts)
+    assert pro_calls <= 10  # three run processes, one shared ledger: together they stay within rpm
+    assert sum(a.is_fallback for a in attempts) == 21 - pro_calls
+    assert emulator.quotas.rejected.get("gemini-2.5-pro", 0) == 0
+
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", dagster_postgres_url)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name="process_upload"))
+        assert sorted(r.status.value for r in runs) == ["SUCCESS"] * 3
+        assert {r.tags["dagster/partition"] for r in runs} == {u.partition_key for u in uploads}

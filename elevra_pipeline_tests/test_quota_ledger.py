@@ -1,0 +1,123 @@
+"""The shared ledger's arithmetic: true sliding windows, reconciliation, crash-left reservations,
+shared cool-downs and the Pacific-midnight day, on SQLite and PostgreSQL."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from elevra_pipeline.quotas.ledger import QuotaLedger
+from elevra_pipeline.quotas.limits import ModelLimits
+from elevra_pipeline.quotas.windows import day_key, seconds_until_day_reset
+from elevra_pipeline.storage.database import migrated_engine
+
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture
+def ledger(db_url):
+    return QuotaLedger(migrated_engine(db_url), window_seconds=10, day_seconds=None)
+
+
+def test_sliding_window_admits_again_exactly_when_the_oldest_call_leaves(ledger):
+    limits = ModelLimits(rpm=3)
+    for t in (0, 1, 2):
+        assert ledger.try_reserve("m", limits, 10, T0 + t).admitted
+    denied = ledger.try_reserve("m", limits, 10, T0 + 5)
+    assert not denied.admitted and denied.wait == pytest.approx(5) and "RPM" in denied.reason
+    assert not ledger.try_reserve("m", limits, 10, T0 + 9.999).admitted
+    assert ledger.try_reserve("m", limits, 10, T0 + 10).admitted
+
+
+def test_a_new_fixed_minute_does_not_reopen_the_window(ledger):
+    """A fixed window would let 2x the limit through around its edge; a sliding one does not."""
+    limits = ModelLimits(rpm=3)
+    for t in (8, 9, 9.5):
+        assert ledger.try_reserve("m", limits, 10, T0 + t).admitted
+    assert not ledger.try_reserve("m", limits, 10, T0 + 10.5).admitted
+    assert ledger.try_reserve("m", limits, 10, T0 + 18.01).admitted
+
+
+def test_token_window_waits_until_enough_tokens_leave(ledger):
+    limits = ModelLimits(tpm=1000)
+    assert ledger.try_reserve("m", limits, 600, T0).admitted
+    assert ledger.try_reserve("m", limits, 300, T0 + 2).admitted
+    denied = ledger.try_reserve("m", limits, 500, T0 + 3)
+    assert not denied.admitted and denied.wait == pytest.approx(7) and "TPM" in denied.reason
+    assert ledger.try_reserve("m", limits, 1001, T0 + 100).wait == float("inf")
+
+
+def test_reconciling_with_actual_tokens_frees_the_over_estimate(ledger):
+    limits = ModelLimits(tpm=1500)
+    first = ledger.try_reserve("m", limits, 1000, T0)
+    assert not ledger.try_reserve("m", limits, 1000, T0 + 1).admitted
+    ledger.settle(first.reservation_id, T0 + 1.5, actual_tokens=200)
+    assert ledger.try_reserve("m", limits, 1000, T0 + 2).admitted
+
+
+def test_settled_calls_count_from_when_the_answer_came(ledger):
+    limits = ModelLimits(rpm=1)
+    first = ledger.try_reserve("m", limits, 10, T0)
+    ledger.settle(first.reservation_id, T0 + 4)  # the server may have counted it as late as this
+    assert not ledger.try_reserve("m", limits, 10, T0 + 12).admitted
+    assert ledger.try_reserve("m", limits, 10, T0 + 14).admitted
+
+
+def test_a_crashed_process_reservation_counts_until_its_window_passes_and_locks_nothing(db_url):
+    engine = migrated_engine(db_url)
+    crashed, survivor = QuotaLedger(engine, 10), QuotaLedger(engine, 10)
+    limits = ModelLimits(rpm=2)
+    assert crashed.try_reserve("m", limits, 60, T0).admitted  # never settled: its process died
+    assert survivor.try_reserve("m", limits, 30, T0 + 1).admitted  # no lock was left behind
+    assert not survivor.try_reserve("m", limits, 30, T0 + 2).admitted
+    assert survivor.try_reserve("m", limits, 30, T0 + 10.01).admitted
+
+
+def test_in_flight_tokens_are_capped_and_a_dead_caller_lets_go_after_the_lease(db_url):
+    engine = migrated_engine(db_url)
+    crashed = QuotaLedger(engine, 10, in_flight_lease_seconds=30)
+    survivor = QuotaLedger(engine, 10, in_flight_lease_seconds=30)
+    limits = ModelLimits(batch_enqueued_tokens=100)
+    assert crashed.try_reserve("m", limits, 60, T0).admitted
+    queued = survivor.try_reserve("m", limits, 60, T0 + 1)
+    assert not queued.admitted and "batch enqueued" in queued.reason
+    done = survivor.try_reserve("m", limits, 30, T0 + 1)
+    survivor.settle(done.reservation_id, T0 + 2, 30)  # answered: no longer in flight
+    assert survivor.try_reserve("m", limits, 40, T0 + 3).admitted
+    assert survivor.try_reserve("m", limits, 60, T0 + 40).admitted  # both leases expired
+
+
+def test_cool_down_is_shared_by_every_process_and_never_shortened(db_url):
+    engine = migrated_engine(db_url)
+    one, other = QuotaLedger(engine, 10), QuotaLedger(engine, 10)
+    one.cool_down("m", T0 + 30, "429 retry in 30s")
+    one.cool_down("m", T0 + 5, "shorter")
+    denied = other.try_reserve("m", ModelLimits(), 1, T0 + 1)
+    assert not denied.admitted and denied.wait == pytest.approx(29) and "429 retry in 30s" in denied.reason
+    assert other.try_reserve("m", ModelLimits(), 1, T0 + 30.5).admitted
+
+
+def test_requests_per_day_reset_with_the_day(db_url):
+    ledger = QuotaLedger(migrated_engine(db_url), window_seconds=1, day_seconds=100)
+    limits = ModelLimits(rpd=2)
+    day_start = 18_000_000 * 100.0
+    assert ledger.try_reserve("m", limits, 1, day_start + 10).admitted
+    assert ledger.try_reserve("m", limits, 1, day_start + 20).admitted
+    denied = ledger.try_reserve("m", limits, 1, day_start + 30)
+    assert not denied.admitted and denied.wait == pytest.approx(70) and "RPD" in denied.reason
+    assert ledger.try_reserve("m", limits, 1, day_start + 100).admitted
+
+
+PT = ZoneInfo("America/Los_Angeles")
+
+
+@pytest.mark.parametrize("local, key, until_reset", [
+    (datetime(2026, 11, 22, 23, 59, 30, tzinfo=PT), "2026-11-22", 30),
+    (datetime(2026, 11, 23, 0, 0, 0, tzinfo=PT), "2026-11-23", 86400),
+    (datetime(2026, 7, 4, 23, 0, 0, tzinfo=PT), "2026-07-04", 3600),         # daylight time, UTC-7
+    (datetime(2026, 3, 8, 0, 30, 0, tzinfo=PT), "2026-03-08", 23 * 3600 - 1800),  # a 23-hour day
+])
+def test_the_day_resets_at_midnight_pacific(local, key, until_reset):
+    now = local.timestamp()
+    assert day_key(now) == key
+    assert seconds_until_day_reset(now) == pytest.approx(until_reset)

@@ -1,0 +1,22 @@
+"""Several OS processes share one ledger and never overrun the emulator's quotas, on both ledgers."""
+
+import pytest
+
+from elevra_pipeline.bench.quota_bench import run_load
+from elevra_pipeline.quotas.limits import parse_quotas
+
+CONFIG = parse_quotas({"window_seconds": 2, "fallback_after_seconds": 0.1, "max_wait_seconds": 20,
+                       "models": {"gemini-2.5-pro": {"rpm": 12}, "gemini-1.5-pro": {"rpm": 100, "tpm": 4000}},
+                       "chains": {"analysis": ["gemini-2.5-pro", "gemini-1.5-pro"]}})
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_three_processes_fill_both_models_without_a_single_429(backend, request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    result = run_load(CONFIG, processes=3, seconds=4, threads=3, ledger_url=url, latency=0.005)
+    pro, backup = result["models"]["gemini-2.5-pro"], result["models"]["gemini-1.5-pro"]
+    assert pro["quota_429s_from_emulator"] == 0 and backup["quota_429s_from_emulator"] == 0
+    assert pro["busiest_window_requests"] <= 12
+    assert backup["busiest_window_tokens"] <= 4000
+    assert pro["calls_ok"] >= 12 and backup["fallback_calls"] > 0  # overflow went to the fallback
+    assert result["failed_calls"] == 0

@@ -1,0 +1,39 @@
+"""Model output is sanitized before storage, and workbook cells never start a formula."""
+
+import pytest
+
+from elevra_pipeline.records.sanitize import iso_date, plain_text, safe_url
+from elevra_pipeline.workbook.builder import safe_cell
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("<b>Jane</b> <script>x</script>Doe", "Jane x Doe"), ("  a\n\tb  ", "a b"), ("Tom &amp; Jerry", "Tom & Jerry"),
+    ("x" * 300, "x" * 255), (None, ""), ("bell\x07", "bell"),
+])
+def test_plain_text(raw, clean):
+    assert plain_text(raw) == clean
+
+
+@pytest.mark.parametrize("raw, url", [
+    ("https://jane.org", "https://jane.org"), ("www.jane.org", "https://www.jane.org"),
+    ("jane.vote/about", "https://jane.vote/about"), ("javascript:alert(1)", None), ("ftp://x.org", None),
+    ("http://a b.org", None), ("", None), ('https://x.org/"><script>', None), ("https://" + "a" * 2100, None),
+])
+def test_safe_url_allows_only_http_and_https(raw, url):
+    assert safe_url(raw) == url
+
+
+@pytest.mark.parametrize("raw, date", [("2026-11-03", "2026-11-03"), ("11/3/2026", None), ("", None)])
+def test_iso_date(raw, date):
+    assert iso_date(raw) == date
+
+
+@pytest.mark.parametrize("value, shown", [("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1", "'+1"), ("-2", "'-2"),
+                                          ("@SUM(A1)", "'@SUM(A1)"), ("Jane", "Jane"), (3, 3), (None, None)])
+def test_formula_looking_cells_are_escaped(value, shown):
+    assert safe_cell(value) == shown
+
+
+@pytest.mark.parametrize("raw", ["https://javascript:alert(1)", "https://user@evil.org", "https://nodot", "http://"])
+def test_safe_url_rejects_disguised_or_hostless_urls(raw):
+    assert safe_url(raw) is None
