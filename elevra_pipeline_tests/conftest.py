@@ -5,12 +5,13 @@ gets its own schema. Without a server the PostgreSQL cases skip with the reason,
 where they fail: CI must run them.
 """
 
+import gc
 import os
 import uuid
 
 import dagster as dg
 import pytest
-from dagster._core.storage.defs_state.base import set_defs_state_storage
+from dagster._core.storage.defs_state.base import DefsStateStorage, set_defs_state_storage
 from sqlalchemy import create_engine, text
 
 from elevra_pipeline.gemini.emulator.server import start_in_thread
@@ -72,10 +73,17 @@ def repo(db_url) -> Repository:
 
 @pytest.fixture(autouse=True)
 def no_inherited_dagster_state_storage():
-    """Each Dagster instance registers its state storage process-wide until disposed; a test must not
-    inherit one whose instance an earlier test already dropped (Dagster then fails on a dead weakref)."""
+    """An entered Dagster instance sets its state storage in a context variable until it is exited.
+
+    An instance entered and never exited (e.g. by a schedule or sensor context used without `with`)
+    resets that variable whenever the garbage collector finalizes it, which may be in the middle of a
+    later test, restoring a storage whose instance is gone (Dagster then fails on a dead weakref).
+    So each test starts from no storage, its leftovers are finalized before it ends, and a test that
+    leaves an instance entered fails here, deterministically, instead of a later test failing at random."""
     with set_defs_state_storage(None):
         yield
+        gc.collect()
+        assert DefsStateStorage.get() is None, "a Dagster instance or context was entered and never exited"
 
 
 @pytest.fixture(autouse=True)

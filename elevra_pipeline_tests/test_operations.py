@@ -115,10 +115,10 @@ def test_backfill_schedule_requests_failed_missing_and_model_retryable_uploads(r
     corrupt = register(repo, corrupt_path, instance)
     materialize_upload(corrupt, instance, resources, raise_on_error=False)
 
-    context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
-                                        resources={"database": DatabaseResource(url=db_url)},
-                                        scheduled_execution_time=datetime(2026, 11, 23, 3, tzinfo=timezone.utc))
-    requests = upload_backfill_schedule.evaluate_tick(context).run_requests
+    with dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                   resources={"database": DatabaseResource(url=db_url)},
+                                   scheduled_execution_time=datetime(2026, 11, 23, 3, tzinfo=timezone.utc)) as context:
+        requests = upload_backfill_schedule.evaluate_tick(context).run_requests
 
     by_key = {r.partition_key: r for r in requests}
     assert set(by_key) == {missing.partition_key, flaky_upload.partition_key}
