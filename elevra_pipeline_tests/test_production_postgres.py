@@ -3,6 +3,7 @@ from the bucket to completion, sharing one quota ledger."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -41,6 +42,24 @@ def _csv(path: Path, place: str, races: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def _stop(processes: list[subprocess.Popen]) -> None:
+    """Stop the daemon and webserver, then whatever they started (code servers, run workers) in their
+    process groups, so no process outlives the test."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    for process in processes:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 @pytest.fixture
 def dagster_postgres_url(postgres_base_url):
     name = f"elevra_dagster_{uuid.uuid4().hex[:8]}"
@@ -69,9 +88,10 @@ def test_daemon_and_webserver_on_postgres_complete_three_uploads_with_shared_quo
     bin_dir = Path(sys.executable).parent
     logs = open(tmp_path / "dagster.log", "w")
     processes = [subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                                  cwd=REPO_ROOT, env=env, stdout=logs, stderr=logs),
+                                  cwd=REPO_ROOT, env=env, stdout=logs, stderr=logs, start_new_session=True),
                  subprocess.Popen([str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
-                                   "-w", "workspace.yaml"], cwd=REPO_ROOT, env=env, stdout=logs, stderr=logs)]
+                                   "-w", "workspace.yaml"], cwd=REPO_ROOT, env=env, stdout=logs, stderr=logs,
+                                  start_new_session=True)]
     repo = Repository(migrated_engine(postgres_url))
     try:
         for index, place in enumerate(("Springfield", "Shelbyville", "Ogdenville")):
@@ -87,10 +107,7 @@ def test_daemon_and_webserver_on_postgres_complete_three_uploads_with_shared_quo
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=10) as response:
             assert response.status == 200
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+        _stop(processes)
         emulator.shutdown()
         logs.close()
     uploads = repo.list_uploads()
