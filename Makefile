@@ -27,7 +27,7 @@ test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(VENV)/bin/elevra-pipeline bench quota --processes 4 --seconds 20
+	$(VENV)/bin/elevra-pipeline bench quota --processes 4 --seconds 42
 
 sample: setup
 	$(VENV)/bin/python -m elevra_pipeline.samples.make_sample

@@ -140,3 +140,43 @@ def test_reservations_are_reconciled_with_actual_tokens(db_url):
     engine.call("analysis", 400, ok)
     assert engine.ledger.usage("pro", clock.now)["tokens_in_window"] == 10
     assert engine.estimator.estimate(400) < 50  # calibrated down to what the server counted
+
+
+def slow(clock, seconds):
+    def invoke(model):
+        clock.now += seconds  # the model thinks for this long after the server counted the call
+        return ok(model)
+    return invoke
+
+
+def test_a_slow_answer_holds_its_slot_from_arrival_not_for_the_thinking_time(db_url):
+    clock = FakeClock()
+    engine, _ = make_engine(db_url, clock, pro={"rpm": 1})
+    sent = clock.now
+    engine.call("analysis", 40, slow(clock, 30))  # counted by sent + arrival margin (2 s), not at +30 s
+    clock.now = sent + 60 + 2 + 0.01
+    assert engine.call("analysis", 40, ok).model == "pro"
+
+
+def test_a_quick_answer_counts_from_when_it_came(db_url):
+    clock = FakeClock()
+    engine, _ = make_engine(db_url, clock, pro={"rpm": 1})
+    sent = clock.now
+    engine.call("analysis", 40, slow(clock, 0.5))  # answered before the margin: the server counted it by then
+    clock.now = sent + 60 + 0.4
+    assert engine.ledger.try_reserve("pro", engine.config.limits("pro"), 10, clock.now).admitted is False
+    clock.now = sent + 60 + 0.5 + 0.01
+    assert engine.call("analysis", 40, ok).model == "pro"
+
+
+def test_callers_waiting_in_one_process_queue_for_successive_slots(db_url):
+    clock = FakeClock()
+    engine, _ = make_engine(db_url, clock, pro={"rpm": 2})
+    engine.call("analysis", 40, ok)
+    clock.now += 1
+    engine.call("analysis", 40, ok)
+    clock.now += 57  # first slot frees in 2 s, the second in 3 s
+    limits = engine.config.limits("pro")
+    assert engine.ledger.try_reserve("pro", limits, 10, clock.now).wait == pytest.approx(2, abs=0.01)
+    assert engine.ledger.try_reserve("pro", limits, 10, clock.now, ahead=1).wait == pytest.approx(3, abs=0.01)
+    assert engine.ledger.try_reserve("pro", limits, 10, clock.now, ahead=2).wait == 60  # not within this window

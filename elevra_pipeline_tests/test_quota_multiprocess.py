@@ -2,7 +2,7 @@
 
 import pytest
 
-from elevra_pipeline.bench.quota_bench import run_load
+from elevra_pipeline.bench.quota_bench import mean_occupancy, run_load
 from elevra_pipeline.quotas.limits import parse_quotas
 
 CONFIG = parse_quotas({"window_seconds": 2, "fallback_after_seconds": 0.1, "max_wait_seconds": 20,
@@ -20,3 +20,15 @@ def test_three_processes_fill_both_models_without_a_single_429(backend, request,
     assert backup["busiest_window_tokens"] <= 4000
     assert pro["calls_ok"] >= 12 and backup["fallback_calls"] > 0  # overflow went to the fallback
     assert result["failed_calls"] == 0
+
+
+def test_mean_window_occupancy_scores_a_gap_after_each_window_as_lost_capacity():
+    window, gap, limit = 6.0, 0.5, 10
+    bursts = [k * (window + gap) for k in range(40)]
+    arrivals = [(t, 100) for t in bursts for _ in range(limit)]
+    assert mean_occupancy(arrivals, limit, 0.0, bursts[-1], window, use_tokens=False) == pytest.approx(
+        window / (window + gap), abs=0.01)
+    assert mean_occupancy(arrivals, limit * 100, 0.0, bursts[-1], window, use_tokens=True) == pytest.approx(
+        window / (window + gap), abs=0.01)
+    steady = [(i * window / limit, 100) for i in range(40 * limit)]  # one call every window/limit
+    assert mean_occupancy(steady, limit, 0.0, steady[-1][0], window, use_tokens=False) == pytest.approx(1.0, abs=0.01)

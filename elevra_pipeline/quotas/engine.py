@@ -8,6 +8,7 @@ import math
 import random
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -70,6 +71,8 @@ class QuotaEngine:
         self.clock = clock
         self.sleep = sleep
         self.estimator = TokenEstimator()
+        self._waiting: Counter[str] = Counter()  # this process's callers asleep until a model frees
+        self._waiting_lock = threading.Lock()
 
     def backoff(self, failures: int) -> float:
         """Exponential backoff with full jitter."""
@@ -80,19 +83,30 @@ class QuotaEngine:
         deadline = self.clock() + self.config.max_wait_seconds
         while True:
             now = self.clock()
-            passed_over, wait_for = [], math.inf
+            passed_over, wait_for, wait_on = [], math.inf, chain[0]
             for model in chain:
-                decision = self.ledger.try_reserve(model, self.config.limits(model), tokens, now)
+                decision = self.ledger.try_reserve(model, self.config.limits(model), tokens, now,
+                                                   ahead=self._waiting[model])
                 if decision.admitted:
                     return model, decision.reservation_id, "; ".join(passed_over) or None
                 if decision.wait <= self.config.fallback_after_seconds:
-                    wait_for = decision.wait  # worth waiting for this one rather than falling back
+                    wait_for, wait_on = decision.wait, model  # worth waiting for rather than falling back
                     break
                 passed_over.append(f"{model}: {decision.reason}, free in {decision.wait:.1f}s")
-                wait_for = min(wait_for, decision.wait)
+                if decision.wait < wait_for:
+                    wait_for, wait_on = decision.wait, model
             if now + wait_for > deadline:
                 raise QuotaExhaustedError("no model has capacity: " + "; ".join(passed_over))
-            self.sleep(wait_for + 0.001)
+            self._sleep_in_line(wait_on, wait_for + 0.001)
+
+    def _sleep_in_line(self, model: str, seconds: float) -> None:
+        with self._waiting_lock:
+            self._waiting[model] += 1
+        try:
+            self.sleep(seconds)
+        finally:
+            with self._waiting_lock:
+                self._waiting[model] -= 1
 
     def call(self, stage: str, prompt_chars: int, invoke: Callable[[str], CallResult],
              chain: list[str] | None = None, context: dict | None = None) -> Outcome:
@@ -112,7 +126,7 @@ class QuotaEngine:
             try:
                 result = invoke(model)
             except ModelCallError as e:
-                self.ledger.settle(reservation_id, self.clock())
+                self.ledger.settle(reservation_id, self._counted_at(started))
                 self.sink(dict(row, status=e.error_type, status_code=e.status_code, error_type=e.error_type,
                                quota_id=e.quota_id, retry_delay_s=e.retry_delay,
                                latency_ms=(self.clock() - started) * 1000, response_excerpt=(e.body or str(e))[:500]))
@@ -127,12 +141,18 @@ class QuotaEngine:
                     raise BatchFailedError(f"{stage} failed after {failures} attempt(s): {e}") from e
                 self.sleep(self.backoff(failures))
                 continue
-            self.ledger.settle(reservation_id, self.clock(), result.input_tokens)
+            self.ledger.settle(reservation_id, self._counted_at(started), result.input_tokens)
             self.estimator.observe(prompt_chars, result.input_tokens)
             self.sink(dict(row, status="ok", status_code=200, input_tokens=result.input_tokens,
                            output_tokens=result.output_tokens, latency_ms=(self.clock() - started) * 1000,
                            response_excerpt=result.excerpt[:500]))
             return Outcome(result.value, model, fallback_reason, attempt_no)
+
+    def _counted_at(self, sent: float) -> float:
+        """When the server counted the call, at the latest: it counts a call when the call arrives,
+        which is before the answer and, in practice, within `arrival_margin_seconds` of sending.
+        Dating it any later would hold the slot for the model's whole thinking time as well."""
+        return min(self.clock(), sent + self.config.arrival_margin_seconds)
 
     def _cool_down(self, model: str, error: ModelCallError, times: int) -> None:
         now = self.clock()

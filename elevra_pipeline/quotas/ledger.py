@@ -69,7 +69,9 @@ class QuotaLedger:
             row = conn.execute(self._sql["lock"], {"model": model}).one()
         return row
 
-    def try_reserve(self, model: str, limits: ModelLimits, tokens: int, now: float) -> Decision:
+    def try_reserve(self, model: str, limits: ModelLimits, tokens: int, now: float, ahead: int = 0) -> Decision:
+        """Admit now, or say how long until this call could be admitted behind `ahead` callers of the
+        same process already waiting for this model (so they do not all wake for the same slot)."""
         r = QuotaReservation
         with self._locked.begin() as conn:
             cooldown_until, cooldown_reason = self._lock_model(conn, model)
@@ -81,10 +83,11 @@ class QuotaLedger:
             count, used = conn.execute(self._sql["window"], {"model": model, "since": since}).one()
             wait, reason = 0.0, ""
             if limits.rpm and count + 1 > limits.rpm:
-                wait, reason = self._wait_for(conn, model, since, now, lambda c, _t: c + 1 <= limits.rpm), "RPM"
+                wait, reason = self._wait_for(conn, model, since, now,
+                                              lambda c, _t: c + 1 + ahead <= limits.rpm), "RPM"
             elif limits.tpm and used + tokens > limits.tpm:
                 wait, reason = self._wait_for(conn, model, since, now,
-                                              lambda _c, t: t + tokens <= limits.tpm), "TPM"
+                                              lambda _c, t: t + tokens * (1 + ahead) <= limits.tpm), "TPM"
             today = day_key(now, self.day_seconds)
             if not reason and limits.rpd:
                 done = conn.scalar(self._sql["day"], {"model": model, "day": today}) or 0

@@ -26,6 +26,8 @@ class QuotaConfig(BaseModel):
     fallback_after_seconds: float = Field(default=5.0, ge=0)
     max_wait_seconds: float = Field(default=900.0, ge=0)
     in_flight_lease_seconds: PositiveFloat = 600.0
+    # The latest, after sending, that the server can have counted a call (it counts on arrival).
+    arrival_margin_seconds: float = Field(default=2.0, ge=0)
     models: dict[str, ModelLimits]
     chains: dict[str, list[str]] = Field(default_factory=dict)
 
