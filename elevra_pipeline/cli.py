@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmarks; `bench quota` measures the quota engine")
     p.add_argument("what", choices=["quota"])
     p.add_argument("--processes", type=int, default=4)
-    p.add_argument("--seconds", type=float, default=21)
+    p.add_argument("--seconds", type=float, default=42, help="load phase length (7 windows of the bench file)")
     p.add_argument("--threads", type=int, default=4, help="callers per process")
     p.add_argument("--quotas", help="quotas file (default: the scaled-minute bench file)")
     p.add_argument("--ledger", choices=["sqlite", "postgres"], default="sqlite")

@@ -118,7 +118,7 @@ class QuotaLedger:
         return self.window
 
     def settle(self, reservation_id: int, now: float, actual_tokens: int | None = None) -> None:
-        """After the call: count from when the answer came (never earlier than the server saw it)."""
+        """After the call: count it from `now`, the latest the server can have counted it (see the engine)."""
         with self.engine.begin() as conn:
             if actual_tokens is None:
                 conn.execute(self._sql["settle"], {"rid": reservation_id, "at": now})
