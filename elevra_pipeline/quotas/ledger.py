@@ -2,13 +2,14 @@
 
 Rows in `quota_reservations` are sliding-window entries (`at` = when the call counts from). All
 processes share them, so one quota holds across every Dagster run. PostgreSQL serializes per model
-with `SELECT ... FOR UPDATE` on the model's lock row; SQLite with `BEGIN IMMEDIATE`.
+with `SELECT ... FOR UPDATE` on the model's lock row; SQLite, which has no row locks (SQLAlchemy
+drops the `FOR UPDATE` there), with the `BEGIN IMMEDIATE` every app-database transaction starts with.
 """
 
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Integer, bindparam, delete, func, select, update
 from sqlalchemy.engine import Engine
 
 from elevra_pipeline.quotas.limits import ModelLimits
@@ -34,18 +35,15 @@ class QuotaLedger:
         self.window = window_seconds
         self.day_seconds = day_seconds
         self.lease = in_flight_lease_seconds
-        self._is_pg = engine.dialect.name == "postgresql"
-        self._locked = engine.execution_options(sqlite_begin="IMMEDIATE") if not self._is_pg else engine
         self._insert = dialect_insert(engine)
         self._sql = self._statements()
 
     def _statements(self) -> dict:
         """Built once: constructing SQLAlchemy statements per call costs more than running them."""
         r, m, d = QuotaReservation, QuotaModel, QuotaDaily
-        lock = select(m.cooldown_until, m.cooldown_reason).where(m.model == bindparam("model"))
         daily = self._insert(d.__table__).values(model=bindparam("model"), day_key=bindparam("day"), requests=1)
         return {
-            "lock": lock.with_for_update() if self._is_pg else lock,
+            "lock": select(m.cooldown_until, m.cooldown_reason).where(m.model == bindparam("model")).with_for_update(),
             "window": select(func.count(), func.coalesce(func.sum(r.tokens), 0))
             .where(r.model == bindparam("model"), r.at > bindparam("since")),
             "day": select(d.requests).where(d.model == bindparam("model"), d.day_key == bindparam("day")),
@@ -56,9 +54,8 @@ class QuotaLedger:
                                                    in_flight=True).returning(r.id),
             "count_day": daily.on_conflict_do_update(index_elements=["model", "day_key"],
                                                      set_={"requests": d.__table__.c.requests + 1}),
-            "settle": update(r).where(r.id == bindparam("rid")).values(at=bindparam("at"), in_flight=False),
-            "settle_tokens": update(r).where(r.id == bindparam("rid"))
-            .values(at=bindparam("at"), in_flight=False, tokens=bindparam("tokens")),
+            "settle": update(r).where(r.id == bindparam("rid"))
+            .values(at=bindparam("at"), in_flight=False, tokens=func.coalesce(bindparam("tokens", type_=Integer), r.tokens)),
         }
 
     def _lock_model(self, conn, model: str):
@@ -73,7 +70,7 @@ class QuotaLedger:
         """Admit now, or say how long until this call could be admitted behind `ahead` callers of the
         same process already waiting for this model (so they do not all wake for the same slot)."""
         r = QuotaReservation
-        with self._locked.begin() as conn:
+        with self.engine.begin() as conn:
             cooldown_until, cooldown_reason = self._lock_model(conn, model)
             if cooldown_until > now:
                 return Decision(False, wait=cooldown_until - now, reason=f"cooling down ({cooldown_reason})")
@@ -120,28 +117,21 @@ class QuotaLedger:
     def settle(self, reservation_id: int, now: float, actual_tokens: int | None = None) -> None:
         """After the call: count it from `now`, the latest the server can have counted it (see the engine)."""
         with self.engine.begin() as conn:
-            if actual_tokens is None:
-                conn.execute(self._sql["settle"], {"rid": reservation_id, "at": now})
-            else:
-                conn.execute(self._sql["settle_tokens"], {"rid": reservation_id, "at": now, "tokens": actual_tokens})
+            conn.execute(self._sql["settle"], {"rid": reservation_id, "at": now, "tokens": actual_tokens})
 
     def cool_down(self, model: str, until: float, reason: str) -> None:
         """Shared by every process: nobody sends to `model` before `until` (never shortened)."""
-        with self._locked.begin() as conn:
+        with self.engine.begin() as conn:
             current, _ = self._lock_model(conn, model)
             if until > current:
                 conn.execute(update(QuotaModel).where(QuotaModel.model == model)
                              .values(cooldown_until=until, cooldown_reason=reason))
 
     def usage(self, model: str, now: float) -> dict:
-        r = QuotaReservation
         with self.engine.begin() as conn:
-            count, used = conn.execute(select(func.count(), func.coalesce(func.sum(r.tokens), 0))
-                                       .where(r.model == model, r.at > now - self.window)).one()
-            queued = conn.scalar(select(func.coalesce(func.sum(r.tokens), 0)).where(
-                r.model == model, r.in_flight.is_(True), r.at > now - self.lease))
-            daily = conn.scalar(select(QuotaDaily.requests).where(
-                QuotaDaily.model == model, QuotaDaily.day_key == day_key(now, self.day_seconds))) or 0
+            count, used = conn.execute(self._sql["window"], {"model": model, "since": now - self.window}).one()
+            queued = conn.scalar(self._sql["queued"], {"model": model, "lease_since": now - self.lease})
+            daily = conn.scalar(self._sql["day"], {"model": model, "day": day_key(now, self.day_seconds)}) or 0
             cooldown = conn.execute(select(QuotaModel.cooldown_until, QuotaModel.cooldown_reason)
                                     .where(QuotaModel.model == model)).first()
         return {"requests_in_window": count, "tokens_in_window": int(used), "requests_today": daily,

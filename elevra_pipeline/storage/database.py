@@ -36,8 +36,7 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
 def _begin_sqlite(conn) -> None:
     """`BEGIN IMMEDIATE`: a deferred transaction that reads then writes fails with "database is
     locked" when another process wrote in between; taking the write lock up front makes it wait."""
-    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str) -> Engine:

@@ -8,8 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from elevra_pipeline.storage.database import dialect_insert
-from elevra_pipeline.storage.models import (AppControl, Candidate, CandidateLink, Election, ElectionBatch,
-                                            ElectionLink, ModelAttempt, Notification, Upload)
+from elevra_pipeline.storage.models import AppControl, ElectionBatch, ModelAttempt, Notification, Upload
 
 
 class Repository:
@@ -79,18 +78,15 @@ class Repository:
 
     def claim_batch(self, batch_id: int, owner: str, now: float, lease_seconds: float, owner_is_gone) -> bool:
         """Take the batch's lease if it is free, expired, ours, or its owner is gone."""
-        with self.engine.connect() as conn:  # row lock: SELECT ... FOR UPDATE / BEGIN IMMEDIATE
-            with conn.begin():
-                table = ElectionBatch.__table__
-                query = select(table.c.lease_owner, table.c.lease_expires_at).where(table.c.id == batch_id)
-                current = conn.execute(query.with_for_update() if self.engine.dialect.name == "postgresql"
-                                       else query).one()
-                holder, expires = current
-                if holder and holder != owner and (expires or 0) > now and not owner_is_gone(holder):
-                    return False
-                conn.execute(update(table).where(table.c.id == batch_id)
-                             .values(lease_owner=owner, lease_expires_at=now + lease_seconds))
-                return True
+        table = ElectionBatch.__table__
+        with self.engine.begin() as conn:  # row lock: FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite
+            holder, expires = conn.execute(select(table.c.lease_owner, table.c.lease_expires_at)
+                                           .where(table.c.id == batch_id).with_for_update()).one()
+            if holder and holder != owner and (expires or 0) > now and not owner_is_gone(holder):
+                return False
+            conn.execute(update(table).where(table.c.id == batch_id)
+                         .values(lease_owner=owner, lease_expires_at=now + lease_seconds))
+            return True
 
     def release_batch(self, batch_id: int, owner: str) -> None:
         with self.unit_of_work() as s:
