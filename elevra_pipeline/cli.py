@@ -80,8 +80,7 @@ def cmd_admin(args) -> int:
             from elevra_pipeline.notifications.notifier import Notifier
             from elevra_pipeline.notifications.resources import EmailResource
             from elevra_pipeline.pipeline.processing import dagster_instance_or_none
-            from elevra_pipeline.settings import Settings
-            notifier = Notifier(repo, EmailResource(), Settings.from_env().team_email)
+            notifier = Notifier(repo, EmailResource())
             print(admin.cancel_upload(repo, args.upload_id, notifier, dagster_instance_or_none(), args.reason or ""))
     except ElevraError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -3,7 +3,6 @@
 import base64
 import email
 import os
-import shutil
 import time
 from email import policy
 

@@ -8,20 +8,21 @@ same workload.
 """
 
 import json
-from bisect import bisect_right
-from itertools import accumulate
 import multiprocessing
 import time
 import uuid
+from bisect import bisect_right
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from itertools import accumulate
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from google.genai import errors, types
+from google.genai import errors
 from sqlalchemy import create_engine, text
 
 from elevra_pipeline.bench.workload import PROMPT, call_once, engine_worker, make_caller
-from elevra_pipeline.gemini.client import make_client
+from elevra_pipeline.gemini.client import make_client, structured_config
 from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.gemini.prompts import ANALYSIS_SYSTEM
 from elevra_pipeline.gemini.schemas import BatchAnalysis
@@ -125,8 +126,7 @@ def run_overhead(ledger_url: str, latency: float, calls: int) -> dict:
     unlimited = QuotaConfig(models={"gemini-2.5-pro": ModelLimits()}, chains={"analysis": ["gemini-2.5-pro"]})
     emulator = start_in_thread(quotas=None, latency_seconds=latency)
     client = make_client(None, emulator.base_url, 30)
-    config = types.GenerateContentConfig(system_instruction=ANALYSIS_SYSTEM, response_mime_type="application/json",
-                                         response_schema=BatchAnalysis, temperature=0)
+    config = structured_config(ANALYSIS_SYSTEM, BatchAnalysis)
     stats = Counter()
     caller = make_caller(unlimited, ledger_url, emulator.base_url, stats)
     direct = engine = 0.0
@@ -147,12 +147,10 @@ def run_overhead(ledger_url: str, latency: float, calls: int) -> dict:
 
 def run_naive_vs_engine(config: QuotaConfig, ledger_url: str, latency: float, calls: int, threads: int) -> dict:
     """The same `calls` analysis calls: naive sequential client versus the engine with `threads` callers."""
-    from concurrent.futures import ThreadPoolExecutor
     preferred = config.chain("analysis")[0]
     emulator = start_in_thread(quotas=config, latency_seconds=latency)
     client = make_client(None, emulator.base_url, 30)
-    gen_config = types.GenerateContentConfig(system_instruction=ANALYSIS_SYSTEM, response_mime_type="application/json",
-                                             response_schema=BatchAnalysis, temperature=0)
+    gen_config = structured_config(ANALYSIS_SYSTEM, BatchAnalysis)
     began, naive_429s = time.perf_counter(), 0
     for _ in range(calls):
         while True:

@@ -16,6 +16,12 @@ def make_client(api_key: str | None, base_url: str | None, timeout_seconds: floa
     return genai.Client(api_key=api_key or "emulator-no-key", http_options=options)
 
 
+def structured_config(system: str, schema: type[BaseModel]) -> types.GenerateContentConfig:
+    """JSON answers that must match `schema`, deterministic (temperature 0)."""
+    return types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
+                                       response_schema=schema, temperature=0)
+
+
 def classify(error: Exception) -> ModelCallError:
     if isinstance(error, errors.APIError):
         body = error.details if isinstance(error.details, dict) else {}
@@ -42,13 +48,12 @@ class GeminiCaller:
         self.engine = engine
 
     def _invoke(self, model: str, system: str, prompt: str, schema: type[BaseModel]) -> CallResult:
-        config = types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
-                                             response_schema=schema, temperature=0)
         try:
-            response = self.client.models.generate_content(model=model, contents=prompt, config=config)
+            response = self.client.models.generate_content(model=model, contents=prompt,
+                                                           config=structured_config(system, schema))
         except (errors.APIError, OSError) as e:
             raise classify(e) from e
-        except Exception as e:  # the HTTP library's timeouts and connection errors are not APIError
+        except Exception as e:  # httpx (or httpx2) timeouts and connection errors are not APIError
             if "httpx" not in type(e).__module__:
                 raise
             raise classify(e) from e

@@ -9,7 +9,7 @@ from elevra_pipeline.gemini.client import GeminiCaller, make_client
 from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.quotas.engine import QuotaEngine
 from elevra_pipeline.quotas.ledger import QuotaLedger
-from elevra_pipeline.quotas.limits import load_quotas
+from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
@@ -62,6 +62,11 @@ class GeminiResource(dg.ConfigurableResource):
     @property
     def caller(self) -> GeminiCaller:
         return self._caller
+
+    @property
+    def quotas(self) -> QuotaConfig:
+        """The quotas file loaded at set-up (the one the engine enforces)."""
+        return self._caller.engine.config
 
     def chain(self, stage: str) -> list[str]:
         override = {"analysis": self.analysis_models or _models_from_env("ELEVRA_ANALYSIS_MODELS"),

@@ -8,6 +8,7 @@ from pathlib import Path
 from elevra_pipeline.exceptions import DeliveryError
 from elevra_pipeline.notifications.resources import EmailResource, OutgoingEmail
 from elevra_pipeline.notifications.templates import render
+from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.repository import Repository
 
 
@@ -16,11 +17,11 @@ def recipients_for(upload, team_email: str) -> list[str]:
 
 
 class Notifier:
-    def __init__(self, repo: Repository, mailer: EmailResource, team_email: str, max_attempts: int = 5,
+    def __init__(self, repo: Repository, mailer: EmailResource, team_email: str | None = None, max_attempts: int = 5,
                  backoff_base: float = 30.0, clock=time.time):
         self.repo = repo
         self.mailer = mailer
-        self.team_email = team_email
+        self.team_email = team_email or Settings.from_env().team_email
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.clock = clock
@@ -35,6 +36,13 @@ class Notifier:
             recipients=recipients_for(upload, self.team_email), subject=subject, text_body=text, html_body=html,
             attachment_path=attachment, status="pending", attempts=0, next_attempt_at=0.0,
             created_at=datetime.now(timezone.utc))
+
+    def notify_failed_run(self, upload, run_id: str, step: str, error: str) -> bool:
+        """A failed run: the rejection e-mail when the file itself was unusable, else the failed step and error."""
+        if upload.status in ("failed", "rejected") and upload.failure_reason:
+            return self.notify(upload, "rejected")
+        return self.notify(upload, "run_failed", f"run-{run_id}-failed",
+                           {"step": step, "error": error[:1000], "run_id": run_id})
 
     def deliver_due(self) -> dict[str, int]:
         """Send what is due; returns counts by outcome. Errors are logged on the row, never raised."""

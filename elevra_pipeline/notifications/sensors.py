@@ -13,16 +13,11 @@ import dagster as dg
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.notifications.resources import EmailResource
 from elevra_pipeline.pipeline.jobs import process_upload_job
-from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.resources import DatabaseResource
 
 STAGE_EMAILS = {"upload_batches": "queued", "batch_analysis": "analysis_complete",
                 "structured_output": "structure_complete", "result_workbook": "final"}
 STAGE_OF = {"batch_analysis": "analysis", "structured_output": "structure"}
-
-
-def make_notifier(database: DatabaseResource, email: EmailResource) -> Notifier:
-    return Notifier(database.repository(), email, Settings.from_env().team_email)
 
 
 def _describe(sent: list[str], outcome: dict) -> str:
@@ -35,7 +30,7 @@ def upload_email_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
                         email: EmailResource) -> dg.SensorResult:
     """Stage e-mails (queued, analysis, structured output, final) and grouped batch-failure e-mails."""
     cursors: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
-    notifier = make_notifier(database, email)
+    notifier = Notifier(database.repository(), email)
     repo = notifier.repo
     sent, failures = [], {}
     for asset, kind in STAGE_EMAILS.items():
@@ -67,19 +62,15 @@ def upload_email_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
 def upload_failure_email_sensor(context: dg.RunFailureSensorContext, database: DatabaseResource,
                                 email: EmailResource):
     """A failed run e-mails the uploader and the team: the rejection reason, or the failed step and error."""
-    notifier = make_notifier(database, email)
+    notifier = Notifier(database.repository(), email)
     run = context.dagster_run
     upload = notifier.repo.get_upload(run.tags.get("dagster/partition", ""))
     if upload is None:
         context.log.warning(f"run {run.run_id} failed but names no known upload")
         return
-    if upload.status in ("failed", "rejected") and upload.failure_reason:
-        notifier.notify(upload, "rejected")
-    else:
-        steps = context.get_step_failure_events()
-        step = steps[0].step_key if steps else "unknown"
-        error = (steps[0].event_specific_data.error.message.strip() if steps and steps[0].event_specific_data.error
-                 else context.failure_event.message)
-        notifier.notify(upload, "run_failed", f"run-{run.run_id}-failed",
-                        {"step": step, "error": error[:1000], "run_id": run.run_id})
+    steps = context.get_step_failure_events()
+    step = steps[0].step_key if steps else "unknown"
+    error = (steps[0].event_specific_data.error.message.strip() if steps and steps[0].event_specific_data.error
+             else context.failure_event.message)
+    notifier.notify_failed_run(upload, run.run_id, step, error)
     context.log.info(_describe([f"failure e-mail for upload {upload.id}"], notifier.deliver_due()))

@@ -7,7 +7,6 @@ import dagster as dg
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.notifications.resources import EmailResource
 from elevra_pipeline.pipeline import admin
-from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.resources import DatabaseResource
 
 
@@ -32,7 +31,7 @@ def apply_upload_admin_action(context: dg.OpExecutionContext, config: UploadAdmi
     elif config.action in ("pause", "resume"):
         message = admin.set_paused(repo, config.upload_id, config.action == "pause")
     else:
-        notifier = Notifier(repo, email, Settings.from_env().team_email)
+        notifier = Notifier(repo, email)
         message = admin.cancel_upload(repo, config.upload_id, notifier, context.instance, config.reason)
     context.log.info(message)
 

@@ -15,8 +15,7 @@ from elevra_pipeline.pipeline.leases import lease_seconds, owner_for, owner_is_g
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.queue import queue_snapshot
 from elevra_pipeline.pipeline.status import batches_markdown
-from elevra_pipeline.quotas.limits import load_quotas
-from elevra_pipeline.pipeline.stages import analyze_batch, run_concurrently, structure_batch
+from elevra_pipeline.pipeline.stages import analyze_batch, fallback_note, run_concurrently, structure_batch
 from elevra_pipeline.records.insert import insert_structured
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.resources import DatabaseResource
@@ -56,7 +55,7 @@ def upload_batches(context: dg.AssetExecutionContext, database: DatabaseResource
     drafts = group_rows(parsed.rows)
     new = repo.save_batches(upload.id, drafts)
     repo.update_upload(upload.id, status="processing", failure_reason=None)
-    queue = queue_snapshot(repo, upload, load_quotas(gemini.quotas_file), gemini.batch_concurrency)
+    queue = queue_snapshot(repo, upload, gemini.quotas, gemini.batch_concurrency)
     repo.merge_summary(upload.id, queue={**queue, "rows": len(parsed.rows)})
     context.log.info(f"{upload.original_filename}: {len(parsed.rows)} rows in {len(drafts)} election batches")
     yield dg.MaterializeResult(metadata={
@@ -110,13 +109,13 @@ def _model_stage(context, database, gemini, stage: str, eligible, work):
     stages[stage] = {"processed": len(results), "succeeded": sum(r.ok for r in results),
                      "failed": sum(not r.ok for r in results),
                      "failed_batches": [{"batch": r.batch.batch_key, "reason": r.error} for r in results if not r.ok],
-                     "fallbacks": [{"batch": r.batch.batch_key, "note": f"{stage} used {r.model} ({r.fallback_reason})"}
+                     "fallbacks": [{"batch": r.batch.batch_key, "note": fallback_note(stage, r.model, r.fallback_reason)}
                                    for r in results if r.fallback_reason]}
     repo.merge_summary(upload.id, stages=stages)
     yield dg.MaterializeResult(metadata={**stage_metadata(results, len(batches) - len(todo)),
                                          "leased_by_another_run": len(leased_elsewhere),
                                          "model_usage": model_usage_table(stage_attempts),
-                                         "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload))})
+                                         "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload, gemini.quotas))})
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[upload_batches], pool="gemini",
           output_required=False)
 def batch_analysis(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource):

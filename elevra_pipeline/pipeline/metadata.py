@@ -5,15 +5,12 @@ from collections import Counter
 import dagster as dg
 
 from elevra_pipeline.pipeline.stages import BatchResult
+from elevra_pipeline.pipeline.status import markdown_cell
 from elevra_pipeline.workbook.summary import summarize_attempts
 
 
-def _cell(text: object) -> str:
-    return str(text or "").replace("|", "\\|").replace("\n", " ")[:300]
-
-
 def failed_table(rows: list[tuple[str, str]]) -> dg.MetadataValue:
-    lines = ["| batch | reason |", "| --- | --- |"] + [f"| {_cell(k)} | {_cell(r)} |" for k, r in rows]
+    lines = ["| batch | reason |", "| --- | --- |"] + [f"| {markdown_cell(k)} | {markdown_cell(r)} |" for k, r in rows]
     return dg.MetadataValue.md("\n".join(lines) if rows else "No failed batches.")
 
 

@@ -38,7 +38,7 @@ def process_file(path: Path, uploader: str | None = None, progress: Callable[[st
     registration = register_file(repo, path, settings.archive_dir, uploader, keep_raw_file)
     upload = registration.upload
     resources = resources or build_resources()
-    notifier = Notifier(repo, resources["email"], settings.team_email)
+    notifier = Notifier(repo, resources["email"])
     progress(f"upload {upload.id} ({upload.partition_key}): {'registered' if registration.is_new else 'already known, resuming'}")
     owned = instance is None  # an instance we create, we dispose: it registers process-wide state
     if not registration.rejected:
@@ -83,12 +83,9 @@ def _email(notifier: Notifier, repo: Repository, upload_id: int, kind: str | Non
     upload = repo.get_upload_by_id(upload_id)
     if kind:
         notifier.notify(upload, kind)
-    elif upload.status in ("failed", "rejected"):
-        notifier.notify(upload, "rejected")
     else:
         failure = result.get_run_failure_event()
-        notifier.notify(upload, "run_failed", f"run-{result.run_id}-failed",
-                        {"step": "?", "error": failure.message if failure else "unknown", "run_id": result.run_id})
+        notifier.notify_failed_run(upload, result.run_id, "?", failure.message if failure else "unknown")
     _deliver(notifier, progress)
 
 

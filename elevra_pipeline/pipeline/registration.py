@@ -40,8 +40,8 @@ def sidecar(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def sidecar_email(path: Path) -> str | None:
-    value = sidecar(path).get("uploader_email")
+def sidecar_email(side: dict) -> str | None:
+    value = side.get("uploader_email")
     return str(value).strip() or None if value else None
 
 
@@ -59,8 +59,9 @@ def register_file(repo: Repository, path: Path, archive_dir: Path, uploader_emai
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         status = "rejected"
         reason = f"'{path.name}' is not a spreadsheet we can read: upload an .xlsx or .csv file."
+    side = sidecar(path)
     upload = repo.add_upload(partition_key=key, content_hash=content_hash, original_filename=path.name,
-                             stored_path=str(stored), uploader_email=uploader_email or sidecar_email(path),
+                             stored_path=str(stored), uploader_email=uploader_email or sidecar_email(side),
                              status=status, failure_reason=reason,
-                             keep_raw_file=keep_raw_file or bool(sidecar(path).get("debug")))
+                             keep_raw_file=keep_raw_file or bool(side.get("debug")))
     return Registration(upload, is_new=True)

@@ -32,7 +32,7 @@ def upload_bucket_sensor(context: dg.SensorEvaluationContext, database: Database
     settings = Settings.from_env()
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    notifier = Notifier(database.repository(), email, settings.team_email)
+    notifier = Notifier(database.repository(), email)
     repo = notifier.repo
     new_keys, requests, rejected = [], [], []
     for path in candidate_files(settings.upload_dir, time.time()):

@@ -20,10 +20,14 @@ class BatchResult:
     error: str | None = None
 
 
+def fallback_note(stage: str, model: str, reason: str) -> str:
+    return f"{stage} used {model} ({reason})"
+
+
 def _note(batch: ElectionBatch, stage: str, model: str, reason: str | None) -> str | None:
     if not reason:
         return batch.fallback_note
-    note = f"{stage} used {model} ({reason})"
+    note = fallback_note(stage, model, reason)
     return f"{batch.fallback_note}; {note}" if batch.fallback_note else note
 
 

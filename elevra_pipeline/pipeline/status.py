@@ -1,17 +1,29 @@
 """`elevra-pipeline status`: uploads at a glance, or one upload's batches and model usage."""
 
+from collections import Counter
+
 from elevra_pipeline.pipeline.queue import DONE_BATCHES, queue_snapshot
-from elevra_pipeline.quotas.limits import load_quotas
+from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.workbook.summary import model_usage
 
 
-def upload_glance(repo: Repository, upload) -> dict:
+def markdown_cell(text: object, limit: int = 300) -> str:
+    """Text that stays inside one cell of a markdown table."""
+    return str(text or "").replace("|", "\\|").replace("\n", " ")[:limit]
+
+
+def attempts_per_batch(repo: Repository, upload_id: int) -> Counter:
+    return Counter(a.batch_id for a in repo.attempts(upload_id))
+
+
+def upload_glance(repo: Repository, upload, quotas: QuotaConfig | None = None) -> dict:
+    """`quotas` (read from the quotas file when needed and not given) only matter for the ETA."""
     batches = repo.batches(upload.id)
     usage = model_usage(repo, upload.id)
     done = sum(b.status in DONE_BATCHES for b in batches)
     eta = "-" if done == len(batches) or upload.status not in ("queued", "processing") else \
-        queue_snapshot(repo, upload, load_quotas())["eta"]
+        queue_snapshot(repo, upload, quotas or load_quotas())["eta"]
     return {"progress": f"{done}/{len(batches)}", "eta": eta,
             "calls": sum(u.get("calls", 0) for u in usage.values()),
             "tokens": sum(u.get("input_tokens", 0) + u.get("output_tokens", 0) for u in usage.values()),
@@ -20,18 +32,15 @@ def upload_glance(repo: Repository, upload) -> dict:
             "emails": len(repo.notifications(upload.id))}
 
 
-def batches_markdown(repo: Repository, upload) -> str:
+def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None) -> str:
     """Per batch: status, attempts, last error — for Dagster metadata."""
-    attempts: dict[int, int] = {}
-    for a in repo.attempts(upload.id):
-        attempts[a.batch_id] = attempts.get(a.batch_id, 0) + 1
-    glance = upload_glance(repo, upload)
+    attempts = attempts_per_batch(repo, upload.id)
+    glance = upload_glance(repo, upload, quotas)
     lines = [f"**{upload.original_filename}** — {upload.status}, batches done {glance['progress']}, ETA {glance['eta']}, "
              f"{glance['calls']} model calls, {glance['429s']} 429s, {glance['fallbacks']} fallbacks, {glance['emails']} e-mails",
              "", "| batch | status | attempts | last error |", "| --- | --- | --- | --- |"]
     for b in repo.batches(upload.id):
-        error = (b.error_reason or "").replace("|", "\\|").replace("\n", " ")[:200]
-        lines.append(f"| {b.batch_key} | {b.status} | {attempts.get(b.id, 0)} | {error} |")
+        lines.append(f"| {b.batch_key} | {b.status} | {attempts[b.id]} | {markdown_cell(b.error_reason, 200)} |")
     return "\n".join(lines)
 
 
@@ -43,8 +52,9 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
             return 0
         print(f"{'id':>4}  {'status':24} {'done':>9}  {'ETA':28} {'calls':>6} {'tokens':>8} {'429s':>5} "
               f"{'fallback':>8} {'e-mails':>7}  file")
+        quotas = load_quotas()
         for u in uploads:
-            g = upload_glance(repo, u)
+            g = upload_glance(repo, u, quotas)
             print(f"{u.id:>4}  {u.status + (' (paused)' if u.paused else ''):24} {g['progress']:>9}  {g['eta']:28} "
                   f"{g['calls']:>6} {g['tokens']:>8} {g['429s']:>5} {g['fallbacks']:>8} {g['emails']:>7}  {u.original_filename}")
         if repo.control("pause_all"):
@@ -59,13 +69,10 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         print(f"  reason: {upload.failure_reason}")
     if upload.workbook_path:
         print(f"  workbook: {upload.workbook_path}")
-    attempts = repo.attempts(upload.id)
-    per_batch: dict[int, int] = {}
-    for a in attempts:
-        per_batch[a.batch_id] = per_batch.get(a.batch_id, 0) + 1
+    per_batch = attempts_per_batch(repo, upload.id)
     print(f"\n  {'status':16} {'attempts':>8}  batch / last error")
     for b in repo.batches(upload.id):
-        print(f"  {b.status:16} {per_batch.get(b.id, 0):>8}  {b.batch_key}")
+        print(f"  {b.status:16} {per_batch[b.id]:>8}  {b.batch_key}")
         if b.error_reason:
             print(f"  {'':16} {'':>8}  ! {b.error_reason}")
         if b.admin_note:
