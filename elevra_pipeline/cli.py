@@ -16,8 +16,10 @@ def _repo():
 
 def cmd_process(args) -> int:
     from elevra_pipeline.pipeline.processing import process_file
+    options = {"election_date": args.election_date, "jurisdiction": args.jurisdiction, "state": args.state,
+               "columns": args.columns}
     summary = process_file(Path(args.path), args.uploader, progress=lambda line: print(line, flush=True),
-                           keep_raw_file=args.keep_raw)
+                           keep_raw_file=args.keep_raw, options={k: v for k, v in options.items() if v})
     print(json.dumps(summary, ensure_ascii=False))
     return 0 if summary["status"] in ("completed", "completed_with_failures") else 2
 
@@ -95,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.add_argument("--uploader", help="uploader e-mail (else the <file>.json sidecar)")
     p.add_argument("--keep-raw", action="store_true", help="keep the raw file after completion (debugging)")
+    p.add_argument("--election-date", help="YYYY-MM-DD for rows without an election date (wins over the sidecar)")
+    p.add_argument("--jurisdiction", help="jurisdiction for rows without one, e.g. 'City of Philadelphia'")
+    p.add_argument("--state", help="state for every row without one, e.g. PA")
+    p.add_argument("--columns", help='header -> role, as JSON: \'{"Running for": "office", "Who": "candidate_name"}\'')
     p.set_defaults(func=cmd_process)
     p = sub.add_parser("status", help="uploads, or one upload's batches, attempts and e-mails")
     p.add_argument("upload_id", nargs="?", type=int)

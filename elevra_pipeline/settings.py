@@ -34,3 +34,16 @@ class Settings:
             elevra_base_url=os.environ.get("ELEVRA_BASE_URL", "https://www.elevracommunity.com").rstrip("/"),
             team_email=os.environ.get("ELEVRA_TEAM_EMAIL", "team@elevracommunity.com"),
         )
+
+
+def intake_limits():
+    """File, cell and row limits for uploads (`ELEVRA_INTAKE_MAX_FILE_MB`, `..._MAX_ROWS`, `..._MAX_CELLS`)."""
+    from elevra_pipeline.intake.limits import IntakeLimits
+    defaults = IntakeLimits()
+    mb = os.environ.get("ELEVRA_INTAKE_MAX_FILE_MB")
+    return IntakeLimits(
+        max_file_bytes=int(float(mb) * 1024 * 1024) if mb else defaults.max_file_bytes,
+        max_uncompressed_bytes=defaults.max_uncompressed_bytes,
+        max_rows=int(os.environ.get("ELEVRA_INTAKE_MAX_ROWS") or defaults.max_rows),
+        max_columns=defaults.max_columns,
+        max_cells=int(os.environ.get("ELEVRA_INTAKE_MAX_CELLS") or defaults.max_cells))

@@ -5,13 +5,15 @@ from openpyxl import Workbook
 
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.batching import group_rows, normalize_date, partition_key_for
-from elevra_pipeline.intake.headers import map_headers
+from elevra_pipeline.intake.roles import map_by_alias
 from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.samples import SAMPLE_XLSX
 
 
 @pytest.mark.parametrize("header, field", [
-    ("Office", "office"), ("Position", "office"), ("Seat", "office"), ("Jurisdiction", "jurisdiction"),
+    ("Office", "office"), ("Position", "office"), ("Seat", "office"), ("contest_name", "office"),
+    ("name_on_ballot", "candidate_name"), ("election_dt", "election_date"), ("county_name", "jurisdiction"),
+    ("party_candidate", "party"), ("party_contest", "primary_party"), ("FIRST NAME", "first_name"), ("Jurisdiction", "jurisdiction"),
     ("Location", "jurisdiction"), ("City", "jurisdiction"), ("County", "jurisdiction"),
     ("Candidate", "candidate_name"), ("Candidate Name", "candidate_name"), ("Name", "candidate_name"),
     ("Party", "party"), ("Party Affiliation", "party"), ("Website", "website"), ("Campaign Website", "website"),
@@ -19,7 +21,7 @@ from elevra_pipeline.samples import SAMPLE_XLSX
     ("  candidate_NAME ", "candidate_name"), ("Dist.", "district"),
 ])
 def test_common_header_variants_map_to_canonical_fields(header, field):
-    assert map_headers([header]) == {header: field}
+    assert map_by_alias([header]).roles == {0: field}
 
 
 @pytest.mark.parametrize("raw, iso", [("2026-11-03 00:00:00", "2026-11-03"), ("11/3/2026", "2026-11-03"),
@@ -71,7 +73,7 @@ def test_latin1_csv_is_read(tmp_path):
     ("corrupt.xlsx", b"PK\x03\x04 this is not really a workbook", "not a valid Excel workbook"),
     ("empty.csv", b"", "is empty"),
     ("headers.csv", b"Candidate,Office\n", "no candidate rows"),
-    ("nocols.csv", b"Foo,Bar\n1,2\n", "no sheet with a candidate and an office column"),
+    ("nocols.csv", b"Foo,Bar\n1,2\n", "no candidate name or office column"),
     ("notes.txt", b"hello", "upload an .xlsx or .csv"),
 ])
 def test_unusable_files_fail_with_a_reason_a_person_understands(tmp_path, name, content, expected):

@@ -1,4 +1,5 @@
-"""Prompts for the two model stages. Rows travel as JSON between tags the emulator also reads."""
+"""Prompts for the model stages. Spreadsheet data travels as JSON between tags, never as prompt text:
+`<` and `>` inside the JSON are escaped (`\\u003c`), so a cell holding `</rows>` cannot close a tag."""
 
 import json
 
@@ -18,21 +19,40 @@ STRUCTURE_SYSTEM = (
     "website. Only http(s) URLs. Never invent candidates, URLs or dates that are not in the rows."
 )
 
+COLUMNS_SYSTEM = (
+    "You read the header row and a few data rows of one sheet of an election spreadsheet and say what "
+    "each column holds. Roles: candidate_name (the full name), first_name, middle_name, last_name, "
+    "name_suffix, nickname, office (the contest or position), district (seat, post, ward), jurisdiction "
+    "(city, county, town), state, election_date, election_type, party, primary_party (the primary the "
+    "contest belongs to), website, email, vote_for, term, or ignore. Give every column one role with a "
+    "confidence between 0 and 1; never give two columns the same role except ignore."
+)
+
+TASK_COLUMNS = "TASK: map-spreadsheet-columns"
 TASK_ANALYZE = "TASK: analyze-election-batch"
 TASK_STRUCTURE = "TASK: structure-election-batch"
 
 
 def model_rows(rows: list[dict]) -> list[dict]:
     """The fields a model needs; provenance and empty cells stay out of the prompt."""
-    keep = ("jurisdiction", "office", "district", "election_date", "candidate_name", "party",
-            "website", "email", "election_type", "extra")
+    keep = ("jurisdiction", "office", "district", "election_date", "candidate_name", "party", "primary_party",
+            "website", "email", "election_type", "state", "nickname", "vote_for", "term", "extra")
     return [{k: r[k] for k in keep if r.get(k)} for r in rows]
 
 
+def data_json(value) -> str:
+    """JSON that cannot contain a tag: the model reads the same text, markup in a cell stays data."""
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def columns_prompt(sheet: str, headers: list[str], sample: list[list[str]]) -> str:
+    return f"{TASK_COLUMNS}\n<table>\n{data_json({'sheet': sheet, 'headers': headers, 'rows': sample})}\n</table>"
+
+
 def analysis_prompt(rows: list[dict]) -> str:
-    return f"{TASK_ANALYZE}\n<rows>\n{json.dumps(model_rows(rows), ensure_ascii=False)}\n</rows>"
+    return f"{TASK_ANALYZE}\n<rows>\n{data_json(model_rows(rows))}\n</rows>"
 
 
 def structure_prompt(rows: list[dict], analysis: dict) -> str:
-    return (f"{TASK_STRUCTURE}\n<analysis>\n{json.dumps(analysis, ensure_ascii=False)}\n</analysis>\n"
-            f"<rows>\n{json.dumps(model_rows(rows), ensure_ascii=False)}\n</rows>")
+    return (f"{TASK_STRUCTURE}\n<analysis>\n{data_json(analysis)}\n</analysis>\n"
+            f"<rows>\n{data_json(model_rows(rows))}\n</rows>")

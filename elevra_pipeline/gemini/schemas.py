@@ -46,3 +46,14 @@ class StructuredBatch(BaseModel):
     """Stage 2: strict records ready to insert."""
     election: ElectionRecord
     candidates: list[CandidateRecord]
+
+
+class ColumnRoleAnswer(BaseModel):
+    column: str = Field(description="the header text exactly as given")
+    role: str
+    confidence: float = Field(ge=0, le=1)
+
+
+class ColumnMappingAnswer(BaseModel):
+    """Once per sheet, when the known header names leave a required role open."""
+    columns: list[ColumnRoleAnswer]

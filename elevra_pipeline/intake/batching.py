@@ -1,4 +1,4 @@
-"""Group rows into election batches: one batch per jurisdiction, office, district and date."""
+"""Group rows into election batches: one batch per jurisdiction, office, district, date and primary."""
 
 import hashlib
 import re
@@ -6,6 +6,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 from slugify import slugify
+
+from elevra_pipeline.intake.options import plausible_date
+
+MISSING_DATE = ("no election date: add an 'Election Date' column, or give the date for the whole file "
+                "(\"election_date\": \"YYYY-MM-DD\" in the sidecar, or --election-date) and upload it again")
+GROUP_FIELDS = ("jurisdiction", "office", "district", "election_date", "primary_party")
 
 
 def normalize_date(text: str) -> str:
@@ -26,23 +32,36 @@ class BatchDraft:
     district: str
     election_date: str
     rows: list[dict]
+    problem: str | None = None  # a reason in the data: the batch needs re-upload, no model call is made
+
+
+def date_problem(election_date: str) -> str | None:
+    """The batch rule for dates: a real calendar date between 1900 and 2100, or a reason a person understands."""
+    if not election_date:
+        return MISSING_DATE
+    if not plausible_date(election_date):
+        return (f"election date '{election_date}' is not a date we can read: write it as YYYY-MM-DD "
+                "(e.g. 2026-11-03) and upload again")
+    return None
 
 
 def group_rows(rows: list[dict]) -> list[BatchDraft]:
     groups: dict[tuple, list[dict]] = {}
     labels: dict[tuple, tuple] = {}
+    dates: dict[str, str] = {}
     for row in rows:
-        row["election_date"] = normalize_date(row["election_date"])
-        label = (row["jurisdiction"], row["office"], row["district"], row["election_date"])
+        raw = row["election_date"]
+        row["election_date"] = dates[raw] if raw in dates else dates.setdefault(raw, normalize_date(raw))
+        label = tuple(row.get(f, "") for f in GROUP_FIELDS)
         key = tuple(part.casefold() for part in label)
         groups.setdefault(key, []).append(row)
         labels.setdefault(key, label)
     drafts = []
     for key, members in groups.items():
-        jurisdiction, office, district, date = labels[key]
-        digest = hashlib.sha1("|".join(key).encode()).hexdigest()[:8]
-        slug = slugify(f"{jurisdiction} {office} {district}", max_length=80) or "batch"
-        drafts.append(BatchDraft(f"{slug}-{digest}", jurisdiction, office, district, date, members))
+        jurisdiction, office, district, date, primary = labels[key]
+        digest = hashlib.sha1("|".join(key if primary else key[:4]).encode()).hexdigest()[:8]  # keys before primaries
+        slug = slugify(f"{jurisdiction} {office} {district} {primary}", max_length=80) or "batch"
+        drafts.append(BatchDraft(f"{slug}-{digest}", jurisdiction, office, district, date, members, date_problem(date)))
     return drafts
 
 

@@ -1,101 +1,206 @@
-"""Read `.xlsx` (every sheet) and `.csv` (UTF-8 or Latin-1) into clean, de-duplicated rows."""
+"""Read an upload into candidate rows, accounting for every row of every sheet.
 
-import io
+Per sheet: find the header row under any title lines, map columns to roles (aliases, then the
+model for what they leave open, then the admin's `columns`, which win), fill what the admin gave
+for the whole upload, and keep each row or drop it with a reason.
+"""
+
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import Callable
 
 from elevra_pipeline.exceptions import UnusableUploadError
-from elevra_pipeline.intake.headers import FIELD_ALIASES, REQUIRED_FIELDS, map_headers
+from elevra_pipeline.intake.accounting import DropReason, IntakeReport, SheetReport
+from elevra_pipeline.intake.batching import normalize_date
+from elevra_pipeline.intake.csv_source import read_csv
+from elevra_pipeline.intake.limits import IntakeLimits, check_file_size
+from elevra_pipeline.intake.options import UploadOptions, plausible_date
+from elevra_pipeline.intake.roles import REQUIRED_HINT, ColumnMapping, Decision, Role, map_by_alias
+from elevra_pipeline.intake.sheets import RawSheet, find_header_row
+from elevra_pipeline.intake.xlsx_source import read_xlsx
 
 SUPPORTED_SUFFIXES = (".xlsx", ".csv")
-CANONICAL_FIELDS = tuple(FIELD_ALIASES)
+ROW_FIELDS = ("jurisdiction", "office", "district", "election_date", "candidate_name", "party", "primary_party",
+              "website", "email", "election_type", "state", "nickname", "vote_for", "term")
+NAME_PARTS = (Role.FIRST_NAME, Role.MIDDLE_NAME, Role.LAST_NAME, Role.NAME_SUFFIX)
+MODEL_SAMPLE_ROWS = 8
+MIN_MODEL_CONFIDENCE = 0.5
+_TITLE_DATE = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}|"
+                         r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? \d{4})\b", re.I)
+
+# (sheet name, headers, sample rows) -> [(header, role, confidence)]; raises when the model cannot answer.
+AskModel = Callable[[str, list[str], list[list[str]]], list[tuple[str, str, float]]]
 
 
 @dataclass
 class ParsedUpload:
     rows: list[dict] = field(default_factory=list)
-    sheets: list[str] = field(default_factory=list)
-    blank_rows: int = 0
-    duplicate_rows: int = 0
-    rows_without_candidate: int = 0
+    report: IntakeReport = field(default_factory=IntakeReport)
+
+    @property
+    def sheets(self) -> list[str]:
+        return [s.name for s in self.report.sheets if s.status == "imported"]
 
 
-def clean_cell(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    text = str(value).replace("\u00a0", " ")
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _read_frames(path: Path) -> dict[str, pd.DataFrame]:
+def _read_sheets(path: Path, limits: IntakeLimits) -> tuple[list[RawSheet], dict]:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise UnusableUploadError(
-            f"'{path.name}' is not a spreadsheet we can read: upload an .xlsx or .csv file.")
-    if path.stat().st_size == 0:
-        raise UnusableUploadError(f"'{path.name}' is empty (0 bytes).")
+        raise UnusableUploadError(f"'{path.name}' is not a spreadsheet we can read: upload an .xlsx or .csv file.")
+    check_file_size(path, limits)
     if suffix == ".csv":
-        raw = path.read_bytes()
-        for encoding in ("utf-8-sig", "latin-1"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
+        sheet, source = read_csv(path, limits)
+        return [sheet], source
+    return read_xlsx(path, limits), {}
+
+
+def title_date(lines: list[list[str]]) -> str | None:
+    """The one date written in the title lines above the header (e.g. 'General Election, Nov 3, 2026')."""
+    found = {normalize_date(m.group(0)) for line in lines for cell in line for m in _TITLE_DATE.finditer(cell)}
+    found = {d for d in found if plausible_date(d)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _map_columns(sheet: RawSheet, headers: list[str], data: list[list[str]], options: UploadOptions,
+                 ask_model: AskModel | None, report: SheetReport) -> ColumnMapping:
+    mapping = map_by_alias(headers)
+    overrides = {c: role for c, h in enumerate(headers) if h and (role := options.override_for(h))}
+    open_roles = mapping.missing_required() + [str(r) for r in mapping.ambiguous]
+    if open_roles and ask_model and not set(overrides.values()) >= {Role.OFFICE, Role.CANDIDATE_NAME}:
         try:
-            return {"csv": pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                                       skip_blank_lines=False)}
-        except (pd.errors.EmptyDataError, pd.errors.ParserError) as e:
-            raise UnusableUploadError(f"'{path.name}' could not be read as CSV: {e}") from e
-    try:
-        return pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as e:
-        raise UnusableUploadError(
-            f"'{path.name}' is not a valid Excel workbook (the file looks corrupt or is not .xlsx); "
-            "re-save it from Excel or export it as CSV and upload again.") from e
+            answer = ask_model(sheet.name, headers, [r for r in data if any(r)][:MODEL_SAMPLE_ROWS])
+        except Exception as e:  # the mapping is a help: without it the sheet is reported, not lost
+            report.mapping_note = f"the model could not map the columns ({type(e).__name__}: {e})"[:300]
+            answer = []
+        by_header = {h: c for c, h in enumerate(headers) if h}
+        for header, role, confidence in sorted(answer, key=lambda a: -a[2]):
+            column = by_header.get(header)
+            if column is None or role not in Role.__members__.values() or confidence < MIN_MODEL_CONFIDENCE:
+                continue
+            decided = mapping.decided_by.get(column)
+            if decided is None or (decided == Decision.ALIAS and mapping.roles[column] in mapping.ambiguous):
+                if Role(role) == Role.IGNORE or not mapping.has(Role(role)) or Role(role) in mapping.ambiguous:
+                    mapping.assign(column, Role(role), Decision.MODEL)
+        if answer and not report.mapping_note:
+            report.mapping_note = f"the model mapped what the known header names left open ({', '.join(open_roles)})"
+    for column, role in overrides.items():
+        mapping.assign(column, role, Decision.OVERRIDE)
+    return mapping
 
 
-def read_upload(path: Path) -> ParsedUpload:
-    parsed = ParsedUpload()
-    seen: set[tuple] = set()
-    usable_sheets = 0
-    missing_report: list[str] = []
-    for sheet, frame in _read_frames(path).items():
-        mapping = map_headers(list(frame.columns))
-        missing = [f for f in REQUIRED_FIELDS if f not in mapping.values()]
-        if missing:
-            if len(frame.index) or len(frame.columns):
-                missing_report.append(f"sheet '{sheet}' has no {' or '.join(m.replace('_', ' ') for m in missing)} column")
+def _candidate_name(cells: dict[Role, str]) -> str:
+    if cells.get(Role.CANDIDATE_NAME):
+        return cells[Role.CANDIDATE_NAME]
+    return " ".join(cells[p] for p in NAME_PARTS if cells.get(p))
+
+
+def _row_record(row: list[str], headers: list[str], mapping: ColumnMapping) -> dict:
+    cells: dict[Role, str] = {}
+    extra: dict[str, str] = {}
+    for column, value in enumerate(row):
+        if not value:
             continue
-        usable_sheets += 1
-        parsed.sheets.append(str(sheet))
-        for index, record in enumerate(frame.to_dict("records"), start=2):
-            cells = {str(k): clean_cell(v) for k, v in record.items()}
-            if not any(cells.values()):
-                parsed.blank_rows += 1
-                continue
-            row = {f: "" for f in CANONICAL_FIELDS}
-            row.update({mapping[h]: v for h, v in cells.items() if h in mapping})
-            row["extra"] = {h: v for h, v in cells.items() if h not in mapping and v and not h.startswith("Unnamed")}
-            if not row["candidate_name"]:
-                parsed.rows_without_candidate += 1
-                continue
-            key = tuple(row[f].casefold() for f in CANONICAL_FIELDS)
-            if key in seen:
-                parsed.duplicate_rows += 1
-                continue
-            seen.add(key)
-            row["source"] = {"sheet": str(sheet), "row": index}
-            parsed.rows.append(row)
-    if not usable_sheets:
-        detail = "; ".join(missing_report) or "it has no rows"
-        raise UnusableUploadError(
-            f"'{path.name}' has no sheet with a candidate and an office column ({detail}). "
-            "Expected headers such as 'Candidate Name' and 'Office' (or Position/Seat).")
+        role = mapping.roles.get(column)
+        if role is None:
+            extra[headers[column] if column < len(headers) and headers[column] else f"column {column + 1}"] = value
+        elif role != Role.IGNORE:
+            cells[role] = value
+    record = {f: cells.get(Role(f), "") for f in ROW_FIELDS}
+    record["candidate_name"] = _candidate_name(cells)
+    record["extra"] = extra
+    return record
+
+
+def _apply_defaults(record: dict, options: UploadOptions, sheet_date: str | None, used: dict[str, int]) -> None:
+    def fill(name: str, value: str | None) -> None:
+        if value and not record[name]:
+            record[name] = value
+            used[name] = used.get(name, 0) + 1
+    fill("election_date", options.election_date or sheet_date)
+    fill("state", options.state)
+    fill("jurisdiction", options.jurisdiction or record["state"])
+
+
+def _read_table(sheet: RawSheet, options: UploadOptions, ask_model: AskModel | None, report: IntakeReport,
+                seen: dict[tuple, str]) -> list[dict]:
+    sheet_report = SheetReport(sheet.name, rows_read=len(sheet.rows))
+    report.sheets.append(sheet_report)
+    if sheet.hidden and not options.include_hidden_sheets:
+        sheet_report.status, sheet_report.reason = "ignored", f"{sheet.state} sheet (include_hidden_sheets imports it)"
+        for number in range(1, len(sheet.rows) + 1):
+            report.drop(sheet.name, number, DropReason.HIDDEN_SHEET)
+        return []
+    header_index = find_header_row(sheet.rows)
+    if header_index is None:
+        sheet_report.status, sheet_report.reason = "ignored", "no header row in the first rows"
+        for number, row in enumerate(sheet.rows, start=1):
+            report.drop(sheet.name, number, DropReason.BLANK if not any(row) else DropReason.NO_TABLE)
+        return []
+    sheet_report.header_row = header_index + 1
+    headers = sheet.rows[header_index]
+    data = sheet.rows[header_index + 1:]
+    for number, row in enumerate(sheet.rows[:header_index], start=1):
+        report.drop(sheet.name, number, DropReason.ABOVE_HEADER if any(row) else DropReason.BLANK,
+                    " | ".join(c for c in row if c)[:200])
+    mapping = _map_columns(sheet, headers, data, options, ask_model, sheet_report)
+    sheet_report.mapping = mapping.describe(headers)
+    missing = mapping.missing_required()
+    if missing:
+        sheet_report.status = "ignored"
+        sheet_report.reason = (f"no {' or '.join(missing)} column (headers: {', '.join(h for h in headers if h)[:300]}); "
+                               f"expected {REQUIRED_HINT}, or name them with `columns`")
+        for number, row in enumerate(data, start=header_index + 2):
+            report.drop(sheet.name, number, DropReason.UNMAPPED_SHEET if any(row) else DropReason.BLANK)
+        return []
+    sheet_date = title_date(sheet.rows[:header_index])
+    if sheet_date:
+        sheet_report.mapping_note = "; ".join(filter(None, [sheet_report.mapping_note,
+                                                            f"election date {sheet_date} read from the title line"]))
+    name_columns = {mapping.column_of(r) for r in (Role.CANDIDATE_NAME, *NAME_PARTS)} - {None}
+    header_key = [h.casefold() for h in headers]
+    rows = []
+    for number, row in enumerate(data, start=header_index + 2):
+        if not any(row):
+            report.drop(sheet.name, number, DropReason.BLANK)
+            continue
+        if [c.casefold() for c in row] == header_key:
+            report.drop(sheet.name, number, DropReason.REPEATED_HEADER)
+            continue
+        record = _row_record(row, headers, mapping)
+        if not record["candidate_name"]:
+            unvalued = [c for c in name_columns if (number - 1, c) in sheet.unvalued_formulas]
+            report.drop(sheet.name, number, DropReason.NO_CANDIDATE,
+                        "the name is a formula with no saved value" if unvalued else " | ".join(c for c in row if c)[:200])
+            continue
+        _apply_defaults(record, options, sheet_date, sheet_report.defaults_used)
+        key = tuple(record[f].casefold() for f in ROW_FIELDS) + tuple(sorted((k, v.casefold()) for k, v in record["extra"].items()))
+        if key in seen:
+            report.drop(sheet.name, number, DropReason.DUPLICATE, f"same as {seen[key]}")
+            continue
+        seen[key] = f"{sheet.name}!{number}"
+        record["source"] = {"sheet": sheet.name, "row": number}
+        rows.append(record)
+    sheet_report.candidate_rows = len(rows)
+    if sheet.unvalued_formulas:
+        cells = sorted(sheet.unvalued_formulas)
+        sheet_report.warnings.append(
+            f"{len(cells)} formula cell(s) have no saved value and read as empty (e.g. row {cells[0][0] + 1}, "
+            f"column {cells[0][1] + 1}): open the file in Excel, let it recalculate, save and upload again")
+    return rows
+
+
+def read_upload(path: Path, options: UploadOptions | None = None, limits: IntakeLimits | None = None,
+                ask_model: AskModel | None = None) -> ParsedUpload:
+    options, limits = options or UploadOptions(), limits or IntakeLimits()
+    sheets, source = _read_sheets(path, limits)
+    parsed = ParsedUpload(report=IntakeReport(source=source))
+    seen: dict[tuple, str] = {}
+    for sheet in sheets:
+        parsed.rows.extend(_read_table(sheet, options, ask_model, parsed.report, seen))
+    imported = [s for s in parsed.report.sheets if s.status == "imported"]
+    if not imported:
+        detail = "; ".join(f"sheet '{s.name}': {s.reason}" for s in parsed.report.sheets if s.rows_read) or "it has no rows"
+        raise UnusableUploadError(f"'{path.name}' has no sheet with candidates we can read ({detail}).")
     if not parsed.rows:
         raise UnusableUploadError(f"'{path.name}' has headers but no candidate rows.")
     return parsed

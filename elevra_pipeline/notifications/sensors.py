@@ -17,7 +17,7 @@ from elevra_pipeline.storage.resources import DatabaseResource
 
 STAGE_EMAILS = {"upload_batches": "queued", "batch_analysis": "analysis_complete",
                 "structured_output": "structure_complete", "result_workbook": "final"}
-STAGE_OF = {"batch_analysis": "analysis", "structured_output": "structure"}
+STAGE_OF = {"upload_batches": "intake", "batch_analysis": "analysis", "structured_output": "structure"}
 
 
 def _describe(sent: list[str], outcome: dict) -> str:

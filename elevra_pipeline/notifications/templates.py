@@ -41,6 +41,39 @@ def _fallbacks(stage: dict) -> list[str]:
     return [f"{f['batch']}: {f['note']}" for f in stage.get("fallbacks", [])]
 
 
+def rows_line(rows: dict) -> str:
+    """Where every row went, in one sentence (the counts add up to the rows read)."""
+    parts = [f"{rows.get('candidates', 0)} became candidates", f"{rows.get('needs_reupload', 0)} need re-upload",
+             f"{rows.get('dropped', 0)} were dropped", f"{rows.get('header', 0)} header row(s)"]
+    if rows.get("in_progress"):
+        parts.append(f"{rows['in_progress']} still in progress")
+    return f"Rows: {rows.get('read', 0)} read: " + ", ".join(parts) + "."
+
+
+def mapping_lines(intake: dict) -> list[str]:
+    lines = []
+    for sheet in intake.get("sheets", []):
+        if sheet["status"] != "imported":
+            lines.append(f"sheet '{sheet['name']}': not imported ({sheet['reason']}); {sheet['rows_read']} rows")
+            continue
+        roles = ", ".join(f"{m['column']} = {m['role']}" + ("" if m["decided_by"] == "alias" else f" ({m['decided_by']})")
+                          for m in sheet["mapping"])
+        note = f"; {sheet['mapping_note']}" if sheet.get("mapping_note") else ""
+        if sheet.get("defaults_used"):
+            note += "; filled from the upload's settings: " + ", ".join(
+                f"{name} in {count} row(s)" for name, count in sheet["defaults_used"].items())
+        lines.append(f"sheet '{sheet['name']}' (header on row {sheet['header_row']}): {roles}{note}")
+        lines += [f"sheet '{sheet['name']}': {w}" for w in sheet.get("warnings", [])]
+    return lines
+
+
+def _dropped_lines(summary: dict) -> list[str]:
+    reasons: dict[str, int] = {}
+    for d in summary.get("dropped_rows", []):
+        reasons[d["reason"]] = reasons.get(d["reason"], 0) + (d.get("last_row") or d["row"]) - d["row"] + 1
+    return [f"{reason}: {count}" for reason, count in reasons.items()]
+
+
 def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple[str, str, str]:
     """(subject, text, html) for one e-mail."""
     extra = extra or {}
@@ -48,10 +81,20 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
     if kind == "queued":
         q = summary.get("queue", {})
         headline = f"Queued: {q.get('batches', 0)} election batches from {name}"
-        paragraphs = [f"{q.get('rows', 0)} candidate rows became {q.get('batches', 0)} election batches.",
+        intake = upload.intake_json or {}
+        paragraphs = [f"{intake.get('rows_read', 0)} rows read; {q.get('rows', 0)} candidate rows became "
+                      f"{q.get('batches', 0)} election batches"
+                      + (f", of which {q['needs_reupload']} need re-upload for their data (see below)."
+                         if q.get("needs_reupload") else "."),
                       f"Ahead of it: {q.get('uploads_ahead', 0)} upload(s) with {q.get('batches_ahead', 0)} batch(es).",
                       f"Estimated completion: {q.get('eta', 'unknown')} (from the declared model quotas and the work ahead)."]
-        return headline, *_compose(upload, headline, paragraphs, [])
+        if (upload.options_json or {}).get("sidecar_error"):
+            paragraphs.append(f"Warning: {upload.options_json['sidecar_error']}.")
+        needs = summary.get("stages", {}).get("intake", {}).get("failed_batches", [])
+        return headline, *_compose(upload, headline, paragraphs, [
+            ("How the columns were read", mapping_lines(intake)),
+            ("Needs re-upload", [f"{b['batch']}: {b['reason']}" for b in needs]),
+            ("Rows dropped", [f"{reason}: {count}" for reason, count in intake.get("dropped_by_reason", {}).items()])])
     if kind in ("analysis_complete", "structure_complete"):
         stage = summary.get("stages", {}).get("analysis" if kind == "analysis_complete" else "structure", {})
         label = "Analysis" if kind == "analysis_complete" else "Structured output"
@@ -62,13 +105,15 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
         b = summary["batches"]
         headline = (f"Done: {len(summary['elections'])} elections and {len(summary['candidates'])} candidates from {name}"
                     + (f"; {b['needs_reupload']} batch(es) need re-upload" if b["needs_reupload"] else ""))
-        paragraphs = [f"{b['inserted']} of {b['total']} election batches were inserted. The result workbook is attached."]
+        paragraphs = [f"{b['inserted']} of {b['total']} election batches were inserted. The result workbook is attached.",
+                      rows_line(summary.get("rows", {}))]
         usage = [f"{m}: {u.get('calls', 0)} calls, {u.get('rate_limited', 0)} rate-limited, "
                  f"{u.get('fallback_calls', 0)} as fallback, {u.get('input_tokens', 0)} input tokens"
                  for m, u in summary.get("model_usage", {}).items()]
         return headline, *_compose(upload, headline, paragraphs, [
             ("Needs re-upload", [f"{r['jurisdiction']} {r['office']} {r['district']} ({r['date']}): {r['reason']}"
                                  for r in summary["needs_reupload"]]),
+            ("Rows dropped (each listed in the workbook's Dropped Rows sheet)", _dropped_lines(summary)),
             ("Elections", [f"{e['name']} ({e['date']}): {e['url']}" for e in summary["elections"]]),
             ("Candidates", [f"{c['name']} ({c['party'] or 'no party'}), {c['election']}: {c['url']}"
                             for c in summary["candidates"]]),

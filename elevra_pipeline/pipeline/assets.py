@@ -8,16 +8,18 @@ import dagster as dg
 from elevra_pipeline.exceptions import BatchFailedError, UnusableUploadError
 from elevra_pipeline.gemini.resources import GeminiResource
 from elevra_pipeline.intake.batching import group_rows
+from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.reader import read_upload
-from elevra_pipeline.pipeline.metadata import failed_table, model_usage_table, stage_metadata
+from elevra_pipeline.pipeline.metadata import failed_table, mapping_markdown, model_usage_table, stage_metadata
 from elevra_pipeline.pipeline.cleanup import purge_raw_file
 from elevra_pipeline.pipeline.leases import lease_seconds, owner_for, owner_is_gone
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.queue import queue_snapshot
 from elevra_pipeline.pipeline.status import batches_markdown
-from elevra_pipeline.pipeline.stages import analyze_batch, fallback_note, run_concurrently, structure_batch
+from elevra_pipeline.pipeline.stages import analyze_batch, column_mapper, fallback_note, run_concurrently, structure_batch
 from elevra_pipeline.records.insert import insert_structured
-from elevra_pipeline.settings import Settings
+from elevra_pipeline.settings import Settings, intake_limits
+from elevra_pipeline.storage.batch_rules import needs_analysis, needs_structure
 from elevra_pipeline.storage.resources import DatabaseResource
 from elevra_pipeline.workbook.builder import build_workbook
 from elevra_pipeline.workbook.summary import build_summary
@@ -48,20 +50,32 @@ def upload_batches(context: dg.AssetExecutionContext, database: DatabaseResource
             raise UnusableUploadError(upload.failure_reason)
         if not upload.stored_path or not Path(upload.stored_path).exists():
             raise UnusableUploadError(f"the uploaded file '{upload.original_filename}' is no longer stored; upload it again")
-        parsed = read_upload(Path(upload.stored_path))
+        options = UploadOptions.model_validate(upload.options_json or {})
+        model_columns = dict((upload.intake_json or {}).get("model_columns", {}))
+        parsed = read_upload(Path(upload.stored_path), options, intake_limits(),
+                             column_mapper(gemini, upload.id, model_columns))
     except UnusableUploadError as e:
         repo.update_upload(upload.id, status="failed", failure_reason=str(e))
         raise dg.Failure(description=f"Upload rejected: {e}", metadata={"reason": str(e)}) from e
     drafts = group_rows(parsed.rows)
     new = repo.save_batches(upload.id, drafts)
-    repo.update_upload(upload.id, status="processing", failure_reason=None)
+    report = {**parsed.report.to_json(), "model_columns": model_columns}
+    repo.update_upload(upload.id, status="processing", failure_reason=None, intake_json=report)
     queue = queue_snapshot(repo, upload, gemini.quotas, gemini.batch_concurrency)
-    repo.merge_summary(upload.id, queue={**queue, "rows": len(parsed.rows)})
-    context.log.info(f"{upload.original_filename}: {len(parsed.rows)} rows in {len(drafts)} election batches")
+    stages = (repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
+    stages["intake"] = {"failed_batches": [{"batch": d.batch_key, "reason": d.problem} for d in drafts if d.problem]}
+    repo.merge_summary(upload.id, queue={**queue, "rows": len(parsed.rows), "needs_reupload": len(
+        stages["intake"]["failed_batches"])}, stages=stages)
+    data_problems = sum(bool(d.problem) for d in drafts)
+    context.log.info(f"{upload.original_filename}: {report['rows_read']} rows read, {len(parsed.rows)} candidate rows "
+                     f"in {len(drafts)} election batches ({data_problems} need re-upload for their data)")
     yield dg.MaterializeResult(metadata={
-        "rows": len(parsed.rows), "sheets": ", ".join(parsed.sheets), "blank_rows": parsed.blank_rows,
-        "duplicate_rows": parsed.duplicate_rows, "rows_without_candidate": parsed.rows_without_candidate,
-        "batches": len(drafts), "new_batches": new})
+        "rows_read": report["rows_read"], "candidate_rows": len(parsed.rows),
+        "dropped_rows": sum(report["dropped_by_reason"].values()),
+        "dropped_by_reason": dg.MetadataValue.json(report["dropped_by_reason"]),
+        "sheets": ", ".join(parsed.sheets), "batches": len(drafts), "new_batches": new,
+        "batches_needing_reupload_for_data": data_problems,
+        "column_mapping": dg.MetadataValue.md(mapping_markdown(report))})
 
 
 def _halted(context, repo, upload) -> bool:
@@ -120,18 +134,14 @@ def _model_stage(context, database, gemini, stage: str, eligible, work):
           output_required=False)
 def batch_analysis(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource):
     """Gemini's reading of each election batch (what the messy rows mean)."""
-    yield from _model_stage(context, database, gemini, "analysis",
-                        lambda b: b.analysis_json is None and b.status != "skipped", analyze_batch)
+    yield from _model_stage(context, database, gemini, "analysis", needs_analysis, analyze_batch)
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[batch_analysis], pool="gemini",
           output_required=False)
 def structured_output(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource):
     """Strict election and candidate records from Gemini for each analysed batch."""
-    yield from _model_stage(context, database, gemini, "structure",
-                        lambda b: b.status == "analyzed" and b.structured_json is None
-                        or (b.status == "needs_reupload" and b.analysis_json and b.analysis_json.get("can_structure")
-                            and b.structured_json is None), structure_batch)
+    yield from _model_stage(context, database, gemini, "structure", needs_structure, structure_batch)
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[structured_output])

@@ -32,3 +32,18 @@ def model_usage_table(attempts) -> dg.MetadataValue:
     lines = ["| model | " + " | ".join(columns.values()) + " |", "| --- |" + " --- |" * len(columns)]
     lines += [f"| {m} | " + " | ".join(str(u.get(c, 0)) for c in columns) + " |" for m, u in usage.items()]
     return dg.MetadataValue.md("\n".join(lines) if usage else "No model calls.")
+
+
+def mapping_markdown(report: dict) -> str:
+    """Per sheet: imported or ignored (why), its header row, and each column's role with how it was decided."""
+    lines = []
+    for sheet in report["sheets"]:
+        where = f"header on row {sheet['header_row']}" if sheet["header_row"] else "no header row"
+        lines.append(f"**{markdown_cell(sheet['name'])}**: {sheet['status']}, {sheet['rows_read']} rows read, {where}"
+                     + (f"; {markdown_cell(sheet['reason'])}" if sheet["reason"] else "")
+                     + (f"; {markdown_cell(sheet['mapping_note'])}" if sheet["mapping_note"] else ""))
+        if sheet["mapping"]:
+            lines += ["", "| column | role | decided by |", "| --- | --- | --- |"]
+            lines += [f"| {markdown_cell(m['column'])} | {m['role']} | {m['decided_by']} |" for m in sheet["mapping"]]
+        lines.append("")
+    return "\n".join(lines)

@@ -30,13 +30,20 @@ def _instance() -> dg.DagsterInstance:
 
 def process_file(path: Path, uploader: str | None = None, progress: Callable[[str], None] = print,
                  instance: dg.DagsterInstance | None = None, resources: dict | None = None,
-                 keep_raw_file: bool = False) -> dict:
+                 keep_raw_file: bool = False, options: dict | None = None) -> dict:
+    """`options`: election_date, jurisdiction, state, columns (JSON) for the whole file; they win over the sidecar."""
     settings = Settings.from_env()
     repo = Repository(migrated_engine(settings.database_url))
     if not path.exists():
         return {"upload_id": None, "status": "failed", "reason": f"no such file: {path}"}
-    registration = register_file(repo, path, settings.archive_dir, uploader, keep_raw_file)
+    try:
+        registration = register_file(repo, path, settings.archive_dir, uploader, keep_raw_file, options)
+    except OSError as e:
+        return {"upload_id": None, "status": "failed", "reason": f"cannot read {path}: {e}"}
     upload = registration.upload
+    if not registration.is_new and upload.original_filename != path.name:
+        progress(f"'{path.name}' has the same content as upload {upload.id} ('{upload.original_filename}'): "
+                 "reporting that upload")
     resources = resources or build_resources()
     notifier = Notifier(repo, resources["email"])
     progress(f"upload {upload.id} ({upload.partition_key}): {'registered' if registration.is_new else 'already known, resuming'}")
@@ -51,7 +58,12 @@ def process_file(path: Path, uploader: str | None = None, progress: Callable[[st
     else:
         notifier.notify(upload, "rejected")
         _deliver(notifier, progress)
-    return upload_outcome(repo, upload.id)
+    outcome = upload_outcome(repo, upload.id)
+    if not registration.is_new:
+        outcome["duplicate_of"] = upload.id
+        if upload.original_filename != path.name and outcome["reason"]:
+            outcome["reason"] = f"same content as upload {upload.id} ('{upload.original_filename}'): {outcome['reason']}"
+    return outcome
 
 
 def _run_stages(instance, upload, resources, repo, notifier, progress) -> None:
@@ -102,7 +114,7 @@ def upload_outcome(repo: Repository, upload_id: int) -> dict:
     summary = upload.summary_json or {}
     calls = {m: u.get("calls", 0) for m, u in model_usage(repo, upload_id).items()}
     return {"upload_id": upload.id, "partition_key": upload.partition_key, "status": upload.status,
-            "reason": upload.failure_reason,
+            "reason": upload.failure_reason, "rows": summary.get("rows", {}),
             "batches": {"total": len(batches), "inserted": sum(b.status == "inserted" for b in batches),
                         "needs_reupload": sum(b.status == "needs_reupload" for b in batches)},
             "elections": len(summary.get("elections", [])), "candidates": len(summary.get("candidates", [])),

@@ -6,7 +6,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.batching import partition_key_for
+from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import SUPPORTED_SUFFIXES
 from elevra_pipeline.storage.models import Upload
 from elevra_pipeline.storage.repository import Repository
@@ -30,23 +32,24 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def sidecar(path: Path) -> dict:
-    """`<file>.json` beside the upload: `{"uploader_email": "...", "debug": true}`, both optional."""
+def sidecar(path: Path) -> tuple[dict, str | None]:
+    """`<file>.json` beside the upload (uploader_email, election_date, jurisdiction, state, columns, debug...),
+    and what was wrong with it when it could not be read: an unreadable sidecar is reported, not ignored."""
     side = path.with_name(path.name + ".json")
+    if not side.exists():
+        return {}, None
     try:
-        data = json.loads(side.read_text()) if side.exists() else {}
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def sidecar_email(side: dict) -> str | None:
-    value = side.get("uploader_email")
-    return str(value).strip() or None if value else None
+        data = json.loads(side.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as e:
+        return {}, f"the sidecar '{side.name}' is not valid JSON ({e}); its settings were not applied"
+    if not isinstance(data, dict):
+        return {}, f"the sidecar '{side.name}' must hold a JSON object like {{\"uploader_email\": \"...\"}}"
+    return data, None
 
 
 def register_file(repo: Repository, path: Path, archive_dir: Path, uploader_email: str | None = None,
-                  keep_raw_file: bool = False) -> Registration:
+                  keep_raw_file: bool = False, options: dict | None = None) -> Registration:
+    """`options` (from the command line) win over the sidecar's; both are stored on the upload."""
     content_hash = file_hash(path)
     existing = repo.find_upload_by_hash(content_hash)
     if existing is not None:
@@ -56,12 +59,18 @@ def register_file(repo: Repository, path: Path, archive_dir: Path, uploader_emai
     stored.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(path, stored)
     status, reason = "queued", None
+    side, side_error = sidecar(path)
+    try:
+        parsed = parse_options(side, {"uploader_email": uploader_email, "debug": keep_raw_file or None},
+                               options or {})
+    except UnusableUploadError as e:
+        parsed, status, reason = parse_options({"uploader_email": uploader_email or side.get("uploader_email")}), "rejected", str(e)
+    parsed.sidecar_error = side_error
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         status = "rejected"
         reason = f"'{path.name}' is not a spreadsheet we can read: upload an .xlsx or .csv file."
-    side = sidecar(path)
     upload = repo.add_upload(partition_key=key, content_hash=content_hash, original_filename=path.name,
-                             stored_path=str(stored), uploader_email=uploader_email or sidecar_email(side),
-                             status=status, failure_reason=reason,
-                             keep_raw_file=keep_raw_file or bool(side.get("debug")))
+                             stored_path=str(stored), uploader_email=parsed.uploader_email,
+                             status=status, failure_reason=reason, keep_raw_file=parsed.debug,
+                             options_json=parsed.model_dump(mode="json"))
     return Registration(upload, is_new=True)

@@ -14,21 +14,11 @@ from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import load_quotas
+from elevra_pipeline.storage.batch_rules import model_retryable
 from elevra_pipeline.storage.resources import DatabaseResource
 
 BACKFILL_TAGS = {"elevra/kind": "backfill", "dagster/priority": "-1"}
 NEVER_RETRY = ("rejected", "cancelled")
-
-
-def model_retryable(batch) -> str | None:
-    """The stage a batch failed in for model reasons (not data reasons), if any."""
-    if batch.status != "needs_reupload":
-        return None
-    if batch.analysis_json is None:
-        return "analysis"
-    if batch.analysis_json.get("can_structure") and batch.structured_json is None:
-        return "structure"
-    return None
 
 
 def backfill_reasons(repo, instance: dg.DagsterInstance, keys: list[str], ledger: QuotaLedger, quotas) -> dict[str, str]:

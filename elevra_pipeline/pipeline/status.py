@@ -5,6 +5,8 @@ from collections import Counter
 from elevra_pipeline.pipeline.queue import DONE_BATCHES, queue_snapshot
 from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.notifications.templates import mapping_lines, rows_line
+from elevra_pipeline.workbook.row_accounting import account_rows
 from elevra_pipeline.workbook.summary import model_usage
 
 
@@ -69,6 +71,15 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         print(f"  reason: {upload.failure_reason}")
     if upload.workbook_path:
         print(f"  workbook: {upload.workbook_path}")
+    if upload.intake_json:
+        rows, _ = account_rows(repo, upload, repo.batches(upload.id))
+        print(f"  {rows_line(rows)}")
+        for line in mapping_lines(upload.intake_json):
+            print(f"  columns: {line}")
+        for reason, count in upload.intake_json.get("dropped_by_reason", {}).items():
+            print(f"  dropped: {reason}: {count}")
+    if (upload.options_json or {}).get("sidecar_error"):
+        print(f"  warning: {upload.options_json['sidecar_error']}")
     per_batch = attempts_per_batch(repo, upload.id)
     print(f"\n  {'status':16} {'attempts':>8}  batch / last error")
     for b in repo.batches(upload.id):

@@ -29,6 +29,9 @@ class Upload(Base):
     workbook_path: Mapped[str | None] = mapped_column(Text)
     keep_raw_file: Mapped[bool] = mapped_column(Boolean, default=False)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the admin said of the whole upload (sidecar + `process` options) and what intake found.
+    options_json: Mapped[dict | None] = mapped_column(JSON)
+    intake_json: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -48,6 +51,8 @@ class ElectionBatch(Base):
     # pending -> analyzed -> structured -> inserted; or needs_reupload / skipped
     status: Mapped[str] = mapped_column(String(32), default="pending")
     error_reason: Mapped[str | None] = mapped_column(Text)
+    # "data": the rows cannot form an election (never retried by a re-run); "model": a model stage gave up
+    failure_kind: Mapped[str | None] = mapped_column(String(16))
     analysis_json: Mapped[dict | None] = mapped_column(JSON)
     analysis_model: Mapped[str | None] = mapped_column(String(64))
     structured_json: Mapped[dict | None] = mapped_column(JSON)

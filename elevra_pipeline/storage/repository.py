@@ -60,7 +60,9 @@ class Repository:
                 if d.batch_key not in known:
                     s.add(ElectionBatch(upload_id=upload_id, batch_key=d.batch_key, jurisdiction=d.jurisdiction,
                                         office=d.office, district=d.district, election_date=d.election_date,
-                                        rows_json=d.rows, row_count=len(d.rows)))
+                                        rows_json=d.rows, row_count=len(d.rows),
+                                        status="needs_reupload" if d.problem else "pending",
+                                        error_reason=d.problem, failure_kind="data" if d.problem else None))
             return len(drafts) - len(known)
 
     def batches(self, upload_id: int, statuses: tuple[str, ...] | None = None) -> list[ElectionBatch]:

@@ -11,7 +11,7 @@ from elevra_pipeline.storage.models import Candidate, CandidateLink, Election, E
 from elevra_pipeline.storage.repository import Repository
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-SHEETS = ("Summary", "Elections", "Candidates", "Needs Re-upload", "Model Usage")
+SHEETS = ("Summary", "Elections", "Candidates", "Needs Re-upload", "Dropped Rows", "Columns", "Model Usage")
 
 
 def safe_cell(value: object) -> object:
@@ -34,6 +34,21 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list]) -> N
     sheet.freeze_panes = "A2"
 
 
+def accounting_rows(summary: dict) -> list[list]:
+    """Rows read = header rows + candidate rows + rows needing re-upload + dropped rows (+ in progress)."""
+    rows = summary.get("rows", {})
+    lines = [["Rows read", rows.get("read", 0)], ["Header rows", rows.get("header", 0)],
+             ["Rows that became candidates", rows.get("candidates", 0)],
+             ["Rows needing re-upload", rows.get("needs_reupload", 0)],
+             ["Rows dropped (see Dropped Rows)", rows.get("dropped", 0)]]
+    if rows.get("in_progress"):
+        lines.append(["Rows still in progress", rows["in_progress"]])
+    lines += [[f"Warning ({s['name']})", w] for s in summary.get("sheets", []) for w in s.get("warnings", [])]
+    if summary.get("options_note"):
+        lines.append(["Warning (sidecar)", summary["options_note"]])
+    return lines
+
+
 def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path: Path) -> Path:
     batches = repo.batches(upload.id)
     elections = repo.rows_by_ids(Election, [e["id"] for e in summary["elections"]])
@@ -49,7 +64,8 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
         ["Batches", b["total"]], ["Batches inserted", b["inserted"]], ["Batches needing re-upload", b["needs_reupload"]],
         ["Batches skipped", b["skipped"]], ["Elections", len(elections)], ["Candidates", len(candidates)],
         ["Model calls", sum(m["calls"] for m in summary["model_usage"].values())],
-        ["Fallbacks", "; ".join(f"{f['batch']}: {f['note']}" for f in summary["fallbacks"]) or "none"]])
+        ["Fallbacks", "; ".join(f"{f['batch']}: {f['note']}" for f in summary["fallbacks"]) or "none"],
+        *accounting_rows(summary)])
     _sheet(book, "Elections", ["Election", "Jurisdiction", "Office", "District", "Date", "Type", "Elevra URL", "Links"],
            [[e.name, e.jurisdiction, e.office, e.district, e.election_date, e.election_type,
              election_url(base_url, e.slug), " ".join(l.url for l in e_links.get(e.id, []))] for e in elections])
@@ -66,6 +82,13 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
     _sheet(book, "Needs Re-upload", ["Jurisdiction", "Office", "District", "Election date", "Status", "Reason",
                                      "Admin note",
                                      "Candidate", "Party", "Website", "Original row"], reupload)
+    _sheet(book, "Dropped Rows", ["Sheet", "Row", "Reason", "Detail"],
+           [[d["sheet"], d["row"] if not d.get("last_row") or d["last_row"] == d["row"] else f"{d['row']}-{d['last_row']}",
+             d["reason"], d.get("detail", "")] for d in summary.get("dropped_rows", [])])
+    _sheet(book, "Columns", ["Sheet", "Status", "Header row", "Column", "Role", "Decided by", "Note"],
+           [[sheet["name"], sheet["status"], sheet["header_row"], m["column"], m["role"], m["decided_by"],
+             "; ".join(filter(None, [sheet["reason"], sheet["mapping_note"]]))]
+            for sheet in summary.get("sheets", []) for m in (sheet["mapping"] or [{"column": "", "role": "", "decided_by": ""}])])
     _sheet(book, "Model Usage", ["Model", "Calls", "OK", "429s", "Errors", "Fallback calls", "Input tokens",
                                  "Output tokens"],
            [[m, u.get("calls", 0), u.get("ok", 0), u.get("rate_limited", 0), u.get("errors", 0),

@@ -5,6 +5,7 @@ from collections import Counter
 from elevra_pipeline.records.insert import candidate_url, election_url
 from elevra_pipeline.storage.models import Candidate, Election
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.workbook.row_accounting import account_rows
 
 
 def model_usage(repo: Repository, upload_id: int) -> dict[str, dict]:
@@ -35,7 +36,13 @@ def build_summary(repo: Repository, upload, base_url: str) -> dict:
     candidates = repo.rows_by_ids(Candidate, candidate_ids)
     by_id = {e.id: e for e in elections}
     statuses = Counter(b.status for b in batches)
+    rows, dropped = account_rows(repo, upload, batches)
+    intake = upload.intake_json or {}
     return {
+        "rows": rows, "dropped_rows": dropped,
+        "sheets": [{k: s[k] for k in ("name", "status", "reason", "header_row", "mapping", "mapping_note",
+                                      "defaults_used", "warnings", "rows_read")} for s in intake.get("sheets", [])],
+        "source": intake.get("source", {}), "options_note": (upload.options_json or {}).get("sidecar_error"),
         "upload_id": upload.id, "partition_key": upload.partition_key, "filename": upload.original_filename,
         "batches": {"total": len(batches), "inserted": statuses.get("inserted", 0),
                     "needs_reupload": statuses.get("needs_reupload", 0), "skipped": statuses.get("skipped", 0),

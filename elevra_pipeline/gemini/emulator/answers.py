@@ -6,7 +6,7 @@ from collections import Counter
 
 import pandas as pd
 
-from elevra_pipeline.gemini.prompts import TASK_ANALYZE, TASK_STRUCTURE
+from elevra_pipeline.gemini.prompts import TASK_ANALYZE, TASK_COLUMNS, TASK_STRUCTURE
 
 PARTIES = {"d": "Democratic", "dem": "Democratic", "democrat": "Democratic", "democratic": "Democratic",
            "r": "Republican", "rep": "Republican", "gop": "Republican", "republican": "Republican",
@@ -39,6 +39,26 @@ def _most_common(rows: list[dict], field: str) -> str:
     return Counter(values).most_common(1)[0][0] if values else ""
 
 
+_PLACE = re.compile(r"^(city|town|village|county|borough|township) of (.+)$", re.I)
+_TITLE_START = ("city council", "town council", "village council", "board of", "council", "mayor", "alderman",
+                "aldermen", "commissioner", "commissioners", "trustee", "trustees", "clerk", "school", "sheriff",
+                "member", "councilman", "councilmember", "selectman", "selectmen")
+_DISTRICT = re.compile(r"^(.*?)[ ,-]+((?:district|ward|seat|post)\s+[\w-]+)$", re.I)
+
+
+def place_and_title(office: str) -> tuple[str, str] | None:
+    """'CITY OF BURLINGTON COUNCIL MEMBER' -> ('City of Burlington', 'Council Member')."""
+    match = _PLACE.match(office)
+    if not match:
+        return None
+    words = match.group(2).split()
+    for i in range(1, len(words)):
+        rest = " ".join(words[i:]).casefold()
+        if any(rest == t or rest.startswith(t + " ") for t in _TITLE_START):
+            return f"{match.group(1).title()} of {nice_case(' '.join(words[:i]))}", nice_case(" ".join(words[i:]))
+    return None
+
+
 def analyze(rows: list[dict]) -> dict:
     raw_date = _most_common(rows, "election_date")
     date = iso_date(raw_date)
@@ -53,8 +73,12 @@ def analyze(rows: list[dict]) -> dict:
               else "no candidate names" if not names else "")
     month = int(date[5:7]) if date else 0
     kind = _most_common(rows, "election_type").lower() or ("general" if month == 11 else "primary" if month in (3, 6) else "municipal" if month else "unknown")
-    return {"jurisdiction": nice_case(_most_common(rows, "jurisdiction")),
-            "office": nice_case(_most_common(rows, "office")),
+    jurisdiction, office = nice_case(_most_common(rows, "jurisdiction")), nice_case(_most_common(rows, "office"))
+    if inferred := place_and_title(_most_common(rows, "office")):
+        jurisdiction, office = inferred  # the contest names its place: that is the election's jurisdiction
+    if not district and (split := _DISTRICT.match(office)):
+        office, district = split.group(1), nice_case(split.group(2))
+    return {"jurisdiction": jurisdiction, "office": office,
             "district": f"District {district}" if district.isdigit() else nice_case(district),
             "election_date": date, "election_type": kind if kind in ("general", "primary", "special", "runoff", "municipal") else "unknown",
             "candidate_count": len(names), "data_issues": issues, "can_structure": not reason, "reason": reason}
@@ -91,4 +115,7 @@ def answer(prompt: str) -> dict:
         return structure(rows, _tagged(prompt, "analysis") or analyze(rows))
     if TASK_ANALYZE in prompt:
         return analyze(rows)
+    if TASK_COLUMNS in prompt:
+        from elevra_pipeline.gemini.emulator.columns import map_columns
+        return map_columns(_tagged(prompt, "table") or {})
     return {"text": "emulated answer"}

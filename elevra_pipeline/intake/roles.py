@@ -1,0 +1,142 @@
+"""What each column of an upload means: the deterministic alias layer of the column mapping.
+
+A header may fit several roles (`Seat` is the district next to a `Position`, the office on its own),
+so every alias has a rank and the mapping is assigned greedily, best rank first: each role goes to
+one column and each column to one role. Later layers (the model, the admin's `columns`) only fill
+or override what this layer decided.
+"""
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CANDIDATE_NAME = "candidate_name"
+    FIRST_NAME = "first_name"
+    MIDDLE_NAME = "middle_name"
+    LAST_NAME = "last_name"
+    NAME_SUFFIX = "name_suffix"
+    NICKNAME = "nickname"
+    OFFICE = "office"
+    DISTRICT = "district"
+    JURISDICTION = "jurisdiction"
+    STATE = "state"
+    ELECTION_DATE = "election_date"
+    ELECTION_TYPE = "election_type"
+    PARTY = "party"
+    PRIMARY_PARTY = "primary_party"
+    WEBSITE = "website"
+    EMAIL = "email"
+    VOTE_FOR = "vote_for"
+    TERM = "term"
+    IGNORE = "ignore"
+
+
+class Decision(StrEnum):
+    """How a column got its role, shown to the admin next to the mapping."""
+    ALIAS = "alias"
+    MODEL = "model"
+    OVERRIDE = "override"
+
+
+# role -> aliases, best first; an alias listed under two roles ranks by its position in each.
+ALIASES: dict[Role, tuple[str, ...]] = {
+    Role.CANDIDATE_NAME: ("candidate name", "candidate", "name on ballot", "ballot name", "candidate full name",
+                          "full name", "name", "candidate s name", "nominee"),
+    Role.FIRST_NAME: ("first name", "first", "given name", "fname", "first nm"),
+    Role.MIDDLE_NAME: ("middle name", "middle", "middle initial", "mi"),
+    Role.LAST_NAME: ("last name", "last", "surname", "family name", "lname", "last nm"),
+    Role.NAME_SUFFIX: ("name suffix lbl", "name suffix", "suffix", "sfx"),
+    Role.NICKNAME: ("nick name", "nickname", "preferred name"),
+    Role.OFFICE: ("office", "position", "office name", "contest name", "contest", "race", "office position",
+                  "office sought", "office title", "race name", "seat"),
+    Role.DISTRICT: ("district", "dist", "seat", "post", "ward", "district number", "zone", "subdistrict",
+                    "precinct", "division"),
+    Role.JURISDICTION: ("jurisdiction", "jurisdiction name", "locality", "municipality", "city", "town",
+                        "location", "county name", "county", "place"),
+    Role.STATE: ("state", "state name", "st", "state code"),
+    Role.ELECTION_DATE: ("election date", "election dt", "election day", "electiondate", "date of election",
+                         "date", "election"),
+    Role.ELECTION_TYPE: ("election type", "race type", "type"),
+    Role.PARTY: ("party", "party candidate", "party affiliation", "affiliation", "political party", "party name",
+                 "candidate party"),
+    Role.PRIMARY_PARTY: ("party contest", "primary party", "primary"),
+    Role.WEBSITE: ("website", "campaign website", "web site", "url", "campaign url", "site", "link", "web"),
+    Role.EMAIL: ("email", "e mail", "campaign email", "contact email"),
+    Role.VOTE_FOR: ("vote for", "seats", "number of seats", "seats open"),
+    Role.TERM: ("term", "term length", "term years"),
+}
+REQUIRED_HINT = "a candidate name (or first and last name) column and an office (or contest) column"
+
+
+def normalize_header(header: object) -> str:
+    text = re.sub(r"[^a-z0-9]+", " ", str(header).lower())
+    return re.sub(r"\s+", " ", text).strip()
+
+
+_RANKED: dict[str, list[tuple[int, Role]]] = {}
+for _role, _aliases in ALIASES.items():
+    for _rank, _alias in enumerate(_aliases):
+        _RANKED.setdefault(_alias, []).append((_rank, _role))
+
+
+@dataclass
+class ColumnMapping:
+    """Column index -> role for one sheet, with how each role was decided and what was left open."""
+    roles: dict[int, Role] = field(default_factory=dict)
+    decided_by: dict[int, Decision] = field(default_factory=dict)
+    ambiguous: list[Role] = field(default_factory=list)
+
+    def column_of(self, role: Role) -> int | None:
+        return next((c for c, r in self.roles.items() if r == role), None)
+
+    def has(self, role: Role) -> bool:
+        return self.column_of(role) is not None
+
+    def missing_required(self) -> list[str]:
+        missing = []
+        if not (self.has(Role.CANDIDATE_NAME) or self.has(Role.LAST_NAME)):
+            missing.append("candidate name")
+        if not self.has(Role.OFFICE):
+            missing.append("office")
+        return missing
+
+    def assign(self, column: int, role: Role, how: Decision) -> None:
+        """Give `column` the role, taking the role away from any other column (later layers win)."""
+        if role != Role.IGNORE:
+            for other in [c for c, r in self.roles.items() if r == role and c != column]:
+                del self.roles[other]
+                del self.decided_by[other]
+        self.roles[column] = role
+        self.decided_by[column] = how
+
+    def describe(self, headers: list[str]) -> list[dict]:
+        return [{"column": headers[c], "role": str(r), "decided_by": str(self.decided_by[c])}
+                for c, r in sorted(self.roles.items()) if r != Role.IGNORE]
+
+
+def alias_hits(headers: list[str]) -> int:
+    """How many cells of a row read as known header names (finds the header row under a title)."""
+    return sum(normalize_header(h) in _RANKED for h in headers if h)
+
+
+def map_by_alias(headers: list[str]) -> ColumnMapping:
+    options = sorted((rank, column, role) for column, header in enumerate(headers)
+                     for rank, role in _RANKED.get(normalize_header(header), []))
+    mapping = ColumnMapping()
+    for rank, column, role in options:
+        if column in mapping.roles:
+            continue
+        holder = mapping.column_of(role)
+        if holder is None:
+            mapping.assign(column, role, Decision.ALIAS)
+        elif role in (Role.CANDIDATE_NAME, Role.OFFICE) and normalize_header(headers[holder]) == normalize_header(
+                headers[column]):
+            mapping.ambiguous.append(role)  # two columns with one name: which is it?
+    if not mapping.has(Role.OFFICE):  # `Seat` on its own is the office, not a district of nothing
+        for rank, column, role in options:
+            if role == Role.OFFICE and mapping.roles.get(column) not in (Role.CANDIDATE_NAME, Role.LAST_NAME):
+                mapping.assign(column, Role.OFFICE, Decision.ALIAS)
+                break
+    return mapping

@@ -1,0 +1,59 @@
+"""A sheet as read from a file: every row in order, cells as clean text, and what the reader noticed."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from elevra_pipeline.intake.roles import alias_hits
+
+HEADER_SCAN_ROWS = 30  # title lines, notes and logos above a header never run longer than this
+
+
+@dataclass
+class RawSheet:
+    name: str
+    rows: list[list[str]]                 # rows[i] is the sheet's row i + 1
+    state: str = "visible"                # or "hidden" / "veryHidden" (xlsx)
+    unvalued_formulas: set[tuple[int, int]] = field(default_factory=set)  # (row index, column index)
+
+    @property
+    def hidden(self) -> bool:
+        return self.state != "visible"
+
+
+def clean_value(value: object) -> str:
+    """Cell text as a person reads it: Excel dates as ISO, whole numbers without `.0`, whitespace squeezed."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date() if value.time() == time(0) else value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    text = str(value).replace("\u00a0", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def trim_trailing_blank_rows(rows: list[list[str]]) -> list[list[str]]:
+    end = len(rows)
+    while end and not any(rows[end - 1]):
+        end -= 1
+    return rows[:end]
+
+
+def find_header_row(rows: list[list[str]]) -> int | None:
+    """Index of the header row among the first rows: the row with most known header names, else the
+    first row as wide as the table (title lines above a header hold one value, or one merged value)."""
+    scanned = rows[:HEADER_SCAN_ROWS]
+    hits = [alias_hits(row) for row in scanned]
+    if hits and max(hits) >= 2:
+        return hits.index(max(hits))
+    widths = [len({c for c in row if c}) for row in scanned]
+    widest = max(widths, default=0)
+    if widest < 2:
+        return None
+    return next(i for i, width in enumerate(widths) if width >= max(2, round(widest * 0.6)))

@@ -1,0 +1,56 @@
+"""Where every row of an upload ended: a candidate record, a batch needing re-upload, or dropped with a reason.
+
+Intake already decided the header rows and the rows it dropped; here the kept rows are followed
+through their batch. A row of an inserted batch counts as a candidate record only when a stored
+candidate carries its name (case, spacing, accents and word order aside); a row the model left out
+is dropped with that reason instead of vanishing.
+"""
+
+import difflib
+import re
+import unicodedata
+from collections import Counter
+
+from elevra_pipeline.intake.accounting import DropReason
+from elevra_pipeline.storage.models import Candidate
+
+OPEN_STATUSES = ("pending", "analyzed", "structured")
+
+
+def name_match_key(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().casefold()
+    return " ".join(sorted(re.findall(r"[a-z0-9]+", text)))
+
+
+def _matches(name: str, stored: set[str]) -> bool:
+    key = name_match_key(name)
+    return key in stored or any(difflib.SequenceMatcher(None, key, s).ratio() >= 0.85 for s in stored)
+
+
+def account_rows(repo, upload, batches) -> tuple[dict, list[dict]]:
+    """(counts, dropped rows) for the whole upload; counts["read"] equals the sum of the outcomes."""
+    intake = upload.intake_json or {}
+    dropped = [dict(d) for d in intake.get("dropped", [])]
+    counts: Counter = Counter(header=intake.get("header_rows", 0))
+    candidate_ids = [c for b in batches if b.inserted_json for c in b.inserted_json.get("candidate_ids", [])]
+    names = {c.id: name_match_key(c.name) for c in repo.rows_by_ids(Candidate, candidate_ids)}
+    for batch in batches:
+        rows = batch.rows_json or []
+        if batch.status == "inserted":
+            stored = {names[c] for c in (batch.inserted_json or {}).get("candidate_ids", []) if c in names}
+            for row in rows:
+                if _matches(row.get("candidate_name", ""), stored):
+                    counts["candidates"] += 1
+                else:
+                    dropped.append({"sheet": row["source"]["sheet"], "row": row["source"]["row"], "last_row": None,
+                                    "reason": DropReason.NOT_IN_MODEL_OUTPUT.value,
+                                    "detail": f"'{row.get('candidate_name', '')}' in batch {batch.batch_key}"})
+        elif batch.status == "needs_reupload":
+            counts["needs_reupload"] += len(rows)
+        elif batch.status in OPEN_STATUSES:
+            counts["in_progress"] += len(rows)
+        else:  # skipped or cancelled by an admin
+            counts["needs_reupload"] += len(rows)
+    counts["dropped"] = sum((d.get("last_row") or d["row"]) - d["row"] + 1 for d in dropped)
+    counts["read"] = intake.get("rows_read", sum(counts.values()))
+    return dict(counts), dropped
