@@ -96,6 +96,11 @@ def local_data(tmp_path, monkeypatch):
     return tmp_path / "data"
 
 
+@pytest.fixture
+def outbox(local_data):
+    return local_data / "outbox"
+
+
 @pytest.fixture(scope="session")
 def emulator():
     server = start_in_thread()

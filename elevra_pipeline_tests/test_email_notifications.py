@@ -19,11 +19,6 @@ from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import materialize_upload, register
 
 
-@pytest.fixture
-def outbox(local_data):
-    return local_data / "outbox"
-
-
 def tick(instance, db_url, mailer, cursor=None):
     with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
                                  resources={"database": DatabaseResource(url=db_url), "email": mailer}) as context:

@@ -4,6 +4,7 @@ import pytest
 from openpyxl import Workbook
 
 from elevra_pipeline.exceptions import UnusableUploadError
+from elevra_pipeline.intake.accounting import DropReason
 from elevra_pipeline.intake.batching import group_rows, normalize_date, partition_key_for
 from elevra_pipeline.intake.roles import map_by_alias
 from elevra_pipeline.intake.reader import read_upload
@@ -42,8 +43,9 @@ def test_sample_spreadsheet_has_the_mess_of_real_uploads_and_parses_cleanly():
     parsed = read_upload(SAMPLE_XLSX)
     batches = group_rows(parsed.rows)
     assert parsed.sheets == ["County races", "City races"]
-    assert (len(parsed.rows), parsed.duplicate_rows, len(batches)) == (66, 1, 22)
-    assert parsed.blank_rows > 0
+    dropped = parsed.report.dropped_by_reason()
+    assert (len(parsed.rows), dropped[DropReason.DUPLICATE], len(batches)) == (66, 1, 22)
+    assert dropped[DropReason.BLANK] > 0
     assert all(r["candidate_name"] == r["candidate_name"].strip() for r in parsed.rows)
     assert any(not r["candidate_name"].isascii() for r in parsed.rows)
 
@@ -60,7 +62,7 @@ def test_rows_are_grouped_by_jurisdiction_office_district_and_date_whatever_the_
     parsed = read_upload(path)
     batches = sorted(group_rows(parsed.rows), key=lambda b: b.office)
     assert [len(b.rows) for b in batches] == [2, 1]
-    assert (parsed.blank_rows, parsed.duplicate_rows) == (1, 1)
+    assert parsed.report.dropped_by_reason() == {DropReason.BLANK: 1, DropReason.DUPLICATE: 1}
 
 
 def test_latin1_csv_is_read(tmp_path):

@@ -149,7 +149,7 @@ def _read_table(sheet: RawSheet, options: UploadOptions, ask_model: AskModel | N
         sheet_report.status = "ignored"
         sheet_report.reason = (f"no {' or '.join(missing)} column (headers: {', '.join(h for h in headers if h)[:300]}); "
                                f"expected {REQUIRED_HINT}, or name them with `columns`")
-        for number, row in enumerate(data, start=header_index + 2):
+        for number, row in enumerate(sheet.rows[header_index:], start=header_index + 1):  # its header too
             report.drop(sheet.name, number, DropReason.UNMAPPED_SHEET if any(row) else DropReason.BLANK)
         return []
     sheet_date = title_date(sheet.rows[:header_index])

@@ -12,10 +12,6 @@ from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.repository import Repository
 
 
-def recipients_for(upload, team_email: str) -> list[str]:
-    return list(dict.fromkeys(r for r in (upload.uploader_email, team_email) if r))
-
-
 class Notifier:
     def __init__(self, repo: Repository, mailer: EmailResource, team_email: str | None = None, max_attempts: int = 5,
                  backoff_base: float = 30.0, clock=time.time):
@@ -26,14 +22,17 @@ class Notifier:
         self.backoff_base = backoff_base
         self.clock = clock
 
-    def notify(self, upload, kind: str, key: str | None = None, extra: dict | None = None) -> bool:
-        """Log the e-mail `kind` for `upload`; False when it was logged (and so sent) before."""
+    def notify(self, upload, kind: str, key: str | None = None, extra: dict | None = None,
+               uploader_email: str | None = None) -> bool:
+        """Log the e-mail `kind` for `upload`; False when it was logged (and so sent) before.
+        `uploader_email` replaces the upload's own uploader (a duplicate goes to whoever sent it again)."""
         idempotency_key = key or f"upload-{upload.id}-{kind}"
         subject, text, html = render(kind, upload, upload.summary_json or {}, extra)
         attachment = upload.workbook_path if kind == "final" and upload.workbook_path else None
         return self.repo.add_notification(
             upload_id=upload.id, kind=kind, idempotency_key=idempotency_key,
-            recipients=recipients_for(upload, self.team_email), subject=subject, text_body=text, html_body=html,
+            recipients=list(dict.fromkeys(r for r in (uploader_email or upload.uploader_email, self.team_email) if r)),
+            subject=subject, text_body=text, html_body=html,
             attachment_path=attachment, status="pending", attempts=0, next_attempt_at=0.0,
             created_at=datetime.now(timezone.utc))
 

@@ -132,6 +132,13 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
         return headline, *_compose(upload, headline, [f"Error: {extra.get('error', 'unknown')}",
                                                       f"Dagster run {extra.get('run_id', '?')}. An admin can re-run the "
                                                       "partition; finished batches are not redone."], [])
+    if kind == "duplicate":
+        headline = f"Already received: {extra['filename']} is the same file as upload {upload.id}"
+        return headline, *_compose(upload, headline, [
+            f"'{extra['filename']}' has exactly the content of upload {upload.id} ('{name}'), so it was not processed again.",
+            f"Upload {upload.id} is {upload.status}" + (f": {upload.failure_reason}" if upload.failure_reason else ".")
+            + (" Its workbook went out with its final e-mail." if upload.workbook_path else ""),
+            "To load a corrected list, change the file and upload it again."], [])
     if kind == "cancelled":
         headline = f"Cancelled: {name}"
         return headline, *_compose(upload, headline, [upload.failure_reason or "cancelled by an admin",

@@ -47,6 +47,11 @@ def sidecar(path: Path) -> tuple[dict, str | None]:
     return data, None
 
 
+def sidecar_email(side: dict) -> str | None:
+    value = side.get("uploader_email")
+    return " ".join(str(value).split()) or None if value else None
+
+
 def register_file(repo: Repository, path: Path, archive_dir: Path, uploader_email: str | None = None,
                   keep_raw_file: bool = False, options: dict | None = None) -> Registration:
     """`options` (from the command line) win over the sidecar's; both are stored on the upload."""

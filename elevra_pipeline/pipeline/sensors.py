@@ -10,19 +10,24 @@ from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.notifications.resources import EmailResource
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
-from elevra_pipeline.pipeline.registration import register_file
+from elevra_pipeline.pipeline.registration import register_file, sidecar, sidecar_email
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.resources import DatabaseResource
 
 SETTLE_SECONDS = 2.0  # a file modified more recently may still be being copied in
 
 
+def inside(path: Path, folder: Path) -> bool:
+    """False for a symlink (or anything) that resolves outside the bucket: the bucket never follows it."""
+    return path.resolve().is_relative_to(folder.resolve())
+
+
 def candidate_files(upload_dir: Path, now: float, settle_seconds: float = SETTLE_SECONDS) -> list[Path]:
     if not upload_dir.exists():
         return []
     return sorted(p for p in upload_dir.iterdir()
-                  if p.is_file() and not p.name.startswith((".", "~$")) and not p.name.endswith((".json", ".part", ".tmp"))
-                  and now - p.stat().st_mtime >= settle_seconds)
+                  if inside(p, upload_dir) and p.is_file() and not p.name.startswith((".", "~$"))
+                  and not p.name.endswith((".json", ".part", ".tmp")) and now - p.stat().st_mtime >= settle_seconds)
 
 
 @dg.sensor(job=process_upload_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
@@ -45,6 +50,10 @@ def upload_bucket_sensor(context: dg.SensorEvaluationContext, database: Database
         upload = registration.upload
         if not registration.is_new:
             context.log.info(f"{path.name}: same content as upload {upload.id} ({upload.partition_key}); ignored")
+            side, _ = sidecar(path)
+            if notifier.notify(upload, "duplicate", f"upload-{upload.id}-duplicate-{path.name}-{signature}"[:200],
+                               {"filename": path.name}, uploader_email=sidecar_email(side)):
+                rejected.append(upload.partition_key)  # deliver now, like a rejection
         elif registration.rejected:
             rejected.append(upload.partition_key)
             context.log.warning(f"{path.name} rejected: {upload.failure_reason}")

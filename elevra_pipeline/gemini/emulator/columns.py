@@ -7,6 +7,7 @@ from elevra_pipeline.gemini.emulator.answers import PARTIES, iso_date
 _HEADER_WORDS = [  # (pattern on the header, role, confidence)
     (r"\bfirst\b|given", "first_name", 0.9), (r"\blast\b|surname|family", "last_name", 0.9),
     (r"middle", "middle_name", 0.85), (r"suffix", "name_suffix", 0.85), (r"nick", "nickname", 0.85),
+    (r"\bwho\b|nominee", "candidate_name", 0.8),
     (r"filed|filing|candidacy|updated|created|signature", "ignore", 0.8),
     (r"date|\bday\b|\bwhen\b|\bpoll", "election_date", 0.8),
     (r"party", "party", 0.85), (r"web|url|site|link", "website", 0.85), (r"mail", "email", 0.85),
