@@ -60,6 +60,10 @@ def cmd_quota(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.what == "intake":
+        from elevra_pipeline.bench.intake_bench import run as run_intake
+        run_intake(say=lambda line: print(line, flush=True))
+        return 0
     from elevra_pipeline.bench.quota_bench import run
     run(args.processes, args.seconds, args.quotas, args.ledger, threads=args.threads, latency_ms=args.latency_ms,
         say=lambda line: print(line, flush=True))
@@ -131,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("upload_id", type=int)
     p.add_argument("--reason")
     p.set_defaults(func=cmd_admin)
-    p = sub.add_parser("bench", help="benchmarks; `bench quota` measures the quota engine")
-    p.add_argument("what", choices=["quota"])
+    p = sub.add_parser("bench", help="benchmarks: `bench quota` (the quota engine), `bench intake` (reading uploads)")
+    p.add_argument("what", choices=["quota", "intake"])
     p.add_argument("--processes", type=int, default=4)
     p.add_argument("--seconds", type=float, default=42, help="load phase length (7 windows of the bench file)")
     p.add_argument("--threads", type=int, default=4, help="callers per process")

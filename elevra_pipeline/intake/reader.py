@@ -23,6 +23,7 @@ from elevra_pipeline.intake.xlsx_source import read_xlsx
 SUPPORTED_SUFFIXES = (".xlsx", ".csv")
 ROW_FIELDS = ("jurisdiction", "office", "district", "election_date", "candidate_name", "party", "primary_party",
               "website", "email", "election_type", "state", "nickname", "vote_for", "term")
+FIELD_ROLES = tuple((f, Role(f)) for f in ROW_FIELDS)
 NAME_PARTS = (Role.FIRST_NAME, Role.MIDDLE_NAME, Role.LAST_NAME, Role.NAME_SUFFIX)
 MODEL_SAMPLE_ROWS = 8
 MIN_MODEL_CONFIDENCE = 0.5
@@ -105,7 +106,7 @@ def _row_record(row: list[str], headers: list[str], mapping: ColumnMapping) -> d
             extra[headers[column] if column < len(headers) and headers[column] else f"column {column + 1}"] = value
         elif role != Role.IGNORE:
             cells[role] = value
-    record = {f: cells.get(Role(f), "") for f in ROW_FIELDS}
+    record = {f: cells.get(role, "") for f, role in FIELD_ROLES}
     record["candidate_name"] = _candidate_name(cells)
     record["extra"] = extra
     return record

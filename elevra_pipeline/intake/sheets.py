@@ -1,6 +1,5 @@
 """A sheet as read from a file: every row in order, cells as clean text, and what the reader noticed."""
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -23,6 +22,8 @@ class RawSheet:
 
 def clean_value(value: object) -> str:
     """Cell text as a person reads it: Excel dates as ISO, whole numbers without `.0`, whitespace squeezed."""
+    if type(value) is str:  # the common case, kept fast: str.split() also splits on no-break spaces
+        return " ".join(value.split())
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -34,8 +35,7 @@ def clean_value(value: object) -> str:
             return ""
         if value.is_integer():
             return str(int(value))
-    text = str(value).replace("\u00a0", " ")
-    return re.sub(r"\s+", " ", text).strip()
+    return " ".join(str(value).split())
 
 
 def trim_trailing_blank_rows(rows: list[list[str]]) -> list[list[str]]:
