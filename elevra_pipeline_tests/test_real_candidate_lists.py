@@ -45,8 +45,7 @@ def test_the_state_board_listing_is_understood_without_help():
     batches = group_rows(parsed.rows)
     assert (parsed.report.rows_read, parsed.report.header_rows, len(parsed.rows)) == (rows_in_file(NC), 1, 3120)
     assert len(batches) == 1083 and not any(b.problem for b in batches)
-    roles = {m["column"]: m["role"] for m in parsed.report.sheets[0]["mapping"]} if isinstance(
-        parsed.report.sheets[0], dict) else {m["column"]: m["role"] for m in parsed.report.sheets[0].mapping}
+    roles = {m["column"]: m["role"] for m in parsed.report.sheets[0].mapping}
     assert (roles["contest_name"], roles["name_on_ballot"], roles["election_dt"], roles["party_candidate"],
             roles["party_contest"], roles["county_name"]) == (
         "office", "candidate_name", "election_date", "party", "primary_party", "jurisdiction")
