@@ -54,13 +54,14 @@ def measure(path: Path) -> dict:
     parsed = read_upload(path)
     batches = group_rows(parsed.rows)
     seconds = time.perf_counter() - started
+    rows = len(parsed.rows)
     del parsed
     tracemalloc.start()
     group_rows(read_upload(path).rows)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return {"rows": len(parsed.rows), "batches": len(batches), "seconds": round(seconds, 3),
-            "rows_per_second": round(len(parsed.rows) / seconds), "peak_mb": round(peak / 1024 / 1024, 1)}
+    return {"rows": rows, "batches": len(batches), "seconds": round(seconds, 3),
+            "rows_per_second": round(rows / seconds), "peak_mb": round(peak / 1024 / 1024, 1)}
 
 
 def run(sizes=(5_000, 50_000), kinds=("csv", "xlsx"), say=print) -> dict:
