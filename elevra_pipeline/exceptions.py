@@ -29,12 +29,21 @@ class ModelCallError(ElevraError):
         self.scope = scope
 
 
+class InvalidModelOutput(ElevraError):
+    """The model's answer says what its input does not support; the message is the reason."""
+
+
 class QuotaExhaustedError(ElevraError):
     """No model in the stage's chain can take the call within the allowed wait."""
 
 
 class BatchFailedError(ElevraError):
-    """A batch used up its attempts for a stage; it needs re-upload with this reason."""
+    """A batch used up its attempts for a stage. `model_unavailable`: the model was down or out of
+    quota (the batch waits for it); otherwise the answer or the data was at fault (re-upload)."""
+
+    def __init__(self, message: str, *, model_unavailable: bool = False):
+        super().__init__(message)
+        self.model_unavailable = model_unavailable
 
 
 class DeliveryError(ElevraError):

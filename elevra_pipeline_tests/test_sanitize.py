@@ -2,12 +2,12 @@
 
 import pytest
 
-from elevra_pipeline.records.sanitize import iso_date, plain_text, safe_url
+from elevra_pipeline.records.sanitize import clean_text, iso_date, plain_text, safe_url
 from elevra_pipeline.workbook.builder import safe_cell
 
 
 @pytest.mark.parametrize("raw, clean", [
-    ("<b>Jane</b> <script>x</script>Doe", "Jane x Doe"), ("  a\n\tb  ", "a b"), ("Tom &amp; Jerry", "Tom & Jerry"),
+    ("<b>Jane</b> <script>x</script>Doe", "Jane Doe"), ("  a\n\tb  ", "a b"), ("Tom &amp; Jerry", "Tom & Jerry"),
     ("x" * 300, "x" * 255), (None, ""), ("bell\x07", "bell"),
 ])
 def test_plain_text(raw, clean):
@@ -37,3 +37,15 @@ def test_formula_looking_cells_are_escaped(value, shown):
 @pytest.mark.parametrize("raw", ["https://javascript:alert(1)", "https://user@evil.org", "https://nodot", "http://"])
 def test_safe_url_rejects_disguised_or_hostless_urls(raw):
     assert safe_url(raw) is None
+
+
+@pytest.mark.parametrize("raw, text, removed", [
+    ("&lt;script&gt;alert(2)&lt;/script&gt;", "", ["<script>alert(2)</script>"]),
+    ("<img src=x onerror=alert(1)>", "", ["<img src=x onerror=alert(1)>"]),
+    ("<script>alert('e')</script> Election", "Election", ["<script>alert('e')</script>"]),
+    ("&amp;lt;b&amp;gt;Jane", "Jane", ["<b>"]),
+    ("Tom &amp; Jerry", "Tom & Jerry", []), ("a < b and c > d", "a < b and c > d", []),
+])
+def test_entities_are_decoded_before_markup_is_stripped_and_what_was_removed_is_kept(raw, text, removed):
+    cleaned = clean_text(raw)
+    assert (cleaned.text, cleaned.removed) == (text, removed)

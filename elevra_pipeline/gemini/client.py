@@ -1,12 +1,13 @@
 """One structured-output call through google-genai, with every failure turned into a ModelCallError."""
 
 import json
+from typing import Any, Callable
 
 from google import genai
 from google.genai import errors, types
 from pydantic import BaseModel, ValidationError
 
-from elevra_pipeline.exceptions import ModelCallError
+from elevra_pipeline.exceptions import InvalidModelOutput, ModelCallError
 from elevra_pipeline.quotas.engine import CallResult, Outcome, QuotaEngine
 from elevra_pipeline.quotas.server_errors import parse_rate_limit
 
@@ -47,7 +48,8 @@ class GeminiCaller:
         self.client = client
         self.engine = engine
 
-    def _invoke(self, model: str, system: str, prompt: str, schema: type[BaseModel]) -> CallResult:
+    def _invoke(self, model: str, system: str, prompt: str, schema: type[BaseModel],
+                check: Callable[[Any], Any] | None = None) -> CallResult:
         try:
             response = self.client.models.generate_content(model=model, contents=prompt,
                                                            config=structured_config(system, schema))
@@ -64,10 +66,17 @@ class GeminiCaller:
         except (ValidationError, ValueError) as e:
             raise ModelCallError(f"invalid structured output from {model}: {str(e)[:300]}",
                                  error_type="invalid_output", status_code=200, body=text[:2000]) from e
+        if check is not None:
+            try:
+                value = check(value)
+            except InvalidModelOutput as e:
+                raise ModelCallError(f"invalid output from {model}: {e}", error_type="invalid_output",
+                                     status_code=200, body=text[:2000]) from e
         return CallResult(value, (usage.prompt_token_count or 0) if usage else 0,
                           (usage.candidates_token_count or 0) if usage else 0, text)
 
-    def run(self, stage: str, system: str, prompt: str, schema: type[BaseModel],
-            context: dict | None = None, chain: list[str] | None = None) -> Outcome:
+    def run(self, stage: str, system: str, prompt: str, schema: type[BaseModel], context: dict | None = None,
+            chain: list[str] | None = None, check: Callable[[Any], Any] | None = None) -> Outcome:
+        """`check` turns the parsed answer into what is kept, or raises InvalidModelOutput (then retried)."""
         return self.engine.call(stage, len(system) + len(prompt),
-                                lambda model: self._invoke(model, system, prompt, schema), chain, context)
+                                lambda model: self._invoke(model, system, prompt, schema, check), chain, context)

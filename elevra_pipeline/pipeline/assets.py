@@ -16,10 +16,11 @@ from elevra_pipeline.pipeline.leases import lease_seconds, owner_for, owner_is_g
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.queue import queue_snapshot
 from elevra_pipeline.pipeline.status import batches_markdown
-from elevra_pipeline.pipeline.stages import analyze_batch, column_mapper, fallback_note, run_concurrently, structure_batch
+from elevra_pipeline.pipeline.stages import (analyze_batch, column_mapper, run_concurrently, stage_summary,
+                                             structure_batch)
 from elevra_pipeline.records.insert import insert_structured
 from elevra_pipeline.settings import Settings, intake_limits
-from elevra_pipeline.storage.batch_rules import needs_analysis, needs_structure
+from elevra_pipeline.storage.batch_rules import needs_analysis, needs_structure, upload_status
 from elevra_pipeline.storage.resources import DatabaseResource
 from elevra_pipeline.workbook.builder import build_workbook
 from elevra_pipeline.workbook.summary import build_summary
@@ -115,16 +116,13 @@ def _model_stage(context, database, gemini, stage: str, eligible, work):
     results = [r for r in run_concurrently(leased_work, todo, gemini.batch_concurrency) if r is not None]
     for r in results:
         if not r.ok:
-            context.log.warning(f"{stage}: batch {r.batch.batch_key} needs re-upload: {r.error}")
+            context.log.warning(f"{stage}: batch {r.batch.batch_key} "
+                                f"{'waits for the model' if r.waiting else 'needs re-upload'}: {r.error}")
     if leased_elsewhere:
         context.log.warning(f"{stage}: {len(leased_elsewhere)} batch(es) are being processed by another run")
     stage_attempts = [a for a in repo.attempts(upload.id) if a.stage == stage]
     stages = (repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
-    stages[stage] = {"processed": len(results), "succeeded": sum(r.ok for r in results),
-                     "failed": sum(not r.ok for r in results),
-                     "failed_batches": [{"batch": r.batch.batch_key, "reason": r.error} for r in results if not r.ok],
-                     "fallbacks": [{"batch": r.batch.batch_key, "note": fallback_note(stage, r.model, r.fallback_reason)}
-                                   for r in results if r.fallback_reason]}
+    stages[stage] = stage_summary(repo.batches(upload.id), stage)
     repo.merge_summary(upload.id, stages=stages)
     yield dg.MaterializeResult(metadata={**stage_metadata(results, len(batches) - len(todo)),
                                          "leased_by_another_run": len(leased_elsewhere),
@@ -169,9 +167,7 @@ def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResourc
     repo, upload = _upload(context, database)
     settings = Settings.from_env()
     batches = repo.batches(upload.id)
-    pending = [b for b in batches if b.status not in ("inserted", "needs_reupload", "skipped", "cancelled")]
-    status = ("cancelled" if upload.status == "cancelled" else "processing" if pending else
-              "completed" if all(b.status == "inserted" for b in batches) else "completed_with_failures")
+    status = str(upload_status(upload, batches))
     repo.update_upload(upload.id, status=status)
     upload = repo.get_upload_by_id(upload.id)
     summary = build_summary(repo, upload, settings.elevra_base_url)

@@ -1,5 +1,6 @@
 """The two model stages for one batch, and running many batches concurrently."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -7,7 +8,9 @@ from elevra_pipeline.exceptions import BatchFailedError
 from elevra_pipeline.gemini import prompts
 from elevra_pipeline.gemini.resources import GeminiResource
 from elevra_pipeline.gemini.schemas import BatchAnalysis, ColumnMappingAnswer, StructuredBatch
-from elevra_pipeline.storage.batch_rules import FailureKind
+from elevra_pipeline.records.sanitize import plain_text
+from elevra_pipeline.records.validate import CheckedOutput, check_analysis, check_structured
+from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, stage_outcome
 from elevra_pipeline.storage.models import ElectionBatch
 from elevra_pipeline.storage.repository import Repository
 
@@ -19,6 +22,7 @@ class BatchResult:
     model: str | None = None
     fallback_reason: str | None = None
     error: str | None = None
+    waiting: bool = False  # the model was unavailable: the batch waits for it, nobody re-uploads
 
 
 def fallback_note(stage: str, model: str, reason: str) -> str:
@@ -32,38 +36,65 @@ def _note(batch: ElectionBatch, stage: str, model: str, reason: str | None) -> s
     return f"{batch.fallback_note}; {note}" if batch.fallback_note else note
 
 
+def _give_up(repo: Repository, batch: ElectionBatch, error: BatchFailedError) -> BatchResult:
+    """An outage leaves the batch waiting for the model (retried by a sensor); anything else needs re-upload."""
+    if error.model_unavailable:
+        repo.update_batch(batch.id, status=BatchStatus.WAITING_FOR_MODEL, failure_kind=FailureKind.OUTAGE,
+                          error_reason=f"waiting for the model (retried automatically): {error}")
+        return BatchResult(batch, False, error=str(error), waiting=True)
+    repo.update_batch(batch.id, status=BatchStatus.NEEDS_REUPLOAD, error_reason=str(error), failure_kind=FailureKind.MODEL)
+    return BatchResult(batch, False, error=str(error))
+
+
 def analyze_batch(repo: Repository, gemini: GeminiResource, batch: ElectionBatch) -> BatchResult:
     context = {"upload_id": batch.upload_id, "batch_id": batch.id}
     try:
         outcome = gemini.caller.run("analysis", prompts.ANALYSIS_SYSTEM, prompts.analysis_prompt(batch.rows_json),
-                                    BatchAnalysis, context, gemini.chain("analysis"))
+                                    BatchAnalysis, context, gemini.chain("analysis"),
+                                    check=lambda answer: check_analysis(answer, batch.rows_json, batch.election_date))
     except BatchFailedError as e:
-        repo.update_batch(batch.id, status="needs_reupload", error_reason=str(e), failure_kind=FailureKind.MODEL)
-        return BatchResult(batch, False, error=str(e))
+        return _give_up(repo, batch, e)
     analysis: BatchAnalysis = outcome.value
     fields = dict(analysis_json=analysis.model_dump(), analysis_model=outcome.model,
                   fallback_note=_note(batch, "analysis", outcome.model, outcome.fallback_reason))
     if not analysis.can_structure:
-        reason = f"analysis: the rows cannot form an election: {analysis.reason or 'no reason given'}"
-        repo.update_batch(batch.id, status="needs_reupload", error_reason=reason, failure_kind=FailureKind.DATA, **fields)
+        reason = f"analysis: the rows cannot form an election: {plain_text(analysis.reason, 500) or 'no reason given'}"
+        repo.update_batch(batch.id, status=BatchStatus.NEEDS_REUPLOAD, error_reason=reason, failure_kind=FailureKind.DATA,
+                          **fields)
         return BatchResult(batch, False, outcome.model, outcome.fallback_reason, reason)
-    repo.update_batch(batch.id, status="analyzed", error_reason=None, failure_kind=None, **fields)
+    repo.update_batch(batch.id, status=BatchStatus.ANALYZED, error_reason=None, failure_kind=None, **fields)
     return BatchResult(batch, True, outcome.model, outcome.fallback_reason)
 
 
 def structure_batch(repo: Repository, gemini: GeminiResource, batch: ElectionBatch) -> BatchResult:
+    """The answer is checked against the batch's rows (records.validate) before it is stored."""
     context = {"upload_id": batch.upload_id, "batch_id": batch.id}
     prompt = prompts.structure_prompt(batch.rows_json, batch.analysis_json)
     try:
         outcome = gemini.caller.run("structure", prompts.STRUCTURE_SYSTEM, prompt, StructuredBatch, context,
-                                    gemini.chain("structure"))
+                                    gemini.chain("structure"),
+                                    check=lambda answer: check_structured(answer, batch.rows_json, batch.election_date))
     except BatchFailedError as e:
-        repo.update_batch(batch.id, status="needs_reupload", error_reason=str(e), failure_kind=FailureKind.MODEL)
-        return BatchResult(batch, False, error=str(e))
-    repo.update_batch(batch.id, status="structured", error_reason=None, failure_kind=None, structured_json=outcome.value.model_dump(),
-                      structure_model=outcome.model,
+        return _give_up(repo, batch, e)
+    checked: CheckedOutput = outcome.value
+    repo.update_batch(batch.id, status=BatchStatus.STRUCTURED, error_reason=None, failure_kind=None,
+                      structured_json=checked.value, output_notes=checked.notes or None, structure_model=outcome.model,
                       fallback_note=_note(batch, "structure", outcome.model, outcome.fallback_reason))
     return BatchResult(batch, True, outcome.model, outcome.fallback_reason)
+
+
+def stage_summary(batches: list[ElectionBatch], stage: str) -> dict:
+    """The whole upload's standing in one stage, from the database: the same counts whichever run asks."""
+    outcomes = {b.id: stage_outcome(b, stage) for b in batches}
+    count = {k: sum(o == k for o in outcomes.values()) for k in ("ok", "failed", "waiting", "todo")}
+    return {"processed": count["ok"] + count["failed"] + count["waiting"], "succeeded": count["ok"],
+            "failed": count["failed"], "waiting": count["waiting"], "in_progress": count["todo"],
+            "failed_batches": [{"batch": b.batch_key, "reason": b.error_reason} for b in batches
+                               if outcomes[b.id] == "failed"],
+            "waiting_batches": [{"batch": b.batch_key, "reason": b.error_reason} for b in batches
+                                if outcomes[b.id] == "waiting"],
+            "fallbacks": [{"batch": b.batch_key, "note": note} for b in batches
+                          for note in re.split(r"; (?=\w+ used )", b.fallback_note or "") if note.startswith(f"{stage} used")]}
 
 
 def column_mapper(gemini: GeminiResource, upload_id: int, answers: dict):

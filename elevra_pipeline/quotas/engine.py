@@ -56,6 +56,11 @@ class TokenEstimator:
             self._calibrated = True
 
 
+def is_outage(error: ModelCallError) -> bool:
+    """The model could not answer (5xx, timeout, network): nothing the batch's data can fix."""
+    return error.error_type in ("server_error", "timeout", "network")
+
+
 class QuotaEngine:
     def __init__(self, config: QuotaConfig, ledger: QuotaLedger, *, attempt_sink: Callable[[dict], None] | None = None,
                  max_attempts: int = 5, max_rate_limited: int = 30, backoff_base: float = 1.0,
@@ -118,7 +123,7 @@ class QuotaEngine:
             try:
                 model, reservation_id, fallback_reason = self.acquire(chain, estimate)
             except QuotaExhaustedError as e:
-                raise BatchFailedError(f"{stage}: {e}") from e
+                raise BatchFailedError(f"{stage}: {e}", model_unavailable=True) from e
             attempt_no += 1
             started = self.clock()
             row = dict(context, stage=stage, model=model, attempt_no=attempt_no, estimated_tokens=estimate,
@@ -128,17 +133,21 @@ class QuotaEngine:
             except ModelCallError as e:
                 self.ledger.settle(reservation_id, self._counted_at(started))
                 self.sink(dict(row, status=e.error_type, status_code=e.status_code, error_type=e.error_type,
-                               quota_id=e.quota_id, retry_delay_s=e.retry_delay,
+                               quota_id=e.quota_id, retry_delay_s=e.retry_delay, error_message=str(e)[:2000],
                                latency_ms=(self.clock() - started) * 1000, response_excerpt=(e.body or str(e))[:500]))
                 if e.error_type == "rate_limited":
                     rate_limited += 1
                     self._cool_down(model, e, rate_limited)
                     if rate_limited >= self.max_rate_limited:
-                        raise BatchFailedError(f"{stage}: rate limited {rate_limited} times; last: {e}") from e
+                        raise BatchFailedError(f"{stage}: rate limited {rate_limited} times; last: {e}",
+                                               model_unavailable=True) from e
                     continue
                 failures += 1
+                if is_outage(e):
+                    self.ledger.cool_down(model, self.clock() + self.config.outage_cooldown_seconds, f"outage: {e}"[:200])
                 if not e.retryable or failures >= self.max_attempts:
-                    raise BatchFailedError(f"{stage} failed after {failures} attempt(s): {e}") from e
+                    raise BatchFailedError(f"{stage} failed after {failures} attempt(s): {e}",
+                                           model_unavailable=is_outage(e)) from e
                 self.sleep(self.backoff(failures))
                 continue
             self.ledger.settle(reservation_id, self._counted_at(started), result.input_tokens)

@@ -1,18 +1,47 @@
-"""Model output is untrusted: plain text only, http(s) URLs only, bounded lengths."""
+"""Model output is untrusted: plain text only, http(s) URLs only, bounded lengths.
+
+Entities are decoded *before* markup is stripped, so `&lt;script&gt;` is caught as the tag it spells;
+what was removed is returned, so it can be reported rather than silently kept or lost."""
 
 import html
 import re
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-_TAG = re.compile(r"<[^>]*>")
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.I | re.S)
+_TAG = re.compile(r"</?[a-z!?][^>]*>?", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def plain_text(value: object, max_length: int = 255) -> str:
-    text = html.unescape(_TAG.sub(" ", str(value or "")))
+@dataclass
+class Cleaned:
+    text: str
+    removed: list[str] = field(default_factory=list)  # markup taken out, as it read after decoding
+
+
+def decode_entities(text: str, rounds: int = 3) -> str:
+    """`&amp;lt;b&amp;gt;` is decoded all the way down (a few rounds), so double encoding hides nothing."""
+    for _ in range(rounds):
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def clean_text(value: object, max_length: int = 255) -> Cleaned:
+    text = decode_entities(str(value or ""))
+    removed = [m.group(0) for m in _SCRIPT.finditer(text)]
+    text = _SCRIPT.sub(" ", text)
+    removed += [m.group(0) for m in _TAG.finditer(text)]
+    text = _TAG.sub(" ", text)
     text = re.sub(r"\s+", " ", _CONTROL.sub(" ", text)).strip()
-    return text[:max_length].rstrip()
+    return Cleaned(text[:max_length].rstrip(), removed)
+
+
+def plain_text(value: object, max_length: int = 255) -> str:
+    return clean_text(value, max_length).text
 
 
 def safe_url(value: object, max_length: int = 2000) -> str | None:

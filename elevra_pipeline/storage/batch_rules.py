@@ -1,29 +1,89 @@
-"""What a stored election batch needs next: the rules the assets and the backfill schedule share."""
+"""What a stored election batch needs next: the rules the assets, sensors and schedules share."""
 
 from enum import StrEnum
 
 
+class BatchStatus(StrEnum):
+    PENDING = "pending"
+    ANALYZED = "analyzed"
+    STRUCTURED = "structured"
+    INSERTED = "inserted"
+    NEEDS_REUPLOAD = "needs_reupload"        # only for reasons in the data (or an answer that kept failing checks)
+    WAITING_FOR_MODEL = "waiting_for_model"  # the model was down or out of quota: retried without anyone's help
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class UploadStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    WAITING_FOR_MODEL = "waiting_for_model"  # some batches wait for a model outage to end; not complete
+    COMPLETED = "completed"
+    COMPLETED_WITH_FAILURES = "completed_with_failures"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
 class FailureKind(StrEnum):
-    DATA = "data"    # the rows cannot form an election: only a new upload helps
-    MODEL = "model"  # a model stage gave up: a later run may succeed
+    DATA = "data"      # the rows cannot form an election: only a new upload helps
+    MODEL = "model"    # the model's answers kept failing the checks: a later run may succeed
+    OUTAGE = "outage"  # the model was unreachable, failing or out of quota: not the uploader's doing
+
+
+OPEN = (BatchStatus.PENDING, BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL)
+FINISHED = (BatchStatus.INSERTED, BatchStatus.NEEDS_REUPLOAD, BatchStatus.SKIPPED, BatchStatus.CANCELLED)
 
 
 def failed_on_data(batch) -> bool:
-    return batch.status == "needs_reupload" and (batch.failure_kind == FailureKind.DATA
-                                                  or bool(batch.analysis_json and not batch.analysis_json.get("can_structure")))
+    return batch.status == BatchStatus.NEEDS_REUPLOAD and (
+        batch.failure_kind == FailureKind.DATA or bool(batch.analysis_json and not batch.analysis_json.get("can_structure")))
+
+
+def waiting_for_model(batch) -> bool:
+    return batch.status == BatchStatus.WAITING_FOR_MODEL
 
 
 def needs_analysis(batch) -> bool:
-    return batch.analysis_json is None and batch.status in ("pending", "needs_reupload") and not failed_on_data(batch)
+    return batch.analysis_json is None and batch.status in OPEN and not failed_on_data(batch)
 
 
 def needs_structure(batch) -> bool:
     return batch.structured_json is None and not failed_on_data(batch) and (
-        batch.status == "analyzed" or (batch.status == "needs_reupload" and bool(batch.analysis_json)))
+        batch.status == BatchStatus.ANALYZED or (batch.status in OPEN[1:] and bool(batch.analysis_json)))
 
 
 def model_retryable(batch) -> str | None:
-    """The stage a batch failed in for model reasons (not data reasons), if any."""
-    if batch.status != "needs_reupload" or failed_on_data(batch):
+    """The stage a batch failed or waits in for model reasons (not data reasons), if any."""
+    if batch.status not in OPEN[1:] or failed_on_data(batch):
         return None
     return "analysis" if needs_analysis(batch) else "structure" if needs_structure(batch) else None
+
+
+def stage_outcome(batch, stage: str) -> str:
+    """Where a batch stands in `stage` ("analysis" or "structure"): ok, failed, waiting, todo or skipped."""
+    analysed = bool(batch.analysis_json) and bool(batch.analysis_json.get("can_structure"))
+    if stage == "analysis":
+        if batch.analysis_json is not None:
+            return "ok" if analysed else "failed"
+        before = batch.failure_kind == FailureKind.DATA or batch.status in (BatchStatus.SKIPPED, BatchStatus.CANCELLED)
+    else:
+        if batch.structured_json is not None:
+            return "ok"
+        before = not analysed
+    if before:
+        return "skipped"
+    return {BatchStatus.NEEDS_REUPLOAD: "failed", BatchStatus.WAITING_FOR_MODEL: "waiting"}.get(batch.status, "todo")
+
+
+def upload_status(upload, batches) -> UploadStatus:
+    """An upload is complete only when every batch is finished; waiting on a model is not finished."""
+    if upload.status == UploadStatus.CANCELLED:
+        return UploadStatus.CANCELLED
+    if any(waiting_for_model(b) for b in batches):
+        return UploadStatus.WAITING_FOR_MODEL
+    if any(b.status not in FINISHED for b in batches):
+        return UploadStatus.PROCESSING
+    if all(b.status == BatchStatus.INSERTED for b in batches):
+        return UploadStatus.COMPLETED
+    return UploadStatus.COMPLETED_WITH_FAILURES

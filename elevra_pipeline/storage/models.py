@@ -58,6 +58,7 @@ class ElectionBatch(Base):
     structured_json: Mapped[dict | None] = mapped_column(JSON)
     structure_model: Mapped[str | None] = mapped_column(String(64))
     fallback_note: Mapped[str | None] = mapped_column(Text)
+    output_notes: Mapped[list | None] = mapped_column(JSON)  # what was cleaned out of the model's answer
     inserted_json: Mapped[dict | None] = mapped_column(JSON)
     admin_note: Mapped[str | None] = mapped_column(Text)
     # Who is working on the batch now; a dead owner's lease is taken over (see pipeline/leases.py).
@@ -87,6 +88,7 @@ class ModelAttempt(Base):
     output_tokens: Mapped[int | None] = mapped_column(Integer)
     latency_ms: Mapped[float | None] = mapped_column(Float)
     response_excerpt: Mapped[str | None] = mapped_column(Text)
+    error_message: Mapped[str | None] = mapped_column(Text)  # e.g. why an answer was rejected
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
