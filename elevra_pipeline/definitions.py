@@ -11,6 +11,7 @@ from elevra_pipeline.pipeline.assets import upload_assets
 from elevra_pipeline.pipeline.admin_job import upload_admin
 from elevra_pipeline.pipeline.cleanup import retention_cleanup, retention_schedule
 from elevra_pipeline.pipeline.jobs import process_upload_job
+from elevra_pipeline.pipeline.recovery import model_recovery_sensor
 from elevra_pipeline.pipeline.schedules import upload_backfill_schedule
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.storage.resources import DatabaseResource
@@ -31,5 +32,6 @@ def build_resources() -> dict:
 
 
 defs = dg.Definitions(assets=upload_assets, jobs=[process_upload_job, upload_admin, retention_cleanup],
-                      schedules=[upload_backfill_schedule, retention_schedule], sensors=[upload_bucket_sensor, upload_email_sensor, upload_failure_email_sensor],
+                      schedules=[upload_backfill_schedule, retention_schedule], sensors=[upload_bucket_sensor, upload_email_sensor, upload_failure_email_sensor,
+                               model_recovery_sensor],
                       resources=build_resources())

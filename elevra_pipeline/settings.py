@@ -1,6 +1,7 @@
 """Where things live and which services to talk to, read from the environment at call time."""
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def data_dir() -> Path:
     """The project's local data folder (git-ignored): `ELEVRA_DATA_DIR`, default `<repo>/data`."""
     return Path(os.environ.get("ELEVRA_DATA_DIR") or REPO_ROOT / "data")
+
+
+def database_label(url: str) -> str:
+    """A folder name for one database (host, port, database, schema): one local outbox each."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", url.split("://", 1)[-1].split("@")[-1]).strip("-")[:80] or "database"
 
 
 @dataclass(frozen=True)
@@ -25,12 +31,15 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         base = data_dir()
+        default_db = f"sqlite:///{base / 'elevra.db'}"
+        database_url = os.environ.get("ELEVRA_DATABASE_URL") or default_db
+        outbox = base / "outbox" if database_url == default_db else base / "outbox" / database_label(database_url)
         return cls(
-            database_url=os.environ.get("ELEVRA_DATABASE_URL") or f"sqlite:///{base / 'elevra.db'}",
+            database_url=database_url,
             upload_dir=Path(os.environ.get("ELEVRA_UPLOAD_DIR") or base / "uploads"),
             workbook_dir=Path(os.environ.get("ELEVRA_WORKBOOK_DIR") or base / "workbooks"),
             archive_dir=Path(os.environ.get("ELEVRA_ARCHIVE_DIR") or base / "archive"),
-            outbox_dir=Path(os.environ.get("ELEVRA_OUTBOX_DIR") or base / "outbox"),
+            outbox_dir=Path(os.environ.get("ELEVRA_OUTBOX_DIR") or outbox),
             elevra_base_url=os.environ.get("ELEVRA_BASE_URL", "https://www.elevracommunity.com").rstrip("/"),
             team_email=os.environ.get("ELEVRA_TEAM_EMAIL", "team@elevracommunity.com"),
         )

@@ -7,10 +7,11 @@ gaps. `columns` maps header text to a role and wins over every other layer of th
 import json
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.roles import Role, normalize_header
+from elevra_pipeline.notifications.headers import address_problem
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
 
@@ -46,6 +47,15 @@ class UploadOptions(BaseModel):
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
         return " ".join(value.split())[:255] or None if value else None
+
+    @model_validator(mode="after")
+    def _mailable_uploader(self):
+        """A bad address is dropped with a warning (the team is still told); it never rejects the upload."""
+        if self.uploader_email and (problem := address_problem(self.uploader_email)):
+            warning = f"uploader_email: {problem}; only the team is e-mailed about this upload"
+            self.uploader_email = None
+            self.sidecar_error = f"{self.sidecar_error}; {warning}" if self.sidecar_error else warning
+        return self
 
     def override_for(self, header: str) -> Role | None:
         wanted = normalize_header(header)

@@ -1,40 +1,87 @@
-"""Log every e-mail once (idempotency key), deliver it, retry failures later: never block the pipeline."""
+"""Log every e-mail once (idempotency key), deliver it, retry failures later: never block the pipeline.
 
+The uploader's copy and the team's copy are separate e-mails (keys `K` and `K-team`), so a bad
+uploader address cannot silence the team. A failed send is retried with backoff for a day; an e-mail
+that finally fails is reported to the team in its own e-mail. One e-mail's error never stops the others.
+"""
+
+import hashlib
+import json
 import random
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from elevra_pipeline.exceptions import DeliveryError
+from elevra_pipeline.notifications.headers import address_problem, clean_header
 from elevra_pipeline.notifications.resources import EmailResource, OutgoingEmail
 from elevra_pipeline.notifications.templates import render
 from elevra_pipeline.settings import Settings
+from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.repository import Repository
+
+DAY = 24 * 3600.0
+UNDELIVERABLE = "undeliverable"
+
+
+def final_key(upload, summary: dict) -> str:
+    """The final e-mail's key names its outcome: a re-run that changes the outcome sends an updated one."""
+    b = summary.get("batches", {})
+    outcome = [upload.status, b.get("inserted"), b.get("needs_reupload"), len(summary.get("elections", [])),
+               len(summary.get("candidates", []))]
+    return f"upload-{upload.id}-final-{hashlib.sha1(json.dumps(outcome).encode()).hexdigest()[:10]}"
+
+
+def _timestamp(value: datetime | None) -> float:
+    if value is None:
+        return time.time()
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
 
 
 class Notifier:
-    def __init__(self, repo: Repository, mailer: EmailResource, team_email: str | None = None, max_attempts: int = 5,
-                 backoff_base: float = 30.0, clock=time.time):
+    def __init__(self, repo: Repository, mailer: EmailResource, team_email: str | None = None,
+                 retry_window: float = DAY, backoff_base: float = 30.0, backoff_cap: float = 3600.0,
+                 clock=time.time):
         self.repo = repo
         self.mailer = mailer
         self.team_email = team_email or Settings.from_env().team_email
-        self.max_attempts = max_attempts
+        self.retry_window = retry_window
         self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
         self.clock = clock
 
     def notify(self, upload, kind: str, key: str | None = None, extra: dict | None = None,
                uploader_email: str | None = None) -> bool:
-        """Log the e-mail `kind` for `upload`; False when it was logged (and so sent) before.
-        `uploader_email` replaces the upload's own uploader (a duplicate goes to whoever sent it again)."""
+        """Log the e-mail `kind` for `upload`, one copy for the uploader and one for the team; False when
+        both were logged (and so sent) before. `uploader_email` replaces the upload's own uploader
+        (a duplicate goes to whoever sent it again)."""
         idempotency_key = key or f"upload-{upload.id}-{kind}"
         subject, text, html = render(kind, upload, upload.summary_json or {}, extra)
         attachment = upload.workbook_path if kind == "final" and upload.workbook_path else None
-        return self.repo.add_notification(
-            upload_id=upload.id, kind=kind, idempotency_key=idempotency_key,
-            recipients=list(dict.fromkeys(r for r in (uploader_email or upload.uploader_email, self.team_email) if r)),
-            subject=subject, text_body=text, html_body=html,
-            attachment_path=attachment, status="pending", attempts=0, next_attempt_at=0.0,
-            created_at=datetime.now(timezone.utc))
+        uploader = uploader_email or upload.uploader_email
+        copies = [(self.team_email, f"{idempotency_key}-team")]
+        if uploader and uploader.casefold() != (self.team_email or "").casefold() and not address_problem(uploader):
+            copies.insert(0, (uploader, idempotency_key))
+        logged = [self.repo.add_notification(
+            upload_id=upload.id, kind=kind, idempotency_key=copy_key[:200], recipients=[address],
+            subject=clean_header(subject, 998), text_body=text, html_body=html, attachment_path=attachment,
+            status="pending", attempts=0, next_attempt_at=0.0, created_at=datetime.now(timezone.utc))
+            for address, copy_key in copies if address]
+        return any(logged)
+
+    def notify_stage(self, upload, kind: str) -> bool:
+        """The e-mail for a finished stage; the rule the sensors and the command line share.
+        The result workbook of an upload whose batches wait for a model says so, rather than 'done'."""
+        if kind != "final":
+            return self.notify(upload, kind)
+        summary = upload.summary_json or {}
+        if upload.status == UploadStatus.WAITING_FOR_MODEL:
+            waiting = sorted(b["batch"] for s in summary.get("stages", {}).values() for b in s.get("waiting_batches", []))
+            digest = hashlib.sha1(json.dumps(waiting).encode()).hexdigest()[:10]
+            return self.notify(upload, "waiting_for_model", f"upload-{upload.id}-waiting-{digest}")
+        key = final_key(upload, summary)
+        earlier = [n for n in self.repo.notifications(upload.id) if n.kind == "final" and not n.idempotency_key.startswith(key)]
+        return self.notify(upload, "final", key, {"updated": bool(earlier)})
 
     def notify_failed_run(self, upload, run_id: str, step: str, error: str) -> bool:
         """A failed run: the rejection e-mail when the file itself was unusable, else the failed step and error."""
@@ -43,28 +90,52 @@ class Notifier:
         return self.notify(upload, "run_failed", f"run-{run_id}-failed",
                            {"step": step, "error": error[:1000], "run_id": run_id})
 
+    def _retry_delay(self, attempts: int, error: Exception) -> float:
+        backoff = min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)
+        return max(getattr(error, "retry_after", None) or 0.0, backoff)
+
     def deliver_due(self) -> dict[str, int]:
-        """Send what is due; returns counts by outcome. Errors are logged on the row, never raised."""
-        outcome = {"sent": 0, "retrying": 0, "failed": 0}
+        """Send what is due; counts by outcome. Errors are logged on the row, never raised."""
+        outcome = {"sent": 0, "retrying": 0, "failed": 0, "errors": 0, "busy": 0}
         for row in self.repo.due_notifications(self.clock()):
-            if not self.repo.claim_notification(row.id, self.clock()):
-                continue  # another sender has it
-            attempts = row.attempts + 1
-            email = OutgoingEmail(to=row.recipients, subject=row.subject, text=row.text_body, html=row.html_body,
-                                  idempotency_key=row.idempotency_key,
-                                  attachments=[Path(row.attachment_path)] if row.attachment_path else [])
             try:
-                provider_id = self.mailer.send(email)
-            except (DeliveryError, OSError) as e:
-                retryable = getattr(e, "retryable", True) and attempts < self.max_attempts
-                delay = max(getattr(e, "retry_after", None) or 0,
-                            random.uniform(0.5, 1.0) * self.backoff_base * 2 ** (attempts - 1))
-                status = "retrying" if retryable else "failed"
-                self.repo.update_notification(row.id, status=status, attempts=attempts, error=str(e)[:2000],
-                                              next_attempt_at=self.clock() + delay if retryable else 0.0)
-                outcome[status] += 1
-                continue
-            self.repo.update_notification(row.id, status="sent", attempts=attempts, provider_id=provider_id,
-                                          error=None, sent_at=datetime.now(timezone.utc))
-            outcome["sent"] += 1
+                outcome[self._deliver(row)] += 1
+            except Exception as e:  # a bug or a broken row must not stop the other e-mails
+                outcome["errors"] += 1
+                self.repo.update_notification(row.id, status="retrying", error=f"{type(e).__name__}: {e}"[:2000],
+                                              next_attempt_at=self.clock() + self.backoff_cap)
+        outcome["failed_total"] = self.repo.count_notifications("failed")
         return outcome
+
+    def _deliver(self, row) -> str:
+        if not self.repo.claim_notification(row.id, self.clock()):
+            return "busy"  # another sender has it
+        attempts = row.attempts + 1
+        email = OutgoingEmail(to=row.recipients, subject=row.subject, text=row.text_body, html=row.html_body,
+                              idempotency_key=row.idempotency_key,
+                              attachments=[Path(row.attachment_path)] if row.attachment_path else [])
+        try:
+            provider_id = self.mailer.send(email)
+        except (DeliveryError, OSError) as e:
+            delay = self._retry_delay(attempts, e)
+            age = self.clock() - _timestamp(row.created_at)
+            retryable = getattr(e, "retryable", True) and age + delay <= self.retry_window
+            self.repo.update_notification(row.id, status="retrying" if retryable else "failed", attempts=attempts,
+                                          error=str(e)[:2000], next_attempt_at=self.clock() + delay if retryable else 0.0)
+            if not retryable:
+                self._alert_team(row, attempts, str(e))
+            return "retrying" if retryable else "failed"
+        self.repo.update_notification(row.id, status="sent", attempts=attempts, provider_id=provider_id,
+                                      error=None, sent_at=datetime.now(timezone.utc))
+        return "sent"
+
+    def _alert_team(self, row, attempts: int, error: str) -> None:
+        """An e-mail given up on is itself news for the team (never for an alert: no loops)."""
+        if row.kind == UNDELIVERABLE or not self.team_email:
+            return
+        upload = self.repo.get_upload_by_id(row.upload_id) if row.upload_id else None
+        if upload is None:
+            return
+        self.notify(upload, UNDELIVERABLE, f"{row.idempotency_key}-undeliverable"[:190],
+                    {"recipient": ", ".join(row.recipients), "subject": row.subject, "attempts": attempts,
+                     "error": error[:500]}, uploader_email=self.team_email)

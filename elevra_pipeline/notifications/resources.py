@@ -1,4 +1,7 @@
-"""Mail through the real `resend` SDK with `RESEND_API_KEY`; otherwise `.eml` files in an outbox."""
+"""Mail through the real `resend` SDK with `RESEND_API_KEY`; otherwise `.eml` files in an outbox.
+
+The outbox is an output a person can open, never a ledger: whether an e-mail went out is decided by
+the notifications table alone (its idempotency key), so outboxes shared by several databases lose nothing."""
 
 import base64
 import mimetypes
@@ -16,6 +19,7 @@ import dagster as dg
 import resend
 
 from elevra_pipeline.exceptions import DeliveryError
+from elevra_pipeline.notifications.headers import address_problem, clean_header
 from elevra_pipeline.settings import Settings
 
 _SDK_LOCK = threading.Lock()  # the resend SDK keeps its key and URL in module globals
@@ -54,7 +58,11 @@ class EmailResource(dg.ConfigurableResource):
         return Path(self.outbox_dir) if self.outbox_dir else Settings.from_env().outbox_dir
 
     def send(self, email: OutgoingEmail) -> str:
-        """The provider's id for the e-mail; raises DeliveryError."""
+        """The provider's id for the e-mail; raises DeliveryError. Headers are cleaned, addresses checked."""
+        for address in email.to:
+            if problem := address_problem(address):
+                raise DeliveryError(problem, retryable=False)
+        email.subject = clean_header(email.subject, 998)
         return self._send_resend(email) if self.uses_resend else self._write_outbox(email)
 
     def _send_resend(self, email: OutgoingEmail) -> str:
@@ -80,14 +88,11 @@ class EmailResource(dg.ConfigurableResource):
     def _write_outbox(self, email: OutgoingEmail) -> str:
         folder = self.outbox()
         folder.mkdir(parents=True, exist_ok=True)
-        safe_key = re.sub(r"[^A-Za-z0-9._-]+", "-", email.idempotency_key)
-        existing = sorted(folder.glob(f"*--{safe_key}.eml"))
-        if existing:  # the same e-mail was captured before: never twice
-            return f"outbox:{existing[0].name}"
+        safe_key = re.sub(r"[^A-Za-z0-9._-]+", "-", email.idempotency_key)[:150]
         message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))  # no fold inside subjects
         message["From"], message["To"], message["Subject"] = self.from_address, ", ".join(email.to), email.subject
         message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid(domain="elevracommunity.com")
-        message["Idempotency-Key"] = email.idempotency_key
+        message["Idempotency-Key"] = clean_header(email.idempotency_key)
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         for path in email.attachments:

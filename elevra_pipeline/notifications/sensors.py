@@ -13,6 +13,7 @@ import dagster as dg
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.notifications.resources import EmailResource
 from elevra_pipeline.pipeline.jobs import process_upload_job
+from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.resources import DatabaseResource
 
 STAGE_EMAILS = {"upload_batches": "queued", "batch_analysis": "analysis_complete",
@@ -20,9 +21,12 @@ STAGE_EMAILS = {"upload_batches": "queued", "batch_analysis": "analysis_complete
 STAGE_OF = {"upload_batches": "intake", "batch_analysis": "analysis", "structured_output": "structure"}
 
 
-def _describe(sent: list[str], outcome: dict) -> str:
+def _describe(sent: list[str], outcome: dict, errors: list[str] = ()) -> str:
     what = "; ".join(sent) if sent else "no new e-mails"
-    return f"{what}. Delivery: {outcome['sent']} sent, {outcome['retrying']} to retry, {outcome['failed']} failed."
+    text = (f"{what}. Delivery: {outcome['sent']} sent, {outcome['retrying']} to retry, {outcome['failed']} failed"
+            f" now, {outcome.get('errors', 0) + len(errors)} error(s); {outcome.get('failed_total', 0)} e-mail(s) "
+            "failed for good in all (see `elevra-pipeline status`).")
+    return text + ("" if not errors else " Errors: " + "; ".join(errors)[:500])
 
 
 @dg.sensor(minimum_interval_seconds=20, default_status=dg.DefaultSensorStatus.RUNNING)
@@ -32,7 +36,7 @@ def upload_email_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
     cursors: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
     notifier = Notifier(database.repository(), email)
     repo = notifier.repo
-    sent, failures = [], {}
+    sent, failures, errors = [], {}, []
     for asset, kind in STAGE_EMAILS.items():
         records = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_storage_id=cursors.get(asset)),
@@ -42,19 +46,26 @@ def upload_email_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
             upload = repo.get_upload(record.partition_key) if record.partition_key else None
             if upload is None:
                 continue
-            if notifier.notify(upload, kind):
-                sent.append(f"{kind} for upload {upload.id}")
+            try:
+                if notifier.notify_stage(upload, kind):
+                    sent.append(f"{kind} for upload {upload.id}")
+            except Exception as e:  # one upload's broken e-mail must not stop the others
+                errors.append(f"{kind} for upload {upload.id}: {type(e).__name__}: {e}")
+                context.log.exception(f"cannot log the {kind} e-mail for upload {upload.id}")
             stage = (upload.summary_json or {}).get("stages", {}).get(STAGE_OF.get(asset, ""), {})
             for failed in stage.get("failed_batches", []):
                 failures.setdefault(upload.id, (upload, {}))[1][failed["batch"]] = failed
     for upload_id, (upload, batches) in failures.items():
         digest = hashlib.sha1(json.dumps(sorted(batches)).encode()).hexdigest()[:12]
-        if notifier.notify(upload, "batch_failed", f"upload-{upload_id}-batch-failed-{digest}",
-                           {"batches": list(batches.values())}):
-            sent.append(f"batch_failed ({len(batches)} batches) for upload {upload_id}")
+        try:
+            if notifier.notify(upload, "batch_failed", f"upload-{upload_id}-batch-failed-{digest}",
+                               {"batches": list(batches.values())}):
+                sent.append(f"batch_failed ({len(batches)} batches) for upload {upload_id}")
+        except Exception as e:
+            errors.append(f"batch_failed for upload {upload_id}: {type(e).__name__}: {e}")
     outcome = notifier.deliver_due()
-    context.log.info(_describe(sent, outcome))
-    return dg.SensorResult(cursor=json.dumps(cursors), skip_reason=_describe(sent, outcome))
+    context.log.info(_describe(sent, outcome, errors))
+    return dg.SensorResult(cursor=json.dumps(cursors), skip_reason=_describe(sent, outcome, errors))
 
 
 @dg.run_failure_sensor(monitored_jobs=[process_upload_job], default_status=dg.DefaultSensorStatus.RUNNING,
@@ -72,5 +83,7 @@ def upload_failure_email_sensor(context: dg.RunFailureSensorContext, database: D
     step = steps[0].step_key if steps else "unknown"
     error = (steps[0].event_specific_data.error.message.strip() if steps and steps[0].event_specific_data.error
              else context.failure_event.message)
+    if upload.status in (UploadStatus.QUEUED, UploadStatus.PROCESSING):  # e.g. failed for running too long
+        notifier.repo.update_upload(upload.id, failure_reason=f"run {run.run_id} failed at {step}: {error}"[:2000])
     notifier.notify_failed_run(upload, run.run_id, step, error)
     context.log.info(_describe([f"failure e-mail for upload {upload.id}"], notifier.deliver_due()))

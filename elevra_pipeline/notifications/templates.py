@@ -7,6 +7,8 @@ from html import escape
 from string import Template
 
 LIST_LIMIT = 40
+WAITING_NOTE = ("Gemini was unavailable (down, failing or out of quota) for these batches. Nothing is wrong with "
+                "the file and there is nothing to re-upload: they are retried automatically when the model is back.")
 
 _HTML = Template("""<!doctype html><html><body style="font-family:Arial,sans-serif;max-width:640px;margin:auto">
 <p style="font-size:18px;font-weight:bold">$headline</p>$body
@@ -98,15 +100,40 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
     if kind in ("analysis_complete", "structure_complete"):
         stage = summary.get("stages", {}).get("analysis" if kind == "analysis_complete" else "structure", {})
         label = "Analysis" if kind == "analysis_complete" else "Structured output"
-        headline = f"{label} done for {name}: {stage.get('succeeded', 0)} ok, {stage.get('failed', 0)} need re-upload"
-        return headline, *_compose(upload, headline, [f"{label} finished for {stage.get('processed', 0)} batch(es)."],
-                                   [("Batches that used a fallback model", _fallbacks(stage))])
+        headline = (f"{label} done for {name}: {stage.get('succeeded', 0)} ok, {stage.get('failed', 0)} need re-upload"
+                    + (f", {stage['waiting']} waiting for the model" if stage.get("waiting") else ""))
+        paragraphs = [f"{label} finished for {stage.get('processed', 0)} batch(es) of this upload."]
+        if stage.get("in_progress"):
+            paragraphs.append(f"{stage['in_progress']} batch(es) are still being processed.")
+        if stage.get("waiting"):
+            paragraphs.append(WAITING_NOTE)
+        return headline, *_compose(upload, headline, paragraphs, [
+            ("Batches that used a fallback model", _fallbacks(stage)),
+            ("Waiting for the model", [f"{b['batch']}: {b['reason']}" for b in stage.get("waiting_batches", [])])])
+    if kind == "waiting_for_model":
+        waiting = [b for s in summary.get("stages", {}).values() for b in s.get("waiting_batches", [])]
+        b = summary.get("batches", {})
+        headline = f"Waiting for Gemini: {len(waiting)} batch(es) of {name} will be finished automatically"
+        return headline, *_compose(upload, headline, [
+            WAITING_NOTE, f"So far {b.get('inserted', 0)} of {b.get('total', 0)} election batches were inserted. "
+            "The final e-mail, with the result workbook, follows when the waiting batches are done."],
+            [("Waiting for the model", [f"{w['batch']}: {w['reason']}" for w in waiting])])
+    if kind == "undeliverable":
+        headline = f"E-mail not delivered: {extra['subject']}"
+        return headline, *_compose(upload, headline, [
+            f"The e-mail to {extra['recipient']} was given up on after {extra['attempts']} attempt(s).",
+            f"Last error: {extra['error']}",
+            "Its content is in `elevra-pipeline status` for this upload; send it by hand if needed."], [])
     if kind == "final":
         b = summary["batches"]
-        headline = (f"Done: {len(summary['elections'])} elections and {len(summary['candidates'])} candidates from {name}"
+        headline = (("Updated: " if extra.get("updated") else "Done: ")
+                    + f"{len(summary['elections'])} elections and {len(summary['candidates'])} candidates from {name}"
                     + (f"; {b['needs_reupload']} batch(es) need re-upload" if b["needs_reupload"] else ""))
         paragraphs = [f"{b['inserted']} of {b['total']} election batches were inserted. The result workbook is attached.",
                       rows_line(summary.get("rows", {}))]
+        if extra.get("updated"):
+            paragraphs.insert(0, "This replaces the earlier result e-mail for this upload: a later run changed the "
+                                 "outcome. The attached workbook is the current one.")
         usage = [f"{m}: {u.get('calls', 0)} calls, {u.get('rate_limited', 0)} rate-limited, "
                  f"{u.get('fallback_calls', 0)} as fallback, {u.get('input_tokens', 0)} input tokens"
                  for m, u in summary.get("model_usage", {}).items()]
@@ -117,7 +144,8 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
             ("Elections", [f"{e['name']} ({e['date']}): {e['url']}" for e in summary["elections"]]),
             ("Candidates", [f"{c['name']} ({c['party'] or 'no party'}), {c['election']}: {c['url']}"
                             for c in summary["candidates"]]),
-            ("Model usage", usage), ("Fallbacks", [f"{f['batch']}: {f['note']}" for f in summary.get("fallbacks", [])])])
+            ("Model usage", usage), ("Fallbacks", [f"{f['batch']}: {f['note']}" for f in summary.get("fallbacks", [])]),
+            ("Cleaned from the model's answers", [f"{n['batch']}: {n['note']}" for n in summary.get("output_notes", [])])])
     if kind == "rejected":
         headline = f"Rejected: {name} could not be processed"
         return headline, *_compose(upload, headline, [f"Reason: {upload.failure_reason}",

@@ -94,7 +94,7 @@ def _email(notifier: Notifier, repo: Repository, upload_id: int, kind: str | Non
     """The same e-mails (and idempotency keys) the sensors send, so nothing goes twice."""
     upload = repo.get_upload_by_id(upload_id)
     if kind:
-        notifier.notify(upload, kind)
+        notifier.notify_stage(upload, kind)
     else:
         failure = result.get_run_failure_event()
         notifier.notify_failed_run(upload, result.run_id, "?", failure.message if failure else "unknown")
@@ -105,7 +105,8 @@ def _deliver(notifier: Notifier, progress) -> None:
     outcome = notifier.deliver_due()
     if any(outcome.values()):
         where = "Resend" if notifier.mailer.uses_resend else f"outbox {notifier.mailer.outbox()}"
-        progress(f"      e-mail: {outcome['sent']} sent to {where}, {outcome['retrying']} to retry, {outcome['failed']} failed")
+        progress(f"      e-mail: {outcome['sent']} sent to {where}, {outcome['retrying']} to retry, {outcome['failed']} failed"
+                 + (f", {outcome['errors']} error(s)" if outcome.get("errors") else ""))
 
 
 def upload_outcome(repo: Repository, upload_id: int) -> dict:

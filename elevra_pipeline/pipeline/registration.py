@@ -70,7 +70,7 @@ def register_file(repo: Repository, path: Path, archive_dir: Path, uploader_emai
                                options or {})
     except UnusableUploadError as e:
         parsed, status, reason = parse_options({"uploader_email": uploader_email or side.get("uploader_email")}), "rejected", str(e)
-    parsed.sidecar_error = side_error
+    parsed.sidecar_error = "; ".join(p for p in (side_error, parsed.sidecar_error) if p) or None
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         status = "rejected"
         reason = f"'{path.name}' is not a spreadsheet we can read: upload an .xlsx or .csv file."

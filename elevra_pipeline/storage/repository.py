@@ -168,6 +168,10 @@ class Repository:
         with self.unit_of_work() as s:
             s.execute(update(Notification).where(Notification.id == notification_id).values(**fields))
 
+    def count_notifications(self, status: str) -> int:
+        with self.unit_of_work() as s:
+            return s.scalar(select(func.count()).select_from(Notification).where(Notification.status == status))
+
     def notifications(self, upload_id: int | None = None) -> list[Notification]:
         with self.unit_of_work() as s:
             query = select(Notification).order_by(Notification.id)

@@ -65,6 +65,8 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
         ["Batches skipped", b["skipped"]], ["Elections", len(elections)], ["Candidates", len(candidates)],
         ["Model calls", sum(m["calls"] for m in summary["model_usage"].values())],
         ["Fallbacks", "; ".join(f"{f['batch']}: {f['note']}" for f in summary["fallbacks"]) or "none"],
+        ["Cleaned from the model's answers",
+         "; ".join(f"{n['batch']}: {n['note']}" for n in summary.get("output_notes", [])) or "nothing"],
         *accounting_rows(summary)])
     _sheet(book, "Elections", ["Election", "Jurisdiction", "Office", "District", "Date", "Type", "Elevra URL", "Links"],
            [[e.name, e.jurisdiction, e.office, e.district, e.election_date, e.election_type,

@@ -1,0 +1,49 @@
+"""After a model outage: re-request the partitions whose batches wait for a model, once it is back.
+
+"Back" means a model of the stage's chain is out of its cool-down in the shared ledger (an outage
+cools the model down for `outage_cooldown_seconds`, a 429 for its retry delay, a daily quota until the
+day resets). The re-run's first call is the probe: if the model is still down the batches wait again,
+and the next request for that upload comes after an exponential backoff (1, 2, 4 ... 30 minutes).
+"""
+
+import json
+import time
+
+import dagster as dg
+
+from elevra_pipeline.pipeline.jobs import process_upload_job
+from elevra_pipeline.pipeline.schedules import backfill_reasons
+from elevra_pipeline.quotas.ledger import QuotaLedger
+from elevra_pipeline.quotas.limits import load_quotas
+from elevra_pipeline.storage.batch_rules import UploadStatus
+from elevra_pipeline.storage.resources import DatabaseResource
+
+BACKOFF_BASE_SECONDS = 60.0
+BACKOFF_CAP_SECONDS = 1800.0
+
+
+def recovery_delay(tries: int) -> float:
+    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, tries - 1))
+
+
+@dg.sensor(job=process_upload_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def model_recovery_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource) -> dg.SensorResult:
+    """Requests a run for each upload waiting for a model, when a model has capacity again (with backoff)."""
+    repo = database.repository()
+    quotas = load_quotas()
+    ledger = QuotaLedger(repo.engine, quotas.window_seconds, quotas.day_seconds)
+    tries: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
+    waiting = [u.partition_key for u in repo.list_uploads() if u.status == UploadStatus.WAITING_FOR_MODEL]
+    tries = {key: value for key, value in tries.items() if key in waiting}  # recovered uploads start afresh
+    now, requests = time.time(), []
+    due = [key for key in waiting if now >= tries.get(key, {}).get("next", 0)]
+    for key, reason in backfill_reasons(repo, context.instance, due, ledger, quotas).items():
+        count = tries.get(key, {}).get("tries", 0) + 1
+        tries[key] = {"tries": count, "next": now + recovery_delay(count)}
+        requests.append(dg.RunRequest(partition_key=key, run_key=f"recover-{key}-{count}",
+                                      tags={"elevra/kind": "recovery", "elevra/recovery_reason": reason[:200]}))
+        context.log.info(f"{key}: {reason}; re-run {count}, next no sooner than {recovery_delay(count):.0f}s")
+    skip = None if requests else (f"{len(waiting)} upload(s) wait for a model; none is due or has capacity yet"
+                                  if waiting else "no upload waits for a model")
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(tries), skip_reason=skip)
+
