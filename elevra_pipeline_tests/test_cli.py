@@ -1,6 +1,7 @@
 """The command line: `process` prints progress and one JSON line, leaves its e-mails, and resumes."""
 
 import json
+import re
 
 from elevra_pipeline import cli
 from elevra_pipeline.samples import SAMPLE_XLSX
@@ -17,13 +18,15 @@ def test_process_prints_a_json_summary_and_leaves_the_stage_emails(emulator, loc
     assert [line.split(":")[0] for line in lines if line.startswith("[")] == [
         "[1/5] upload_batches", "[2/5] batch_analysis", "[3/5] structured_output", "[4/5] inserted_records",
         "[5/5] result_workbook"]
-    kinds = sorted(p.name.split("--upload-1-")[1] for p in (local_data / "outbox").glob("*.eml"))
-    assert kinds == ["analysis_complete.eml", "final.eml", "queued.eml", "structure_complete.eml"]
+    kinds = sorted(re.sub(r"final-[0-9a-f]{10}", "final", p.name.split("--upload-1-")[1])
+                   for p in (local_data / "outbox").glob("*.eml"))
+    assert kinds == sorted(f"{k}{copy}.eml" for k in ("analysis_complete", "final", "queued", "structure_complete")
+                           for copy in ("", "-team"))
 
     assert cli.main(["process", str(SAMPLE_XLSX)]) == 0  # the same file again: resumed, nothing redone
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert again["upload_id"] == summary["upload_id"] and again["model_calls"] == summary["model_calls"]
-    assert len(list((local_data / "outbox").glob("*.eml"))) == 4
+    assert len(list((local_data / "outbox").glob("*.eml"))) == 8
 
 
 def test_process_a_corrupt_file_exits_2_with_the_reason_and_its_email(emulator, local_data, monkeypatch, capsys, tmp_path):
@@ -33,7 +36,7 @@ def test_process_a_corrupt_file_exits_2_with_the_reason_and_its_email(emulator, 
     assert cli.main(["process", str(path)]) == 2
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["status"] == "failed" and "not a valid Excel workbook" in summary["reason"]
-    assert [p.name.split("--")[1] for p in (local_data / "outbox").glob("*.eml")] == ["upload-1-rejected.eml"]
+    assert [p.name.split("--")[1] for p in (local_data / "outbox").glob("*.eml")] == ["upload-1-rejected-team.eml"]
 
 
 def test_status_lists_uploads_batches_and_emails(emulator, local_data, monkeypatch, capsys):

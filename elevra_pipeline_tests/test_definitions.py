@@ -9,4 +9,4 @@ def test_definitions_load_with_every_asset_job_and_sensor():
         "upload_batches", "batch_analysis", "structured_output", "inserted_records", "result_workbook"}
     assert repository.get_job("process_upload") is not None
     assert {s.name for s in repository.sensor_defs} == {
-        "upload_bucket_sensor", "upload_email_sensor", "upload_failure_email_sensor"}
+        "upload_bucket_sensor", "upload_email_sensor", "upload_failure_email_sensor", "model_recovery_sensor"}

@@ -128,7 +128,7 @@ def test_entity_encoded_markup_in_cells_is_decoded_then_stripped(repo, instance,
 
 def outage_quotas(tmp_path) -> str:
     quotas = yaml.safe_load(DEFAULT_QUOTAS_FILE.read_text())
-    quotas.update(outage_cooldown_seconds=0.2, fallback_after_seconds=0.05, max_wait_seconds=3)
+    quotas.update(max_wait_seconds=3)
     path = tmp_path / "quotas.yaml"
     path.write_text(yaml.safe_dump(quotas))
     return str(path)

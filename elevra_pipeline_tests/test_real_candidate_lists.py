@@ -184,6 +184,6 @@ def test_the_same_file_dropped_again_tells_its_sender_it_is_a_duplicate(instance
                                             "email": EmailResource()}) as context:
         result = upload_bucket_sensor.evaluate_tick(context)
     assert len(result.run_requests) == 1  # one upload; the duplicate and the symlink start nothing
-    (message,) = [m for m in read_outbox(outbox) if m["Subject"].startswith("Already received")]
+    (message, team_copy) = [m for m in read_outbox(outbox) if m["Subject"].startswith("Already received")]
     assert message["Subject"] == "Already received: resent-county.csv is the same file as upload 1"
-    assert "second@example.org" in message["To"]
+    assert (message["To"], team_copy["To"]) == ("second@example.org", "team@elevracommunity.com")

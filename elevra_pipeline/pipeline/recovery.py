@@ -1,9 +1,9 @@
 """After a model outage: re-request the partitions whose batches wait for a model, once it is back.
 
-"Back" means a model of the stage's chain is out of its cool-down in the shared ledger (an outage
-cools the model down for `outage_cooldown_seconds`, a 429 for its retry delay, a daily quota until the
-day resets). The re-run's first call is the probe: if the model is still down the batches wait again,
-and the next request for that upload comes after an exponential backoff (1, 2, 4 ... 30 minutes).
+"Back" means a model of the stage's chain is out of its cool-down in the shared ledger (a 429 cools a
+model down for its retry delay, a daily quota until the day resets). An outage leaves no cool-down:
+the re-run's first calls are the probe. If the model is still down the batches wait again, and the
+next request for that upload comes after an exponential backoff (1, 2, 4 ... 30 minutes).
 """
 
 import json

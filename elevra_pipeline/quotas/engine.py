@@ -118,12 +118,15 @@ class QuotaEngine:
         chain = self.config.chain(stage, chain)
         context = context or {}
         failures = rate_limited = attempt_no = 0
+        order, outage_note = list(chain), None  # after an outage error the other models are tried first
         while True:
             estimate = self.estimator.estimate(prompt_chars)
             try:
-                model, reservation_id, fallback_reason = self.acquire(chain, estimate)
+                model, reservation_id, fallback_reason = self.acquire(order, estimate)
             except QuotaExhaustedError as e:
                 raise BatchFailedError(f"{stage}: {e}", model_unavailable=True) from e
+            if model != chain[0] and outage_note:
+                fallback_reason = "; ".join(filter(None, (outage_note, fallback_reason)))
             attempt_no += 1
             started = self.clock()
             row = dict(context, stage=stage, model=model, attempt_no=attempt_no, estimated_tokens=estimate,
@@ -143,8 +146,9 @@ class QuotaEngine:
                                                model_unavailable=True) from e
                     continue
                 failures += 1
-                if is_outage(e):
-                    self.ledger.cool_down(model, self.clock() + self.config.outage_cooldown_seconds, f"outage: {e}"[:200])
+                if is_outage(e) and len(order) > 1:
+                    order = [m for m in order if m != model] + [model]
+                    outage_note = f"{model} failed: {e}"[:200]
                 if not e.retryable or failures >= self.max_attempts:
                     raise BatchFailedError(f"{stage} failed after {failures} attempt(s): {e}",
                                            model_unavailable=is_outage(e)) from e

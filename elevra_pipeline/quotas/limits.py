@@ -28,8 +28,6 @@ class QuotaConfig(BaseModel):
     in_flight_lease_seconds: PositiveFloat = 600.0
     # The latest, after sending, that the server can have counted a call (it counts on arrival).
     arrival_margin_seconds: float = Field(default=2.0, ge=0)
-    # After a 5xx, timeout or network error every process skips the model this long (fallbacks first).
-    outage_cooldown_seconds: float = Field(default=30.0, ge=0)
     models: dict[str, ModelLimits]
     chains: dict[str, list[str]] = Field(default_factory=dict)
 
