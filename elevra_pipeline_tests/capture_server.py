@@ -12,6 +12,7 @@ class CaptureServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[dict] = []
         self.replies = list(replies or [])  # (status, body, headers), used in order; then 200s
+        self.decide = None  # optional: request -> (status, body, headers), or None for the default
         self._count = 0
 
     @property
@@ -37,8 +38,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         self.server.requests.append({"path": self.path, "headers": dict(self.headers), "json": body})
         self.server._count += 1
-        status, reply, headers = self.server.replies.pop(0) if self.server.replies else (
-            200, {"id": f"email-{self.server._count}"}, {})
+        decided = self.server.decide(self.server.requests[-1]) if self.server.decide else None
+        status, reply, headers = decided or (self.server.replies.pop(0) if self.server.replies else (
+            200, {"id": f"email-{self.server._count}"}, {}))
+        self.server.requests[-1]["status"] = status
         data = json.dumps(reply).encode()
         self.send_response(status)
         for name, value in {"Content-Type": "application/json", **headers}.items():
