@@ -12,7 +12,8 @@ def test_process_prints_a_json_summary_and_leaves_the_stage_emails(emulator, loc
     assert cli.main(["process", str(SAMPLE_XLSX), "--uploader", "ann@example.org"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(lines[-1])
-    assert summary["status"] == "completed" and summary["batches"] == {"total": 22, "inserted": 22, "needs_reupload": 0}
+    assert summary["status"] == "completed" and summary["batches"] == {"total": 22, "inserted": 22, "needs_reupload": 0,
+                                                                     "waiting_for_model": 0}
     assert (summary["elections"], summary["candidates"]) == (22, 66)
     assert summary["model_calls"] == {"gemini-2.5-pro": 22, "gemini-2.5-flash": 22}
     assert [line.split(":")[0] for line in lines if line.startswith("[")] == [

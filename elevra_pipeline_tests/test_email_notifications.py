@@ -173,3 +173,34 @@ def test_any_failed_run_sends_the_failed_step_and_error(repo, instance, resource
     (message,) = read_outbox(outbox)
     assert message["Subject"] == "Run failed for sample_elections.xlsx at step result_workbook"
     assert "Error:" in message.get_body(("plain",)).get_content()
+
+
+def test_no_run_can_hang_and_one_stopped_for_running_too_long_is_reported(repo, instance, db_url, outbox):
+    from pathlib import Path
+
+    import yaml
+    from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+
+    from elevra_pipeline.pipeline.jobs import process_upload_job
+
+    assert int(process_upload_job.tags["dagster/max_runtime"]) == 6 * 3600
+    for config in ("dagster.yaml", "deploy/dagster.postgres.yaml"):
+        monitoring = yaml.safe_load((Path(__file__).parents[1] / config).read_text())["run_monitoring"]
+        assert monitoring["enabled"] and monitoring["max_runtime_seconds"] == 6 * 3600
+    upload = register(repo, SAMPLE_XLSX, instance, "ann@example.org")
+    repo.update_upload(upload.id, status="processing")
+    run = DagsterRun(job_name="process_upload", run_id="stuck-run-1", status=DagsterRunStatus.STARTED,
+                     tags={"dagster/partition": upload.partition_key})
+    instance.add_run(run)
+    # what run monitoring does to a run past its dagster/max_runtime
+    event = instance.report_run_failed(run, "Exceeded maximum runtime of 21600 seconds.")
+    context = dg.build_run_status_sensor_context(
+        sensor_name="upload_failure_email_sensor", dagster_instance=instance,
+        dagster_run=instance.get_run_by_id("stuck-run-1"), dagster_event=event,
+        resources={"database": DatabaseResource(url=db_url), "email": EmailResource()}).for_run_failure()
+    upload_failure_email_sensor(context)
+
+    assert "Exceeded maximum runtime" in repo.get_upload_by_id(upload.id).failure_reason
+    messages = read_outbox(outbox)
+    assert sorted(m["To"] for m in messages) == ["ann@example.org", "team@elevracommunity.com"]
+    assert all("Exceeded maximum runtime" in m.get_body(("plain",)).get_content() for m in messages)

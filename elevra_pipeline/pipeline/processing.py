@@ -117,6 +117,7 @@ def upload_outcome(repo: Repository, upload_id: int) -> dict:
     return {"upload_id": upload.id, "partition_key": upload.partition_key, "status": upload.status,
             "reason": upload.failure_reason, "rows": summary.get("rows", {}),
             "batches": {"total": len(batches), "inserted": sum(b.status == "inserted" for b in batches),
-                        "needs_reupload": sum(b.status == "needs_reupload" for b in batches)},
+                        "needs_reupload": sum(b.status == "needs_reupload" for b in batches),
+                        "waiting_for_model": sum(b.status == "waiting_for_model" for b in batches)},
             "elections": len(summary.get("elections", [])), "candidates": len(summary.get("candidates", [])),
             "workbook": upload.workbook_path, "model_calls": calls}
