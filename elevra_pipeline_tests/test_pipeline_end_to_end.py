@@ -37,6 +37,10 @@ def test_rematerializing_makes_no_model_call_and_duplicates_nothing(repo, instan
     assert repo.count(ModelAttempt) == 44
     assert metadata(again, "batch_analysis")["already_done_skipped"] == 22
     assert (repo.count(Election), repo.count(Candidate), repo.count(CandidateLink), repo.count(ElectionLink)) == counts
+    # a run with nothing left to do still describes the whole upload (its stage e-mails read this)
+    stages = repo.get_upload_by_id(upload.id).summary_json["stages"]
+    assert [(stages[s]["processed"], stages[s]["succeeded"], stages[s]["failed"]) for s in ("analysis", "structure")] == [
+        (22, 22, 0), (22, 22, 0)]
 
 
 def test_two_spreadsheets_naming_the_same_election_share_its_records(repo, instance, resources, tmp_path):

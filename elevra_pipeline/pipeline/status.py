@@ -61,6 +61,8 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
                   f"{g['calls']:>6} {g['tokens']:>8} {g['429s']:>5} {g['fallbacks']:>8} {g['emails']:>7}  {u.original_filename}")
         if repo.control("pause_all"):
             print("\nModel work is PAUSED for all uploads (`elevra-pipeline resume --all`).")
+        if failed := repo.count_notifications("failed"):
+            print(f"\n{failed} e-mail(s) FAILED for good (the team was alerted); `status ID` shows each with its error.")
         return 0
     upload = repo.get_upload_by_id(upload_id)
     if upload is None:
