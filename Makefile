@@ -21,7 +21,7 @@ run: setup
 	mkdir -p $(DAGSTER_HOME) data/uploads
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	@echo "Dagster UI: http://$(HOST):$(PORT)  |  drop spreadsheets into $(CURDIR)/data/uploads"
-	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) ELEVRA_DATA_DIR=$(CURDIR)/data $(VENV)/bin/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -5,12 +5,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 
 def data_dir() -> Path:
-    """The project's local data folder (git-ignored): `ELEVRA_DATA_DIR`, default `<repo>/data`."""
-    return Path(os.environ.get("ELEVRA_DATA_DIR") or REPO_ROOT / "data")
+    """The local data folder (git-ignored): `ELEVRA_DATA_DIR`, default `data/` in the current directory.
+    Never inside the installed package: a pip-installed copy must not write into site-packages."""
+    return Path(os.environ.get("ELEVRA_DATA_DIR") or Path.cwd() / "data").resolve()
 
 
 def database_label(url: str) -> str:

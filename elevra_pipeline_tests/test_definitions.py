@@ -10,3 +10,14 @@ def test_definitions_load_with_every_asset_job_and_sensor():
     assert repository.get_job("process_upload") is not None
     assert {s.name for s in repository.sensor_defs} == {
         "upload_bucket_sensor", "upload_email_sensor", "upload_failure_email_sensor", "model_recovery_sensor"}
+
+
+def test_the_data_folder_defaults_to_the_current_directory_never_the_installed_package(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    import elevra_pipeline
+    from elevra_pipeline.settings import data_dir
+    monkeypatch.delenv("ELEVRA_DATA_DIR")
+    monkeypatch.chdir(tmp_path)
+    assert data_dir() == tmp_path.resolve() / "data"
+    assert not data_dir().is_relative_to(Path(elevra_pipeline.__file__).resolve().parent)

@@ -19,9 +19,10 @@ from sqlalchemy import create_engine, text
 
 from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.quotas.limits import parse_quotas
-from elevra_pipeline.settings import REPO_ROOT
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 QUOTAS = {"window_seconds": 60, "fallback_after_seconds": 1, "max_wait_seconds": 120,
           "models": {"gemini-2.5-pro": {"rpm": 10}, "gemini-1.5-pro": {"rpm": 1000},

@@ -64,3 +64,13 @@ def test_429_without_details_leaves_the_wait_to_our_backoff(body):
 def test_emulator_429_bodies_have_the_real_shape():
     info = parse_rate_limit(rate_limit_body("gemini-2.5-flash", "rpm", 1.25))
     assert (info.scope, info.retry_delay) == ("minute", 1.25)
+
+
+def test_a_quotas_file_without_chains_uses_the_default_chains(tmp_path):
+    from elevra_pipeline.quotas.limits import load_quotas
+    path = tmp_path / "quotas.yaml"
+    path.write_text("models:\n  gemini-2.5-pro: {rpm: 5}\n")
+    quotas = load_quotas(path)
+    assert quotas.chain("analysis") == ["gemini-2.5-pro", "gemini-1.5-pro"]
+    assert quotas.chain("structure") == ["gemini-2.5-flash", "gemini-2.0-flash"]
+    assert quotas.limits("gemini-2.5-pro").rpm == 5 and quotas.limits("gemini-2.5-flash").rpm == 1000

@@ -63,10 +63,25 @@ def parse_quotas(data: object, source: str = "quotas") -> QuotaConfig:
         raise QuotaConfigError(f"invalid quotas file {source}: {problems}") from e
 
 
-def load_quotas(path: str | Path | None = None) -> QuotaConfig:
-    path = Path(path or os.environ.get("ELEVRA_QUOTAS_FILE") or DEFAULT_QUOTAS_FILE)
+def _read(path: Path) -> object:
     try:
-        data = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as e:
         raise QuotaConfigError(f"cannot read quotas file {path}: {e}") from e
-    return parse_quotas(data, str(path))
+
+
+def with_default_chains(data: object) -> object:
+    """A file that declares no `chains` uses the built-in ones; their models keep the built-in limits
+    unless the file declares them."""
+    if not isinstance(data, dict) or data.get("chains"):
+        return data
+    defaults = _read(DEFAULT_QUOTAS_FILE)
+    models = data.get("models") if isinstance(data.get("models"), dict) else {}
+    needed = {m for chain in defaults["chains"].values() for m in chain}
+    return {**data, "chains": defaults["chains"],
+            "models": {**{m: defaults["models"][m] for m in needed if m not in models}, **models}}
+
+
+def load_quotas(path: str | Path | None = None) -> QuotaConfig:
+    path = Path(path or os.environ.get("ELEVRA_QUOTAS_FILE") or DEFAULT_QUOTAS_FILE)
+    return parse_quotas(with_default_chains(_read(path)), str(path))
