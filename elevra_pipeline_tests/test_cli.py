@@ -49,3 +49,25 @@ def test_status_lists_uploads_batches_and_emails(emulator, local_data, monkeypat
     cli.main(["status", "1"])
     out = capsys.readouterr().out
     assert "e-mails (4)" in out and "inserted" in out and "gemini-2.5-pro" in out
+
+
+def test_process_honours_the_production_mail_settings(emulator, local_data, monkeypatch, capsys, tmp_path):
+    from elevra_pipeline_tests.capture_server import CaptureServer
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
+    monkeypatch.setenv("RESEND_API_KEY", "re_test_key")
+    capture = CaptureServer().start()
+    monkeypatch.setenv("ELEVRA_RESEND_API_URL", capture.url)
+    try:
+        assert cli.main(["process", str(SAMPLE_XLSX), "--uploader", "ann@example.org"]) == 0
+    finally:
+        capture.stop()
+    assert [r["status"] for r in capture.requests] == [200] * 8
+    assert {r["headers"]["Authorization"] for r in capture.requests} == {"Bearer re_test_key"}
+    assert not (local_data / "outbox").exists()
+
+    monkeypatch.delenv("RESEND_API_KEY")
+    monkeypatch.setenv("ELEVRA_OUTBOX_DIR", str(tmp_path / "mail"))
+    other = tmp_path / "council.csv"
+    other.write_text("Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n")
+    assert cli.main(["process", str(other)]) == 0
+    assert len(list((tmp_path / "mail").glob("*.eml"))) == 4  # the team's copy of each stage e-mail

@@ -22,6 +22,10 @@ from elevra_pipeline.storage.repository import Repository
 
 DAY = 24 * 3600.0
 UNDELIVERABLE = "undeliverable"
+# The e-mail each finished asset calls for, and the stage whose failed batches it reports.
+STAGE_EMAILS = {"upload_batches": "queued", "batch_analysis": "analysis_complete",
+                "structured_output": "structure_complete", "result_workbook": "final"}
+STAGE_OF = {"upload_batches": "intake", "batch_analysis": "analysis", "structured_output": "structure"}
 
 
 def final_key(upload, summary: dict) -> str:
@@ -82,6 +86,21 @@ class Notifier:
         key = final_key(upload, summary)
         earlier = [n for n in self.repo.notifications(upload.id) if n.kind == "final" and not n.idempotency_key.startswith(key)]
         return self.notify(upload, "final", key, {"updated": bool(earlier)})
+
+    def after_assets(self, upload, assets: list[str]) -> list[str]:
+        """The e-mails for assets of `upload` that just materialized: each stage's e-mail, then one
+        e-mail listing every batch that failed in those stages. The sensors and `process` both call
+        this; it returns what was newly logged."""
+        logged = [f"{STAGE_EMAILS[a]} for upload {upload.id}" for a in assets
+                  if a in STAGE_EMAILS and self.notify_stage(self.repo.get_upload_by_id(upload.id), STAGE_EMAILS[a])]
+        stages = (self.repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
+        failed = {b["batch"]: b for a in assets for b in stages.get(STAGE_OF.get(a, ""), {}).get("failed_batches", [])}
+        if failed:
+            digest = hashlib.sha1(json.dumps(sorted(failed)).encode()).hexdigest()[:12]
+            if self.notify(upload, "batch_failed", f"upload-{upload.id}-batch-failed-{digest}",
+                           {"batches": list(failed.values())}):
+                logged.append(f"batch_failed ({len(failed)} batches) for upload {upload.id}")
+        return logged
 
     def notify_failed_run(self, upload, run_id: str, step: str, error: str) -> bool:
         """A failed run: the rejection e-mail when the file itself was unusable, else the failed step and error."""

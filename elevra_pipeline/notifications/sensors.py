@@ -5,21 +5,15 @@ events when two partitions finish between ticks: dagster issue #32853). Every e-
 with an idempotency key first, so a re-tick, a daemon restart or a re-run never sends it twice.
 """
 
-import hashlib
 import json
 
 import dagster as dg
 
-from elevra_pipeline.notifications.notifier import Notifier
+from elevra_pipeline.notifications.notifier import STAGE_EMAILS, Notifier
 from elevra_pipeline.notifications.resources import EmailResource
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.resources import DatabaseResource
-
-STAGE_EMAILS = {"upload_batches": "queued", "batch_analysis": "analysis_complete",
-                "structured_output": "structure_complete", "result_workbook": "final"}
-STAGE_OF = {"upload_batches": "intake", "batch_analysis": "analysis", "structured_output": "structure"}
-
 
 def _describe(sent: list[str], outcome: dict, errors: list[str] = ()) -> str:
     what = "; ".join(sent) if sent else "no new e-mails"
@@ -36,33 +30,24 @@ def upload_email_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
     cursors: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
     notifier = Notifier(database.repository(), email)
     repo = notifier.repo
-    sent, failures, errors = [], {}, []
-    for asset, kind in STAGE_EMAILS.items():
+    sent, errors, finished = [], [], {}
+    for asset in STAGE_EMAILS:
         records = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_storage_id=cursors.get(asset)),
             limit=200, ascending=True).records
         for record in records:
             cursors[asset] = record.storage_id
-            upload = repo.get_upload(record.partition_key) if record.partition_key else None
-            if upload is None:
-                continue
-            try:
-                if notifier.notify_stage(upload, kind):
-                    sent.append(f"{kind} for upload {upload.id}")
-            except Exception as e:  # one upload's broken e-mail must not stop the others
-                errors.append(f"{kind} for upload {upload.id}: {type(e).__name__}: {e}")
-                context.log.exception(f"cannot log the {kind} e-mail for upload {upload.id}")
-            stage = (upload.summary_json or {}).get("stages", {}).get(STAGE_OF.get(asset, ""), {})
-            for failed in stage.get("failed_batches", []):
-                failures.setdefault(upload.id, (upload, {}))[1][failed["batch"]] = failed
-    for upload_id, (upload, batches) in failures.items():
-        digest = hashlib.sha1(json.dumps(sorted(batches)).encode()).hexdigest()[:12]
+            if record.partition_key:
+                finished.setdefault(record.partition_key, []).append(asset)
+    for partition_key, assets in finished.items():
+        upload = repo.get_upload(partition_key)
+        if upload is None:
+            continue
         try:
-            if notifier.notify(upload, "batch_failed", f"upload-{upload_id}-batch-failed-{digest}",
-                               {"batches": list(batches.values())}):
-                sent.append(f"batch_failed ({len(batches)} batches) for upload {upload_id}")
-        except Exception as e:
-            errors.append(f"batch_failed for upload {upload_id}: {type(e).__name__}: {e}")
+            sent += notifier.after_assets(upload, assets)
+        except Exception as e:  # one upload's broken e-mail must not stop the others
+            errors.append(f"upload {upload.id}: {type(e).__name__}: {e}")
+            context.log.exception(f"cannot log the e-mails for upload {upload.id}")
     outcome = notifier.deliver_due()
     context.log.info(_describe(sent, outcome, errors))
     return dg.SensorResult(cursor=json.dumps(cursors), skip_reason=_describe(sent, outcome, errors))

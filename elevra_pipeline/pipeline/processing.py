@@ -1,15 +1,16 @@
-"""Process one file in this process: register it, then materialize its partition stage by stage."""
+"""Process one file in this process: register it, then run the `process_upload` job for its partition."""
 
 import os
-import time
+import threading
 from pathlib import Path
 from typing import Callable
 
 import dagster as dg
+from dagster._core.utils import make_new_run_id
 
 from elevra_pipeline.definitions import build_resources
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.notifications.sensors import STAGE_EMAILS
+from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.assets import upload_assets
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.registration import register_file
@@ -45,13 +46,13 @@ def process_file(path: Path, uploader: str | None = None, progress: Callable[[st
         progress(f"'{path.name}' has the same content as upload {upload.id} ('{upload.original_filename}'): "
                  "reporting that upload")
     resources = resources or build_resources()
-    notifier = Notifier(repo, resources["email"])
+    notifier = Notifier(repo, resources["email"].process_config_and_initialize())  # EnvVar fields resolved
     progress(f"upload {upload.id} ({upload.partition_key}): {'registered' if registration.is_new else 'already known, resuming'}")
     owned = instance is None  # an instance we create, we dispose: it registers process-wide state
     if not registration.rejected:
         instance = instance or _instance()
         try:
-            _run_stages(instance, upload, resources, repo, notifier, progress)
+            _run_job(instance, upload, resources, repo, notifier, progress)
         finally:
             if owned:
                 instance.dispose()
@@ -66,38 +67,87 @@ def process_file(path: Path, uploader: str | None = None, progress: Callable[[st
     return outcome
 
 
-def _run_stages(instance, upload, resources, repo, notifier, progress) -> None:
-    """Materialize the partition stage by stage, printing progress and sending each stage's e-mail."""
+STAGE_EVENTS = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_SKIPPED,
+                dg.DagsterEventType.ASSET_MATERIALIZATION}
+
+
+class StageProgress:
+    """Prints one line per step of the run as its events arrive (read from the instance's event log)."""
+
+    def __init__(self, instance: dg.DagsterInstance, run_id: str, progress: Callable[[str], None]):
+        self.instance, self.run_id, self.progress = instance, run_id, progress
+        self.order = [a.key.to_user_string() for a in upload_assets]
+        self.seen: set[int] = set()
+        self.metadata: dict[str, dict] = {}
+        self.materialized: list[str] = []
+        self.failure: tuple[str, str] | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "StageProgress":
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.poll()  # whatever arrived after the last look
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                self.poll()
+            except Exception:  # the event log may be busy; the final poll catches up
+                pass
+
+    def poll(self) -> None:
+        with self._lock:
+            for record in self.instance.get_records_for_run(self.run_id, of_type=STAGE_EVENTS).records:
+                if record.storage_id in self.seen or not record.event_log_entry.dagster_event:
+                    continue
+                self.seen.add(record.storage_id)
+                self._show(record.event_log_entry.dagster_event)
+
+    def _show(self, event) -> None:
+        step = event.step_key or ""
+        index = self.order.index(step) + 1 if step in self.order else "?"
+        prefix = f"[{index}/{len(self.order)}] {step}"
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            self.materialized.append(step)
+            materialization = event.event_specific_data.materialization
+            self.metadata[step] = {k: v.value for k, v in materialization.metadata.items()}
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            shown = ", ".join(f"{k}={v}" for k, v in self.metadata.get(step, {}).items()
+                              if isinstance(v, (int, float, str)) and "\n" not in str(v) and k != "path")
+            seconds = event.event_specific_data.duration_ms / 1000
+            self.progress(f"{prefix}: ok in {seconds:.1f}s {shown}" if step in self.metadata else
+                          f"{prefix}: ok in {seconds:.1f}s, nothing to do: the upload is paused or cancelled "
+                          "(see `elevra-pipeline status`)")
+        elif event.event_type == dg.DagsterEventType.STEP_SKIPPED:
+            self.progress(f"{prefix}: skipped (an earlier step had nothing to do)")
+        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.event_specific_data.error
+            self.failure = (step, error.message.strip() if error else event.message or "unknown")
+            self.progress(f"{prefix}: FAILED: {self.failure[1][:500]}")
+
+
+def _run_job(instance, upload, resources, repo, notifier, progress) -> None:
+    """One run of the `process_upload` job for the partition (the job the daemon runs), with live
+    per-step progress; then the same e-mails the sensors send, by the same rule (`after_assets`)."""
     instance.add_dynamic_partitions(uploads_partitions.name, [upload.partition_key])
-    for index, asset in enumerate(upload_assets, start=1):
-        started = time.monotonic()
-        result = dg.materialize(upload_assets, selection=[asset], instance=instance,
-                                partition_key=upload.partition_key, resources=resources,
-                                raise_on_error=False, tags={"elevra/kind": "cli"})
-        metadata = {}
-        for event in result.get_asset_materialization_events():
-            metadata = {k: v.value for k, v in event.materialization.metadata.items()}
-        shown = ", ".join(f"{k}={v}" for k, v in metadata.items() if isinstance(v, (int, float, str)) and "\n" not in str(v) and k != "path")
-        progress(f"[{index}/{len(upload_assets)}] {asset.key.to_user_string()}: "
-                 f"{'ok' if result.success else 'FAILED'} in {time.monotonic() - started:.1f}s {shown}")
-        kind = STAGE_EMAILS.get(asset.key.to_user_string())
-        if kind or not result.success:
-            _email(notifier, repo, upload.id, kind if result.success else None, result, progress)
-        if not result.success:
-            break
-        if not metadata:
-            progress("      skipped: the upload is paused or cancelled (see `elevra-pipeline status`)")
-            break
-
-
-def _email(notifier: Notifier, repo: Repository, upload_id: int, kind: str | None, result, progress) -> None:
-    """The same e-mails (and idempotency keys) the sensors send, so nothing goes twice."""
-    upload = repo.get_upload_by_id(upload_id)
-    if kind:
-        notifier.notify_stage(upload, kind)
-    else:
-        failure = result.get_run_failure_event()
-        notifier.notify_failed_run(upload, result.run_id, "?", failure.message if failure else "unknown")
+    job = dg.Definitions(assets=upload_assets, jobs=[process_upload_job], resources=resources).get_job_def(
+        process_upload_job.name)
+    run_id = make_new_run_id()
+    progress(f"Dagster run {run_id} of job {process_upload_job.name}, partition {upload.partition_key}")
+    with StageProgress(instance, run_id, progress) as watched:
+        result = job.execute_in_process(instance=instance, partition_key=upload.partition_key, run_id=run_id,
+                                        raise_on_error=False, tags={"elevra/kind": "cli"})
+    notifier.after_assets(repo.get_upload_by_id(upload.id), watched.materialized)
+    if not result.success:
+        step, error = watched.failure or ("unknown", (result.get_run_failure_event().message
+                                                      if result.get_run_failure_event() else "unknown"))
+        notifier.notify_failed_run(repo.get_upload_by_id(upload.id), run_id, step, error)
     _deliver(notifier, progress)
 
 
