@@ -83,10 +83,10 @@ def cmd_admin(args) -> int:
                 raise ElevraError(f"name an upload id, or --all to {args.command} every upload")
             print(admin.set_paused(repo, None if args.all else args.upload_id, args.command == "pause"))
         else:
+            from elevra_pipeline.definitions import build_resources
             from elevra_pipeline.notifications.notifier import Notifier
-            from elevra_pipeline.notifications.resources import EmailResource
             from elevra_pipeline.pipeline.processing import dagster_instance_or_none
-            notifier = Notifier(repo, EmailResource())
+            notifier = Notifier(repo, build_resources()["email"].process_config_and_initialize())
             print(admin.cancel_upload(repo, args.upload_id, notifier, dagster_instance_or_none(), args.reason or ""))
     except ElevraError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -4,31 +4,40 @@ import os
 
 import dagster as dg
 
-from elevra_pipeline.gemini.resources import GeminiResource
-from elevra_pipeline.notifications.resources import EmailResource
-from elevra_pipeline.notifications.sensors import upload_email_sensor, upload_failure_email_sensor
+from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, GeminiResource
+from elevra_pipeline.pipeline.email_sensors import upload_email_sensor, upload_failure_email_sensor
 from elevra_pipeline.pipeline.assets import upload_assets
 from elevra_pipeline.pipeline.admin_job import upload_admin
 from elevra_pipeline.pipeline.cleanup import retention_cleanup, retention_schedule
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.recovery import model_recovery_sensor
 from elevra_pipeline.pipeline.schedules import upload_backfill_schedule
+from elevra_pipeline.settings import Settings
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
-from elevra_pipeline.storage.resources import DatabaseResource
 
 
 def _env(name: str):
-    """Secrets and URLs through `dg.EnvVar` when set; unset means the local default."""
+    """Secrets and URLs through `dg.EnvVar` when set (resolved by Dagster, hidden in the UI); unset means
+    the local default."""
     return dg.EnvVar(name) if os.environ.get(name) else None
 
 
+def _models(name: str) -> list[str] | None:
+    return [m.strip() for m in os.environ.get(name, "").split(",") if m.strip()] or None
+
+
 def build_resources() -> dict:
-    return {"database": DatabaseResource(url=_env("ELEVRA_DATABASE_URL")),
+    """Every setting is read here, once, when the code location loads."""
+    settings = Settings.from_env()
+    database_url = _env("ELEVRA_DATABASE_URL") or settings.database_url
+    return {"database": DatabaseResource(url=database_url),
             "gemini": GeminiResource(api_key=_env("GEMINI_API_KEY"), base_url=_env("ELEVRA_GEMINI_BASE_URL"),
-                                     quotas_file=_env("ELEVRA_QUOTAS_FILE"),
-                                     database_url=_env("ELEVRA_DATABASE_URL")),
-            "email": EmailResource(api_key=_env("RESEND_API_KEY"), api_url=_env("ELEVRA_RESEND_API_URL"),
-                                   outbox_dir=_env("ELEVRA_OUTBOX_DIR"))}
+                                     quotas_file=_env("ELEVRA_QUOTAS_FILE"), database_url=database_url,
+                                     analysis_models=_models("ELEVRA_ANALYSIS_MODELS"),
+                                     structure_models=_models("ELEVRA_STRUCTURE_MODELS")),
+            "email": EmailResource(api_key=_env("RESEND_API_KEY"),
+                                   api_url=_env("ELEVRA_RESEND_API_URL") or _env("RESEND_API_URL"),
+                                   outbox_dir=str(settings.outbox_dir))}
 
 
 defs = dg.Definitions(assets=upload_assets, jobs=[process_upload_job, upload_admin, retention_cleanup],

@@ -15,10 +15,10 @@ from dagster._core.storage.defs_state.base import DefsStateStorage, set_defs_sta
 from sqlalchemy import create_engine, text
 
 from elevra_pipeline.gemini.emulator.server import start_in_thread
-from elevra_pipeline.gemini.resources import GeminiResource
+from elevra_pipeline.pipeline.resources import GeminiResource
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 
 POSTGRES_URL = os.environ.get("ELEVRA_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 

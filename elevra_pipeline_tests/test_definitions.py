@@ -21,3 +21,15 @@ def test_the_data_folder_defaults_to_the_current_directory_never_the_installed_p
     monkeypatch.chdir(tmp_path)
     assert data_dir() == tmp_path.resolve() / "data"
     assert not data_dir().is_relative_to(Path(elevra_pipeline.__file__).resolve().parent)
+
+
+def test_the_domain_packages_never_import_dagster():
+    import subprocess
+    import sys
+    domain = ["intake", "quotas", "gemini", "gemini.service", "gemini.emulator.server", "records", "records.validate",
+              "storage", "storage.repository", "notifications", "notifications.notifier", "notifications.mailer",
+              "workbook", "workbook.builder", "workbook.summary", "settings"]
+    code = (f"import sys; import {', '.join('elevra_pipeline.' + m for m in domain)}; "
+            "print(sorted(m for m in sys.modules if m == 'dagster' or m.startswith('dagster.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -11,11 +11,11 @@ import dagster as dg
 import pytest
 
 from elevra_pipeline.definitions import defs
-from elevra_pipeline.notifications.resources import EmailResource
-from elevra_pipeline.notifications.sensors import upload_email_sensor, upload_failure_email_sensor
+from elevra_pipeline.pipeline.resources import EmailResource
+from elevra_pipeline.pipeline.email_sensors import upload_email_sensor, upload_failure_email_sensor
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import materialize_upload, register
 

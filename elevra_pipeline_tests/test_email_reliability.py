@@ -10,13 +10,13 @@ import openpyxl
 
 from elevra_pipeline import cli
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.notifications.resources import EmailResource
+from elevra_pipeline.pipeline.resources import EmailResource
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.gemini import prompts
-from elevra_pipeline.gemini.resources import GeminiResource
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import GeminiResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import materialize_upload, register
 from elevra_pipeline_tests.model_proxy import ModelProxy

@@ -10,13 +10,13 @@ import yaml
 
 from elevra_pipeline.definitions import defs
 from elevra_pipeline.gemini import prompts
-from elevra_pipeline.gemini.resources import GeminiResource
-from elevra_pipeline.notifications.resources import EmailResource
+from elevra_pipeline.pipeline.resources import GeminiResource
+from elevra_pipeline.pipeline.resources import EmailResource
 from elevra_pipeline.pipeline.recovery import model_recovery_sensor
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.helpers import materialize_upload, register
 from elevra_pipeline_tests.model_proxy import ModelProxy
 from elevra_pipeline_tests.test_email_notifications import read_outbox, tick

@@ -7,14 +7,14 @@ from openpyxl import load_workbook
 
 from elevra_pipeline.definitions import defs
 from elevra_pipeline.gemini.emulator.server import Faults, start_in_thread
-from elevra_pipeline.gemini.resources import GeminiResource
+from elevra_pipeline.pipeline.resources import GeminiResource
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.notifications.resources import EmailResource
+from elevra_pipeline.pipeline.resources import EmailResource
 from elevra_pipeline.pipeline import admin
 from elevra_pipeline.pipeline.schedules import upload_backfill_schedule
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.helpers import materialize_upload, register
 
 

@@ -3,10 +3,10 @@
 import yaml
 
 from elevra_pipeline.gemini.emulator.server import start_in_thread
-from elevra_pipeline.gemini.resources import GeminiResource
+from elevra_pipeline.pipeline.resources import GeminiResource
 from elevra_pipeline.quotas.limits import parse_quotas
 from elevra_pipeline.samples import SAMPLE_XLSX
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.helpers import materialize_upload, metadata, register
 
 DECLARED = {"window_seconds": 60, "fallback_after_seconds": 1, "max_wait_seconds": 60,

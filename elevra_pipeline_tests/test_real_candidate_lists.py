@@ -16,10 +16,10 @@ from openpyxl import Workbook, load_workbook
 from elevra_pipeline.definitions import defs
 from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.intake.batching import group_rows
-from elevra_pipeline.notifications.resources import EmailResource
+from elevra_pipeline.pipeline.resources import EmailResource
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.helpers import materialize_upload, metadata, register
 from elevra_pipeline_tests.test_email_notifications import read_outbox, tick
 
@@ -52,7 +52,7 @@ def test_the_state_board_listing_is_understood_without_help():
 
 
 def test_the_whole_state_board_listing_becomes_records_with_every_row_accounted(sqlite_url, instance, emulator):
-    from elevra_pipeline.gemini.resources import GeminiResource
+    from elevra_pipeline.pipeline.resources import GeminiResource
     from elevra_pipeline.storage.database import migrated_engine
     from elevra_pipeline.storage.repository import Repository
     repo = Repository(migrated_engine(sqlite_url))

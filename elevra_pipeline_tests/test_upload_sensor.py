@@ -11,8 +11,8 @@ import pytest
 from elevra_pipeline.definitions import defs
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
-from elevra_pipeline.notifications.resources import EmailResource
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import EmailResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 
 
 @pytest.fixture

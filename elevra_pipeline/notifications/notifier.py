@@ -14,7 +14,7 @@ from pathlib import Path
 
 from elevra_pipeline.exceptions import DeliveryError
 from elevra_pipeline.notifications.headers import address_problem, clean_header
-from elevra_pipeline.notifications.resources import EmailResource, OutgoingEmail
+from elevra_pipeline.notifications.mailer import Mailer, OutgoingEmail
 from elevra_pipeline.notifications.templates import render
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.batch_rules import UploadStatus
@@ -43,7 +43,7 @@ def _timestamp(value: datetime | None) -> float:
 
 
 class Notifier:
-    def __init__(self, repo: Repository, mailer: EmailResource, team_email: str | None = None,
+    def __init__(self, repo: Repository, mailer: Mailer, team_email: str | None = None,
                  retry_window: float = DAY, backoff_base: float = 30.0, backoff_cap: float = 3600.0,
                  clock=time.time):
         self.repo = repo

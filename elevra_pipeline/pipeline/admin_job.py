@@ -5,9 +5,9 @@ from typing import Literal
 import dagster as dg
 
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.notifications.resources import EmailResource
+from elevra_pipeline.pipeline.resources import EmailResource
 from elevra_pipeline.pipeline import admin
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 
 
 class UploadAdminConfig(dg.Config):

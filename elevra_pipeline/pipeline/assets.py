@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from elevra_pipeline.exceptions import BatchFailedError, UnusableUploadError
-from elevra_pipeline.gemini.resources import GeminiResource
+from elevra_pipeline.pipeline.resources import GeminiResource
 from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.reader import read_upload
@@ -21,7 +21,7 @@ from elevra_pipeline.pipeline.stages import (analyze_batch, column_mapper, run_c
 from elevra_pipeline.records.insert import insert_structured
 from elevra_pipeline.settings import Settings, intake_limits
 from elevra_pipeline.storage.batch_rules import needs_analysis, needs_structure, upload_status
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline.workbook.builder import build_workbook
 from elevra_pipeline.workbook.summary import build_summary
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.models import ElectionBatch, ModelAttempt, Notification, Upload
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 
 FINISHED = ("completed", "completed_with_failures", "failed", "rejected", "cancelled")
 

@@ -16,7 +16,7 @@ from elevra_pipeline.pipeline.schedules import backfill_reasons
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import load_quotas
 from elevra_pipeline.storage.batch_rules import UploadStatus
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 
 BACKOFF_BASE_SECONDS = 60.0
 BACKOFF_CAP_SECONDS = 1800.0

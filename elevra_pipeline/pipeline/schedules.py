@@ -15,7 +15,7 @@ from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import load_quotas
 from elevra_pipeline.storage.batch_rules import model_retryable
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 
 BACKFILL_TAGS = {"elevra/kind": "backfill", "dagster/priority": "-1"}
 NEVER_RETRY = ("rejected", "cancelled")

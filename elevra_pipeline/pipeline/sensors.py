@@ -7,12 +7,12 @@ from pathlib import Path
 import dagster as dg
 
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.notifications.resources import EmailResource
+from elevra_pipeline.pipeline.resources import EmailResource
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.registration import register_file, sidecar, sidecar_email
 from elevra_pipeline.settings import Settings
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 
 SETTLE_SECONDS = 2.0  # a file modified more recently may still be being copied in
 

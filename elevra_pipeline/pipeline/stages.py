@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from elevra_pipeline.exceptions import BatchFailedError
 from elevra_pipeline.gemini import prompts
-from elevra_pipeline.gemini.resources import GeminiResource
+from elevra_pipeline.pipeline.resources import GeminiResource
 from elevra_pipeline.gemini.schemas import BatchAnalysis, ColumnMappingAnswer, StructuredBatch
 from elevra_pipeline.records.sanitize import plain_text
 from elevra_pipeline.records.validate import CheckedOutput, check_analysis, check_structured

@@ -10,10 +10,10 @@ import json
 import dagster as dg
 
 from elevra_pipeline.notifications.notifier import STAGE_EMAILS, Notifier
-from elevra_pipeline.notifications.resources import EmailResource
+from elevra_pipeline.pipeline.resources import EmailResource
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.storage.batch_rules import UploadStatus
-from elevra_pipeline.storage.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import DatabaseResource
 
 def _describe(sent: list[str], outcome: dict, errors: list[str] = ()) -> str:
     what = "; ".join(sent) if sent else "no new e-mails"

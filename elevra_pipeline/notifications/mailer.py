@@ -5,7 +5,6 @@ the notifications table alone (its idempotency key), so outboxes shared by sever
 
 import base64
 import mimetypes
-import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -15,7 +14,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-import dagster as dg
 import resend
 
 from elevra_pipeline.exceptions import DeliveryError
@@ -43,19 +41,23 @@ def _retry_after(headers: dict | None) -> float | None:
         return None
 
 
-class EmailResource(dg.ConfigurableResource):
+DEFAULT_FROM = "Elevra Uploads <uploads@elevracommunity.com>"
+
+
+@dataclass
+class Mailer:
     """`api_key` empty = local capture: one standard `.eml` per e-mail in `outbox_dir`."""
     api_key: str | None = None
     api_url: str | None = None
-    from_address: str = "Elevra Uploads <uploads@elevracommunity.com>"
+    from_address: str = DEFAULT_FROM
     outbox_dir: str | None = None
 
     @property
     def uses_resend(self) -> bool:
-        return bool(self.api_key or os.environ.get("RESEND_API_KEY"))
+        return bool(self.api_key)
 
     def outbox(self) -> Path:
-        return Path(self.outbox_dir) if self.outbox_dir else Settings.from_env().outbox_dir
+        return Path(self.outbox_dir) if self.outbox_dir else Settings.from_env().outbox_dir  # the local default
 
     def send(self, email: OutgoingEmail) -> str:
         """The provider's id for the e-mail; raises DeliveryError. Headers are cleaned, addresses checked."""
@@ -70,9 +72,9 @@ class EmailResource(dg.ConfigurableResource):
                   "html": email.html,
                   "attachments": [{"filename": p.name, "content": base64.b64encode(p.read_bytes()).decode()}
                                   for p in email.attachments]}
-        url = self.api_url or os.environ.get("ELEVRA_RESEND_API_URL") or os.environ.get("RESEND_API_URL")
+        url = self.api_url
         with _SDK_LOCK:
-            resend.api_key = self.api_key or os.environ.get("RESEND_API_KEY")
+            resend.api_key = self.api_key
             resend.api_url = (url or "https://api.resend.com").rstrip("/")
             try:
                 sent = resend.Emails.send(params, {"idempotency_key": email.idempotency_key})

@@ -1,0 +1,58 @@
+"""Gemini for the pipeline: the real SDK, to Gemini with a key, else to the bundled emulator."""
+
+from dataclasses import dataclass, field
+
+from elevra_pipeline.gemini.client import GeminiCaller, make_client
+from elevra_pipeline.gemini.emulator.server import start_in_thread
+from elevra_pipeline.quotas.engine import QuotaEngine
+from elevra_pipeline.quotas.ledger import QuotaLedger
+from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.repository import Repository
+
+
+@dataclass
+class GeminiService:
+    """Every call goes through the quota engine, whose ledger lives in the app database. Without an
+    API key or base URL it starts the offline emulator (and says so through `warn`)."""
+    database_url: str
+    api_key: str | None = None
+    base_url: str | None = None
+    quotas_file: str | None = None
+    analysis_models: list[str] | None = None
+    structure_models: list[str] | None = None
+    timeout_seconds: float = 120.0
+    max_attempts: int = 5
+    backoff_base_seconds: float = 1.0
+    caller: GeminiCaller = field(init=False)
+    emulator: object = field(init=False, default=None)
+
+    def start(self, warn=lambda message: None) -> "GeminiService":
+        quotas = load_quotas(self.quotas_file)
+        base_url = self.base_url
+        if not self.api_key and not base_url:
+            self.emulator = start_in_thread(quotas=quotas)
+            base_url = self.emulator.base_url
+            warn(f"GEMINI_API_KEY is not set: using the offline Gemini EMULATOR at {base_url}. "
+                 "Outputs are EMULATED, not real Gemini answers.")
+        engine = migrated_engine(self.database_url)
+        ledger = QuotaLedger(engine, quotas.window_seconds, quotas.day_seconds, quotas.in_flight_lease_seconds)
+        attempts = Repository(engine)
+        quota_engine = QuotaEngine(quotas, ledger, attempt_sink=lambda row: attempts.record_attempt(**row),
+                                   max_attempts=self.max_attempts, backoff_base=self.backoff_base_seconds)
+        self.caller = GeminiCaller(make_client(self.api_key, base_url, self.timeout_seconds), quota_engine)
+        return self
+
+    def stop(self) -> None:
+        if self.emulator is not None:
+            self.emulator.shutdown()
+            self.emulator.server_close()
+
+    @property
+    def quotas(self) -> QuotaConfig:
+        """The quotas file loaded at set-up (the one the engine enforces)."""
+        return self.caller.engine.config
+
+    def chain(self, stage: str) -> list[str]:
+        override = {"analysis": self.analysis_models, "structure": self.structure_models}[stage]
+        return self.caller.engine.config.chain(stage, override)

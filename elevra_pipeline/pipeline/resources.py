@@ -1,0 +1,85 @@
+"""The Dagster resources: thin, typed wrappers over the domain services, configured at wiring
+(`definitions.build_resources`), never from the environment themselves."""
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from elevra_pipeline.gemini.client import GeminiCaller
+from elevra_pipeline.gemini.service import GeminiService
+from elevra_pipeline.notifications.mailer import DEFAULT_FROM, Mailer, OutgoingEmail
+from elevra_pipeline.quotas.limits import QuotaConfig
+from elevra_pipeline.settings import Settings
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.repository import Repository
+
+
+class DatabaseResource(dg.ConfigurableResource):
+    """The app database: `url` (wiring passes `ELEVRA_DATABASE_URL`, else `sqlite:///<data>/elevra.db`)."""
+    url: str | None = None
+
+    def resolved_url(self) -> str:
+        return self.url or Settings.from_env().database_url
+
+    def repository(self) -> Repository:
+        return Repository(migrated_engine(self.resolved_url()))
+
+
+class GeminiResource(dg.ConfigurableResource):
+    """`GeminiService` for a run: set up once per run, its emulator (if any) stopped after."""
+    api_key: str | None = None
+    base_url: str | None = None
+    quotas_file: str | None = None
+    database_url: str | None = None
+    analysis_models: list[str] | None = None
+    structure_models: list[str] | None = None
+    timeout_seconds: float = 120.0
+    max_attempts: int = 5
+    backoff_base_seconds: float = 1.0
+    batch_concurrency: int = 4
+
+    _service: GeminiService | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        log = context.log if context and context.log else None
+        self._service = GeminiService(
+            database_url=self.database_url or Settings.from_env().database_url, api_key=self.api_key,
+            base_url=self.base_url, quotas_file=self.quotas_file, analysis_models=self.analysis_models,
+            structure_models=self.structure_models, timeout_seconds=self.timeout_seconds,
+            max_attempts=self.max_attempts, backoff_base_seconds=self.backoff_base_seconds,
+        ).start(warn=log.warning if log else lambda message: None)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._service is not None:
+            self._service.stop()
+
+    @property
+    def caller(self) -> GeminiCaller:
+        return self._service.caller
+
+    @property
+    def quotas(self) -> QuotaConfig:
+        return self._service.quotas
+
+    def chain(self, stage: str) -> list[str]:
+        return self._service.chain(stage)
+
+
+class EmailResource(dg.ConfigurableResource):
+    """Resend with `api_key` (wiring passes `RESEND_API_KEY` as an EnvVar), else `.eml` files in `outbox_dir`."""
+    api_key: str | None = None
+    api_url: str | None = None
+    from_address: str = DEFAULT_FROM
+    outbox_dir: str | None = None
+
+    def mailer(self) -> Mailer:
+        return Mailer(self.api_key, self.api_url, self.from_address, self.outbox_dir)
+
+    @property
+    def uses_resend(self) -> bool:
+        return self.mailer().uses_resend
+
+    def outbox(self):
+        return self.mailer().outbox()
+
+    def send(self, email: OutgoingEmail) -> str:
+        return self.mailer().send(email)
