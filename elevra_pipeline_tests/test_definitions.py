@@ -33,3 +33,26 @@ def test_the_domain_packages_never_import_dagster():
             "print(sorted(m for m in sys.modules if m == 'dagster' or m.startswith('dagster.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_wiring_snapshot_a_change_to_it_shows_in_review():
+    """Asset keys, deps, partitions, pools and checks; jobs, sensors and schedules. Update on purpose."""
+    from elevra_pipeline.definitions import defs
+    from elevra_pipeline.pipeline.assets import upload_assets
+    assets = {a.key.to_user_string(): (sorted(d.to_user_string() for d in a.asset_deps[a.key]), a.partitions_def.name,
+                                       a.op.pool, sorted(k.name for k in a.check_keys)) for a in upload_assets}
+    assert assets == {
+        "upload_batches": ([], "uploads", None, []),
+        "batch_analysis": (["upload_batches"], "uploads", "gemini", []),
+        "structured_output": (["batch_analysis"], "uploads", "gemini", []),
+        "inserted_records": (["structured_output"], "uploads", None, []),
+        "result_workbook": (["inserted_records"], "uploads", None,
+                            ["every_row_accounted_for", "no_batch_failed_a_model_stage", "workbook_matches_database"]),
+    }
+    repository = defs.get_repository_def()
+    assert sorted(j.name for j in repository.get_all_jobs() if not j.name.startswith("__")) == [
+        "process_upload", "retention_cleanup", "upload_admin"]
+    assert repository.get_job("process_upload").tags["dagster/max_runtime"] == "21600"
+    assert sorted(s.name for s in repository.schedule_defs) == ["retention_cleanup_schedule", "upload_backfill_schedule"]
+    assert sorted(s.name for s in repository.sensor_defs) == [
+        "model_recovery_sensor", "upload_bucket_sensor", "upload_email_sensor", "upload_failure_email_sensor"]

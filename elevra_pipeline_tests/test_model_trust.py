@@ -155,8 +155,11 @@ def test_an_outage_mid_run_waits_for_the_model_and_finishes_without_an_admin(
                      "gemini": GeminiResource(base_url=proxy.url, database_url=db_url, backoff_base_seconds=0.01,
                                               quotas_file=outage_quotas(tmp_path))}
         upload = register(repo, SAMPLE_XLSX, instance, "ann@example.org")
-        materialize_upload(upload, instance, resources)
+        result = materialize_upload(upload, instance, resources)
 
+        checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        assert not checks["no_batch_failed_a_model_stage"].passed  # a WARN next to the partition
+        assert checks["every_row_accounted_for"].passed and checks["workbook_matches_database"].passed
         batches = repo.batches(upload.id)
         waiting = [b for b in batches if b.status == "waiting_for_model"]
         assert waiting and not [b for b in batches if b.status == "needs_reupload"]

@@ -25,6 +25,9 @@ def test_sample_upload_becomes_records_and_a_workbook(repo, instance, resources)
     assert book["Elections"].max_row == 23 and book["Candidates"].max_row == 67
     names = {row[0] for row in book["Candidates"].iter_rows(min_row=2, values_only=True)}
     assert "José Álvarez" in names
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"no_batch_failed_a_model_stage": True, "every_row_accounted_for": True,
+                      "workbook_matches_database": True}
 
 
 def test_rematerializing_makes_no_model_call_and_duplicates_nothing(repo, instance, resources):

@@ -11,6 +11,7 @@ from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.pipeline.metadata import failed_table, mapping_markdown, model_usage_table, stage_metadata
+from elevra_pipeline.pipeline.checks import RESULT_CHECKS, result_checks
 from elevra_pipeline.pipeline.cleanup import purge_raw_file
 from elevra_pipeline.pipeline.leases import lease_seconds, owner_for, owner_is_gone
 from elevra_pipeline.pipeline.partitions import uploads_partitions
@@ -161,7 +162,7 @@ def inserted_records(context: dg.AssetExecutionContext, database: DatabaseResour
                                           "failed_batches": failed_table(failed)})
 
 
-@dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[inserted_records])
+@dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[inserted_records], check_specs=RESULT_CHECKS)
 def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
     """The result workbook for the uploader: elections, candidates, re-uploads and model usage."""
     repo, upload = _upload(context, database)
@@ -183,7 +184,8 @@ def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResourc
         "inserted": b["inserted"], "needs_reupload": b["needs_reupload"], "elections": len(summary["elections"]),
         "candidates": len(summary["candidates"]),
         "needs_reupload_batches": failed_table([(r["batch"], r["reason"]) for r in summary["needs_reupload"]]),
-        "upload_status": dg.MetadataValue.md(batches_markdown(repo, repo.get_upload_by_id(upload.id)))})
+        "upload_status": dg.MetadataValue.md(batches_markdown(repo, repo.get_upload_by_id(upload.id)))},
+        check_results=result_checks(repo.batches(upload.id), summary, str(path)))
 
 
 upload_assets = [upload_batches, batch_analysis, structured_output, inserted_records, result_workbook]

@@ -14,7 +14,7 @@ from collections import Counter
 from elevra_pipeline.intake.accounting import DropReason
 from elevra_pipeline.storage.models import Candidate
 
-OPEN_STATUSES = ("pending", "analyzed", "structured")
+OPEN_STATUSES = ("pending", "analyzed", "structured", "waiting_for_model")
 
 
 def name_match_key(name: str) -> str:
