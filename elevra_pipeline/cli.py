@@ -86,7 +86,8 @@ def cmd_admin(args) -> int:
             from elevra_pipeline.definitions import build_resources
             from elevra_pipeline.notifications.notifier import Notifier
             from elevra_pipeline.pipeline.processing import dagster_instance_or_none
-            notifier = Notifier(repo, build_resources()["email"].process_config_and_initialize())
+            resources = build_resources()
+            notifier = Notifier(repo, resources["email"].process_config_and_initialize(), resources["app"].team_email)
             print(admin.cancel_upload(repo, args.upload_id, notifier, dagster_instance_or_none(), args.reason or ""))
     except ElevraError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -148,8 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from elevra_pipeline.exceptions import QuotaConfigError
+    from elevra_pipeline.settings import SettingsError
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (SettingsError, QuotaConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

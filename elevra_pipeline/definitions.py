@@ -4,7 +4,7 @@ import os
 
 import dagster as dg
 
-from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, GeminiResource
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource, GeminiResource
 from elevra_pipeline.pipeline.email_sensors import upload_email_sensor, upload_failure_email_sensor
 from elevra_pipeline.pipeline.assets import upload_assets
 from elevra_pipeline.pipeline.admin_job import upload_admin
@@ -28,11 +28,13 @@ def _models(name: str) -> list[str] | None:
 
 def build_resources() -> dict:
     """Every setting is read here, once, when the code location loads."""
-    settings = Settings.from_env()
+    settings = Settings.from_env()  # refuses an unusable setting, naming it
+    app = AppResource.from_settings(settings)
+    app.quotas()  # an invalid quotas file is refused now, not at the first model call
     database_url = _env("ELEVRA_DATABASE_URL") or settings.database_url
-    return {"database": DatabaseResource(url=database_url),
+    return {"app": app, "database": DatabaseResource(url=database_url),
             "gemini": GeminiResource(api_key=_env("GEMINI_API_KEY"), base_url=_env("ELEVRA_GEMINI_BASE_URL"),
-                                     quotas_file=_env("ELEVRA_QUOTAS_FILE"), database_url=database_url,
+                                     quotas_file=settings.quotas_file, database_url=database_url,
                                      analysis_models=_models("ELEVRA_ANALYSIS_MODELS"),
                                      structure_models=_models("ELEVRA_STRUCTURE_MODELS")),
             "email": EmailResource(api_key=_env("RESEND_API_KEY"),

@@ -1,9 +1,12 @@
-"""Where things live and which services to talk to, read from the environment at call time."""
+"""Where things live and which services to talk to: read from the environment once, at wiring."""
 
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+
+DEFAULT_TEAM_EMAIL = "team@elevracommunity.com"
 
 
 def data_dir() -> Path:
@@ -17,8 +20,26 @@ def database_label(url: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", url.split("://", 1)[-1].split("@")[-1]).strip("-")[:80] or "database"
 
 
+class SettingsError(ValueError):
+    """An environment setting has a value we cannot use; the message names it."""
+
+
+def _number(name: str, default: float | None, cast=float, minimum: float = 0) -> float | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = cast(float(raw)) if cast is int else cast(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if value <= minimum:
+        raise SettingsError(f"{name}={raw!r} must be greater than {minimum:g}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
+    """Every setting of the pipeline, read from the environment once, at wiring (and by the CLI)."""
     database_url: str
     upload_dir: Path
     workbook_dir: Path
@@ -26,13 +47,23 @@ class Settings:
     outbox_dir: Path
     elevra_base_url: str
     team_email: str
+    quotas_file: str | None = None
+    batch_lease_seconds: float = 900.0
+    retention_days: float = 180.0
+    intake_max_file_mb: float | None = None
+    intake_max_rows: int | None = None
+    intake_max_cells: int | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
+        """Raises SettingsError naming the first setting that cannot be used."""
         base = data_dir()
         default_db = f"sqlite:///{base / 'elevra.db'}"
         database_url = os.environ.get("ELEVRA_DATABASE_URL") or default_db
         outbox = base / "outbox" if database_url == default_db else base / "outbox" / database_label(database_url)
+        quotas_file = os.environ.get("ELEVRA_QUOTAS_FILE") or None
+        if quotas_file and not Path(quotas_file).is_file():
+            raise SettingsError(f"ELEVRA_QUOTAS_FILE={quotas_file!r} is not a file")
         return cls(
             database_url=database_url,
             upload_dir=Path(os.environ.get("ELEVRA_UPLOAD_DIR") or base / "uploads"),
@@ -40,18 +71,22 @@ class Settings:
             archive_dir=Path(os.environ.get("ELEVRA_ARCHIVE_DIR") or base / "archive"),
             outbox_dir=Path(os.environ.get("ELEVRA_OUTBOX_DIR") or outbox),
             elevra_base_url=os.environ.get("ELEVRA_BASE_URL", "https://www.elevracommunity.com").rstrip("/"),
-            team_email=os.environ.get("ELEVRA_TEAM_EMAIL", "team@elevracommunity.com"),
+            team_email=os.environ.get("ELEVRA_TEAM_EMAIL", DEFAULT_TEAM_EMAIL),
+            quotas_file=quotas_file,
+            batch_lease_seconds=_number("ELEVRA_BATCH_LEASE_SECONDS", 900.0),
+            retention_days=_number("ELEVRA_RETENTION_DAYS", 180.0),
+            intake_max_file_mb=_number("ELEVRA_INTAKE_MAX_FILE_MB", None),
+            intake_max_rows=_number("ELEVRA_INTAKE_MAX_ROWS", None, int),
+            intake_max_cells=_number("ELEVRA_INTAKE_MAX_CELLS", None, int),
         )
 
 
-def intake_limits():
-    """File, cell and row limits for uploads (`ELEVRA_INTAKE_MAX_FILE_MB`, `..._MAX_ROWS`, `..._MAX_CELLS`)."""
+def intake_limits(max_file_mb: float | None = None, max_rows: int | None = None, max_cells: int | None = None):
+    """File, cell and row limits for uploads; unset values keep intake's defaults."""
     from elevra_pipeline.intake.limits import IntakeLimits
     defaults = IntakeLimits()
-    mb = os.environ.get("ELEVRA_INTAKE_MAX_FILE_MB")
     return IntakeLimits(
-        max_file_bytes=int(float(mb) * 1024 * 1024) if mb else defaults.max_file_bytes,
+        max_file_bytes=int(max_file_mb * 1024 * 1024) if max_file_mb else defaults.max_file_bytes,
         max_uncompressed_bytes=defaults.max_uncompressed_bytes,
-        max_rows=int(os.environ.get("ELEVRA_INTAKE_MAX_ROWS") or defaults.max_rows),
-        max_columns=defaults.max_columns,
-        max_cells=int(os.environ.get("ELEVRA_INTAKE_MAX_CELLS") or defaults.max_cells))
+        max_rows=max_rows or defaults.max_rows, max_columns=defaults.max_columns,
+        max_cells=max_cells or defaults.max_cells)

@@ -6,6 +6,7 @@ import dagster as dg
 
 from elevra_pipeline.pipeline.assets import upload_assets
 from elevra_pipeline.pipeline.registration import register_file
+from elevra_pipeline.pipeline.resources import AppResource
 from elevra_pipeline.settings import Settings
 
 
@@ -15,9 +16,14 @@ def register(repo, path: Path, instance, uploader: str | None = None):
     return upload
 
 
+def app_resource() -> AppResource:
+    """The pipeline's settings as the wiring would fill them, from this test's environment."""
+    return AppResource.from_settings(Settings.from_env())
+
+
 def materialize_upload(upload, instance, resources, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
     return dg.materialize(upload_assets, instance=instance, partition_key=upload.partition_key,
-                          resources=resources, raise_on_error=raise_on_error)
+                          resources={"app": app_resource(), **resources}, raise_on_error=raise_on_error)
 
 
 def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:

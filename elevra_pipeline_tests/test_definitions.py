@@ -1,5 +1,9 @@
 """The code location loads: assets, the upload job and the sensors are all there."""
 
+import re
+
+import pytest
+
 from elevra_pipeline.definitions import defs
 
 
@@ -56,3 +60,28 @@ def test_the_wiring_snapshot_a_change_to_it_shows_in_review():
     assert sorted(s.name for s in repository.schedule_defs) == ["retention_cleanup_schedule", "upload_backfill_schedule"]
     assert sorted(s.name for s in repository.sensor_defs) == [
         "model_recovery_sensor", "upload_bucket_sensor", "upload_email_sensor", "upload_failure_email_sensor"]
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("ELEVRA_BATCH_LEASE_SECONDS", "soon", "ELEVRA_BATCH_LEASE_SECONDS='soon' is not a number"),
+    ("ELEVRA_INTAKE_MAX_ROWS", "-5", "ELEVRA_INTAKE_MAX_ROWS='-5' must be greater than 0"),
+    ("ELEVRA_QUOTAS_FILE", "/no/such/quotas.yaml", "ELEVRA_QUOTAS_FILE='/no/such/quotas.yaml' is not a file"),
+])
+def test_an_unusable_setting_is_refused_at_start_up_naming_it(name, value, message, monkeypatch, capsys):
+    from elevra_pipeline import cli
+    from elevra_pipeline.definitions import build_resources
+    from elevra_pipeline.settings import SettingsError
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        build_resources()
+    assert cli.main(["status"]) == 1 and message in capsys.readouterr().err
+
+
+def test_an_invalid_quotas_file_is_refused_when_the_code_location_loads(monkeypatch, tmp_path):
+    from elevra_pipeline.definitions import build_resources
+    from elevra_pipeline.exceptions import QuotaConfigError
+    path = tmp_path / "quotas.yaml"
+    path.write_text("models:\n  gemini-2.5-pro: {rpm: -1}\n")
+    monkeypatch.setenv("ELEVRA_QUOTAS_FILE", str(path))
+    with pytest.raises(QuotaConfigError, match="models.gemini-2.5-pro.rpm"):
+        build_resources()

@@ -17,12 +17,12 @@ from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.capture_server import CaptureServer
-from elevra_pipeline_tests.helpers import materialize_upload, register
+from elevra_pipeline_tests.helpers import app_resource, materialize_upload, register
 
 
 def tick(instance, db_url, mailer, cursor=None):
     with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
-                                 resources={"database": DatabaseResource(url=db_url), "email": mailer}) as context:
+                                 resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": mailer}) as context:
         return upload_email_sensor.evaluate_tick(context)
 
 
@@ -136,7 +136,7 @@ def test_a_rejected_upload_gets_its_email_from_the_bucket_sensor(instance, sqlit
     path.write_bytes(b"%PDF-1.4")
     os.utime(path, (time.time() - 60, time.time() - 60))
     with dg.build_sensor_context(instance_ref=instance.get_ref(), definitions=defs,
-                                 resources={"database": DatabaseResource(url=sqlite_url),
+                                 resources={"app": app_resource(), "database": DatabaseResource(url=sqlite_url),
                                             "email": EmailResource()}) as context:
         upload_bucket_sensor.evaluate_tick(context)
     (message,) = read_outbox(outbox)
@@ -149,7 +149,7 @@ def _failure_tick(instance, db_url, result):
     context = dg.build_run_status_sensor_context(
         sensor_name="upload_failure_email_sensor", dagster_instance=instance, dagster_run=run,
         dagster_event=result.get_run_failure_event(),
-        resources={"database": DatabaseResource(url=db_url), "email": EmailResource()}).for_run_failure()
+        resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": EmailResource()}).for_run_failure()
     upload_failure_email_sensor(context)
 
 
@@ -197,7 +197,7 @@ def test_no_run_can_hang_and_one_stopped_for_running_too_long_is_reported(repo, 
     context = dg.build_run_status_sensor_context(
         sensor_name="upload_failure_email_sensor", dagster_instance=instance,
         dagster_run=instance.get_run_by_id("stuck-run-1"), dagster_event=event,
-        resources={"database": DatabaseResource(url=db_url), "email": EmailResource()}).for_run_failure()
+        resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": EmailResource()}).for_run_failure()
     upload_failure_email_sensor(context)
 
     assert "Exceeded maximum runtime" in repo.get_upload_by_id(upload.id).failure_reason

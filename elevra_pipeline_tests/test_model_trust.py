@@ -17,7 +17,7 @@ from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
 from elevra_pipeline.pipeline.resources import DatabaseResource
-from elevra_pipeline_tests.helpers import materialize_upload, register
+from elevra_pipeline_tests.helpers import app_resource, materialize_upload, register
 from elevra_pipeline_tests.model_proxy import ModelProxy
 from elevra_pipeline_tests.test_email_notifications import read_outbox, tick
 
@@ -136,7 +136,7 @@ def outage_quotas(tmp_path) -> str:
 
 def recovery_tick(instance, db_url, cursor=None):
     with dg.build_sensor_context(instance_ref=instance.get_ref(), cursor=cursor, definitions=defs,
-                                 resources={"database": DatabaseResource(url=db_url)}) as context:
+                                 resources={"app": app_resource(), "database": DatabaseResource(url=db_url)}) as context:
         return model_recovery_sensor.evaluate_tick(context)
 
 

@@ -15,7 +15,7 @@ from elevra_pipeline.pipeline.schedules import upload_backfill_schedule
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
 from elevra_pipeline.pipeline.resources import DatabaseResource
-from elevra_pipeline_tests.helpers import materialize_upload, register
+from elevra_pipeline_tests.helpers import app_resource, materialize_upload, register
 
 
 def flaky_resources(db_url, emulator_url):
@@ -116,7 +116,7 @@ def test_backfill_schedule_requests_failed_missing_and_model_retryable_uploads(r
     materialize_upload(corrupt, instance, resources, raise_on_error=False)
 
     with dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
-                                   resources={"database": DatabaseResource(url=db_url)},
+                                   resources={"app": app_resource(), "database": DatabaseResource(url=db_url)},
                                    scheduled_execution_time=datetime(2026, 11, 23, 3, tzinfo=timezone.utc)) as context:
         requests = upload_backfill_schedule.evaluate_tick(context).run_requests
 

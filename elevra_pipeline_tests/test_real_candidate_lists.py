@@ -20,7 +20,7 @@ from elevra_pipeline.pipeline.resources import EmailResource
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt
 from elevra_pipeline.pipeline.resources import DatabaseResource
-from elevra_pipeline_tests.helpers import materialize_upload, metadata, register
+from elevra_pipeline_tests.helpers import app_resource, materialize_upload, metadata, register
 from elevra_pipeline_tests.test_email_notifications import read_outbox, tick
 
 REAL = Path(__file__).parent / "fixtures" / "real"
@@ -180,7 +180,7 @@ def test_the_same_file_dropped_again_tells_its_sender_it_is_a_duplicate(instance
     for path in (first, again):
         os.utime(path, (time.time() - 60, time.time() - 60))
     with dg.build_sensor_context(instance_ref=instance.get_ref(), definitions=defs,
-                                 resources={"database": DatabaseResource(url=sqlite_url),
+                                 resources={"app": app_resource(), "database": DatabaseResource(url=sqlite_url),
                                             "email": EmailResource()}) as context:
         result = upload_bucket_sensor.evaluate_tick(context)
     assert len(result.run_requests) == 1  # one upload; the duplicate and the symlink start nothing

@@ -16,7 +16,7 @@ from elevra_pipeline.exceptions import DeliveryError
 from elevra_pipeline.notifications.headers import address_problem, clean_header
 from elevra_pipeline.notifications.mailer import Mailer, OutgoingEmail
 from elevra_pipeline.notifications.templates import render
-from elevra_pipeline.settings import Settings
+from elevra_pipeline.settings import DEFAULT_TEAM_EMAIL
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.repository import Repository
 
@@ -43,12 +43,12 @@ def _timestamp(value: datetime | None) -> float:
 
 
 class Notifier:
-    def __init__(self, repo: Repository, mailer: Mailer, team_email: str | None = None,
+    def __init__(self, repo: Repository, mailer: Mailer, team_email: str | None = DEFAULT_TEAM_EMAIL,
                  retry_window: float = DAY, backoff_base: float = 30.0, backoff_cap: float = 3600.0,
                  clock=time.time):
         self.repo = repo
         self.mailer = mailer
-        self.team_email = team_email or Settings.from_env().team_email
+        self.team_email = team_email
         self.retry_window = retry_window
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap

@@ -5,7 +5,7 @@ from typing import Literal
 import dagster as dg
 
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline.resources import EmailResource
+from elevra_pipeline.pipeline.resources import AppResource, EmailResource
 from elevra_pipeline.pipeline import admin
 from elevra_pipeline.pipeline.resources import DatabaseResource
 
@@ -19,7 +19,7 @@ class UploadAdminConfig(dg.Config):
 
 @dg.op
 def apply_upload_admin_action(context: dg.OpExecutionContext, config: UploadAdminConfig,
-                              database: DatabaseResource, email: EmailResource) -> None:
+                              database: DatabaseResource, email: EmailResource, app: AppResource) -> None:
     """Redo or skip a batch, pause or resume model work, or cancel an upload; recorded on the batch."""
     repo = database.repository()
     if config.action in ("redo", "skip", "cancel") and config.upload_id is None:
@@ -31,7 +31,7 @@ def apply_upload_admin_action(context: dg.OpExecutionContext, config: UploadAdmi
     elif config.action in ("pause", "resume"):
         message = admin.set_paused(repo, config.upload_id, config.action == "pause")
     else:
-        notifier = Notifier(repo, email)
+        notifier = Notifier(repo, email, app.team_email)
         message = admin.cancel_upload(repo, config.upload_id, notifier, context.instance, config.reason)
     context.log.info(message)
 

@@ -13,16 +13,15 @@ from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.pipeline.metadata import failed_table, mapping_markdown, model_usage_table, stage_metadata
 from elevra_pipeline.pipeline.checks import RESULT_CHECKS, result_checks
 from elevra_pipeline.pipeline.cleanup import purge_raw_file
-from elevra_pipeline.pipeline.leases import lease_seconds, owner_for, owner_is_gone
+from elevra_pipeline.pipeline.leases import owner_for, owner_is_gone
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.queue import queue_snapshot
 from elevra_pipeline.pipeline.status import batches_markdown
 from elevra_pipeline.pipeline.stages import (analyze_batch, column_mapper, run_concurrently, stage_summary,
                                              structure_batch)
 from elevra_pipeline.records.insert import insert_structured
-from elevra_pipeline.settings import Settings, intake_limits
 from elevra_pipeline.storage.batch_rules import needs_analysis, needs_structure, upload_status
-from elevra_pipeline.pipeline.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 from elevra_pipeline.workbook.builder import build_workbook
 from elevra_pipeline.workbook.summary import build_summary
 
@@ -36,7 +35,8 @@ def _upload(context: dg.AssetExecutionContext, database: DatabaseResource):
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", output_required=False)
-def upload_batches(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource):
+def upload_batches(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource,
+                   app: AppResource):
     """The upload's rows, cleaned and grouped into election batches."""
     repo, upload = _upload(context, database)
     if upload.status == "cancelled":
@@ -54,7 +54,7 @@ def upload_batches(context: dg.AssetExecutionContext, database: DatabaseResource
             raise UnusableUploadError(f"the uploaded file '{upload.original_filename}' is no longer stored; upload it again")
         options = UploadOptions.model_validate(upload.options_json or {})
         model_columns = dict((upload.intake_json or {}).get("model_columns", {}))
-        parsed = read_upload(Path(upload.stored_path), options, intake_limits(),
+        parsed = read_upload(Path(upload.stored_path), options, app.intake_limits(),
                              column_mapper(gemini, upload.id, model_columns))
     except UnusableUploadError as e:
         repo.update_upload(upload.id, status="failed", failure_reason=str(e))
@@ -92,7 +92,7 @@ def _halted(context, repo, upload) -> bool:
     return False
 
 
-def _model_stage(context, database, gemini, stage: str, eligible, work):
+def _model_stage(context, database, gemini, app, stage: str, eligible, work):
     repo, upload = _upload(context, database)
     if _halted(context, repo, upload):
         return
@@ -104,7 +104,7 @@ def _model_stage(context, database, gemini, stage: str, eligible, work):
     owner, leased_elsewhere = owner_for(context.run_id), []
 
     def leased_work(batch):
-        if not repo.claim_batch(batch.id, owner, time.time(), lease_seconds(),
+        if not repo.claim_batch(batch.id, owner, time.time(), app.batch_lease_seconds,
                                 lambda holder: owner_is_gone(holder, context.instance)):
             leased_elsewhere.append(batch.batch_key)
             return None
@@ -131,23 +131,26 @@ def _model_stage(context, database, gemini, stage: str, eligible, work):
                                          "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload, gemini.quotas))})
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[upload_batches], pool="gemini",
           output_required=False)
-def batch_analysis(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource):
+def batch_analysis(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource,
+                   app: AppResource):
     """Gemini's reading of each election batch (what the messy rows mean)."""
-    yield from _model_stage(context, database, gemini, "analysis", needs_analysis, analyze_batch)
+    yield from _model_stage(context, database, gemini, app, "analysis", needs_analysis, analyze_batch)
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[batch_analysis], pool="gemini",
           output_required=False)
-def structured_output(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource):
+def structured_output(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource,
+                      app: AppResource):
     """Strict election and candidate records from Gemini for each analysed batch."""
-    yield from _model_stage(context, database, gemini, "structure", needs_structure, structure_batch)
+    yield from _model_stage(context, database, gemini, app, "structure", needs_structure, structure_batch)
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[structured_output])
-def inserted_records(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
+def inserted_records(context: dg.AssetExecutionContext, database: DatabaseResource,
+                     app: AppResource) -> dg.MaterializeResult:
     """Elections, candidates, candidate links and election links upserted for the upload."""
     repo, upload = _upload(context, database)
-    base_url = Settings.from_env().elevra_base_url
+    base_url = app.base_url
     inserted, failed = 0, []
     for batch in repo.batches(upload.id, ("structured",)):
         try:
@@ -163,17 +166,16 @@ def inserted_records(context: dg.AssetExecutionContext, database: DatabaseResour
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[inserted_records], check_specs=RESULT_CHECKS)
-def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
+def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResource,
+                    app: AppResource) -> dg.MaterializeResult:
     """The result workbook for the uploader: elections, candidates, re-uploads and model usage."""
     repo, upload = _upload(context, database)
-    settings = Settings.from_env()
     batches = repo.batches(upload.id)
     status = str(upload_status(upload, batches))
     repo.update_upload(upload.id, status=status)
     upload = repo.get_upload_by_id(upload.id)
-    summary = build_summary(repo, upload, settings.elevra_base_url)
-    path = build_workbook(repo, upload, summary, settings.elevra_base_url,
-                          settings.workbook_dir / f"{upload.partition_key}.xlsx")
+    summary = build_summary(repo, upload, app.base_url)
+    path = build_workbook(repo, upload, summary, app.base_url, Path(app.workbook_dir) / f"{upload.partition_key}.xlsx")
     summary["workbook_path"] = str(path)
     repo.update_upload(upload.id, workbook_path=str(path), summary_json={**(upload.summary_json or {}), **summary})
     if purge_raw_file(repo, repo.get_upload_by_id(upload.id)):

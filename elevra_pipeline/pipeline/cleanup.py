@@ -6,17 +6,15 @@ expired when it is finished and older than the retention age, together with what
 """
 
 import json
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
 from sqlalchemy import delete, select
 
-from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.models import ElectionBatch, ModelAttempt, Notification, Upload
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline.pipeline.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 
 FINISHED = ("completed", "completed_with_failures", "failed", "rejected", "cancelled")
 
@@ -60,10 +58,10 @@ def expire_old_uploads(repo: Repository, older_than_days: float, archive_dir: Pa
 
 
 @dg.op
-def expire_old_records(context: dg.OpExecutionContext, database: DatabaseResource) -> None:
+def expire_old_records(context: dg.OpExecutionContext, database: DatabaseResource, app: AppResource) -> None:
     """Archive, then delete, finished uploads older than ELEVRA_RETENTION_DAYS (default 180)."""
-    days = float(os.environ.get("ELEVRA_RETENTION_DAYS") or 180)
-    counts = expire_old_uploads(database.repository(), days, Settings.from_env().archive_dir / "expired")
+    days = app.retention_days
+    counts = expire_old_uploads(database.repository(), days, Path(app.archive_dir) / "expired")
     context.log.info(f"expired records older than {days:g} days: {counts}")
 
 

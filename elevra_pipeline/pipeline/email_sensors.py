@@ -10,7 +10,7 @@ import json
 import dagster as dg
 
 from elevra_pipeline.notifications.notifier import STAGE_EMAILS, Notifier
-from elevra_pipeline.pipeline.resources import EmailResource
+from elevra_pipeline.pipeline.resources import AppResource, EmailResource
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.pipeline.resources import DatabaseResource
@@ -25,10 +25,10 @@ def _describe(sent: list[str], outcome: dict, errors: list[str] = ()) -> str:
 
 @dg.sensor(minimum_interval_seconds=20, default_status=dg.DefaultSensorStatus.RUNNING)
 def upload_email_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource,
-                        email: EmailResource) -> dg.SensorResult:
+                        email: EmailResource, app: AppResource) -> dg.SensorResult:
     """Stage e-mails (queued, analysis, structured output, final) and grouped batch-failure e-mails."""
     cursors: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
-    notifier = Notifier(database.repository(), email)
+    notifier = Notifier(database.repository(), email, app.team_email)
     repo = notifier.repo
     sent, errors, finished = [], [], {}
     for asset in STAGE_EMAILS:
@@ -56,9 +56,9 @@ def upload_email_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
 @dg.run_failure_sensor(monitored_jobs=[process_upload_job], default_status=dg.DefaultSensorStatus.RUNNING,
                        minimum_interval_seconds=20)
 def upload_failure_email_sensor(context: dg.RunFailureSensorContext, database: DatabaseResource,
-                                email: EmailResource):
+                                email: EmailResource, app: AppResource):
     """A failed run e-mails the uploader and the team: the rejection reason, or the failed step and error."""
-    notifier = Notifier(database.repository(), email)
+    notifier = Notifier(database.repository(), email, app.team_email)
     run = context.dagster_run
     upload = notifier.repo.get_upload(run.tags.get("dagster/partition", ""))
     if upload is None:

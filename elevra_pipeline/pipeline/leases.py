@@ -10,13 +10,6 @@ import socket
 
 import dagster as dg
 
-DEFAULT_LEASE_SECONDS = 900.0
-
-
-def lease_seconds() -> float:
-    return float(os.environ.get("ELEVRA_BATCH_LEASE_SECONDS") or DEFAULT_LEASE_SECONDS)
-
-
 def owner_for(run_id: str) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{run_id}"
 

@@ -13,6 +13,7 @@ from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.assets import upload_assets
 from elevra_pipeline.pipeline.partitions import uploads_partitions
+from elevra_pipeline.pipeline.resources import AppResource
 from elevra_pipeline.pipeline.registration import register_file
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
@@ -45,8 +46,9 @@ def process_file(path: Path, uploader: str | None = None, progress: Callable[[st
     if not registration.is_new and upload.original_filename != path.name:
         progress(f"'{path.name}' has the same content as upload {upload.id} ('{upload.original_filename}'): "
                  "reporting that upload")
-    resources = resources or build_resources()
-    notifier = Notifier(repo, resources["email"].process_config_and_initialize())  # EnvVar fields resolved
+    resources = {"app": AppResource.from_settings(settings), **(resources or build_resources())}
+    notifier = Notifier(repo, resources["email"].process_config_and_initialize(),  # EnvVar fields resolved
+                        settings.team_email)
     progress(f"upload {upload.id} ({upload.partition_key}): {'registered' if registration.is_new else 'already known, resuming'}")
     owned = instance is None  # an instance we create, we dispose: it registers process-wide state
     if not registration.rejected:

@@ -14,9 +14,8 @@ import dagster as dg
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.schedules import backfill_reasons
 from elevra_pipeline.quotas.ledger import QuotaLedger
-from elevra_pipeline.quotas.limits import load_quotas
 from elevra_pipeline.storage.batch_rules import UploadStatus
-from elevra_pipeline.pipeline.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 
 BACKOFF_BASE_SECONDS = 60.0
 BACKOFF_CAP_SECONDS = 1800.0
@@ -27,10 +26,11 @@ def recovery_delay(tries: int) -> float:
 
 
 @dg.sensor(job=process_upload_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def model_recovery_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource) -> dg.SensorResult:
+def model_recovery_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource,
+                          app: AppResource) -> dg.SensorResult:
     """Requests a run for each upload waiting for a model, when a model has capacity again (with backoff)."""
     repo = database.repository()
-    quotas = load_quotas()
+    quotas = app.quotas()
     ledger = QuotaLedger(repo.engine, quotas.window_seconds, quotas.day_seconds)
     tries: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
     waiting = [u.partition_key for u in repo.list_uploads() if u.status == UploadStatus.WAITING_FOR_MODEL]

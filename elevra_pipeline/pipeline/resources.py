@@ -7,10 +7,41 @@ from pydantic import PrivateAttr
 from elevra_pipeline.gemini.client import GeminiCaller
 from elevra_pipeline.gemini.service import GeminiService
 from elevra_pipeline.notifications.mailer import DEFAULT_FROM, Mailer, OutgoingEmail
-from elevra_pipeline.quotas.limits import QuotaConfig
-from elevra_pipeline.settings import Settings
+from elevra_pipeline.intake.limits import IntakeLimits
+from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
+from elevra_pipeline.settings import Settings, intake_limits
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
+
+
+class AppResource(dg.ConfigurableResource):
+    """The pipeline's own settings (folders, URLs, limits), filled from `Settings` at wiring."""
+    upload_dir: str
+    archive_dir: str
+    workbook_dir: str
+    base_url: str
+    team_email: str
+    quotas_file: str | None = None
+    batch_lease_seconds: float = 900.0
+    retention_days: float = 180.0
+    intake_max_file_mb: float | None = None
+    intake_max_rows: int | None = None
+    intake_max_cells: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "AppResource":
+        return cls(upload_dir=str(settings.upload_dir), archive_dir=str(settings.archive_dir),
+                   workbook_dir=str(settings.workbook_dir), base_url=settings.elevra_base_url,
+                   team_email=settings.team_email, quotas_file=settings.quotas_file,
+                   batch_lease_seconds=settings.batch_lease_seconds, retention_days=settings.retention_days,
+                   intake_max_file_mb=settings.intake_max_file_mb, intake_max_rows=settings.intake_max_rows,
+                   intake_max_cells=settings.intake_max_cells)
+
+    def intake_limits(self) -> IntakeLimits:
+        return intake_limits(self.intake_max_file_mb, self.intake_max_rows, self.intake_max_cells)
+
+    def quotas(self) -> QuotaConfig:
+        return load_quotas(self.quotas_file or DEFAULT_QUOTAS_FILE)
 
 
 class DatabaseResource(dg.ConfigurableResource):

@@ -13,9 +13,8 @@ import dagster as dg
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.quotas.ledger import QuotaLedger
-from elevra_pipeline.quotas.limits import load_quotas
 from elevra_pipeline.storage.batch_rules import model_retryable
-from elevra_pipeline.pipeline.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 
 BACKFILL_TAGS = {"elevra/kind": "backfill", "dagster/priority": "-1"}
 NEVER_RETRY = ("rejected", "cancelled")
@@ -45,10 +44,10 @@ def backfill_reasons(repo, instance: dg.DagsterInstance, keys: list[str], ledger
 
 @dg.schedule(cron_schedule=os.environ.get("ELEVRA_BACKFILL_CRON", "0 3 * * *"), job=process_upload_job,
              execution_timezone="America/Los_Angeles", default_status=dg.DefaultScheduleStatus.RUNNING)
-def upload_backfill_schedule(context: dg.ScheduleEvaluationContext, database: DatabaseResource):
+def upload_backfill_schedule(context: dg.ScheduleEvaluationContext, database: DatabaseResource, app: AppResource):
     """Requests a low-priority run per upload partition that needs one, each with its own run_key."""
     repo = database.repository()
-    quotas = load_quotas()
+    quotas = app.quotas()
     ledger = QuotaLedger(repo.engine, quotas.window_seconds, quotas.day_seconds)
     keys = context.instance.get_dynamic_partitions(uploads_partitions.name)
     reasons = backfill_reasons(repo, context.instance, keys, ledger, quotas)

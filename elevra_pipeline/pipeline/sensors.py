@@ -7,11 +7,10 @@ from pathlib import Path
 import dagster as dg
 
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline.resources import EmailResource
+from elevra_pipeline.pipeline.resources import AppResource, EmailResource
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.registration import register_file, sidecar, sidecar_email
-from elevra_pipeline.settings import Settings
 from elevra_pipeline.pipeline.resources import DatabaseResource
 
 SETTLE_SECONDS = 2.0  # a file modified more recently may still be being copied in
@@ -32,20 +31,20 @@ def candidate_files(upload_dir: Path, now: float, settle_seconds: float = SETTLE
 
 @dg.sensor(job=process_upload_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
 def upload_bucket_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource,
-                         email: EmailResource) -> dg.SensorResult:
+                         email: EmailResource, app: AppResource) -> dg.SensorResult:
     """Registers each new file once by content hash, adds its partition and requests its run."""
-    settings = Settings.from_env()
-    settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    upload_dir, archive_dir = Path(app.upload_dir), Path(app.archive_dir)
+    upload_dir.mkdir(parents=True, exist_ok=True)
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    notifier = Notifier(database.repository(), email)
+    notifier = Notifier(database.repository(), email, app.team_email)
     repo = notifier.repo
     new_keys, requests, rejected = [], [], []
-    for path in candidate_files(settings.upload_dir, time.time()):
+    for path in candidate_files(upload_dir, time.time()):
         stat = path.stat()
         signature = f"{stat.st_size}:{stat.st_mtime_ns}"
         if seen.get(path.name) == signature:
             continue
-        registration = register_file(repo, path, settings.archive_dir)
+        registration = register_file(repo, path, archive_dir)
         seen[path.name] = signature
         upload = registration.upload
         if not registration.is_new:
