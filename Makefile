@@ -24,6 +24,8 @@ run: setup
 	DAGSTER_HOME=$(DAGSTER_HOME) ELEVRA_DATA_DIR=$(CURDIR)/data $(VENV)/bin/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
 
 test: setup
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -11,32 +11,47 @@ def _repo():
     from elevra_pipeline.settings import Settings
     from elevra_pipeline.storage.database import migrated_engine
     from elevra_pipeline.storage.repository import Repository
+
     return Repository(migrated_engine(Settings.from_env().database_url))
 
 
 def cmd_process(args) -> int:
     from elevra_pipeline.pipeline.processing import process_file
-    options = {"election_date": args.election_date, "jurisdiction": args.jurisdiction, "state": args.state,
-               "columns": args.columns}
-    summary = process_file(Path(args.path), args.uploader, progress=lambda line: print(line, flush=True),
-                           keep_raw_file=args.keep_raw, options={k: v for k, v in options.items() if v})
+
+    options = {
+        "election_date": args.election_date,
+        "jurisdiction": args.jurisdiction,
+        "state": args.state,
+        "columns": args.columns,
+    }
+    summary = process_file(
+        Path(args.path),
+        args.uploader,
+        progress=lambda line: print(line, flush=True),
+        keep_raw_file=args.keep_raw,
+        options={k: v for k, v in options.items() if v},
+    )
     print(json.dumps(summary, ensure_ascii=False))
     return 0 if summary["status"] in ("completed", "completed_with_failures") else 2
 
 
 def cmd_status(args) -> int:
     from elevra_pipeline.pipeline.status import print_status
+
     return print_status(_repo(), args.upload_id)
 
 
 def cmd_emulator(args) -> int:
     from elevra_pipeline.gemini.emulator.server import EmulatorServer, Faults
     from elevra_pipeline.quotas.limits import load_quotas
+
     quotas = None if args.no_quotas else load_quotas(args.quotas)
     server = EmulatorServer((args.host, args.port), quotas, Faults.parse(args.faults), args.latency_ms / 1000)
-    print(f"Gemini EMULATOR listening on {server.base_url} (quotas {'off' if quotas is None else 'on'}, "
-          f"faults: {args.faults or 'none'}). Point the pipeline at it with ELEVRA_GEMINI_BASE_URL={server.base_url}",
-          flush=True)
+    print(
+        f"Gemini EMULATOR listening on {server.base_url} (quotas {'off' if quotas is None else 'on'}, "
+        f"faults: {args.faults or 'none'}). Point the pipeline at it with ELEVRA_GEMINI_BASE_URL={server.base_url}",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -47,32 +62,49 @@ def cmd_emulator(args) -> int:
 def cmd_quota(args) -> int:
     from elevra_pipeline.quotas.ledger import QuotaLedger
     from elevra_pipeline.quotas.limits import load_quotas
+
     config = load_quotas(args.quotas)
     ledger = QuotaLedger(_repo().engine, config.window_seconds, config.day_seconds, config.in_flight_lease_seconds)
     now = time.time()
-    print(f"{'model':18} {'requests/window':>16} {'tokens/window':>20} {'requests today':>16} {'in flight':>12}  cool-down")
+    print(
+        f"{'model':18} {'requests/window':>16} {'tokens/window':>20} {'requests today':>16} "
+        f"{'in flight':>12}  cool-down"
+    )
     for model, limits in config.models.items():
         u = ledger.usage(model, now)
         cool = f"{u['cooldown_seconds']:.0f}s ({u['cooldown_reason']})" if u["cooldown_seconds"] else "-"
-        print(f"{model:18} {u['requests_in_window']:>7}/{limits.rpm or '∞':<8} {u['tokens_in_window']:>9}/{limits.tpm or '∞':<10} "
-              f"{u['requests_today']:>7}/{limits.rpd or '∞':<8} {u['tokens_in_flight']:>12}  {cool}")
+        print(
+            f"{model:18} {u['requests_in_window']:>7}/{limits.rpm or '∞':<8} "
+            f"{u['tokens_in_window']:>9}/{limits.tpm or '∞':<10} "
+            f"{u['requests_today']:>7}/{limits.rpd or '∞':<8} {u['tokens_in_flight']:>12}  {cool}"
+        )
     return 0
 
 
 def cmd_bench(args) -> int:
     if args.what == "intake":
         from elevra_pipeline.bench.intake_bench import run as run_intake
+
         run_intake(say=lambda line: print(line, flush=True))
         return 0
     from elevra_pipeline.bench.quota_bench import run
-    run(args.processes, args.seconds, args.quotas, args.ledger, threads=args.threads, latency_ms=args.latency_ms,
-        say=lambda line: print(line, flush=True))
+
+    run(
+        args.processes,
+        args.seconds,
+        args.quotas,
+        args.ledger,
+        threads=args.threads,
+        latency_ms=args.latency_ms,
+        say=lambda line: print(line, flush=True),
+    )
     return 0
 
 
 def cmd_admin(args) -> int:
     from elevra_pipeline.exceptions import ElevraError
     from elevra_pipeline.pipeline import admin
+
     repo = _repo()
     try:
         if args.command == "batch":
@@ -86,6 +118,7 @@ def cmd_admin(args) -> int:
             from elevra_pipeline.definitions import build_resources
             from elevra_pipeline.notifications.notifier import Notifier
             from elevra_pipeline.pipeline.processing import dagster_instance_or_none
+
             resources = build_resources()
             notifier = Notifier(repo, resources["email"].process_config_and_initialize(), resources["app"].team_email)
             print(admin.cancel_upload(repo, args.upload_id, notifier, dagster_instance_or_none(), args.reason or ""))
@@ -132,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("upload_id", nargs="?", type=int)
         p.add_argument("--all", action="store_true")
         p.set_defaults(func=cmd_admin)
-    p = sub.add_parser("cancel", help="cancel an upload: stop its runs, cancel its unfinished batches, tell the uploader")
+    p = sub.add_parser(
+        "cancel", help="cancel an upload: stop its runs, cancel its unfinished batches, tell the uploader"
+    )
     p.add_argument("upload_id", type=int)
     p.add_argument("--reason")
     p.set_defaults(func=cmd_admin)
@@ -151,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from elevra_pipeline.exceptions import QuotaConfigError
     from elevra_pipeline.settings import SettingsError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

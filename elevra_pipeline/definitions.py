@@ -4,16 +4,16 @@ import os
 
 import dagster as dg
 
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource, GeminiResource
-from elevra_pipeline.pipeline.email_sensors import upload_email_sensor, upload_failure_email_sensor
-from elevra_pipeline.pipeline.assets import upload_assets
 from elevra_pipeline.pipeline.admin_job import upload_admin
+from elevra_pipeline.pipeline.assets import upload_assets
 from elevra_pipeline.pipeline.cleanup import retention_cleanup, retention_schedule
+from elevra_pipeline.pipeline.email_sensors import upload_email_sensor, upload_failure_email_sensor
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.recovery import model_recovery_sensor
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource, GeminiResource
 from elevra_pipeline.pipeline.schedules import upload_backfill_schedule
-from elevra_pipeline.settings import Settings
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
+from elevra_pipeline.settings import Settings
 
 
 def _env(name: str):
@@ -32,17 +32,29 @@ def build_resources() -> dict:
     app = AppResource.from_settings(settings)
     app.quotas()  # an invalid quotas file is refused now, not at the first model call
     database_url = _env("ELEVRA_DATABASE_URL") or settings.database_url
-    return {"app": app, "database": DatabaseResource(url=database_url),
-            "gemini": GeminiResource(api_key=_env("GEMINI_API_KEY"), base_url=_env("ELEVRA_GEMINI_BASE_URL"),
-                                     quotas_file=settings.quotas_file, database_url=database_url,
-                                     analysis_models=_models("ELEVRA_ANALYSIS_MODELS"),
-                                     structure_models=_models("ELEVRA_STRUCTURE_MODELS")),
-            "email": EmailResource(api_key=_env("RESEND_API_KEY"),
-                                   api_url=_env("ELEVRA_RESEND_API_URL") or _env("RESEND_API_URL"),
-                                   outbox_dir=str(settings.outbox_dir))}
+    return {
+        "app": app,
+        "database": DatabaseResource(url=database_url),
+        "gemini": GeminiResource(
+            api_key=_env("GEMINI_API_KEY"),
+            base_url=_env("ELEVRA_GEMINI_BASE_URL"),
+            quotas_file=settings.quotas_file,
+            database_url=database_url,
+            analysis_models=_models("ELEVRA_ANALYSIS_MODELS"),
+            structure_models=_models("ELEVRA_STRUCTURE_MODELS"),
+        ),
+        "email": EmailResource(
+            api_key=_env("RESEND_API_KEY"),
+            api_url=_env("ELEVRA_RESEND_API_URL") or _env("RESEND_API_URL"),
+            outbox_dir=str(settings.outbox_dir),
+        ),
+    }
 
 
-defs = dg.Definitions(assets=upload_assets, jobs=[process_upload_job, upload_admin, retention_cleanup],
-                      schedules=[upload_backfill_schedule, retention_schedule], sensors=[upload_bucket_sensor, upload_email_sensor, upload_failure_email_sensor,
-                               model_recovery_sensor],
-                      resources=build_resources())
+defs = dg.Definitions(
+    assets=upload_assets,
+    jobs=[process_upload_job, upload_admin, retention_cleanup],
+    schedules=[upload_backfill_schedule, retention_schedule],
+    sensors=[upload_bucket_sensor, upload_email_sensor, upload_failure_email_sensor, model_recovery_sensor],
+    resources=build_resources(),
+)

@@ -16,9 +16,18 @@ class QuotaConfigError(ElevraError):
 class ModelCallError(ElevraError):
     """One model call failed; carries what the attempt row records."""
 
-    def __init__(self, message: str, *, error_type: str, status_code: int | None = None,
-                 retryable: bool = True, quota_id: str | None = None,
-                 retry_delay: float | None = None, body: str | None = None, scope: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_type: str,
+        status_code: int | None = None,
+        retryable: bool = True,
+        quota_id: str | None = None,
+        retry_delay: float | None = None,
+        body: str | None = None,
+        scope: str | None = None,
+    ):
         super().__init__(message)
         self.error_type = error_type
         self.status_code = status_code

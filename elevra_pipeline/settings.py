@@ -5,7 +5,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-
 DEFAULT_TEAM_EMAIL = "team@elevracommunity.com"
 
 
@@ -40,6 +39,7 @@ def _number(name: str, default: float | None, cast=float, minimum: float = 0) ->
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the pipeline, read from the environment once, at wiring (and by the CLI)."""
+
     database_url: str
     upload_dir: Path
     workbook_dir: Path
@@ -84,9 +84,12 @@ class Settings:
 def intake_limits(max_file_mb: float | None = None, max_rows: int | None = None, max_cells: int | None = None):
     """File, cell and row limits for uploads; unset values keep intake's defaults."""
     from elevra_pipeline.intake.limits import IntakeLimits
+
     defaults = IntakeLimits()
     return IntakeLimits(
         max_file_bytes=int(max_file_mb * 1024 * 1024) if max_file_mb else defaults.max_file_bytes,
         max_uncompressed_bytes=defaults.max_uncompressed_bytes,
-        max_rows=max_rows or defaults.max_rows, max_columns=defaults.max_columns,
-        max_cells=max_cells or defaults.max_cells)
+        max_rows=max_rows or defaults.max_rows,
+        max_columns=defaults.max_columns,
+        max_cells=max_cells or defaults.max_cells,
+    )

@@ -39,8 +39,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append({"path": self.path, "headers": dict(self.headers), "json": body})
         self.server._count += 1
         decided = self.server.decide(self.server.requests[-1]) if self.server.decide else None
-        status, reply, headers = decided or (self.server.replies.pop(0) if self.server.replies else (
-            200, {"id": f"email-{self.server._count}"}, {}))
+        status, reply, headers = decided or (
+            self.server.replies.pop(0) if self.server.replies else (200, {"id": f"email-{self.server._count}"}, {})
+        )
         self.server.requests[-1]["status"] = status
         data = json.dumps(reply).encode()
         self.send_response(status)

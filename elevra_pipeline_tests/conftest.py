@@ -15,10 +15,9 @@ from dagster._core.storage.defs_state.base import DefsStateStorage, set_defs_sta
 from sqlalchemy import create_engine, text
 
 from elevra_pipeline.gemini.emulator.server import start_in_thread
-from elevra_pipeline.pipeline.resources import GeminiResource
+from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline.pipeline.resources import DatabaseResource
 
 POSTGRES_URL = os.environ.get("ELEVRA_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 
@@ -90,8 +89,14 @@ def no_inherited_dagster_state_storage():
 def local_data(tmp_path, monkeypatch):
     """Every test writes its uploads, workbooks and outbox under its own temporary folder."""
     monkeypatch.setenv("ELEVRA_DATA_DIR", str(tmp_path / "data"))
-    for name in ("GEMINI_API_KEY", "ELEVRA_GEMINI_BASE_URL", "ELEVRA_DATABASE_URL", "RESEND_API_KEY",
-                 "ELEVRA_QUOTAS_FILE", "ELEVRA_UPLOAD_DIR"):
+    for name in (
+        "GEMINI_API_KEY",
+        "ELEVRA_GEMINI_BASE_URL",
+        "ELEVRA_DATABASE_URL",
+        "RESEND_API_KEY",
+        "ELEVRA_QUOTAS_FILE",
+        "ELEVRA_UPLOAD_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "data"
 
@@ -111,8 +116,10 @@ def emulator():
 
 @pytest.fixture
 def resources(db_url, emulator) -> dict:
-    return {"database": DatabaseResource(url=db_url),
-            "gemini": GeminiResource(base_url=emulator.base_url, database_url=db_url, backoff_base_seconds=0.01)}
+    return {
+        "database": DatabaseResource(url=db_url),
+        "gemini": GeminiResource(base_url=emulator.base_url, database_url=db_url, backoff_base_seconds=0.01),
+    }
 
 
 @pytest.fixture

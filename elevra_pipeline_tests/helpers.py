@@ -22,8 +22,13 @@ def app_resource() -> AppResource:
 
 
 def materialize_upload(upload, instance, resources, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-    return dg.materialize(upload_assets, instance=instance, partition_key=upload.partition_key,
-                          resources={"app": app_resource(), **resources}, raise_on_error=raise_on_error)
+    return dg.materialize(
+        upload_assets,
+        instance=instance,
+        partition_key=upload.partition_key,
+        resources={"app": app_resource(), **resources},
+        raise_on_error=raise_on_error,
+    )
 
 
 def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:

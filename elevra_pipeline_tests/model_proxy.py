@@ -14,8 +14,9 @@ from elevra_pipeline.gemini import prompts
 
 # (task, answer as JSON, call number) -> the answer to send instead
 Rewrite = Callable[[str, dict, int], dict]
-OVERLOADED = {"error": {"code": 503, "message": "The model is overloaded. Please try again later.",
-                        "status": "UNAVAILABLE"}}
+OVERLOADED = {
+    "error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}
+}
 
 
 class ModelProxy(ThreadingHTTPServer):
@@ -26,7 +27,7 @@ class ModelProxy(ThreadingHTTPServer):
         self.upstream = upstream.rstrip("/")
         self.rewrite = rewrite
         self.down: str | None = None  # None (pass through), "503", or "refuse" (drop the connection)
-        self.calls: list[str] = []     # task of each generateContent call that reached the model
+        self.calls: list[str] = []  # task of each generateContent call that reached the model
         self.refused = 0
         self._lock = threading.Lock()
 
@@ -72,9 +73,12 @@ class _Handler(BaseHTTPRequestHandler):
         with proxy._lock:
             proxy.calls.append(task)
             number = len(proxy.calls)
-        request = urllib.request.Request(proxy.upstream + self.path, data=body, method="POST",
-                                         headers={k: v for k, v in self.headers.items()
-                                                  if k.lower() in ("content-type", "x-goog-api-key")})
+        request = urllib.request.Request(
+            proxy.upstream + self.path,
+            data=body,
+            method="POST",
+            headers={k: v for k, v in self.headers.items() if k.lower() in ("content-type", "x-goog-api-key")},
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 status, answer = response.status, json.loads(response.read())

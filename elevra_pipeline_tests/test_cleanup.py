@@ -32,9 +32,19 @@ def test_a_debug_sidecar_keeps_the_raw_file(repo, instance, resources, tmp_path)
 def test_old_finished_uploads_are_archived_then_deleted_but_records_stay(repo, instance, resources, tmp_path):
     upload = register(repo, SAMPLE_XLSX, instance)
     materialize_upload(upload, instance, resources)
-    repo.add_notification(upload_id=upload.id, kind="final", idempotency_key="k", recipients=["a@b.org"],
-                          subject="s", text_body="t", html_body="h", status="sent")
-    fresh = repo.add_upload(partition_key="fresh-1", content_hash="f" * 64, original_filename="f.csv", status="processing")
+    repo.add_notification(
+        upload_id=upload.id,
+        kind="final",
+        idempotency_key="k",
+        recipients=["a@b.org"],
+        subject="s",
+        text_body="t",
+        html_body="h",
+        status="sent",
+    )
+    fresh = repo.add_upload(
+        partition_key="fresh-1", content_hash="f" * 64, original_filename="f.csv", status="processing"
+    )
     assert expire_old_uploads(repo, 30, tmp_path / "archive")["uploads"] == 0  # nothing old enough
     repo.update_upload(upload.id, updated_at=datetime.now(timezone.utc) - timedelta(days=45))
 

@@ -12,17 +12,30 @@ def test_process_prints_a_json_summary_and_leaves_the_stage_emails(emulator, loc
     assert cli.main(["process", str(SAMPLE_XLSX), "--uploader", "ann@example.org"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(lines[-1])
-    assert summary["status"] == "completed" and summary["batches"] == {"total": 22, "inserted": 22, "needs_reupload": 0,
-                                                                     "waiting_for_model": 0}
+    assert summary["status"] == "completed" and summary["batches"] == {
+        "total": 22,
+        "inserted": 22,
+        "needs_reupload": 0,
+        "waiting_for_model": 0,
+    }
     assert (summary["elections"], summary["candidates"]) == (22, 66)
     assert summary["model_calls"] == {"gemini-2.5-pro": 22, "gemini-2.5-flash": 22}
     assert [line.split(":")[0] for line in lines if line.startswith("[")] == [
-        "[1/5] upload_batches", "[2/5] batch_analysis", "[3/5] structured_output", "[4/5] inserted_records",
-        "[5/5] result_workbook"]
-    kinds = sorted(re.sub(r"final-[0-9a-f]{10}", "final", p.name.split("--upload-1-")[1])
-                   for p in (local_data / "outbox").glob("*.eml"))
-    assert kinds == sorted(f"{k}{copy}.eml" for k in ("analysis_complete", "final", "queued", "structure_complete")
-                           for copy in ("", "-team"))
+        "[1/5] upload_batches",
+        "[2/5] batch_analysis",
+        "[3/5] structured_output",
+        "[4/5] inserted_records",
+        "[5/5] result_workbook",
+    ]
+    kinds = sorted(
+        re.sub(r"final-[0-9a-f]{10}", "final", p.name.split("--upload-1-")[1])
+        for p in (local_data / "outbox").glob("*.eml")
+    )
+    assert kinds == sorted(
+        f"{k}{copy}.eml"
+        for k in ("analysis_complete", "final", "queued", "structure_complete")
+        for copy in ("", "-team")
+    )
 
     assert cli.main(["process", str(SAMPLE_XLSX)]) == 0  # the same file again: resumed, nothing redone
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -30,7 +43,9 @@ def test_process_prints_a_json_summary_and_leaves_the_stage_emails(emulator, loc
     assert len(list((local_data / "outbox").glob("*.eml"))) == 8
 
 
-def test_process_a_corrupt_file_exits_2_with_the_reason_and_its_email(emulator, local_data, monkeypatch, capsys, tmp_path):
+def test_process_a_corrupt_file_exits_2_with_the_reason_and_its_email(
+    emulator, local_data, monkeypatch, capsys, tmp_path
+):
     monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
     path = tmp_path / "bad.xlsx"
     path.write_bytes(b"PK\x03\x04 nope")
@@ -53,6 +68,7 @@ def test_status_lists_uploads_batches_and_emails(emulator, local_data, monkeypat
 
 def test_process_honours_the_production_mail_settings(emulator, local_data, monkeypatch, capsys, tmp_path):
     from elevra_pipeline_tests.capture_server import CaptureServer
+
     monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
     monkeypatch.setenv("RESEND_API_KEY", "re_test_key")
     capture = CaptureServer().start()

@@ -15,15 +15,23 @@ from elevra_pipeline.storage.repository import Repository
 
 
 def _process(env):
-    return subprocess.Popen([sys.executable, "-m", "elevra_pipeline.cli", "process", str(SAMPLE_XLSX),
-                             "--uploader", "ann@example.org"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "elevra_pipeline.cli", "process", str(SAMPLE_XLSX), "--uploader", "ann@example.org"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 def test_kill_9_mid_stage_then_rerun_finishes_without_duplicates(db_url, local_data):
     slow = start_in_thread(latency_seconds=0.25)  # a slow model, so the kill lands mid-stage
-    env = {**os.environ, "ELEVRA_DATA_DIR": str(local_data), "ELEVRA_DATABASE_URL": db_url,
-           "ELEVRA_GEMINI_BASE_URL": slow.base_url}
+    env = {
+        **os.environ,
+        "ELEVRA_DATA_DIR": str(local_data),
+        "ELEVRA_DATABASE_URL": db_url,
+        "ELEVRA_GEMINI_BASE_URL": slow.base_url,
+    }
     repo = Repository(migrated_engine(db_url))
     try:
         victim = _process(env)

@@ -10,10 +10,19 @@ from elevra_pipeline.definitions import defs
 def test_definitions_load_with_every_asset_job_and_sensor():
     repository = defs.get_repository_def()
     assert {k.to_user_string() for k in repository.asset_graph.get_all_asset_keys()} == {
-        "upload_batches", "batch_analysis", "structured_output", "inserted_records", "result_workbook"}
+        "upload_batches",
+        "batch_analysis",
+        "structured_output",
+        "inserted_records",
+        "result_workbook",
+    }
     assert repository.get_job("process_upload") is not None
     assert {s.name for s in repository.sensor_defs} == {
-        "upload_bucket_sensor", "upload_email_sensor", "upload_failure_email_sensor", "model_recovery_sensor"}
+        "upload_bucket_sensor",
+        "upload_email_sensor",
+        "upload_failure_email_sensor",
+        "model_recovery_sensor",
+    }
 
 
 def test_the_data_folder_defaults_to_the_current_directory_never_the_installed_package(monkeypatch, tmp_path):
@@ -21,6 +30,7 @@ def test_the_data_folder_defaults_to_the_current_directory_never_the_installed_p
 
     import elevra_pipeline
     from elevra_pipeline.settings import data_dir
+
     monkeypatch.delenv("ELEVRA_DATA_DIR")
     monkeypatch.chdir(tmp_path)
     assert data_dir() == tmp_path.resolve() / "data"
@@ -30,11 +40,29 @@ def test_the_data_folder_defaults_to_the_current_directory_never_the_installed_p
 def test_the_domain_packages_never_import_dagster():
     import subprocess
     import sys
-    domain = ["intake", "quotas", "gemini", "gemini.service", "gemini.emulator.server", "records", "records.validate",
-              "storage", "storage.repository", "notifications", "notifications.notifier", "notifications.mailer",
-              "workbook", "workbook.builder", "workbook.summary", "settings"]
-    code = (f"import sys; import {', '.join('elevra_pipeline.' + m for m in domain)}; "
-            "print(sorted(m for m in sys.modules if m == 'dagster' or m.startswith('dagster.')))")
+
+    domain = [
+        "intake",
+        "quotas",
+        "gemini",
+        "gemini.service",
+        "gemini.emulator.server",
+        "records",
+        "records.validate",
+        "storage",
+        "storage.repository",
+        "notifications",
+        "notifications.notifier",
+        "notifications.mailer",
+        "workbook",
+        "workbook.builder",
+        "workbook.summary",
+        "settings",
+    ]
+    code = (
+        f"import sys; import {', '.join('elevra_pipeline.' + m for m in domain)}; "
+        "print(sorted(m for m in sys.modules if m == 'dagster' or m.startswith('dagster.')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -43,34 +71,60 @@ def test_the_wiring_snapshot_a_change_to_it_shows_in_review():
     """Asset keys, deps, partitions, pools and checks; jobs, sensors and schedules. Update on purpose."""
     from elevra_pipeline.definitions import defs
     from elevra_pipeline.pipeline.assets import upload_assets
-    assets = {a.key.to_user_string(): (sorted(d.to_user_string() for d in a.asset_deps[a.key]), a.partitions_def.name,
-                                       a.op.pool, sorted(k.name for k in a.check_keys)) for a in upload_assets}
+
+    assets = {
+        a.key.to_user_string(): (
+            sorted(d.to_user_string() for d in a.asset_deps[a.key]),
+            a.partitions_def.name,
+            a.op.pool,
+            sorted(k.name for k in a.check_keys),
+        )
+        for a in upload_assets
+    }
     assert assets == {
         "upload_batches": ([], "uploads", None, []),
         "batch_analysis": (["upload_batches"], "uploads", "gemini", []),
         "structured_output": (["batch_analysis"], "uploads", "gemini", []),
         "inserted_records": (["structured_output"], "uploads", None, []),
-        "result_workbook": (["inserted_records"], "uploads", None,
-                            ["every_row_accounted_for", "no_batch_failed_a_model_stage", "workbook_matches_database"]),
+        "result_workbook": (
+            ["inserted_records"],
+            "uploads",
+            None,
+            ["every_row_accounted_for", "no_batch_failed_a_model_stage", "workbook_matches_database"],
+        ),
     }
     repository = defs.get_repository_def()
     assert sorted(j.name for j in repository.get_all_jobs() if not j.name.startswith("__")) == [
-        "process_upload", "retention_cleanup", "upload_admin"]
+        "process_upload",
+        "retention_cleanup",
+        "upload_admin",
+    ]
     assert repository.get_job("process_upload").tags["dagster/max_runtime"] == "21600"
-    assert sorted(s.name for s in repository.schedule_defs) == ["retention_cleanup_schedule", "upload_backfill_schedule"]
+    assert sorted(s.name for s in repository.schedule_defs) == [
+        "retention_cleanup_schedule",
+        "upload_backfill_schedule",
+    ]
     assert sorted(s.name for s in repository.sensor_defs) == [
-        "model_recovery_sensor", "upload_bucket_sensor", "upload_email_sensor", "upload_failure_email_sensor"]
+        "model_recovery_sensor",
+        "upload_bucket_sensor",
+        "upload_email_sensor",
+        "upload_failure_email_sensor",
+    ]
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("ELEVRA_BATCH_LEASE_SECONDS", "soon", "ELEVRA_BATCH_LEASE_SECONDS='soon' is not a number"),
-    ("ELEVRA_INTAKE_MAX_ROWS", "-5", "ELEVRA_INTAKE_MAX_ROWS='-5' must be greater than 0"),
-    ("ELEVRA_QUOTAS_FILE", "/no/such/quotas.yaml", "ELEVRA_QUOTAS_FILE='/no/such/quotas.yaml' is not a file"),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("ELEVRA_BATCH_LEASE_SECONDS", "soon", "ELEVRA_BATCH_LEASE_SECONDS='soon' is not a number"),
+        ("ELEVRA_INTAKE_MAX_ROWS", "-5", "ELEVRA_INTAKE_MAX_ROWS='-5' must be greater than 0"),
+        ("ELEVRA_QUOTAS_FILE", "/no/such/quotas.yaml", "ELEVRA_QUOTAS_FILE='/no/such/quotas.yaml' is not a file"),
+    ],
+)
 def test_an_unusable_setting_is_refused_at_start_up_naming_it(name, value, message, monkeypatch, capsys):
     from elevra_pipeline import cli
     from elevra_pipeline.definitions import build_resources
     from elevra_pipeline.settings import SettingsError
+
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=re.escape(message)):
         build_resources()
@@ -80,6 +134,7 @@ def test_an_unusable_setting_is_refused_at_start_up_naming_it(name, value, messa
 def test_an_invalid_quotas_file_is_refused_when_the_code_location_loads(monkeypatch, tmp_path):
     from elevra_pipeline.definitions import build_resources
     from elevra_pipeline.exceptions import QuotaConfigError
+
     path = tmp_path / "quotas.yaml"
     path.write_text("models:\n  gemini-2.5-pro: {rpm: -1}\n")
     monkeypatch.setenv("ELEVRA_QUOTAS_FILE", str(path))

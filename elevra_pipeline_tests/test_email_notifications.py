@@ -8,21 +8,23 @@ import time
 from email import policy
 
 import dagster as dg
-import pytest
 
 from elevra_pipeline.definitions import defs
-from elevra_pipeline.pipeline.resources import EmailResource
 from elevra_pipeline.pipeline.email_sensors import upload_email_sensor, upload_failure_email_sensor
+from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
-from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import app_resource, materialize_upload, register
 
 
 def tick(instance, db_url, mailer, cursor=None):
-    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
-                                 resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": mailer}) as context:
+    with dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=defs,
+        resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": mailer},
+    ) as context:
         return upload_email_sensor.evaluate_tick(context)
 
 
@@ -57,8 +59,10 @@ def test_each_stage_sends_one_email_and_the_final_one_carries_the_workbook(repo,
     assert "Estimated completion" in mine[0].get_body(("plain",)).get_content()
     assert "Delivery: 8 sent" in result.skip_message
     assert sorted((n.kind, n.recipients[0], n.status) for n in repo.notifications(upload.id)) == sorted(
-        (kind, to, "sent") for kind in ("queued", "analysis_complete", "structure_complete", "final")
-        for to in ("ann@example.org", "team@elevracommunity.com"))
+        (kind, to, "sent")
+        for kind in ("queued", "analysis_complete", "structure_complete", "final")
+        for to in ("ann@example.org", "team@elevracommunity.com")
+    )
 
     again = tick(instance, db_url, EmailResource(), result.cursor)
     lost_cursor = tick(instance, db_url, EmailResource())
@@ -75,8 +79,11 @@ def test_real_sdk_sends_with_idempotency_key_and_the_workbook_attached(repo, ins
         capture.stop()
     assert [r["path"] for r in capture.requests] == ["/emails"] * 8
     keys = [re.sub(r"-final-[0-9a-f]{10}", "-final", r["headers"]["Idempotency-Key"]) for r in capture.requests]
-    assert keys == [f"upload-{upload.id}-{k}{copy}" for k in ("queued", "analysis_complete", "structure_complete", "final")
-                    for copy in ("", "-team")]
+    assert keys == [
+        f"upload-{upload.id}-{k}{copy}"
+        for k in ("queued", "analysis_complete", "structure_complete", "final")
+        for copy in ("", "-team")
+    ]
     assert capture.requests[0]["headers"]["Authorization"] == "Bearer re_test_key"
     assert [r["json"]["to"] for r in capture.requests[6:]] == [["ann@example.org"], ["team@elevracommunity.com"]]
     for final in capture.requests[6:]:
@@ -87,8 +94,15 @@ def test_real_sdk_sends_with_idempotency_key_and_the_workbook_attached(repo, ins
 
 def test_a_429_from_resend_is_retried_later_and_ends_with_one_email(repo, instance, resources, db_url):
     upload = processed_upload(repo, instance, resources)
-    capture = CaptureServer([(429, {"name": "rate_limit_exceeded", "message": "Too many requests", "statusCode": 429},
-                              {"retry-after": "0"})]).start()
+    capture = CaptureServer(
+        [
+            (
+                429,
+                {"name": "rate_limit_exceeded", "message": "Too many requests", "statusCode": 429},
+                {"retry-after": "0"},
+            )
+        ]
+    ).start()
     mailer = EmailResource(api_key="re_test_key", api_url=capture.url)
     try:
         first = tick(instance, db_url, mailer)
@@ -120,11 +134,15 @@ def test_unreachable_resend_never_fails_the_tick_and_keeps_retrying(repo, instan
 
 def test_batch_failures_of_one_upload_come_in_one_email(repo, instance, resources, db_url, outbox, tmp_path):
     path = tmp_path / "undated.csv"
-    path.write_text("Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,\nBo Chan,Sheriff,Springfield,\n"
-                    "Cy Park,Clerk,Springfield,2026-11-03\n")
+    path.write_text(
+        "Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,\nBo Chan,Sheriff,Springfield,\n"
+        "Cy Park,Clerk,Springfield,2026-11-03\n"
+    )
     processed_upload(repo, instance, resources, path)
     tick(instance, db_url, EmailResource())
-    failures = [m for m in read_outbox(outbox) if "election batch(es) of" in m["Subject"] and m["To"] == "ann@example.org"]
+    failures = [
+        m for m in read_outbox(outbox) if "election batch(es) of" in m["Subject"] and m["To"] == "ann@example.org"
+    ]
     assert [m["Subject"] for m in failures] == ["2 election batch(es) of undated.csv need re-upload"]
     assert failures[0].get_body(("plain",)).get_content().count("no election date") == 2
 
@@ -135,9 +153,11 @@ def test_a_rejected_upload_gets_its_email_from_the_bucket_sensor(instance, sqlit
     path = bucket / "candidates.pdf"
     path.write_bytes(b"%PDF-1.4")
     os.utime(path, (time.time() - 60, time.time() - 60))
-    with dg.build_sensor_context(instance_ref=instance.get_ref(), definitions=defs,
-                                 resources={"app": app_resource(), "database": DatabaseResource(url=sqlite_url),
-                                            "email": EmailResource()}) as context:
+    with dg.build_sensor_context(
+        instance_ref=instance.get_ref(),
+        definitions=defs,
+        resources={"app": app_resource(), "database": DatabaseResource(url=sqlite_url), "email": EmailResource()},
+    ) as context:
         upload_bucket_sensor.evaluate_tick(context)
     (message,) = read_outbox(outbox)
     assert message["Subject"] == "Rejected: candidates.pdf could not be processed"
@@ -147,9 +167,12 @@ def test_a_rejected_upload_gets_its_email_from_the_bucket_sensor(instance, sqlit
 def _failure_tick(instance, db_url, result):
     run = instance.get_run_by_id(result.run_id)
     context = dg.build_run_status_sensor_context(
-        sensor_name="upload_failure_email_sensor", dagster_instance=instance, dagster_run=run,
+        sensor_name="upload_failure_email_sensor",
+        dagster_instance=instance,
+        dagster_run=run,
         dagster_event=result.get_run_failure_event(),
-        resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": EmailResource()}).for_run_failure()
+        resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": EmailResource()},
+    ).for_run_failure()
     upload_failure_email_sensor(context)
 
 
@@ -164,7 +187,9 @@ def test_a_corrupt_upload_run_failure_sends_the_rejection_reason(repo, instance,
     assert "not a valid Excel workbook" in message.get_body(("plain",)).get_content()
 
 
-def test_any_failed_run_sends_the_failed_step_and_error(repo, instance, resources, db_url, outbox, tmp_path, monkeypatch):
+def test_any_failed_run_sends_the_failed_step_and_error(
+    repo, instance, resources, db_url, outbox, tmp_path, monkeypatch
+):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     monkeypatch.setenv("ELEVRA_WORKBOOK_DIR", str(blocker / "sub"))
@@ -189,15 +214,22 @@ def test_no_run_can_hang_and_one_stopped_for_running_too_long_is_reported(repo, 
         assert monitoring["enabled"] and monitoring["max_runtime_seconds"] == 6 * 3600
     upload = register(repo, SAMPLE_XLSX, instance, "ann@example.org")
     repo.update_upload(upload.id, status="processing")
-    run = DagsterRun(job_name="process_upload", run_id="stuck-run-1", status=DagsterRunStatus.STARTED,
-                     tags={"dagster/partition": upload.partition_key})
+    run = DagsterRun(
+        job_name="process_upload",
+        run_id="stuck-run-1",
+        status=DagsterRunStatus.STARTED,
+        tags={"dagster/partition": upload.partition_key},
+    )
     instance.add_run(run)
     # what run monitoring does to a run past its dagster/max_runtime
     event = instance.report_run_failed(run, "Exceeded maximum runtime of 21600 seconds.")
     context = dg.build_run_status_sensor_context(
-        sensor_name="upload_failure_email_sensor", dagster_instance=instance,
-        dagster_run=instance.get_run_by_id("stuck-run-1"), dagster_event=event,
-        resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": EmailResource()}).for_run_failure()
+        sensor_name="upload_failure_email_sensor",
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id("stuck-run-1"),
+        dagster_event=event,
+        resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": EmailResource()},
+    ).for_run_failure()
     upload_failure_email_sensor(context)
 
     assert "Exceeded maximum runtime" in repo.get_upload_by_id(upload.id).failure_reason

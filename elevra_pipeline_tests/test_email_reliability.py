@@ -9,14 +9,12 @@ import time
 import openpyxl
 
 from elevra_pipeline import cli
+from elevra_pipeline.gemini import prompts
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline.resources import EmailResource
+from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, GeminiResource
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline.gemini import prompts
-from elevra_pipeline.pipeline.resources import GeminiResource
-from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import materialize_upload, register
 from elevra_pipeline_tests.model_proxy import ModelProxy
@@ -57,7 +55,11 @@ def test_ten_minutes_of_429s_and_500s_delay_every_email_and_lose_none(repo, inst
 
     def resend_in_trouble(request):
         if clock.now < start + 60:
-            return 429, {"name": "rate_limit_exceeded", "message": "Too many requests", "statusCode": 429}, {"retry-after": "20"}
+            return (
+                429,
+                {"name": "rate_limit_exceeded", "message": "Too many requests", "statusCode": 429},
+                {"retry-after": "20"},
+            )
         if clock.now < start + 600:
             return 500, {"name": "internal_server_error", "message": "Unexpected error", "statusCode": 500}, {}
         return None
@@ -81,8 +83,11 @@ def test_ten_minutes_of_429s_and_500s_delay_every_email_and_lose_none(repo, inst
 def test_a_rejected_uploader_address_neither_silences_the_team_nor_goes_unreported(repo, instance, resources):
     upload = processed_upload(repo, instance, resources)
     capture = CaptureServer().start()
-    capture.decide = lambda r: ((422, {"name": "validation_error", "message": "Invalid `to` field.", "statusCode": 422}, {})
-                                if r["json"]["to"] == ["ann@example.org"] else None)
+    capture.decide = lambda r: (
+        (422, {"name": "validation_error", "message": "Invalid `to` field.", "statusCode": 422}, {})
+        if r["json"]["to"] == ["ann@example.org"]
+        else None
+    )
     notifier = Notifier(repo, EmailResource(api_key="re_test_key", api_url=capture.url), TEAM)
     try:
         log_stage_emails(notifier, repo, upload)
@@ -96,7 +101,11 @@ def test_a_rejected_uploader_address_neither_silences_the_team_nor_goes_unreport
         by_to.setdefault((n.recipients[0], n.kind), n.status)
     assert all(by_to[(TEAM, kind)] == "sent" for kind in STAGES)
     assert all(by_to[("ann@example.org", kind)] == "failed" for kind in STAGES)
-    alerts = [r["json"] for r in capture.requests if r["status"] == 200 and r["json"]["subject"].startswith("E-mail not delivered")]
+    alerts = [
+        r["json"]
+        for r in capture.requests
+        if r["status"] == 200 and r["json"]["subject"].startswith("E-mail not delivered")
+    ]
     assert len(alerts) == 4 and all(a["to"] == [TEAM] and "Invalid `to` field" in a["text"] for a in alerts)
     assert first["failed_total"] == 4
 
@@ -106,8 +115,11 @@ def test_an_email_that_fails_for_a_whole_day_is_given_up_and_the_team_is_told(re
     clock = FakeClock()
     start = clock.now
     capture = CaptureServer().start()
-    capture.decide = lambda r: None if "undeliverable" in r["headers"]["Idempotency-Key"] else (
-        500, {"name": "internal_server_error", "message": "down", "statusCode": 500}, {})
+    capture.decide = (
+        lambda r: None
+        if "undeliverable" in r["headers"]["Idempotency-Key"]
+        else (500, {"name": "internal_server_error", "message": "down", "statusCode": 500}, {})
+    )
     notifier = Notifier(repo, EmailResource(api_key="re_test_key", api_url=capture.url), TEAM, clock=clock)
     try:
         notifier.notify_stage(repo.get_upload_by_id(upload.id), "queued")
@@ -131,7 +143,10 @@ def test_two_databases_sharing_one_outbox_both_get_every_email(instance, resourc
     for name in ("one", "two"):
         url = f"sqlite:///{tmp_path / name}.db"
         repo = Repository(migrated_engine(url))
-        res = {"database": DatabaseResource(url=url), "gemini": GeminiResource(base_url=emulator.base_url, database_url=url)}
+        res = {
+            "database": DatabaseResource(url=url),
+            "gemini": GeminiResource(base_url=emulator.base_url, database_url=url),
+        }
         upload = register(repo, SAMPLE_XLSX, instance, "ann@example.org")  # upload 1 in each database
         materialize_upload(upload, instance, res)
         tick(instance, url, EmailResource(outbox_dir=str(shared)))
@@ -164,8 +179,10 @@ def test_a_rerun_that_changes_the_outcome_sends_an_updated_final_email(repo, ins
         return answer
 
     with ModelProxy(emulator.base_url, invent_for_one_batch) as proxy:
-        resources = {"database": DatabaseResource(url=db_url),
-                     "gemini": GeminiResource(base_url=proxy.url, database_url=db_url, backoff_base_seconds=0.01)}
+        resources = {
+            "database": DatabaseResource(url=db_url),
+            "gemini": GeminiResource(base_url=proxy.url, database_url=db_url, backoff_base_seconds=0.01),
+        }
         upload = register(repo, SAMPLE_XLSX, instance, "ann@example.org")
         materialize_upload(upload, instance, resources)
         cursor = tick(instance, db_url, EmailResource()).cursor
@@ -177,11 +194,18 @@ def test_a_rerun_that_changes_the_outcome_sends_an_updated_final_email(repo, ins
         materialize_upload(upload, instance, resources)  # same outcome again: no third e-mail
         tick(instance, db_url, EmailResource(), cursor)
 
-    finals = [m for m in read_outbox(outbox) if m["To"] == "ann@example.org" and re.match(r"(Done|Updated)", m["Subject"])]
+    finals = [
+        m for m in read_outbox(outbox) if m["To"] == "ann@example.org" and re.match(r"(Done|Updated)", m["Subject"])
+    ]
     assert [m["Subject"] for m in finals] == [
         f"Done: {22 - failed} elections and {66 - 3 * failed} candidates from sample_elections.xlsx; "
         f"{failed} batch(es) need re-upload",
-        "Updated: 22 elections and 66 candidates from sample_elections.xlsx"]
+        "Updated: 22 elections and 66 candidates from sample_elections.xlsx",
+    ]
     (attachment,) = list(finals[1].iter_attachments())
     summary = dict(openpyxl.load_workbook(io.BytesIO(attachment.get_content()))["Summary"].iter_rows(values_only=True))
-    assert (summary["Status"], summary["Batches inserted"], summary["Candidates"]) == ("completed", 22, 66)  # the new one
+    assert (summary["Status"], summary["Batches inserted"], summary["Candidates"]) == (
+        "completed",
+        22,
+        66,
+    )  # the new one

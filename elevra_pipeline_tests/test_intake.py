@@ -6,27 +6,57 @@ from openpyxl import Workbook
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.accounting import DropReason
 from elevra_pipeline.intake.batching import group_rows, normalize_date, partition_key_for
-from elevra_pipeline.intake.roles import map_by_alias
 from elevra_pipeline.intake.reader import read_upload
+from elevra_pipeline.intake.roles import map_by_alias
 from elevra_pipeline.samples import SAMPLE_XLSX
 
 
-@pytest.mark.parametrize("header, field", [
-    ("Office", "office"), ("Position", "office"), ("Seat", "office"), ("contest_name", "office"),
-    ("name_on_ballot", "candidate_name"), ("election_dt", "election_date"), ("county_name", "jurisdiction"),
-    ("party_candidate", "party"), ("party_contest", "primary_party"), ("FIRST NAME", "first_name"), ("Jurisdiction", "jurisdiction"),
-    ("Location", "jurisdiction"), ("City", "jurisdiction"), ("County", "jurisdiction"),
-    ("Candidate", "candidate_name"), ("Candidate Name", "candidate_name"), ("Name", "candidate_name"),
-    ("Party", "party"), ("Party Affiliation", "party"), ("Website", "website"), ("Campaign Website", "website"),
-    ("URL", "website"), ("Election Date", "election_date"), ("Date", "election_date"), ("District", "district"),
-    ("  candidate_NAME ", "candidate_name"), ("Dist.", "district"),
-])
+@pytest.mark.parametrize(
+    "header, field",
+    [
+        ("Office", "office"),
+        ("Position", "office"),
+        ("Seat", "office"),
+        ("contest_name", "office"),
+        ("name_on_ballot", "candidate_name"),
+        ("election_dt", "election_date"),
+        ("county_name", "jurisdiction"),
+        ("party_candidate", "party"),
+        ("party_contest", "primary_party"),
+        ("FIRST NAME", "first_name"),
+        ("Jurisdiction", "jurisdiction"),
+        ("Location", "jurisdiction"),
+        ("City", "jurisdiction"),
+        ("County", "jurisdiction"),
+        ("Candidate", "candidate_name"),
+        ("Candidate Name", "candidate_name"),
+        ("Name", "candidate_name"),
+        ("Party", "party"),
+        ("Party Affiliation", "party"),
+        ("Website", "website"),
+        ("Campaign Website", "website"),
+        ("URL", "website"),
+        ("Election Date", "election_date"),
+        ("Date", "election_date"),
+        ("District", "district"),
+        ("  candidate_NAME ", "candidate_name"),
+        ("Dist.", "district"),
+    ],
+)
 def test_common_header_variants_map_to_canonical_fields(header, field):
     assert map_by_alias([header]).roles == {0: field}
 
 
-@pytest.mark.parametrize("raw, iso", [("2026-11-03 00:00:00", "2026-11-03"), ("11/3/2026", "2026-11-03"),
-                                      ("Nov 3, 2026", "2026-11-03"), ("", ""), ("sometime", "sometime")])
+@pytest.mark.parametrize(
+    "raw, iso",
+    [
+        ("2026-11-03 00:00:00", "2026-11-03"),
+        ("11/3/2026", "2026-11-03"),
+        ("Nov 3, 2026", "2026-11-03"),
+        ("", ""),
+        ("sometime", "sometime"),
+    ],
+)
 def test_dates_are_normalized_for_grouping(raw, iso):
     assert normalize_date(raw) == iso
 
@@ -51,14 +81,17 @@ def test_sample_spreadsheet_has_the_mess_of_real_uploads_and_parses_cleanly():
 
 
 def test_rows_are_grouped_by_jurisdiction_office_district_and_date_whatever_the_case(tmp_path):
-    path = _write_xlsx(tmp_path / "u.xlsx", [
-        ["City", "Seat", "District", "Date", "Name"],
-        ["Springfield", "City Council", "3", "11/3/2026", "Ann Lee"],
-        ["SPRINGFIELD", "city council", "3", "2026-11-03", "Bo Chan"],
-        ["Springfield", "Mayor", "", "2026-11-03", "Cy Park"],
-        [None, None, None, None, None],
-        ["Springfield", "Mayor", "", "2026-11-03", "  Cy   Park "],
-    ])
+    path = _write_xlsx(
+        tmp_path / "u.xlsx",
+        [
+            ["City", "Seat", "District", "Date", "Name"],
+            ["Springfield", "City Council", "3", "11/3/2026", "Ann Lee"],
+            ["SPRINGFIELD", "city council", "3", "2026-11-03", "Bo Chan"],
+            ["Springfield", "Mayor", "", "2026-11-03", "Cy Park"],
+            [None, None, None, None, None],
+            ["Springfield", "Mayor", "", "2026-11-03", "  Cy   Park "],
+        ],
+    )
     parsed = read_upload(path)
     batches = sorted(group_rows(parsed.rows), key=lambda b: b.office)
     assert [len(b.rows) for b in batches] == [2, 1]
@@ -71,13 +104,16 @@ def test_latin1_csv_is_read(tmp_path):
     assert read_upload(path).rows[0]["candidate_name"] == "José Muñoz"
 
 
-@pytest.mark.parametrize("name, content, expected", [
-    ("corrupt.xlsx", b"PK\x03\x04 this is not really a workbook", "not a valid Excel workbook"),
-    ("empty.csv", b"", "is empty"),
-    ("headers.csv", b"Candidate,Office\n", "no candidate rows"),
-    ("nocols.csv", b"Foo,Bar\n1,2\n", "no candidate name or office column"),
-    ("notes.txt", b"hello", "upload an .xlsx or .csv"),
-])
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("corrupt.xlsx", b"PK\x03\x04 this is not really a workbook", "not a valid Excel workbook"),
+        ("empty.csv", b"", "is empty"),
+        ("headers.csv", b"Candidate,Office\n", "no candidate rows"),
+        ("nocols.csv", b"Foo,Bar\n1,2\n", "no candidate name or office column"),
+        ("notes.txt", b"hello", "upload an .xlsx or .csv"),
+    ],
+)
 def test_unusable_files_fail_with_a_reason_a_person_understands(tmp_path, name, content, expected):
     path = tmp_path / name
     path.write_bytes(content)

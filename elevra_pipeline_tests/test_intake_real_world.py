@@ -41,10 +41,19 @@ def accounted(parsed) -> int:
 
 
 def test_a_title_line_and_a_blank_row_above_the_header_lose_nothing(tmp_path):
-    path = write_xlsx(tmp_path / "titled.xlsx", {"Candidates": [
-        ["Springfield General Election - November 3, 2026"], [None],
-        ["Office", "Candidate", "Party"],
-        ["Mayor", "Ann Lee", "Dem"], ["Mayor", "Bo Chan", "Rep"], ["Clerk", "Cy Park", ""]]})
+    path = write_xlsx(
+        tmp_path / "titled.xlsx",
+        {
+            "Candidates": [
+                ["Springfield General Election - November 3, 2026"],
+                [None],
+                ["Office", "Candidate", "Party"],
+                ["Mayor", "Ann Lee", "Dem"],
+                ["Mayor", "Bo Chan", "Rep"],
+                ["Clerk", "Cy Park", ""],
+            ]
+        },
+    )
     parsed = read_upload(path)
     assert [r["candidate_name"] for r in parsed.rows] == ["Ann Lee", "Bo Chan", "Cy Park"]
     assert {r["election_date"] for r in parsed.rows} == {"2026-11-03"}  # read from the title line
@@ -54,20 +63,33 @@ def test_a_title_line_and_a_blank_row_above_the_header_lose_nothing(tmp_path):
 
 
 def test_a_merged_office_or_date_cell_belongs_to_every_row_it_covers(tmp_path):
-    path = write_xlsx(tmp_path / "merged.xlsx", {"Races": [
-        ["Office", "Election Date", "Candidate"],
-        ["City Council", "2026-11-03", "Ann Lee"], [None, None, "Bo Chan"], [None, None, "Cy Park"],
-        ["Mayor", "2026-11-03", "Di Ross"]]}, merged={"Races": ["A2:A4", "B2:B4"]})
+    path = write_xlsx(
+        tmp_path / "merged.xlsx",
+        {
+            "Races": [
+                ["Office", "Election Date", "Candidate"],
+                ["City Council", "2026-11-03", "Ann Lee"],
+                [None, None, "Bo Chan"],
+                [None, None, "Cy Park"],
+                ["Mayor", "2026-11-03", "Di Ross"],
+            ]
+        },
+        merged={"Races": ["A2:A4", "B2:B4"]},
+    )
     batches = group_rows(read_upload(path).rows)
     assert sorted((b.office, len(b.rows)) for b in batches) == [("City Council", 3), ("Mayor", 1)]
 
 
 def test_hidden_sheets_are_reported_as_ignored_unless_asked_for(tmp_path):
-    path = write_xlsx(tmp_path / "hidden.xlsx", {
-        "2026": [["Office", "Candidate", "Date"], ["Mayor", "Ann Lee", "2026-11-03"]],
-        "Old 2019 race": [["Office", "Candidate", "Date"], ["Mayor", "Stale Name", "2019-11-05"]],
-        "Lookup": [["Office", "Candidate"], ["Clerk", "Helper Row"]]},
-        hidden={"Old 2019 race": "hidden", "Lookup": "veryHidden"})
+    path = write_xlsx(
+        tmp_path / "hidden.xlsx",
+        {
+            "2026": [["Office", "Candidate", "Date"], ["Mayor", "Ann Lee", "2026-11-03"]],
+            "Old 2019 race": [["Office", "Candidate", "Date"], ["Mayor", "Stale Name", "2019-11-05"]],
+            "Lookup": [["Office", "Candidate"], ["Clerk", "Helper Row"]],
+        },
+        hidden={"Old 2019 race": "hidden", "Lookup": "veryHidden"},
+    )
     parsed = read_upload(path)
     assert [r["candidate_name"] for r in parsed.rows] == ["Ann Lee"]
     ignored = {s.name: s.reason for s in parsed.report.sheets if s.status == "ignored"}
@@ -79,28 +101,36 @@ def test_hidden_sheets_are_reported_as_ignored_unless_asked_for(tmp_path):
 
 def test_first_middle_last_and_suffix_compose_the_name_and_the_nickname_is_kept(tmp_path):
     path = tmp_path / "split.csv"
-    path.write_text("FIRST NAME,MIDDLE,LAST NAME,SUFFIX,NICK NAME,OFFICE\nJohn,Q,Public,Jr.,Johnny,Mayor\n"
-                    "Ann,,Lee,,,Mayor\n")
+    path.write_text(
+        "FIRST NAME,MIDDLE,LAST NAME,SUFFIX,NICK NAME,OFFICE\nJohn,Q,Public,Jr.,Johnny,Mayor\nAnn,,Lee,,,Mayor\n"
+    )
     rows = read_upload(path).rows
     assert [(r["candidate_name"], r["nickname"]) for r in rows] == [("John Q Public Jr.", "Johnny"), ("Ann Lee", "")]
 
 
 def test_seat_next_to_position_is_the_district_so_two_seats_are_two_batches(tmp_path):
     path = tmp_path / "seats.csv"
-    path.write_text("Position,Seat,Candidate,Election Date\nCity Council,1,Ann Lee,2026-11-03\n"
-                    "City Council,2,Bo Chan,2026-11-03\nCity Council,2,Cy Park,2026-11-03\n")
+    path.write_text(
+        "Position,Seat,Candidate,Election Date\nCity Council,1,Ann Lee,2026-11-03\n"
+        "City Council,2,Bo Chan,2026-11-03\nCity Council,2,Cy Park,2026-11-03\n"
+    )
     batches = group_rows(read_upload(path).rows)
     assert sorted((b.office, b.district, len(b.rows)) for b in batches) == [
-        ("City Council", "1", 1), ("City Council", "2", 2)]
+        ("City Council", "1", 1),
+        ("City Council", "2", 2),
+    ]
 
 
-@pytest.mark.parametrize("encoding, text", [
-    ("utf-8-sig", "Candidate,Office,Date\nJosé Muñoz,Mayor,2026-11-03\n"),
-    ("utf-8", "Candidate,Office,Date\nJosé Muñoz,Mayor,2026-11-03\n"),
-    ("utf-16", "Candidate\tOffice\tDate\r\nJosé Muñoz\tMayor\t2026-11-03\r\n"),
-    ("cp1252", "Candidate;Office;Date\nJosé Muñoz;Mayor;2026-11-03\n"),
-    ("latin-1", "Candidate|Office|Date\nJosé Muñoz|Mayor|2026-11-03\n"),
-])
+@pytest.mark.parametrize(
+    "encoding, text",
+    [
+        ("utf-8-sig", "Candidate,Office,Date\nJosé Muñoz,Mayor,2026-11-03\n"),
+        ("utf-8", "Candidate,Office,Date\nJosé Muñoz,Mayor,2026-11-03\n"),
+        ("utf-16", "Candidate\tOffice\tDate\r\nJosé Muñoz\tMayor\t2026-11-03\r\n"),
+        ("cp1252", "Candidate;Office;Date\nJosé Muñoz;Mayor;2026-11-03\n"),
+        ("latin-1", "Candidate|Office|Date\nJosé Muñoz|Mayor|2026-11-03\n"),
+    ],
+)
 def test_csv_encodings_and_delimiters_are_detected(tmp_path, encoding, text):
     path = tmp_path / "list.csv"
     path.write_bytes(text.encode(encoding))
@@ -128,14 +158,21 @@ def test_upload_defaults_fill_what_the_rows_leave_out_but_never_overwrite_a_cell
     options = parse_options({"election_date": "2026-11-03", "state": "PA"}, {"jurisdiction": "City of Philadelphia"})
     parsed = read_upload(path, options)
     assert [(r["election_date"], r["jurisdiction"], r["state"]) for r in parsed.rows] == [
-        ("2026-11-03", "City of Philadelphia", "PA"), ("2026-06-02", "City of Philadelphia", "PA")]
+        ("2026-11-03", "City of Philadelphia", "PA"),
+        ("2026-06-02", "City of Philadelphia", "PA"),
+    ]
     assert parsed.report.sheets[0].defaults_used == {"election_date": 1, "state": 2, "jurisdiction": 2}
 
 
-@pytest.mark.parametrize("layer, message", [
-    ({"election_date": "2026-02-30"}, "election_date"), ({"election_date": "1066-10-14"}, "election_date"),
-    ({"columns": {"Who": "mayor_of"}}, "columns.Who"), ({"columns": "{not json"}, "columns: not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "layer, message",
+    [
+        ({"election_date": "2026-02-30"}, "election_date"),
+        ({"election_date": "1066-10-14"}, "election_date"),
+        ({"columns": {"Who": "mayor_of"}}, "columns.Who"),
+        ({"columns": "{not json"}, "columns: not valid JSON"),
+    ],
+)
 def test_bad_upload_settings_are_refused_naming_the_setting(layer, message):
     with pytest.raises(UnusableUploadError, match=message):
         parse_options(layer)
@@ -154,11 +191,18 @@ def test_the_admins_column_override_wins_over_aliases_and_the_model(tmp_path):
     parsed = read_upload(path, options, ask_model=model)
     (row,) = parsed.rows
     assert (row["candidate_name"], row["office"], row["election_date"], row["district"]) == (
-        "Ann Lee", "Mayor", "2026-11-03", "")
+        "Ann Lee",
+        "Mayor",
+        "2026-11-03",
+        "",
+    )
     assert calls == [["Who", "Running for", "Date", "Poll day"]]  # asked once, for this sheet
     decided = {m["column"]: (m["role"], m["decided_by"]) for m in parsed.report.sheets[0].mapping}
-    assert decided == {"Who": ("candidate_name", "model"), "Running for": ("office", "model"),
-                       "Poll day": ("election_date", "override")}
+    assert decided == {
+        "Who": ("candidate_name", "model"),
+        "Running for": ("office", "model"),
+        "Poll day": ("election_date", "override"),
+    }
 
 
 def test_the_model_is_not_asked_when_the_known_header_names_suffice(tmp_path):
@@ -168,9 +212,13 @@ def test_the_model_is_not_asked_when_the_known_header_names_suffice(tmp_path):
 
 
 def test_a_sheet_the_model_cannot_map_is_reported_and_its_rows_counted(tmp_path):
-    path = write_xlsx(tmp_path / "two.xlsx", {
-        "Good": [["Office", "Candidate"], ["Mayor", "Ann Lee"]],
-        "Notes": [["Reminder", "Owner"], ["call the clerk", "Bo"], ["print ballots", "Cy"]]})
+    path = write_xlsx(
+        tmp_path / "two.xlsx",
+        {
+            "Good": [["Office", "Candidate"], ["Mayor", "Ann Lee"]],
+            "Notes": [["Reminder", "Owner"], ["call the clerk", "Bo"], ["print ballots", "Cy"]],
+        },
+    )
 
     def failing_model(*_):
         raise RuntimeError("model unreachable")
@@ -184,8 +232,16 @@ def test_a_sheet_the_model_cannot_map_is_reported_and_its_rows_counted(tmp_path)
 
 
 def test_formulas_without_a_saved_value_are_reported_not_dropped_quietly(tmp_path):
-    path = write_xlsx(tmp_path / "formulas.xlsx", {"S": [  # openpyxl saves formulas without cached values
-        ["Office", "First", "Last", "Candidate"], ["Mayor", "Ann", "Lee", '=B2&" "&C2'], ["Mayor", "Bo", "Chan", "Bo Chan"]]})
+    path = write_xlsx(
+        tmp_path / "formulas.xlsx",
+        {
+            "S": [  # openpyxl saves formulas without cached values
+                ["Office", "First", "Last", "Candidate"],
+                ["Mayor", "Ann", "Lee", '=B2&" "&C2'],
+                ["Mayor", "Bo", "Chan", "Bo Chan"],
+            ]
+        },
+    )
     parsed = read_upload(path)
     warning = parsed.report.sheets[0].warnings[0]
     assert "1 formula cell(s) have no saved value" in warning and "row 2" in warning
@@ -197,8 +253,12 @@ def test_repeated_headers_duplicates_and_nameless_rows_are_dropped_with_reasons(
     path = tmp_path / "messy.csv"
     path.write_text("Office,Candidate\nMayor,Ann Lee\nOffice,Candidate\nMayor,Ann Lee\nMayor,\n,\n")
     parsed = read_upload(path)
-    assert parsed.report.dropped_by_reason() == {DropReason.REPEATED_HEADER: 1, DropReason.DUPLICATE: 1,
-                                                 DropReason.NO_CANDIDATE: 1, DropReason.BLANK: 1}
+    assert parsed.report.dropped_by_reason() == {
+        DropReason.REPEATED_HEADER: 1,
+        DropReason.DUPLICATE: 1,
+        DropReason.NO_CANDIDATE: 1,
+        DropReason.BLANK: 1,
+    }
     duplicate = next(d for d in parsed.report.dropped if d.reason == DropReason.DUPLICATE)
     assert (duplicate.row, duplicate.detail) == (4, "same as csv!2")
     assert accounted(parsed) == parsed.report.rows_read == 6
@@ -208,8 +268,10 @@ def _bomb(path, rows: int, declare: bool):
     """A tiny .xlsx whose one sheet holds a value in column XFD on `rows` rows."""
     cells = "".join(f'<row r="{r}"><c r="XFD{r}" t="inlineStr"><is><t>x</t></is></c></row>' for r in range(1, rows + 1))
     dimension = f'<dimension ref="A1:XFD{rows}"/>' if declare else ""
-    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-             f"{dimension}<sheetData>{cells}</sheetData></worksheet>")
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"{dimension}<sheetData>{cells}</sheetData></worksheet>"
+    )
     template = tmp = path.with_suffix(".template.xlsx")
     Workbook().save(tmp)
     with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
@@ -229,12 +291,17 @@ def test_a_sheet_that_expands_to_hundreds_of_thousands_of_rows_is_refused_in_sec
     assert time.monotonic() - started < 60  # a generous bound: the point is refusing, not minutes of parsing
 
 
-@pytest.mark.parametrize("limits, message", [
-    (IntakeLimits(max_file_bytes=100), "above the 0.0 MB limit"),
-    (IntakeLimits(max_uncompressed_bytes=1000), "expands to"),
-    (IntakeLimits(max_cells=5), "more than 5 cells"),
-])
+@pytest.mark.parametrize(
+    "limits, message",
+    [
+        (IntakeLimits(max_file_bytes=100), "above the 0.0 MB limit"),
+        (IntakeLimits(max_uncompressed_bytes=1000), "expands to"),
+        (IntakeLimits(max_cells=5), "more than 5 cells"),
+    ],
+)
 def test_size_limits_are_checked_before_and_while_parsing(tmp_path, limits, message):
-    path = write_xlsx(tmp_path / "small.xlsx", {"S": [["Office", "Candidate"], ["Mayor", "Ann Lee"], ["Mayor", "Bo Chan"]]})
+    path = write_xlsx(
+        tmp_path / "small.xlsx", {"S": [["Office", "Candidate"], ["Mayor", "Ann Lee"], ["Mayor", "Bo Chan"]]}
+    )
     with pytest.raises(UnusableUploadError, match=message):
         read_upload(path, limits=limits)

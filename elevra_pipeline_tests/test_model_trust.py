@@ -10,13 +10,11 @@ import yaml
 
 from elevra_pipeline.definitions import defs
 from elevra_pipeline.gemini import prompts
-from elevra_pipeline.pipeline.resources import GeminiResource
-from elevra_pipeline.pipeline.resources import EmailResource
 from elevra_pipeline.pipeline.recovery import model_recovery_sensor
+from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, GeminiResource
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
-from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.helpers import app_resource, materialize_upload, register
 from elevra_pipeline_tests.model_proxy import ModelProxy
 from elevra_pipeline_tests.test_email_notifications import read_outbox, tick
@@ -31,6 +29,7 @@ THREE_ROWS = """Election Date,Jurisdiction,Office,Candidate,Party,Website
 def structure_only(change):
     def rewrite(task, answer, number):
         return change(answer, number) if task == prompts.TASK_STRUCTURE else answer
+
     return rewrite
 
 
@@ -38,8 +37,10 @@ def run_through(proxy_rewrite, repo, instance, db_url, emulator, tmp_path, text=
     path = tmp_path / "council.csv"
     path.write_text(text)
     with ModelProxy(emulator.base_url, proxy_rewrite) as proxy:
-        resources = {"database": DatabaseResource(url=db_url),
-                     "gemini": GeminiResource(base_url=proxy.url, database_url=db_url, backoff_base_seconds=0.01)}
+        resources = {
+            "database": DatabaseResource(url=db_url),
+            "gemini": GeminiResource(base_url=proxy.url, database_url=db_url, backoff_base_seconds=0.01),
+        }
         upload = register(repo, path, instance, "ann@example.org")
         materialize_upload(upload, instance, resources)
     return repo.get_upload_by_id(upload.id)
@@ -47,8 +48,10 @@ def run_through(proxy_rewrite, repo, instance, db_url, emulator, tmp_path, text=
 
 def stored_text(repo) -> str:
     with repo.unit_of_work() as s:
-        return repr([(e.name, e.election_date) for e in s.query(Election)] +
-                    [(c.name, c.party, c.website) for c in s.query(Candidate)])
+        return repr(
+            [(e.name, e.election_date) for e in s.query(Election)]
+            + [(c.name, c.party, c.website) for c in s.query(Candidate)]
+        )
 
 
 def invent(answer, number):
@@ -66,13 +69,17 @@ def break_date(answer, number):
     return answer
 
 
-@pytest.mark.parametrize("change, reason", [
-    (invent, "504 candidates for 3 named row(s)"),
-    (swap_one, "1 candidate(s) not in the batch's rows: Mallory Invented"),
-    (break_date, "election date '2026-02-30' is not a real calendar date"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        (invent, "504 candidates for 3 named row(s)"),
+        (swap_one, "1 candidate(s) not in the batch's rows: Mallory Invented"),
+        (break_date, "election date '2026-02-30' is not a real calendar date"),
+    ],
+)
 def test_a_hostile_answer_is_retried_then_the_batch_needs_reupload_with_the_reason(
-        change, reason, repo, instance, db_url, emulator, tmp_path):
+    change, reason, repo, instance, db_url, emulator, tmp_path
+):
     upload = run_through(structure_only(change), repo, instance, db_url, emulator, tmp_path)
 
     (batch,) = repo.batches(upload.id)
@@ -85,8 +92,14 @@ def test_a_hostile_answer_is_retried_then_the_batch_needs_reupload_with_the_reas
 
 
 def test_a_model_that_lies_once_is_retried_and_its_honest_answer_kept(repo, instance, db_url, emulator, tmp_path):
-    upload = run_through(structure_only(lambda answer, n: invent(answer, n) if n == 2 else answer),
-                         repo, instance, db_url, emulator, tmp_path)
+    upload = run_through(
+        structure_only(lambda answer, n: invent(answer, n) if n == 2 else answer),
+        repo,
+        instance,
+        db_url,
+        emulator,
+        tmp_path,
+    )
     assert [b.status for b in repo.batches(upload.id)] == ["inserted"]
     assert [a.status for a in repo.attempts(upload.id) if a.stage == "structure"] == ["invalid_output", "ok"]
     assert repo.count(Candidate) == 3 and "Mallory" not in stored_text(repo)
@@ -112,14 +125,21 @@ def test_markup_in_an_answer_is_removed_and_reported_never_stored(repo, instance
 
 
 def test_entity_encoded_markup_in_cells_is_decoded_then_stripped(repo, instance, db_url, emulator, tmp_path):
-    cells = THREE_ROWS + ("2026-11-03,Springfield,City Council,&lt;script&gt;alert(2)&lt;/script&gt;,,\n"
-                          "2026-11-03,Springfield,City Council,Bo Park,&lt;b&gt;Green&lt;/b&gt;,\n")
+    cells = THREE_ROWS + (
+        "2026-11-03,Springfield,City Council,&lt;script&gt;alert(2)&lt;/script&gt;,,\n"
+        "2026-11-03,Springfield,City Council,Bo Park,&lt;b&gt;Green&lt;/b&gt;,\n"
+    )
     upload = run_through(None, repo, instance, db_url, emulator, tmp_path, cells)
 
     assert [b.status for b in repo.batches(upload.id)] == ["inserted"]
     with repo.unit_of_work() as s:
         people = sorted((c.name, c.party) for c in s.query(Candidate))
-    assert people == [("Ann Lee", None), ("Bo Park", "Green"), ("Jane Doe", "Democratic"), ("Smith, John", "Republican")]
+    assert people == [
+        ("Ann Lee", None),
+        ("Bo Park", "Green"),
+        ("Jane Doe", "Democratic"),
+        ("Smith, John", "Republican"),
+    ]
     assert "alert" not in stored_text(repo)
     notes = " ".join(n["note"] for n in upload.summary_json["output_notes"])
     assert "<script>alert(2)</script>" in notes and "<b>" in notes
@@ -135,14 +155,19 @@ def outage_quotas(tmp_path) -> str:
 
 
 def recovery_tick(instance, db_url, cursor=None):
-    with dg.build_sensor_context(instance_ref=instance.get_ref(), cursor=cursor, definitions=defs,
-                                 resources={"app": app_resource(), "database": DatabaseResource(url=db_url)}) as context:
+    with dg.build_sensor_context(
+        instance_ref=instance.get_ref(),
+        cursor=cursor,
+        definitions=defs,
+        resources={"app": app_resource(), "database": DatabaseResource(url=db_url)},
+    ) as context:
         return model_recovery_sensor.evaluate_tick(context)
 
 
 @pytest.mark.parametrize("failure", ["503", "refuse"])
 def test_an_outage_mid_run_waits_for_the_model_and_finishes_without_an_admin(
-        failure, repo, instance, db_url, emulator, tmp_path, monkeypatch, outbox):
+    failure, repo, instance, db_url, emulator, tmp_path, monkeypatch, outbox
+):
     monkeypatch.setenv("ELEVRA_QUOTAS_FILE", outage_quotas(tmp_path))
 
     def go_down_after_30_calls(task, answer, number):
@@ -151,9 +176,12 @@ def test_an_outage_mid_run_waits_for_the_model_and_finishes_without_an_admin(
         return answer
 
     with ModelProxy(emulator.base_url, go_down_after_30_calls) as proxy:
-        resources = {"database": DatabaseResource(url=db_url),
-                     "gemini": GeminiResource(base_url=proxy.url, database_url=db_url, backoff_base_seconds=0.01,
-                                              quotas_file=outage_quotas(tmp_path))}
+        resources = {
+            "database": DatabaseResource(url=db_url),
+            "gemini": GeminiResource(
+                base_url=proxy.url, database_url=db_url, backoff_base_seconds=0.01, quotas_file=outage_quotas(tmp_path)
+            ),
+        }
         upload = register(repo, SAMPLE_XLSX, instance, "ann@example.org")
         result = materialize_upload(upload, instance, resources)
 

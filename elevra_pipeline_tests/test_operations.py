@@ -7,21 +7,21 @@ from openpyxl import load_workbook
 
 from elevra_pipeline.definitions import defs
 from elevra_pipeline.gemini.emulator.server import Faults, start_in_thread
-from elevra_pipeline.pipeline.resources import GeminiResource
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline.resources import EmailResource
 from elevra_pipeline.pipeline import admin
+from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, GeminiResource
 from elevra_pipeline.pipeline.schedules import upload_backfill_schedule
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
-from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.helpers import app_resource, materialize_upload, register
 
 
 def flaky_resources(db_url, emulator_url):
-    return {"database": DatabaseResource(url=db_url), "email": EmailResource(),
-            "gemini": GeminiResource(base_url=emulator_url, database_url=db_url, max_attempts=1,
-                                     backoff_base_seconds=0.01)}
+    return {
+        "database": DatabaseResource(url=db_url),
+        "email": EmailResource(),
+        "gemini": GeminiResource(base_url=emulator_url, database_url=db_url, max_attempts=1, backoff_base_seconds=0.01),
+    }
 
 
 def calls_by_batch(repo, upload_id):
@@ -63,7 +63,9 @@ def test_an_admin_can_redo_one_batch_or_skip_one_with_a_reason(repo, instance, r
 
     after = calls_by_batch(repo, upload.id)
     assert after[first.id] == before[first.id] + 2 and after[second.id] == before[second.id]
-    assert {k: v for k, v in after.items() if k not in (first.id,)} == {k: v for k, v in before.items() if k != first.id}
+    assert {k: v for k, v in after.items() if k not in (first.id,)} == {
+        k: v for k, v in before.items() if k != first.id
+    }
     assert repo.get_batch(first.id).status == "inserted" and repo.get_batch(second.id).status == "skipped"
     assert repo.count(Election) == 22  # nothing duplicated
     done = repo.get_upload(upload.partition_key)
@@ -96,7 +98,9 @@ def test_cancel_marks_unfinished_batches_and_tells_the_uploader(repo, instance, 
     assert names == ["upload-1-cancelled-team.eml", "upload-1-cancelled.eml"]
 
 
-def test_backfill_schedule_requests_failed_missing_and_model_retryable_uploads(repo, instance, db_url, resources, tmp_path):
+def test_backfill_schedule_requests_failed_missing_and_model_retryable_uploads(
+    repo, instance, db_url, resources, tmp_path
+):
     complete = register(repo, SAMPLE_XLSX, instance)
     materialize_upload(complete, instance, resources)
     missing_path = tmp_path / "never-run.csv"
@@ -115,9 +119,12 @@ def test_backfill_schedule_requests_failed_missing_and_model_retryable_uploads(r
     corrupt = register(repo, corrupt_path, instance)
     materialize_upload(corrupt, instance, resources, raise_on_error=False)
 
-    with dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
-                                   resources={"app": app_resource(), "database": DatabaseResource(url=db_url)},
-                                   scheduled_execution_time=datetime(2026, 11, 23, 3, tzinfo=timezone.utc)) as context:
+    with dg.build_schedule_context(
+        instance=instance,
+        repository_def=defs.get_repository_def(),
+        resources={"app": app_resource(), "database": DatabaseResource(url=db_url)},
+        scheduled_execution_time=datetime(2026, 11, 23, 3, tzinfo=timezone.utc),
+    ) as context:
         requests = upload_backfill_schedule.evaluate_tick(context).run_requests
 
     by_key = {r.partition_key: r for r in requests}

@@ -4,25 +4,42 @@ import pytest
 
 from elevra_pipeline.exceptions import InvalidModelOutput
 from elevra_pipeline.gemini.schemas import BatchAnalysis, StructuredBatch
-from elevra_pipeline.records.validate import check_analysis, check_structured, same_person, name_tokens
+from elevra_pipeline.records.validate import check_analysis, check_structured, name_tokens, same_person
 
-ROWS = [{"candidate_name": "SMITH, JOHN A", "party": "DEM", "website": "smithforcouncil.org"},
-        {"candidate_name": "José Álvarez", "nickname": "Pepe"},
-        {"candidate_name": "Lee, Dana"}]
+ROWS = [
+    {"candidate_name": "SMITH, JOHN A", "party": "DEM", "website": "smithforcouncil.org"},
+    {"candidate_name": "José Álvarez", "nickname": "Pepe"},
+    {"candidate_name": "Lee, Dana"},
+]
 DATE = "2026-11-03"
 
 
 def answer(*names, date=DATE, **candidate):
-    return StructuredBatch.model_validate({
-        "election": {"name": "Springfield City Council General Election", "jurisdiction": "Springfield",
-                     "office": "City Council", "election_date": date},
-        "candidates": [{"name": n, **candidate} for n in names]})
+    return StructuredBatch.model_validate(
+        {
+            "election": {
+                "name": "Springfield City Council General Election",
+                "jurisdiction": "Springfield",
+                "office": "City Council",
+                "election_date": date,
+            },
+            "candidates": [{"name": n, **candidate} for n in names],
+        }
+    )
 
 
-@pytest.mark.parametrize("model_name, row_name", [
-    ("John A. Smith", "SMITH, JOHN A"), ("John Smith", "SMITH, JOHN A"), ("Jose Alvarez", "José Álvarez"),
-    ("Pepe Alvarez", "José Álvarez Pepe"), ("Dana Lee", "Lee, Dana"), ("Michael Johnson", "Micheal Johnson"), ("J. Smith", "John Smith"),
-])
+@pytest.mark.parametrize(
+    "model_name, row_name",
+    [
+        ("John A. Smith", "SMITH, JOHN A"),
+        ("John Smith", "SMITH, JOHN A"),
+        ("Jose Alvarez", "José Álvarez"),
+        ("Pepe Alvarez", "José Álvarez Pepe"),
+        ("Dana Lee", "Lee, Dana"),
+        ("Michael Johnson", "Micheal Johnson"),
+        ("J. Smith", "John Smith"),
+    ],
+)
 def test_the_model_may_fix_case_order_accents_and_spelling(model_name, row_name):
     assert same_person(name_tokens(model_name), name_tokens(row_name))
 
@@ -43,19 +60,34 @@ def test_more_candidates_than_named_rows_is_invalid():
         check_structured(answer(*names), ROWS, DATE)
 
 
-@pytest.mark.parametrize("date, reason", [("2026-02-30", "not a real calendar date"), ("soon", "not a real calendar"),
-                                          ("2026-11-04", "not the rows' date 2026-11-03")])
+@pytest.mark.parametrize(
+    "date, reason",
+    [
+        ("2026-02-30", "not a real calendar date"),
+        ("soon", "not a real calendar"),
+        ("2026-11-04", "not the rows' date 2026-11-03"),
+    ],
+)
 def test_dates_must_be_real_and_the_rows_own(date, reason):
     with pytest.raises(InvalidModelOutput, match=reason):
         check_structured(answer("John Smith", date=date), ROWS, DATE)
 
 
 def test_markup_is_removed_from_every_text_field_and_reported():
-    hostile = StructuredBatch.model_validate({
-        "election": {"name": "<script>alert('e')</script> Election", "jurisdiction": "Springfield",
-                     "office": "City Council", "election_date": DATE},
-        "candidates": [{"name": "John Smith", "party": "<img src=x onerror=alert(1)>"},
-                       {"name": "&lt;b&gt;Dana&lt;/b&gt; Lee"}]})
+    hostile = StructuredBatch.model_validate(
+        {
+            "election": {
+                "name": "<script>alert('e')</script> Election",
+                "jurisdiction": "Springfield",
+                "office": "City Council",
+                "election_date": DATE,
+            },
+            "candidates": [
+                {"name": "John Smith", "party": "<img src=x onerror=alert(1)>"},
+                {"name": "&lt;b&gt;Dana&lt;/b&gt; Lee"},
+            ],
+        }
+    )
     checked = check_structured(hostile, ROWS, DATE)
     assert checked.value["election"]["name"] == "Election"
     assert [(c["name"], c["party"]) for c in checked.value["candidates"]] == [("John Smith", ""), ("Dana Lee", "")]

@@ -26,8 +26,11 @@ def test_sample_upload_becomes_records_and_a_workbook(repo, instance, resources)
     names = {row[0] for row in book["Candidates"].iter_rows(min_row=2, values_only=True)}
     assert "José Álvarez" in names
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"no_batch_failed_a_model_stage": True, "every_row_accounted_for": True,
-                      "workbook_matches_database": True}
+    assert checks == {
+        "no_batch_failed_a_model_stage": True,
+        "every_row_accounted_for": True,
+        "workbook_matches_database": True,
+    }
 
 
 def test_rematerializing_makes_no_model_call_and_duplicates_nothing(repo, instance, resources):
@@ -42,15 +45,19 @@ def test_rematerializing_makes_no_model_call_and_duplicates_nothing(repo, instan
     assert (repo.count(Election), repo.count(Candidate), repo.count(CandidateLink), repo.count(ElectionLink)) == counts
     # a run with nothing left to do still describes the whole upload (its stage e-mails read this)
     stages = repo.get_upload_by_id(upload.id).summary_json["stages"]
-    assert [(stages[s]["processed"], stages[s]["succeeded"], stages[s]["failed"]) for s in ("analysis", "structure")] == [
-        (22, 22, 0), (22, 22, 0)]
+    assert [
+        (stages[s]["processed"], stages[s]["succeeded"], stages[s]["failed"]) for s in ("analysis", "structure")
+    ] == [(22, 22, 0), (22, 22, 0)]
 
 
 def test_two_spreadsheets_naming_the_same_election_share_its_records(repo, instance, resources, tmp_path):
     first = tmp_path / "first.csv"
     first.write_text("Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n")
     second = tmp_path / "second.csv"
-    second.write_text("Name,Position,Location,Election Date\nann lee,mayor,springfield,11/3/2026\nBo Chan,Mayor,Springfield,11/3/2026\n")
+    second.write_text(
+        "Name,Position,Location,Election Date\nann lee,mayor,springfield,11/3/2026\nBo "
+        "Chan,Mayor,Springfield,11/3/2026\n"
+    )
     for path in (first, second):
         materialize_upload(register(repo, path, instance), instance, resources)
     assert (repo.count(Election), repo.count(Candidate)) == (1, 2)
@@ -58,13 +65,15 @@ def test_two_spreadsheets_naming_the_same_election_share_its_records(repo, insta
 
 def test_html_and_formula_cells_are_neutralized_end_to_end(repo, instance, resources, tmp_path):
     path = tmp_path / "nasty.csv"
-    path.write_text('Candidate,Office,City,Date,Website\n"=HYPERLINK(""http://evil"")",Mayor,Springfield,2026-11-03,javascript:alert(1)\n'
-                    '<b>Bo</b> Chan,Mayor,Springfield,2026-11-03,bochan.org\n')
+    path.write_text(
+        'Candidate,Office,City,Date,Website\n"=HYPERLINK(""http://evil"")",Mayor,Springfield,2026-11-03,javascript:alert(1)\n'
+        "<b>Bo</b> Chan,Mayor,Springfield,2026-11-03,bochan.org\n"
+    )
     upload = register(repo, path, instance)
     materialize_upload(upload, instance, resources)
     book = load_workbook(repo.get_upload(upload.partition_key).workbook_path)
     rows = list(book["Candidates"].iter_rows(min_row=2, values_only=True))
-    assert {r[0] for r in rows} == {"'=HYPERLINK(\"http://evil\")", "Bo Chan"}
+    assert {r[0] for r in rows} == {'\'=HYPERLINK("http://evil")', "Bo Chan"}
     assert {r[3] for r in rows} == {None, "https://bochan.org"}
     assert all(not str(c).startswith("=") for r in rows for c in r if c)
 

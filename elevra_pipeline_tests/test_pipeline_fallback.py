@@ -3,23 +3,32 @@
 import yaml
 
 from elevra_pipeline.gemini.emulator.server import start_in_thread
-from elevra_pipeline.pipeline.resources import GeminiResource
+from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.quotas.limits import parse_quotas
 from elevra_pipeline.samples import SAMPLE_XLSX
-from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.helpers import materialize_upload, metadata, register
 
-DECLARED = {"window_seconds": 60, "fallback_after_seconds": 1, "max_wait_seconds": 60,
-            "models": {"gemini-2.5-pro": {"rpm": 3}, "gemini-1.5-pro": {"rpm": 1000},
-                       "gemini-2.5-flash": {"rpm": 1000}, "gemini-2.0-flash": {"rpm": 1000}},
-            "chains": {"analysis": ["gemini-2.5-pro", "gemini-1.5-pro"],
-                       "structure": ["gemini-2.5-flash", "gemini-2.0-flash"]}}
+DECLARED = {
+    "window_seconds": 60,
+    "fallback_after_seconds": 1,
+    "max_wait_seconds": 60,
+    "models": {
+        "gemini-2.5-pro": {"rpm": 3},
+        "gemini-1.5-pro": {"rpm": 1000},
+        "gemini-2.5-flash": {"rpm": 1000},
+        "gemini-2.0-flash": {"rpm": 1000},
+    },
+    "chains": {"analysis": ["gemini-2.5-pro", "gemini-1.5-pro"], "structure": ["gemini-2.5-flash", "gemini-2.0-flash"]},
+}
 
 
 def _resources(db_url, base_url, quotas_file=None):
-    return {"database": DatabaseResource(url=db_url),
-            "gemini": GeminiResource(base_url=base_url, database_url=db_url, quotas_file=quotas_file,
-                                     backoff_base_seconds=0.01)}
+    return {
+        "database": DatabaseResource(url=db_url),
+        "gemini": GeminiResource(
+            base_url=base_url, database_url=db_url, quotas_file=quotas_file, backoff_base_seconds=0.01
+        ),
+    }
 
 
 def test_declared_quota_full_sends_the_rest_to_the_fallback(repo, instance, db_url, emulator, tmp_path):

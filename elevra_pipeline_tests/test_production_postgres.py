@@ -24,11 +24,18 @@ from elevra_pipeline.storage.repository import Repository
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-QUOTAS = {"window_seconds": 60, "fallback_after_seconds": 1, "max_wait_seconds": 120,
-          "models": {"gemini-2.5-pro": {"rpm": 10}, "gemini-1.5-pro": {"rpm": 1000},
-                     "gemini-2.5-flash": {"rpm": 1000}, "gemini-2.0-flash": {"rpm": 1000}},
-          "chains": {"analysis": ["gemini-2.5-pro", "gemini-1.5-pro"],
-                     "structure": ["gemini-2.5-flash", "gemini-2.0-flash"]}}
+QUOTAS = {
+    "window_seconds": 60,
+    "fallback_after_seconds": 1,
+    "max_wait_seconds": 120,
+    "models": {
+        "gemini-2.5-pro": {"rpm": 10},
+        "gemini-1.5-pro": {"rpm": 1000},
+        "gemini-2.5-flash": {"rpm": 1000},
+        "gemini-2.0-flash": {"rpm": 1000},
+    },
+    "chains": {"analysis": ["gemini-2.5-pro", "gemini-1.5-pro"], "structure": ["gemini-2.5-flash", "gemini-2.0-flash"]},
+}
 
 
 def _free_port() -> int:
@@ -73,7 +80,8 @@ def dagster_postgres_url(postgres_base_url):
 
 
 def test_daemon_and_webserver_on_postgres_complete_three_uploads_with_shared_quotas(
-        postgres_url, dagster_postgres_url, tmp_path, monkeypatch):
+    postgres_url, dagster_postgres_url, tmp_path, monkeypatch
+):
     home, bucket = tmp_path / "dagster_home", tmp_path / "uploads"
     home.mkdir()
     bucket.mkdir()
@@ -82,17 +90,36 @@ def test_daemon_and_webserver_on_postgres_complete_three_uploads_with_shared_quo
     quotas_file.write_text(yaml.safe_dump(QUOTAS))
     emulator = start_in_thread(quotas=parse_quotas(QUOTAS))  # Google's side enforces the same limits
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": dagster_postgres_url,
-           "ELEVRA_DATABASE_URL": postgres_url, "ELEVRA_UPLOAD_DIR": str(bucket),
-           "ELEVRA_DATA_DIR": str(tmp_path / "data"), "ELEVRA_QUOTAS_FILE": str(quotas_file),
-           "ELEVRA_GEMINI_BASE_URL": emulator.base_url}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_POSTGRES_URL": dagster_postgres_url,
+        "ELEVRA_DATABASE_URL": postgres_url,
+        "ELEVRA_UPLOAD_DIR": str(bucket),
+        "ELEVRA_DATA_DIR": str(tmp_path / "data"),
+        "ELEVRA_QUOTAS_FILE": str(quotas_file),
+        "ELEVRA_GEMINI_BASE_URL": emulator.base_url,
+    }
     bin_dir = Path(sys.executable).parent
     logs = open(tmp_path / "dagster.log", "w")
-    processes = [subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                                  cwd=REPO_ROOT, env=env, stdout=logs, stderr=logs, start_new_session=True),
-                 subprocess.Popen([str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
-                                   "-w", "workspace.yaml"], cwd=REPO_ROOT, env=env, stdout=logs, stderr=logs,
-                                  start_new_session=True)]
+    processes = [
+        subprocess.Popen(
+            [str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=logs,
+            stderr=logs,
+            start_new_session=True,
+        ),
+        subprocess.Popen(
+            [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=logs,
+            stderr=logs,
+            start_new_session=True,
+        ),
+    ]
     repo = Repository(migrated_engine(postgres_url))
     try:
         for index, place in enumerate(("Springfield", "Shelbyville", "Ogdenville")):

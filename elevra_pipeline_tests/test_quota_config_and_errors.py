@@ -7,12 +7,26 @@ from elevra_pipeline.gemini.emulator.quota_window import rate_limit_body
 from elevra_pipeline.quotas.limits import load_quotas, parse_quotas
 from elevra_pipeline.quotas.server_errors import parse_rate_limit
 
-REAL_429 = {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "quota", "details": [
-    {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{
-        "quotaMetric": "generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count",
-        "quotaId": "GenerateContentPaidTierInputTokensPerModelPerMinute",
-        "quotaDimensions": {"model": "gemini-2.5-pro", "location": "global"}}]},
-    {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"}]}}
+REAL_429 = {
+    "error": {
+        "code": 429,
+        "status": "RESOURCE_EXHAUSTED",
+        "message": "quota",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [
+                    {
+                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count",
+                        "quotaId": "GenerateContentPaidTierInputTokensPerModelPerMinute",
+                        "quotaDimensions": {"model": "gemini-2.5-pro", "location": "global"},
+                    }
+                ],
+            },
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"},
+        ],
+    }
+}
 
 
 def test_the_default_quotas_are_the_source_documents():
@@ -25,13 +39,16 @@ def test_the_default_quotas_are_the_source_documents():
     assert config.window_seconds == 60 and config.day_seconds is None
 
 
-@pytest.mark.parametrize("data, field", [
-    ({"models": {"gemini-2.5-pro": {"rpm": -1}}}, "models.gemini-2.5-pro.rpm"),
-    ({"models": {"gemini-2.5-pro": {"rpmm": 5}}}, "models.gemini-2.5-pro.rpmm"),
-    ({"models": {"a": {}}, "chains": {"analysis": ["b"]}}, "chains.analysis names 'b'"),
-    ({"models": {"a": {}}, "window_seconds": 0}, "window_seconds"),
-    ({}, "models"),
-])
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"models": {"gemini-2.5-pro": {"rpm": -1}}}, "models.gemini-2.5-pro.rpm"),
+        ({"models": {"gemini-2.5-pro": {"rpmm": 5}}}, "models.gemini-2.5-pro.rpmm"),
+        ({"models": {"a": {}}, "chains": {"analysis": ["b"]}}, "chains.analysis names 'b'"),
+        ({"models": {"a": {}}, "window_seconds": 0}, "window_seconds"),
+        ({}, "models"),
+    ],
+)
 def test_invalid_quotas_name_the_bad_field(data, field):
     with pytest.raises(QuotaConfigError, match=field.replace(".", r"\.")):
         parse_quotas(data, "test.yaml")
@@ -47,7 +64,10 @@ def test_quotas_file_from_environment(tmp_path, monkeypatch):
 def test_per_minute_429_gives_quota_id_and_delay():
     info = parse_rate_limit(REAL_429)
     assert (info.scope, info.quota_id, info.retry_delay) == (
-        "minute", "GenerateContentPaidTierInputTokensPerModelPerMinute", 37.0)
+        "minute",
+        "GenerateContentPaidTierInputTokensPerModelPerMinute",
+        37.0,
+    )
 
 
 def test_per_day_429_is_read_as_daily():
@@ -68,6 +88,7 @@ def test_emulator_429_bodies_have_the_real_shape():
 
 def test_a_quotas_file_without_chains_uses_the_default_chains(tmp_path):
     from elevra_pipeline.quotas.limits import load_quotas
+
     path = tmp_path / "quotas.yaml"
     path.write_text("models:\n  gemini-2.5-pro: {rpm: 5}\n")
     quotas = load_quotas(path)

@@ -22,9 +22,15 @@ class FakeClock:
 
 
 def make_engine(db_url, clock, **limits):
-    config = parse_quotas({"window_seconds": 60, "fallback_after_seconds": 5, "max_wait_seconds": 600,
-                           "models": {"pro": limits.get("pro", {}), "backup": limits.get("backup", {})},
-                           "chains": {"analysis": ["pro", "backup"]}})
+    config = parse_quotas(
+        {
+            "window_seconds": 60,
+            "fallback_after_seconds": 5,
+            "max_wait_seconds": 600,
+            "models": {"pro": limits.get("pro", {}), "backup": limits.get("backup", {})},
+            "chains": {"analysis": ["pro", "backup"]},
+        }
+    )
     rows = []
     ledger = QuotaLedger(migrated_engine(db_url), 60, None)
     engine = QuotaEngine(config, ledger, attempt_sink=rows.append, clock=clock, sleep=clock.sleep, backoff_base=0.5)
@@ -57,8 +63,18 @@ def test_waits_for_the_preferred_model_when_it_frees_up_soon(db_url):
 def test_per_minute_429_cools_the_model_down_for_the_server_delay_and_falls_back(db_url):
     clock = FakeClock()
     engine, rows = make_engine(db_url, clock)
-    replies = iter([ModelCallError("429", error_type="rate_limited", status_code=429, retry_delay=37,
-                                   quota_id="GenerateRequestsPerMinutePerProjectPerModel", scope="minute")])
+    replies = iter(
+        [
+            ModelCallError(
+                "429",
+                error_type="rate_limited",
+                status_code=429,
+                retry_delay=37,
+                quota_id="GenerateRequestsPerMinutePerProjectPerModel",
+                scope="minute",
+            )
+        ]
+    )
 
     def invoke(model):
         if model == "pro":
@@ -77,12 +93,19 @@ def test_per_day_429_cools_the_model_down_until_the_pacific_midnight(db_url):
 
     def invoke(model):
         if model == "pro":
-            raise ModelCallError("429", error_type="rate_limited", status_code=429, scope="day",
-                                 quota_id="GenerateRequestsPerDayPerProjectPerModel", retry_delay=30)
+            raise ModelCallError(
+                "429",
+                error_type="rate_limited",
+                status_code=429,
+                scope="day",
+                quota_id="GenerateRequestsPerDayPerProjectPerModel",
+                retry_delay=30,
+            )
         return ok(model)
 
     engine.call("analysis", 40, invoke)
     from elevra_pipeline.quotas.windows import seconds_until_day_reset
+
     cooldown = engine.ledger.usage("pro", clock.now)["cooldown_seconds"]
     assert cooldown == pytest.approx(seconds_until_day_reset(clock.now), abs=0.1) and cooldown > 30
 
@@ -146,6 +169,7 @@ def slow(clock, seconds):
     def invoke(model):
         clock.now += seconds  # the model thinks for this long after the server counted the call
         return ok(model)
+
     return invoke
 
 

@@ -111,12 +111,15 @@ def test_requests_per_day_reset_with_the_day(db_url):
 PT = ZoneInfo("America/Los_Angeles")
 
 
-@pytest.mark.parametrize("local, key, until_reset", [
-    (datetime(2026, 11, 22, 23, 59, 30, tzinfo=PT), "2026-11-22", 30),
-    (datetime(2026, 11, 23, 0, 0, 0, tzinfo=PT), "2026-11-23", 86400),
-    (datetime(2026, 7, 4, 23, 0, 0, tzinfo=PT), "2026-07-04", 3600),         # daylight time, UTC-7
-    (datetime(2026, 3, 8, 0, 30, 0, tzinfo=PT), "2026-03-08", 23 * 3600 - 1800),  # a 23-hour day
-])
+@pytest.mark.parametrize(
+    "local, key, until_reset",
+    [
+        (datetime(2026, 11, 22, 23, 59, 30, tzinfo=PT), "2026-11-22", 30),
+        (datetime(2026, 11, 23, 0, 0, 0, tzinfo=PT), "2026-11-23", 86400),
+        (datetime(2026, 7, 4, 23, 0, 0, tzinfo=PT), "2026-07-04", 3600),  # daylight time, UTC-7
+        (datetime(2026, 3, 8, 0, 30, 0, tzinfo=PT), "2026-03-08", 23 * 3600 - 1800),  # a 23-hour day
+    ],
+)
 def test_the_day_resets_at_midnight_pacific(local, key, until_reset):
     now = local.timestamp()
     assert day_key(now) == key

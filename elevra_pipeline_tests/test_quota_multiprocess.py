@@ -5,9 +5,15 @@ import pytest
 from elevra_pipeline.bench.quota_bench import mean_occupancy, run_load
 from elevra_pipeline.quotas.limits import parse_quotas
 
-CONFIG = parse_quotas({"window_seconds": 2, "fallback_after_seconds": 0.1, "max_wait_seconds": 20,
-                       "models": {"gemini-2.5-pro": {"rpm": 12}, "gemini-1.5-pro": {"rpm": 100, "tpm": 4000}},
-                       "chains": {"analysis": ["gemini-2.5-pro", "gemini-1.5-pro"]}})
+CONFIG = parse_quotas(
+    {
+        "window_seconds": 2,
+        "fallback_after_seconds": 0.1,
+        "max_wait_seconds": 20,
+        "models": {"gemini-2.5-pro": {"rpm": 12}, "gemini-1.5-pro": {"rpm": 100, "tpm": 4000}},
+        "chains": {"analysis": ["gemini-2.5-pro", "gemini-1.5-pro"]},
+    }
+)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -27,8 +33,10 @@ def test_mean_window_occupancy_scores_a_gap_after_each_window_as_lost_capacity()
     bursts = [k * (window + gap) for k in range(40)]
     arrivals = [(t, 100) for t in bursts for _ in range(limit)]
     assert mean_occupancy(arrivals, limit, 0.0, bursts[-1], window, use_tokens=False) == pytest.approx(
-        window / (window + gap), abs=0.01)
+        window / (window + gap), abs=0.01
+    )
     assert mean_occupancy(arrivals, limit * 100, 0.0, bursts[-1], window, use_tokens=True) == pytest.approx(
-        window / (window + gap), abs=0.01)
+        window / (window + gap), abs=0.01
+    )
     steady = [(i * window / limit, 100) for i in range(40 * limit)]  # one call every window/limit
     assert mean_occupancy(steady, limit, 0.0, steady[-1][0], window, use_tokens=False) == pytest.approx(1.0, abs=0.01)

@@ -14,12 +14,11 @@ import dagster as dg
 from openpyxl import Workbook, load_workbook
 
 from elevra_pipeline.definitions import defs
-from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.intake.batching import group_rows
-from elevra_pipeline.pipeline.resources import EmailResource
+from elevra_pipeline.intake.reader import read_upload
+from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt
-from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.helpers import app_resource, materialize_upload, metadata, register
 from elevra_pipeline_tests.test_email_notifications import read_outbox, tick
 
@@ -34,8 +33,9 @@ def rows_in_file(path: Path) -> int:
 
 def assert_every_row_accounted(upload):
     rows = upload.summary_json["rows"]
-    assert rows["read"] == rows.get("header", 0) + rows.get("candidates", 0) + rows.get("needs_reupload", 0) + \
-        rows.get("dropped", 0) + rows.get("in_progress", 0)
+    assert rows["read"] == rows.get("header", 0) + rows.get("candidates", 0) + rows.get("needs_reupload", 0) + rows.get(
+        "dropped", 0
+    ) + rows.get("in_progress", 0)
     assert rows.get("in_progress", 0) == 0
     return rows
 
@@ -46,20 +46,29 @@ def test_the_state_board_listing_is_understood_without_help():
     assert (parsed.report.rows_read, parsed.report.header_rows, len(parsed.rows)) == (rows_in_file(NC), 1, 3120)
     assert len(batches) == 1083 and not any(b.problem for b in batches)
     roles = {m["column"]: m["role"] for m in parsed.report.sheets[0].mapping}
-    assert (roles["contest_name"], roles["name_on_ballot"], roles["election_dt"], roles["party_candidate"],
-            roles["party_contest"], roles["county_name"]) == (
-        "office", "candidate_name", "election_date", "party", "primary_party", "jurisdiction")
+    assert (
+        roles["contest_name"],
+        roles["name_on_ballot"],
+        roles["election_dt"],
+        roles["party_candidate"],
+        roles["party_contest"],
+        roles["county_name"],
+    ) == ("office", "candidate_name", "election_date", "party", "primary_party", "jurisdiction")
 
 
 def test_the_whole_state_board_listing_becomes_records_with_every_row_accounted(sqlite_url, instance, emulator):
     from elevra_pipeline.pipeline.resources import GeminiResource
     from elevra_pipeline.storage.database import migrated_engine
     from elevra_pipeline.storage.repository import Repository
+
     repo = Repository(migrated_engine(sqlite_url))
     upload = register(repo, NC, instance)
-    resources = {"database": DatabaseResource(url=sqlite_url),
-                 "gemini": GeminiResource(base_url=emulator.base_url, database_url=sqlite_url,
-                                          backoff_base_seconds=0.01, batch_concurrency=8)}
+    resources = {
+        "database": DatabaseResource(url=sqlite_url),
+        "gemini": GeminiResource(
+            base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01, batch_concurrency=8
+        ),
+    }
     materialize_upload(upload, instance, resources)
 
     done = repo.get_upload(upload.partition_key)
@@ -72,8 +81,9 @@ def test_the_whole_state_board_listing_becomes_records_with_every_row_accounted(
     assert sorted(e.office for e in burlington) == ["Council Member", "Mayor"]
 
 
-def test_a_city_list_without_dates_asks_for_them_without_spending_a_model_call(repo, instance, resources, outbox,
-                                                                                db_url):
+def test_a_city_list_without_dates_asks_for_them_without_spending_a_model_call(
+    repo, instance, resources, outbox, db_url
+):
     upload = register(repo, PHILADELPHIA, instance, "clerk@example.org")
     materialize_upload(upload, instance, resources)
     tick(instance, db_url, EmailResource())
@@ -82,20 +92,30 @@ def test_a_city_list_without_dates_asks_for_them_without_spending_a_model_call(r
     rows = assert_every_row_accounted(done)
     assert (rows["candidates"], rows["needs_reupload"]) == (0, 68)
     assert {b.status for b in repo.batches(upload.id)} == {"needs_reupload"}
-    assert all("no election date" in b.error_reason and "--election-date" in b.error_reason
-               for b in repo.batches(upload.id))
+    assert all(
+        "no election date" in b.error_reason and "--election-date" in b.error_reason for b in repo.batches(upload.id)
+    )
     assert repo.count(ModelAttempt) == 0
     final = next(m for m in read_outbox(outbox) if m["Subject"].startswith("Done"))
-    assert final["Subject"] == f"Done: 0 elections and 0 candidates from {PHILADELPHIA.name}; 16 batch(es) need re-upload"
+    assert (
+        final["Subject"] == f"Done: 0 elections and 0 candidates from {PHILADELPHIA.name}; 16 batch(es) need re-upload"
+    )
     assert final.get_body(("plain",)).get_content().count("no election date") == 16
 
 
 def test_a_city_list_with_the_date_and_city_given_for_the_whole_file_is_processed(repo, instance, resources, tmp_path):
     path = tmp_path / PHILADELPHIA.name
     path.write_bytes(PHILADELPHIA.read_bytes())
-    path.with_name(path.name + ".json").write_text(json.dumps(
-        {"uploader_email": "clerk@example.org", "election_date": "2015-05-19",
-         "jurisdiction": "City of Philadelphia", "state": "PA"}))
+    path.with_name(path.name + ".json").write_text(
+        json.dumps(
+            {
+                "uploader_email": "clerk@example.org",
+                "election_date": "2015-05-19",
+                "jurisdiction": "City of Philadelphia",
+                "state": "PA",
+            }
+        )
+    )
     upload = register(repo, path, instance)
     result = materialize_upload(upload, instance, resources)
 
@@ -110,8 +130,9 @@ def test_a_city_list_with_the_date_and_city_given_for_the_whole_file_is_processe
     assert {r[1] for r in book["Columns"].iter_rows(min_row=2, values_only=True)} == {"imported"}
 
 
-def test_a_title_line_above_the_header_loses_no_candidate_end_to_end(repo, instance, resources, tmp_path, outbox,
-                                                                     db_url):
+def test_a_title_line_above_the_header_loses_no_candidate_end_to_end(
+    repo, instance, resources, tmp_path, outbox, db_url
+):
     book = Workbook()
     first = book.active
     first.title = "Council"
@@ -134,17 +155,24 @@ def test_a_title_line_above_the_header_loses_no_candidate_end_to_end(repo, insta
     assert (rows["read"], rows["candidates"], rows["dropped"]) == (18, 14, 2)
     assert repo.count(Candidate) == 14
     dropped = list(load_workbook(done.workbook_path)["Dropped Rows"].iter_rows(min_row=2, values_only=True))
-    assert [(d[0], d[1], d[2]) for d in dropped] == [("Council", 1, "above the header row (title or note)"),
-                                                     ("Council", 2, "blank row")]
+    assert [(d[0], d[1], d[2]) for d in dropped] == [
+        ("Council", 1, "above the header row (title or note)"),
+        ("Council", 2, "blank row"),
+    ]
     final = next(m for m in read_outbox(outbox) if m["Subject"].startswith("Done"))
-    assert "Rows: 18 read: 14 became candidates, 0 need re-upload, 2 were dropped" in final.get_body(("plain",)).get_content()
+    assert (
+        "Rows: 18 read: 14 became candidates, 0 need re-upload, 2 were dropped"
+        in final.get_body(("plain",)).get_content()
+    )
 
 
-def test_columns_no_alias_knows_are_mapped_by_the_model_once_and_shown(repo, instance, resources, tmp_path, outbox,
-                                                                       db_url):
+def test_columns_no_alias_knows_are_mapped_by_the_model_once_and_shown(
+    repo, instance, resources, tmp_path, outbox, db_url
+):
     path = tmp_path / "odd.csv"
-    path.write_text("Who's running,Running for,Poll day,Affiliation\nAnn Lee,Mayor,11/3/2026,Dem\n"
-                    "Bo Chan,Mayor,11/3/2026,Rep\n")
+    path.write_text(
+        "Who's running,Running for,Poll day,Affiliation\nAnn Lee,Mayor,11/3/2026,Dem\nBo Chan,Mayor,11/3/2026,Rep\n"
+    )
     upload = register(repo, path, instance, "clerk@example.org")
     materialize_upload(upload, instance, resources)
     materialize_upload(upload, instance, resources)  # a re-run asks the model nothing again
@@ -179,9 +207,11 @@ def test_the_same_file_dropped_again_tells_its_sender_it_is_a_duplicate(instance
     (bucket / "link.csv").symlink_to(outside)
     for path in (first, again):
         os.utime(path, (time.time() - 60, time.time() - 60))
-    with dg.build_sensor_context(instance_ref=instance.get_ref(), definitions=defs,
-                                 resources={"app": app_resource(), "database": DatabaseResource(url=sqlite_url),
-                                            "email": EmailResource()}) as context:
+    with dg.build_sensor_context(
+        instance_ref=instance.get_ref(),
+        definitions=defs,
+        resources={"app": app_resource(), "database": DatabaseResource(url=sqlite_url), "email": EmailResource()},
+    ) as context:
         result = upload_bucket_sensor.evaluate_tick(context)
     assert len(result.run_requests) == 1  # one upload; the duplicate and the symlink start nothing
     (message, team_copy) = [m for m in read_outbox(outbox) if m["Subject"].startswith("Already received")]

@@ -6,19 +6,35 @@ from elevra_pipeline.records.sanitize import clean_text, iso_date, plain_text, s
 from elevra_pipeline.workbook.builder import safe_cell
 
 
-@pytest.mark.parametrize("raw, clean", [
-    ("<b>Jane</b> <script>x</script>Doe", "Jane Doe"), ("  a\n\tb  ", "a b"), ("Tom &amp; Jerry", "Tom & Jerry"),
-    ("x" * 300, "x" * 255), (None, ""), ("bell\x07", "bell"),
-])
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("<b>Jane</b> <script>x</script>Doe", "Jane Doe"),
+        ("  a\n\tb  ", "a b"),
+        ("Tom &amp; Jerry", "Tom & Jerry"),
+        ("x" * 300, "x" * 255),
+        (None, ""),
+        ("bell\x07", "bell"),
+    ],
+)
 def test_plain_text(raw, clean):
     assert plain_text(raw) == clean
 
 
-@pytest.mark.parametrize("raw, url", [
-    ("https://jane.org", "https://jane.org"), ("www.jane.org", "https://www.jane.org"),
-    ("jane.vote/about", "https://jane.vote/about"), ("javascript:alert(1)", None), ("ftp://x.org", None),
-    ("http://a b.org", None), ("", None), ('https://x.org/"><script>', None), ("https://" + "a" * 2100, None),
-])
+@pytest.mark.parametrize(
+    "raw, url",
+    [
+        ("https://jane.org", "https://jane.org"),
+        ("www.jane.org", "https://www.jane.org"),
+        ("jane.vote/about", "https://jane.vote/about"),
+        ("javascript:alert(1)", None),
+        ("ftp://x.org", None),
+        ("http://a b.org", None),
+        ("", None),
+        ('https://x.org/"><script>', None),
+        ("https://" + "a" * 2100, None),
+    ],
+)
 def test_safe_url_allows_only_http_and_https(raw, url):
     assert safe_url(raw) == url
 
@@ -28,8 +44,18 @@ def test_iso_date(raw, date):
     assert iso_date(raw) == date
 
 
-@pytest.mark.parametrize("value, shown", [("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1", "'+1"), ("-2", "'-2"),
-                                          ("@SUM(A1)", "'@SUM(A1)"), ("Jane", "Jane"), (3, 3), (None, None)])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
+        ("+1", "'+1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("Jane", "Jane"),
+        (3, 3),
+        (None, None),
+    ],
+)
 def test_formula_looking_cells_are_escaped(value, shown):
     assert safe_cell(value) == shown
 
@@ -39,13 +65,17 @@ def test_safe_url_rejects_disguised_or_hostless_urls(raw):
     assert safe_url(raw) is None
 
 
-@pytest.mark.parametrize("raw, text, removed", [
-    ("&lt;script&gt;alert(2)&lt;/script&gt;", "", ["<script>alert(2)</script>"]),
-    ("<img src=x onerror=alert(1)>", "", ["<img src=x onerror=alert(1)>"]),
-    ("<script>alert('e')</script> Election", "Election", ["<script>alert('e')</script>"]),
-    ("&amp;lt;b&amp;gt;Jane", "Jane", ["<b>"]),
-    ("Tom &amp; Jerry", "Tom & Jerry", []), ("a < b and c > d", "a < b and c > d", []),
-])
+@pytest.mark.parametrize(
+    "raw, text, removed",
+    [
+        ("&lt;script&gt;alert(2)&lt;/script&gt;", "", ["<script>alert(2)</script>"]),
+        ("<img src=x onerror=alert(1)>", "", ["<img src=x onerror=alert(1)>"]),
+        ("<script>alert('e')</script> Election", "Election", ["<script>alert('e')</script>"]),
+        ("&amp;lt;b&amp;gt;Jane", "Jane", ["<b>"]),
+        ("Tom &amp; Jerry", "Tom & Jerry", []),
+        ("a < b and c > d", "a < b and c > d", []),
+    ],
+)
 def test_entities_are_decoded_before_markup_is_stripped_and_what_was_removed_is_kept(raw, text, removed):
     cleaned = clean_text(raw)
     assert (cleaned.text, cleaned.removed) == (text, removed)

@@ -9,10 +9,9 @@ import dagster as dg
 import pytest
 
 from elevra_pipeline.definitions import defs
+from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
-from elevra_pipeline.pipeline.resources import EmailResource
-from elevra_pipeline.pipeline.resources import DatabaseResource
 from elevra_pipeline_tests.helpers import app_resource
 
 
@@ -35,9 +34,12 @@ def _drop(bucket, name, content=None):
 
 
 def _tick(instance, sqlite_url, cursor=None):
-    with dg.build_sensor_context(instance_ref=instance.get_ref(), cursor=cursor, definitions=defs,
-                                 resources={"app": app_resource(), "database": DatabaseResource(url=sqlite_url),
-                                            "email": EmailResource()}) as context:
+    with dg.build_sensor_context(
+        instance_ref=instance.get_ref(),
+        cursor=cursor,
+        definitions=defs,
+        resources={"app": app_resource(), "database": DatabaseResource(url=sqlite_url), "email": EmailResource()},
+    ) as context:
         return upload_bucket_sensor.evaluate_tick(context)
 
 

@@ -43,6 +43,7 @@ def _ledger_url(kind: str, folder: str, postgres_url: str) -> tuple[str, callabl
     def drop():
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
     return f"{postgres_url}?options=-csearch_path%3D{schema}", drop
 
 
@@ -58,8 +59,15 @@ def busiest_window(arrivals: list[tuple[float, int]], window: float) -> tuple[in
     return most_requests, most_tokens
 
 
-def mean_occupancy(arrivals: list[tuple[float, int]], limit: int, start: float, end: float, window: float,
-                   use_tokens: bool, samples: int = 5000) -> float:
+def mean_occupancy(
+    arrivals: list[tuple[float, int]],
+    limit: int,
+    start: float,
+    end: float,
+    window: float,
+    use_tokens: bool,
+    samples: int = 5000,
+) -> float:
     """How full the sliding window was, averaged over every moment from `start + window` to `end`.
 
     Unlike admitted-per-window, this does not round a burst that lands just inside the run up to a
@@ -75,13 +83,20 @@ def mean_occupancy(arrivals: list[tuple[float, int]], limit: int, start: float, 
     return total / samples / limit
 
 
-def utilization(arrivals: list[tuple[float, int]], limits: ModelLimits, start: float, windows: int, window: float) -> dict:
+def utilization(
+    arrivals: list[tuple[float, int]], limits: ModelLimits, start: float, windows: int, window: float
+) -> dict:
     inside = [(t, k) for t, k in arrivals if start <= t < start + windows * window]
     requests, tokens = len(inside), sum(k for _, k in inside)
     busiest = busiest_window(arrivals, window)
-    result = {"requests_per_window": round(requests / windows, 1), "rpm_limit": limits.rpm,
-              "tokens_per_window": round(tokens / windows), "tpm_limit": limits.tpm,
-              "busiest_window_requests": busiest[0], "busiest_window_tokens": busiest[1]}
+    result = {
+        "requests_per_window": round(requests / windows, 1),
+        "rpm_limit": limits.rpm,
+        "tokens_per_window": round(tokens / windows),
+        "tpm_limit": limits.tpm,
+        "busiest_window_requests": busiest[0],
+        "busiest_window_tokens": busiest[1],
+    }
     shares = {}
     if limits.rpm:
         shares["rpm"] = requests / (limits.rpm * windows)
@@ -91,19 +106,27 @@ def utilization(arrivals: list[tuple[float, int]], limits: ModelLimits, start: f
         binding = max(shares, key=shares.get)
         limit = limits.rpm if binding == "rpm" else limits.tpm
         occupancy = mean_occupancy(arrivals, limit, start, start + windows * window, window, binding == "tpm")
-        result.update(binding_limit=binding, utilization=round(shares[binding], 4),
-                      mean_window_occupancy=round(occupancy, 4))
+        result.update(
+            binding_limit=binding, utilization=round(shares[binding], 4), mean_window_occupancy=round(occupancy, 4)
+        )
     return result
 
 
-def run_load(config: QuotaConfig, processes: int, seconds: float, threads: int, ledger_url: str, latency: float) -> dict:
+def run_load(
+    config: QuotaConfig, processes: int, seconds: float, threads: int, ledger_url: str, latency: float
+) -> dict:
     emulator = start_in_thread(quotas=config, latency_seconds=latency, record_arrivals=True)
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     start = time.time() + 4.0  # time for the spawned processes to import and connect
     stop = start + seconds
-    workers = [context.Process(target=engine_worker, args=(config.model_dump_json(), ledger_url, emulator.base_url,
-                                                           start, stop, threads, out)) for _ in range(processes)]
+    workers = [
+        context.Process(
+            target=engine_worker,
+            args=(config.model_dump_json(), ledger_url, emulator.base_url, start, stop, threads, out),
+        )
+        for _ in range(processes)
+    ]
     for worker in workers:
         worker.start()
     stats = Counter()
@@ -115,10 +138,14 @@ def run_load(config: QuotaConfig, processes: int, seconds: float, threads: int, 
     windows = max(1, int(seconds // config.window_seconds))
     per_model = {}
     for model in config.chain("analysis"):
-        per_model[model] = utilization(emulator.quotas.arrivals.get(model, []), config.limits(model), start,
-                                       windows, config.window_seconds)
-        per_model[model].update(calls_ok=stats[f"{model}|ok"], fallback_calls=stats[f"{model}|fallback"],
-                                quota_429s_from_emulator=emulator.quotas.rejected.get(model, 0))
+        per_model[model] = utilization(
+            emulator.quotas.arrivals.get(model, []), config.limits(model), start, windows, config.window_seconds
+        )
+        per_model[model].update(
+            calls_ok=stats[f"{model}|ok"],
+            fallback_calls=stats[f"{model}|fallback"],
+            quota_429s_from_emulator=emulator.quotas.rejected.get(model, 0),
+        )
     return {"models": per_model, "failed_calls": stats["failed"], "windows_measured": windows}
 
 
@@ -141,8 +168,12 @@ def run_overhead(ledger_url: str, latency: float, calls: int) -> dict:
         engine += time.perf_counter() - began
     emulator.shutdown()
     n = (calls // 10) * 10
-    return {"calls_each": n, "direct_ms_per_call": round(direct / n * 1000, 3),
-            "engine_ms_per_call": round(engine / n * 1000, 3), "overhead_ratio": round(engine / direct, 4)}
+    return {
+        "calls_each": n,
+        "direct_ms_per_call": round(direct / n * 1000, 3),
+        "engine_ms_per_call": round(engine / n * 1000, 3),
+        "overhead_ratio": round(engine / direct, 4),
+    }
 
 
 def run_naive_vs_engine(config: QuotaConfig, ledger_url: str, latency: float, calls: int, threads: int) -> dict:
@@ -172,22 +203,44 @@ def run_naive_vs_engine(config: QuotaConfig, ledger_url: str, latency: float, ca
         list(pool.map(lambda _: call_once(caller, stats), range(calls)))
     engine = time.perf_counter() - began
     emulator.shutdown()
-    return {"calls": calls, "naive_seconds": round(naive, 2), "naive_429s": naive_429s,
-            "engine_seconds": round(engine, 2), "engine_429s": sum(v for k, v in stats.items() if k.endswith("|rate_limited")),
-            "naive_over_engine_ratio": round(naive / engine, 2)}
+    return {
+        "calls": calls,
+        "naive_seconds": round(naive, 2),
+        "naive_429s": naive_429s,
+        "engine_seconds": round(engine, 2),
+        "engine_429s": sum(v for k, v in stats.items() if k.endswith("|rate_limited")),
+        "naive_over_engine_ratio": round(naive / engine, 2),
+    }
 
 
-def run(processes: int, seconds: float, quotas: str | None, ledger: str, threads: int = 4,
-        latency_ms: float = 50.0, postgres_url: str = DEFAULT_POSTGRES, overhead_calls: int = 200,
-        naive_calls: int = 150, say=print) -> dict:
+def run(
+    processes: int,
+    seconds: float,
+    quotas: str | None,
+    ledger: str,
+    threads: int = 4,
+    latency_ms: float = 50.0,
+    postgres_url: str = DEFAULT_POSTGRES,
+    overhead_calls: int = 200,
+    naive_calls: int = 150,
+    say=print,
+) -> dict:
     config = load_quotas(quotas or BENCH_QUOTAS)
     latency = latency_ms / 1000
     with TemporaryDirectory() as folder:
-        results = {"ledger": ledger, "processes": processes, "threads_per_process": threads, "seconds": seconds,
-                   "window_seconds": config.window_seconds, "model_latency_ms": latency_ms}
-        for name, job in (("load", lambda url: run_load(config, processes, seconds, threads, url, latency)),
-                          ("overhead", lambda url: run_overhead(url, latency, overhead_calls)),
-                          ("naive", lambda url: run_naive_vs_engine(config, url, latency, naive_calls, processes * threads))):
+        results = {
+            "ledger": ledger,
+            "processes": processes,
+            "threads_per_process": threads,
+            "seconds": seconds,
+            "window_seconds": config.window_seconds,
+            "model_latency_ms": latency_ms,
+        }
+        for name, job in (
+            ("load", lambda url: run_load(config, processes, seconds, threads, url, latency)),
+            ("overhead", lambda url: run_overhead(url, latency, overhead_calls)),
+            ("naive", lambda url: run_naive_vs_engine(config, url, latency, naive_calls, processes * threads)),
+        ):
             url, drop = _ledger_url(ledger, folder, postgres_url)
             say(f"... {name} ({ledger} ledger)")
             try:
@@ -199,23 +252,37 @@ def run(processes: int, seconds: float, quotas: str | None, ledger: str, threads
 
 
 def _report(r: dict, say) -> None:
-    say(f"\nquota benchmark: {r['processes']} processes x {r['threads_per_process']} threads, {r['seconds']}s, "
-        f"{r['ledger']} ledger, window {r['window_seconds']}s, simulated model latency {r['model_latency_ms']} ms")
-    say(f"{'model':16} {'req/window':>10} {'rpm':>6} {'tok/window':>11} {'tpm':>8} {'binding':>8} {'util':>7} "
-        f"{'occupancy':>9} {'429s':>5} {'fallback':>8}")
+    say(
+        f"\nquota benchmark: {r['processes']} processes x {r['threads_per_process']} threads, {r['seconds']}s, "
+        f"{r['ledger']} ledger, window {r['window_seconds']}s, simulated model latency {r['model_latency_ms']} ms"
+    )
+    say(
+        f"{'model':16} {'req/window':>10} {'rpm':>6} {'tok/window':>11} {'tpm':>8} {'binding':>8} {'util':>7} "
+        f"{'occupancy':>9} {'429s':>5} {'fallback':>8}"
+    )
     for model, m in r["load"]["models"].items():
-        say(f"{model:16} {m['requests_per_window']:>10} {m['rpm_limit'] or '-':>6} {m['tokens_per_window']:>11} "
+        say(
+            f"{model:16} {m['requests_per_window']:>10} {m['rpm_limit'] or '-':>6} {m['tokens_per_window']:>11} "
             f"{m['tpm_limit'] or '-':>8} {m.get('binding_limit', '-'):>8} {m.get('utilization', 0):>7.3f} "
-            f"{m.get('mean_window_occupancy', 0):>9.3f} {m['quota_429s_from_emulator']:>5} {m['fallback_calls']:>8}")
+            f"{m.get('mean_window_occupancy', 0):>9.3f} {m['quota_429s_from_emulator']:>5} {m['fallback_calls']:>8}"
+        )
     o, n = r["overhead"], r["naive"]
-    say(f"engine overhead: {o['engine_ms_per_call']} ms vs {o['direct_ms_per_call']} ms per call direct "
-        f"-> ratio {o['overhead_ratio']}")
-    say(f"naive client: {n['naive_seconds']}s ({n['naive_429s']} 429s) vs engine {n['engine_seconds']}s "
-        f"({n['engine_429s']} 429s) for {n['calls']} calls -> ratio {n['naive_over_engine_ratio']}")
-    summary = {"ledger": r["ledger"], "processes": r["processes"],
-               "utilization": {m: v.get("utilization") for m, v in r["load"]["models"].items()},
-               "mean_window_occupancy": {m: v.get("mean_window_occupancy") for m, v in r["load"]["models"].items()},
-               "quota_429s": sum(v["quota_429s_from_emulator"] for v in r["load"]["models"].values()),
-               "fallback_calls": sum(v["fallback_calls"] for v in r["load"]["models"].values()),
-               "overhead_ratio": o["overhead_ratio"], "naive_over_engine_ratio": n["naive_over_engine_ratio"]}
+    say(
+        f"engine overhead: {o['engine_ms_per_call']} ms vs {o['direct_ms_per_call']} ms per call direct "
+        f"-> ratio {o['overhead_ratio']}"
+    )
+    say(
+        f"naive client: {n['naive_seconds']}s ({n['naive_429s']} 429s) vs engine {n['engine_seconds']}s "
+        f"({n['engine_429s']} 429s) for {n['calls']} calls -> ratio {n['naive_over_engine_ratio']}"
+    )
+    summary = {
+        "ledger": r["ledger"],
+        "processes": r["processes"],
+        "utilization": {m: v.get("utilization") for m, v in r["load"]["models"].items()},
+        "mean_window_occupancy": {m: v.get("mean_window_occupancy") for m, v in r["load"]["models"].items()},
+        "quota_429s": sum(v["quota_429s_from_emulator"] for v in r["load"]["models"].values()),
+        "fallback_calls": sum(v["fallback_calls"] for v in r["load"]["models"].values()),
+        "overhead_ratio": o["overhead_ratio"],
+        "naive_over_engine_ratio": n["naive_over_engine_ratio"],
+    }
     say(json.dumps(summary))

@@ -12,9 +12,18 @@ from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import QuotaConfig
 from elevra_pipeline.storage.database import migrated_engine
 
-ROWS = [{"jurisdiction": "Springfield", "office": "City Council", "district": "3", "election_date": "2026-11-03",
-         "candidate_name": name, "party": party, "website": f"{name.split()[0].lower()}.vote"}
-        for name, party in (("Ann Lee", "Dem"), ("Bo Chan", "R"), ("Cy Park", "NP"))]
+ROWS = [
+    {
+        "jurisdiction": "Springfield",
+        "office": "City Council",
+        "district": "3",
+        "election_date": "2026-11-03",
+        "candidate_name": name,
+        "party": party,
+        "website": f"{name.split()[0].lower()}.vote",
+    }
+    for name, party in (("Ann Lee", "Dem"), ("Bo Chan", "R"), ("Cy Park", "NP"))
+]
 PROMPT = analysis_prompt(ROWS)
 
 
@@ -36,9 +45,12 @@ def call_once(caller: GeminiCaller, stats: Counter) -> None:
         stats["failed"] += 1
 
 
-def engine_worker(config_json: str, ledger_url: str, base_url: str, start: float, stop: float, threads: int, out) -> None:
+def engine_worker(
+    config_json: str, ledger_url: str, base_url: str, start: float, stop: float, threads: int, out
+) -> None:
     """One OS process of the benchmark: `threads` callers looping from `start` until `stop`."""
     from concurrent.futures import ThreadPoolExecutor
+
     config = QuotaConfig.model_validate_json(config_json)
     stats: Counter = Counter()
     caller = make_caller(config, ledger_url, base_url, stats)

@@ -19,8 +19,9 @@ def make_client(api_key: str | None, base_url: str | None, timeout_seconds: floa
 
 def structured_config(system: str, schema: type[BaseModel]) -> types.GenerateContentConfig:
     """JSON answers that must match `schema`, deterministic (temperature 0)."""
-    return types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
-                                       response_schema=schema, temperature=0)
+    return types.GenerateContentConfig(
+        system_instruction=system, response_mime_type="application/json", response_schema=schema, temperature=0
+    )
 
 
 def classify(error: Exception) -> ModelCallError:
@@ -29,13 +30,29 @@ def classify(error: Exception) -> ModelCallError:
         text = json.dumps(body)[:2000] if body else str(error)
         if error.code == 429:
             info = parse_rate_limit(body)
-            return ModelCallError(f"429 {error.status}: {error.message}", error_type="rate_limited", status_code=429,
-                                  quota_id=info.quota_id, retry_delay=info.retry_delay, body=text, scope=info.scope)
+            return ModelCallError(
+                f"429 {error.status}: {error.message}",
+                error_type="rate_limited",
+                status_code=429,
+                quota_id=info.quota_id,
+                retry_delay=info.retry_delay,
+                body=text,
+                scope=info.scope,
+            )
         if error.code and error.code >= 500:
-            return ModelCallError(f"{error.code} {error.status}: {error.message}", error_type="server_error",
-                                  status_code=error.code, body=text)
-        return ModelCallError(f"{error.code} {error.status}: {error.message}", error_type="client_error",
-                              status_code=error.code, retryable=error.code in (408, 409), body=text)
+            return ModelCallError(
+                f"{error.code} {error.status}: {error.message}",
+                error_type="server_error",
+                status_code=error.code,
+                body=text,
+            )
+        return ModelCallError(
+            f"{error.code} {error.status}: {error.message}",
+            error_type="client_error",
+            status_code=error.code,
+            retryable=error.code in (408, 409),
+            body=text,
+        )
     name = type(error).__name__
     kind = "timeout" if "Timeout" in name else "network"
     return ModelCallError(f"{kind}: {name}: {error}", error_type=kind)
@@ -48,11 +65,13 @@ class GeminiCaller:
         self.client = client
         self.engine = engine
 
-    def _invoke(self, model: str, system: str, prompt: str, schema: type[BaseModel],
-                check: Callable[[Any], Any] | None = None) -> CallResult:
+    def _invoke(
+        self, model: str, system: str, prompt: str, schema: type[BaseModel], check: Callable[[Any], Any] | None = None
+    ) -> CallResult:
         try:
-            response = self.client.models.generate_content(model=model, contents=prompt,
-                                                           config=structured_config(system, schema))
+            response = self.client.models.generate_content(
+                model=model, contents=prompt, config=structured_config(system, schema)
+            )
         except (errors.APIError, OSError) as e:
             raise classify(e) from e
         except Exception as e:  # httpx (or httpx2) timeouts and connection errors are not APIError
@@ -64,19 +83,41 @@ class GeminiCaller:
         try:
             value = response.parsed if isinstance(response.parsed, schema) else schema.model_validate_json(text)
         except (ValidationError, ValueError) as e:
-            raise ModelCallError(f"invalid structured output from {model}: {str(e)[:300]}",
-                                 error_type="invalid_output", status_code=200, body=text[:2000]) from e
+            raise ModelCallError(
+                f"invalid structured output from {model}: {str(e)[:300]}",
+                error_type="invalid_output",
+                status_code=200,
+                body=text[:2000],
+            ) from e
         if check is not None:
             try:
                 value = check(value)
             except InvalidModelOutput as e:
-                raise ModelCallError(f"invalid output from {model}: {e}", error_type="invalid_output",
-                                     status_code=200, body=text[:2000]) from e
-        return CallResult(value, (usage.prompt_token_count or 0) if usage else 0,
-                          (usage.candidates_token_count or 0) if usage else 0, text)
+                raise ModelCallError(
+                    f"invalid output from {model}: {e}", error_type="invalid_output", status_code=200, body=text[:2000]
+                ) from e
+        return CallResult(
+            value,
+            (usage.prompt_token_count or 0) if usage else 0,
+            (usage.candidates_token_count or 0) if usage else 0,
+            text,
+        )
 
-    def run(self, stage: str, system: str, prompt: str, schema: type[BaseModel], context: dict | None = None,
-            chain: list[str] | None = None, check: Callable[[Any], Any] | None = None) -> Outcome:
+    def run(
+        self,
+        stage: str,
+        system: str,
+        prompt: str,
+        schema: type[BaseModel],
+        context: dict | None = None,
+        chain: list[str] | None = None,
+        check: Callable[[Any], Any] | None = None,
+    ) -> Outcome:
         """`check` turns the parsed answer into what is kept, or raises InvalidModelOutput (then retried)."""
-        return self.engine.call(stage, len(system) + len(prompt),
-                                lambda model: self._invoke(model, system, prompt, schema, check), chain, context)
+        return self.engine.call(
+            stage,
+            len(system) + len(prompt),
+            lambda model: self._invoke(model, system, prompt, schema, check),
+            chain,
+            context,
+        )

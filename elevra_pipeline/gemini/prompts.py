@@ -35,8 +35,23 @@ TASK_STRUCTURE = "TASK: structure-election-batch"
 
 def model_rows(rows: list[dict]) -> list[dict]:
     """The fields a model needs; provenance and empty cells stay out of the prompt."""
-    keep = ("jurisdiction", "office", "district", "election_date", "candidate_name", "party", "primary_party",
-            "website", "email", "election_type", "state", "nickname", "vote_for", "term", "extra")
+    keep = (
+        "jurisdiction",
+        "office",
+        "district",
+        "election_date",
+        "candidate_name",
+        "party",
+        "primary_party",
+        "website",
+        "email",
+        "election_type",
+        "state",
+        "nickname",
+        "vote_for",
+        "term",
+        "extra",
+    )
     return [{k: r[k] for k in keep if r.get(k)} for r in rows]
 
 
@@ -54,5 +69,7 @@ def analysis_prompt(rows: list[dict]) -> str:
 
 
 def structure_prompt(rows: list[dict], analysis: dict) -> str:
-    return (f"{TASK_STRUCTURE}\n<analysis>\n{data_json(analysis)}\n</analysis>\n"
-            f"<rows>\n{data_json(model_rows(rows))}\n</rows>")
+    return (
+        f"{TASK_STRUCTURE}\n<analysis>\n{data_json(analysis)}\n</analysis>\n"
+        f"<rows>\n{data_json(model_rows(rows))}\n</rows>"
+    )

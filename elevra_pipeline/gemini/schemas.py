@@ -9,6 +9,7 @@ ElectionType = Literal["general", "primary", "special", "runoff", "municipal", "
 
 class BatchAnalysis(BaseModel):
     """Stage 1: what the messy rows of one election batch mean."""
+
     jurisdiction: str
     office: str
     district: str = ""
@@ -44,6 +45,7 @@ class ElectionRecord(BaseModel):
 
 class StructuredBatch(BaseModel):
     """Stage 2: strict records ready to insert."""
+
     election: ElectionRecord
     candidates: list[CandidateRecord]
 
@@ -56,4 +58,5 @@ class ColumnRoleAnswer(BaseModel):
 
 class ColumnMappingAnswer(BaseModel):
     """Once per sheet, when the known header names leave a required role open."""
+
     columns: list[ColumnRoleAnswer]

@@ -15,6 +15,7 @@ from elevra_pipeline.storage.repository import Repository
 class GeminiService:
     """Every call goes through the quota engine, whose ledger lives in the app database. Without an
     API key or base URL it starts the offline emulator (and says so through `warn`)."""
+
     database_url: str
     api_key: str | None = None
     base_url: str | None = None
@@ -33,13 +34,20 @@ class GeminiService:
         if not self.api_key and not base_url:
             self.emulator = start_in_thread(quotas=quotas)
             base_url = self.emulator.base_url
-            warn(f"GEMINI_API_KEY is not set: using the offline Gemini EMULATOR at {base_url}. "
-                 "Outputs are EMULATED, not real Gemini answers.")
+            warn(
+                f"GEMINI_API_KEY is not set: using the offline Gemini EMULATOR at {base_url}. "
+                "Outputs are EMULATED, not real Gemini answers."
+            )
         engine = migrated_engine(self.database_url)
         ledger = QuotaLedger(engine, quotas.window_seconds, quotas.day_seconds, quotas.in_flight_lease_seconds)
         attempts = Repository(engine)
-        quota_engine = QuotaEngine(quotas, ledger, attempt_sink=lambda row: attempts.record_attempt(**row),
-                                   max_attempts=self.max_attempts, backoff_base=self.backoff_base_seconds)
+        quota_engine = QuotaEngine(
+            quotas,
+            ledger,
+            attempt_sink=lambda row: attempts.record_attempt(**row),
+            max_attempts=self.max_attempts,
+            backoff_base=self.backoff_base_seconds,
+        )
         self.caller = GeminiCaller(make_client(self.api_key, base_url, self.timeout_seconds), quota_engine)
         return self
 

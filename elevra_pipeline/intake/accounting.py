@@ -61,8 +61,14 @@ class IntakeReport:
     def drop(self, sheet: str, row: int, reason: str, detail: str = "") -> None:
         """Record a dropped row; consecutive rows with one reason and no detail become one range."""
         last = self.dropped[-1] if self.dropped else None
-        if (last and not detail and not last.detail and last.sheet == sheet and last.reason == reason
-                and (last.last_row or last.row) == row - 1):
+        if (
+            last
+            and not detail
+            and not last.detail
+            and last.sheet == sheet
+            and last.reason == reason
+            and (last.last_row or last.row) == row - 1
+        ):
             last.last_row = row
         else:
             self.dropped.append(DroppedRow(sheet, row, reason, detail))
@@ -82,6 +88,11 @@ class IntakeReport:
         return dict(counts)
 
     def to_json(self) -> dict:
-        return {"source": self.source, "sheets": [asdict(s) for s in self.sheets],
-                "dropped": [asdict(d) for d in self.dropped], "rows_read": self.rows_read,
-                "header_rows": self.header_rows, "dropped_by_reason": self.dropped_by_reason()}
+        return {
+            "source": self.source,
+            "sheets": [asdict(s) for s in self.sheets],
+            "dropped": [asdict(d) for d in self.dropped],
+            "rows_read": self.rows_read,
+            "header_rows": self.header_rows,
+            "dropped_by_reason": self.dropped_by_reason(),
+        }

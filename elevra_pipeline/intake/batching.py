@@ -9,8 +9,10 @@ from slugify import slugify
 
 from elevra_pipeline.intake.options import plausible_date
 
-MISSING_DATE = ("no election date: add an 'Election Date' column, or give the date for the whole file "
-                "(\"election_date\": \"YYYY-MM-DD\" in the sidecar, or --election-date) and upload it again")
+MISSING_DATE = (
+    "no election date: add an 'Election Date' column, or give the date for the whole file "
+    '("election_date": "YYYY-MM-DD" in the sidecar, or --election-date) and upload it again'
+)
 GROUP_FIELDS = ("jurisdiction", "office", "district", "election_date", "primary_party")
 
 
@@ -40,8 +42,10 @@ def date_problem(election_date: str) -> str | None:
     if not election_date:
         return MISSING_DATE
     if not plausible_date(election_date):
-        return (f"election date '{election_date}' is not a date we can read: write it as YYYY-MM-DD "
-                "(e.g. 2026-11-03) and upload again")
+        return (
+            f"election date '{election_date}' is not a date we can read: write it as YYYY-MM-DD "
+            "(e.g. 2026-11-03) and upload again"
+        )
     return None
 
 

@@ -38,8 +38,10 @@ def decode(raw: bytes, name: str) -> tuple[str, str]:
         if controls > max(2, len(text[:20000]) // 100):
             break  # decodes, but as binary noise
         return text, encoding
-    raise UnusableUploadError(f"'{name}' could not be decoded as text (it looks like binary data, not a CSV): "
-                              "export the sheet from your spreadsheet program as 'CSV UTF-8' and upload it again.")
+    raise UnusableUploadError(
+        f"'{name}' could not be decoded as text (it looks like binary data, not a CSV): "
+        "export the sheet from your spreadsheet program as 'CSV UTF-8' and upload it again."
+    )
 
 
 def sniff_delimiter(text: str) -> str:

@@ -15,9 +15,9 @@ from elevra_pipeline.exceptions import UnusableUploadError
 class IntakeLimits:
     max_file_bytes: int = 100 * 1024 * 1024
     max_uncompressed_bytes: int = 400 * 1024 * 1024
-    max_rows: int = 250_000          # per sheet
+    max_rows: int = 250_000  # per sheet
     max_columns: int = 1_000
-    max_cells: int = 5_000_000       # per file, counted while streaming
+    max_cells: int = 5_000_000  # per file, counted while streaming
 
 
 def _megabytes(size: int) -> str:
@@ -29,8 +29,10 @@ def check_file_size(path: Path, limits: IntakeLimits) -> None:
     if size == 0:
         raise UnusableUploadError(f"'{path.name}' is empty (0 bytes).")
     if size > limits.max_file_bytes:
-        raise UnusableUploadError(f"'{path.name}' is {_megabytes(size)}, above the {_megabytes(limits.max_file_bytes)} "
-                                  "limit for one upload: split it into several files.")
+        raise UnusableUploadError(
+            f"'{path.name}' is {_megabytes(size)}, above the {_megabytes(limits.max_file_bytes)} "
+            "limit for one upload: split it into several files."
+        )
 
 
 def check_xlsx_archive(path: Path, archive: zipfile.ZipFile, limits: IntakeLimits) -> None:
@@ -38,8 +40,10 @@ def check_xlsx_archive(path: Path, archive: zipfile.ZipFile, limits: IntakeLimit
     total = sum(info.file_size for info in archive.infolist())
     if total > limits.max_uncompressed_bytes:
         raise UnusableUploadError(
-            f"'{path.name}' expands to {_megabytes(total)} when opened (limit {_megabytes(limits.max_uncompressed_bytes)}); "
-            "a candidate list is far smaller: re-save only the candidate sheets, or export them as CSV.")
+            f"'{path.name}' expands to {_megabytes(total)} when opened (limit "
+            f"{_megabytes(limits.max_uncompressed_bytes)}); "
+            "a candidate list is far smaller: re-save only the candidate sheets, or export them as CSV."
+        )
 
 
 def check_dimensions(path: Path, sheet: str, rows: int, columns: int, limits: IntakeLimits) -> None:
@@ -47,7 +51,8 @@ def check_dimensions(path: Path, sheet: str, rows: int, columns: int, limits: In
         raise UnusableUploadError(
             f"'{path.name}': sheet '{sheet}' spans {rows:,} rows x {columns:,} columns, above the limit of "
             f"{limits.max_rows:,} rows and {limits.max_columns:,} columns per sheet; delete the unused rows and "
-            "columns (or split the file) and upload it again.")
+            "columns (or split the file) and upload it again."
+        )
 
 
 class CellBudget:
@@ -59,5 +64,7 @@ class CellBudget:
     def spend(self, cells: int) -> None:
         self.used += cells
         if self.used > self.limits.max_cells:
-            raise UnusableUploadError(f"'{self.path.name}' holds more than {self.limits.max_cells:,} cells, "
-                                      "far more than a candidate list: split it or remove unused sheets.")
+            raise UnusableUploadError(
+                f"'{self.path.name}' holds more than {self.limits.max_cells:,} cells, "
+                "far more than a candidate list: split it or remove unused sheets."
+            )

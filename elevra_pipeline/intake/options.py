@@ -32,7 +32,9 @@ class UploadOptions(BaseModel):
     election_date: str | None = Field(default=None, description="YYYY-MM-DD for rows without a date")
     jurisdiction: str | None = None
     state: str | None = None
-    columns: dict[str, Role] = Field(default_factory=dict, description="header text -> role; wins over aliases and model")
+    columns: dict[str, Role] = Field(
+        default_factory=dict, description="header text -> role; wins over aliases and model"
+    )
     include_hidden_sheets: bool = False
     sidecar_error: str | None = None
 
@@ -71,10 +73,11 @@ def parse_options(*layers: dict) -> UploadOptions:
         try:
             merged["columns"] = json.loads(merged["columns"])
         except ValueError as e:
-            raise UnusableUploadError(f"columns: not valid JSON ({e}); write it as {{\"Header\": \"role\"}}") from e
+            raise UnusableUploadError(f'columns: not valid JSON ({e}); write it as {{"Header": "role"}}') from e
     try:
         return UploadOptions.model_validate(merged)
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
-        raise UnusableUploadError(f"upload options are invalid: {problems} (roles: "
-                                  f"{', '.join(r.value for r in Role)})") from e
+        raise UnusableUploadError(
+            f"upload options are invalid: {problems} (roles: {', '.join(r.value for r in Role)})"
+        ) from e

@@ -21,14 +21,31 @@ from elevra_pipeline.intake.sheets import RawSheet, find_header_row
 from elevra_pipeline.intake.xlsx_source import read_xlsx
 
 SUPPORTED_SUFFIXES = (".xlsx", ".csv")
-ROW_FIELDS = ("jurisdiction", "office", "district", "election_date", "candidate_name", "party", "primary_party",
-              "website", "email", "election_type", "state", "nickname", "vote_for", "term")
+ROW_FIELDS = (
+    "jurisdiction",
+    "office",
+    "district",
+    "election_date",
+    "candidate_name",
+    "party",
+    "primary_party",
+    "website",
+    "email",
+    "election_type",
+    "state",
+    "nickname",
+    "vote_for",
+    "term",
+)
 FIELD_ROLES = tuple((f, Role(f)) for f in ROW_FIELDS)
 NAME_PARTS = (Role.FIRST_NAME, Role.MIDDLE_NAME, Role.LAST_NAME, Role.NAME_SUFFIX)
 MODEL_SAMPLE_ROWS = 8
 MIN_MODEL_CONFIDENCE = 0.5
-_TITLE_DATE = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}|"
-                         r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? \d{4})\b", re.I)
+_TITLE_DATE = re.compile(
+    r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}|"
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? \d{4})\b",
+    re.I,
+)
 
 # (sheet name, headers, sample rows) -> [(header, role, confidence)]; raises when the model cannot answer.
 AskModel = Callable[[str, list[str], list[list[str]]], list[tuple[str, str, float]]]
@@ -62,8 +79,14 @@ def title_date(lines: list[list[str]]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _map_columns(sheet: RawSheet, headers: list[str], data: list[list[str]], options: UploadOptions,
-                 ask_model: AskModel | None, report: SheetReport) -> ColumnMapping:
+def _map_columns(
+    sheet: RawSheet,
+    headers: list[str],
+    data: list[list[str]],
+    options: UploadOptions,
+    ask_model: AskModel | None,
+    report: SheetReport,
+) -> ColumnMapping:
     mapping = map_by_alias(headers)
     overrides = {c: role for c, h in enumerate(headers) if h and (role := options.override_for(h))}
     open_roles = mapping.missing_required() + [str(r) for r in mapping.ambiguous]
@@ -117,13 +140,15 @@ def _apply_defaults(record: dict, options: UploadOptions, sheet_date: str | None
         if value and not record[name]:
             record[name] = value
             used[name] = used.get(name, 0) + 1
+
     fill("election_date", options.election_date or sheet_date)
     fill("state", options.state)
     fill("jurisdiction", options.jurisdiction or record["state"])
 
 
-def _read_table(sheet: RawSheet, options: UploadOptions, ask_model: AskModel | None, report: IntakeReport,
-                seen: dict[tuple, str]) -> list[dict]:
+def _read_table(
+    sheet: RawSheet, options: UploadOptions, ask_model: AskModel | None, report: IntakeReport, seen: dict[tuple, str]
+) -> list[dict]:
     sheet_report = SheetReport(sheet.name, rows_read=len(sheet.rows))
     report.sheets.append(sheet_report)
     if sheet.hidden and not options.include_hidden_sheets:
@@ -139,24 +164,31 @@ def _read_table(sheet: RawSheet, options: UploadOptions, ask_model: AskModel | N
         return []
     sheet_report.header_row = header_index + 1
     headers = sheet.rows[header_index]
-    data = sheet.rows[header_index + 1:]
+    data = sheet.rows[header_index + 1 :]
     for number, row in enumerate(sheet.rows[:header_index], start=1):
-        report.drop(sheet.name, number, DropReason.ABOVE_HEADER if any(row) else DropReason.BLANK,
-                    " | ".join(c for c in row if c)[:200])
+        report.drop(
+            sheet.name,
+            number,
+            DropReason.ABOVE_HEADER if any(row) else DropReason.BLANK,
+            " | ".join(c for c in row if c)[:200],
+        )
     mapping = _map_columns(sheet, headers, data, options, ask_model, sheet_report)
     sheet_report.mapping = mapping.describe(headers)
     missing = mapping.missing_required()
     if missing:
         sheet_report.status = "ignored"
-        sheet_report.reason = (f"no {' or '.join(missing)} column (headers: {', '.join(h for h in headers if h)[:300]}); "
-                               f"expected {REQUIRED_HINT}, or name them with `columns`")
+        sheet_report.reason = (
+            f"no {' or '.join(missing)} column (headers: {', '.join(h for h in headers if h)[:300]}); "
+            f"expected {REQUIRED_HINT}, or name them with `columns`"
+        )
         for number, row in enumerate(sheet.rows[header_index:], start=header_index + 1):  # its header too
             report.drop(sheet.name, number, DropReason.UNMAPPED_SHEET if any(row) else DropReason.BLANK)
         return []
     sheet_date = title_date(sheet.rows[:header_index])
     if sheet_date:
-        sheet_report.mapping_note = "; ".join(filter(None, [sheet_report.mapping_note,
-                                                            f"election date {sheet_date} read from the title line"]))
+        sheet_report.mapping_note = "; ".join(
+            filter(None, [sheet_report.mapping_note, f"election date {sheet_date} read from the title line"])
+        )
     name_columns = {mapping.column_of(r) for r in (Role.CANDIDATE_NAME, *NAME_PARTS)} - {None}
     header_key = [h.casefold() for h in headers]
     rows = []
@@ -170,11 +202,17 @@ def _read_table(sheet: RawSheet, options: UploadOptions, ask_model: AskModel | N
         record = _row_record(row, headers, mapping)
         if not record["candidate_name"]:
             unvalued = [c for c in name_columns if (number - 1, c) in sheet.unvalued_formulas]
-            report.drop(sheet.name, number, DropReason.NO_CANDIDATE,
-                        "the name is a formula with no saved value" if unvalued else " | ".join(c for c in row if c)[:200])
+            report.drop(
+                sheet.name,
+                number,
+                DropReason.NO_CANDIDATE,
+                "the name is a formula with no saved value" if unvalued else " | ".join(c for c in row if c)[:200],
+            )
             continue
         _apply_defaults(record, options, sheet_date, sheet_report.defaults_used)
-        key = tuple(record[f].casefold() for f in ROW_FIELDS) + tuple(sorted((k, v.casefold()) for k, v in record["extra"].items()))
+        key = tuple(record[f].casefold() for f in ROW_FIELDS) + tuple(
+            sorted((k, v.casefold()) for k, v in record["extra"].items())
+        )
         if key in seen:
             report.drop(sheet.name, number, DropReason.DUPLICATE, f"same as {seen[key]}")
             continue
@@ -186,12 +224,17 @@ def _read_table(sheet: RawSheet, options: UploadOptions, ask_model: AskModel | N
         cells = sorted(sheet.unvalued_formulas)
         sheet_report.warnings.append(
             f"{len(cells)} formula cell(s) have no saved value and read as empty (e.g. row {cells[0][0] + 1}, "
-            f"column {cells[0][1] + 1}): open the file in Excel, let it recalculate, save and upload again")
+            f"column {cells[0][1] + 1}): open the file in Excel, let it recalculate, save and upload again"
+        )
     return rows
 
 
-def read_upload(path: Path, options: UploadOptions | None = None, limits: IntakeLimits | None = None,
-                ask_model: AskModel | None = None) -> ParsedUpload:
+def read_upload(
+    path: Path,
+    options: UploadOptions | None = None,
+    limits: IntakeLimits | None = None,
+    ask_model: AskModel | None = None,
+) -> ParsedUpload:
     options, limits = options or UploadOptions(), limits or IntakeLimits()
     sheets, source = _read_sheets(path, limits)
     parsed = ParsedUpload(report=IntakeReport(source=source))
@@ -200,7 +243,9 @@ def read_upload(path: Path, options: UploadOptions | None = None, limits: Intake
         parsed.rows.extend(_read_table(sheet, options, ask_model, parsed.report, seen))
     imported = [s for s in parsed.report.sheets if s.status == "imported"]
     if not imported:
-        detail = "; ".join(f"sheet '{s.name}': {s.reason}" for s in parsed.report.sheets if s.rows_read) or "it has no rows"
+        detail = (
+            "; ".join(f"sheet '{s.name}': {s.reason}" for s in parsed.report.sheets if s.rows_read) or "it has no rows"
+        )
         raise UnusableUploadError(f"'{path.name}' has no sheet with candidates we can read ({detail}).")
     if not parsed.rows:
         raise UnusableUploadError(f"'{path.name}' has headers but no candidate rows.")

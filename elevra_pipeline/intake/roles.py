@@ -35,6 +35,7 @@ class Role(StrEnum):
 
 class Decision(StrEnum):
     """How a column got its role, shown to the admin next to the mapping."""
+
     ALIAS = "alias"
     MODEL = "model"
     OVERRIDE = "override"
@@ -42,25 +43,79 @@ class Decision(StrEnum):
 
 # role -> aliases, best first; an alias listed under two roles ranks by its position in each.
 ALIASES: dict[Role, tuple[str, ...]] = {
-    Role.CANDIDATE_NAME: ("candidate name", "candidate", "name on ballot", "ballot name", "candidate full name",
-                          "full name", "name", "candidate s name", "nominee"),
+    Role.CANDIDATE_NAME: (
+        "candidate name",
+        "candidate",
+        "name on ballot",
+        "ballot name",
+        "candidate full name",
+        "full name",
+        "name",
+        "candidate s name",
+        "nominee",
+    ),
     Role.FIRST_NAME: ("first name", "first", "given name", "fname", "first nm"),
     Role.MIDDLE_NAME: ("middle name", "middle", "middle initial", "mi"),
     Role.LAST_NAME: ("last name", "last", "surname", "family name", "lname", "last nm"),
     Role.NAME_SUFFIX: ("name suffix lbl", "name suffix", "suffix", "sfx"),
     Role.NICKNAME: ("nick name", "nickname", "preferred name"),
-    Role.OFFICE: ("office", "position", "office name", "contest name", "contest", "race", "office position",
-                  "office sought", "office title", "race name", "seat"),
-    Role.DISTRICT: ("district", "dist", "seat", "post", "ward", "district number", "zone", "subdistrict",
-                    "precinct", "division"),
-    Role.JURISDICTION: ("jurisdiction", "jurisdiction name", "locality", "municipality", "city", "town",
-                        "location", "county name", "county", "place"),
+    Role.OFFICE: (
+        "office",
+        "position",
+        "office name",
+        "contest name",
+        "contest",
+        "race",
+        "office position",
+        "office sought",
+        "office title",
+        "race name",
+        "seat",
+    ),
+    Role.DISTRICT: (
+        "district",
+        "dist",
+        "seat",
+        "post",
+        "ward",
+        "district number",
+        "zone",
+        "subdistrict",
+        "precinct",
+        "division",
+    ),
+    Role.JURISDICTION: (
+        "jurisdiction",
+        "jurisdiction name",
+        "locality",
+        "municipality",
+        "city",
+        "town",
+        "location",
+        "county name",
+        "county",
+        "place",
+    ),
     Role.STATE: ("state", "state name", "st", "state code"),
-    Role.ELECTION_DATE: ("election date", "election dt", "election day", "electiondate", "date of election",
-                         "date", "election"),
+    Role.ELECTION_DATE: (
+        "election date",
+        "election dt",
+        "election day",
+        "electiondate",
+        "date of election",
+        "date",
+        "election",
+    ),
     Role.ELECTION_TYPE: ("election type", "race type", "type"),
-    Role.PARTY: ("party", "party candidate", "party affiliation", "affiliation", "political party", "party name",
-                 "candidate party"),
+    Role.PARTY: (
+        "party",
+        "party candidate",
+        "party affiliation",
+        "affiliation",
+        "political party",
+        "party name",
+        "candidate party",
+    ),
     Role.PRIMARY_PARTY: ("party contest", "primary party", "primary"),
     Role.WEBSITE: ("website", "campaign website", "web site", "url", "campaign url", "site", "link", "web"),
     Role.EMAIL: ("email", "e mail", "campaign email", "contact email"),
@@ -84,6 +139,7 @@ for _role, _aliases in ALIASES.items():
 @dataclass
 class ColumnMapping:
     """Column index -> role for one sheet, with how each role was decided and what was left open."""
+
     roles: dict[int, Role] = field(default_factory=dict)
     decided_by: dict[int, Decision] = field(default_factory=dict)
     ambiguous: list[Role] = field(default_factory=list)
@@ -112,8 +168,11 @@ class ColumnMapping:
         self.decided_by[column] = how
 
     def describe(self, headers: list[str]) -> list[dict]:
-        return [{"column": headers[c], "role": str(r), "decided_by": str(self.decided_by[c])}
-                for c, r in sorted(self.roles.items()) if r != Role.IGNORE]
+        return [
+            {"column": headers[c], "role": str(r), "decided_by": str(self.decided_by[c])}
+            for c, r in sorted(self.roles.items())
+            if r != Role.IGNORE
+        ]
 
 
 def alias_hits(headers: list[str]) -> int:
@@ -122,8 +181,11 @@ def alias_hits(headers: list[str]) -> int:
 
 
 def map_by_alias(headers: list[str]) -> ColumnMapping:
-    options = sorted((rank, column, role) for column, header in enumerate(headers)
-                     for rank, role in _RANKED.get(normalize_header(header), []))
+    options = sorted(
+        (rank, column, role)
+        for column, header in enumerate(headers)
+        for rank, role in _RANKED.get(normalize_header(header), [])
+    )
     mapping = ColumnMapping()
     for rank, column, role in options:
         if column in mapping.roles:
@@ -132,7 +194,8 @@ def map_by_alias(headers: list[str]) -> ColumnMapping:
         if holder is None:
             mapping.assign(column, role, Decision.ALIAS)
         elif role in (Role.CANDIDATE_NAME, Role.OFFICE) and normalize_header(headers[holder]) == normalize_header(
-                headers[column]):
+            headers[column]
+        ):
             mapping.ambiguous.append(role)  # two columns with one name: which is it?
     if not mapping.has(Role.OFFICE):  # `Seat` on its own is the office, not a district of nothing
         for rank, column, role in options:

@@ -11,8 +11,8 @@ HEADER_SCAN_ROWS = 30  # title lines, notes and logos above a header never run l
 @dataclass
 class RawSheet:
     name: str
-    rows: list[list[str]]                 # rows[i] is the sheet's row i + 1
-    state: str = "visible"                # or "hidden" / "veryHidden" (xlsx)
+    rows: list[list[str]]  # rows[i] is the sheet's row i + 1
+    state: str = "visible"  # or "hidden" / "veryHidden" (xlsx)
     unvalued_formulas: set[tuple[int, int]] = field(default_factory=set)  # (row index, column index)
 
     @property

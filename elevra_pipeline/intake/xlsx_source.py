@@ -39,7 +39,8 @@ def _open(path: Path, limits: IntakeLimits):
     except Exception as e:  # openpyxl raises many kinds (BadZipFile, KeyError, ValueError, TypeError...)
         raise UnusableUploadError(
             f"'{path.name}' is not a valid Excel workbook (the file looks corrupt or is not .xlsx); "
-            "re-save it from Excel or export it as CSV and upload it again.") from e
+            "re-save it from Excel or export it as CSV and upload it again."
+        ) from e
 
 
 def _read_sheet(path: Path, book, sheet, limits: IntakeLimits, budget: CellBudget) -> RawSheet:
@@ -47,8 +48,14 @@ def _read_sheet(path: Path, book, sheet, limits: IntakeLimits, budget: CellBudge
         check_dimensions(path, sheet.title, sheet.max_row, sheet.max_column, limits)
     raw = RawSheet(name=sheet.title, rows=[], state=sheet.sheet_state)
     with sheet._get_source() as source:
-        parser = _FlaggingParser(source, sheet._shared_strings, data_only=True, epoch=book.epoch,
-                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        parser = _FlaggingParser(
+            source,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
         for number, cells in parser.parse():
             budget.spend(len(cells))
             if number > limits.max_rows:
@@ -98,7 +105,9 @@ def read_xlsx(path: Path, limits: IntakeLimits) -> list[RawSheet]:
     except UnusableUploadError:
         raise
     except Exception as e:
-        raise UnusableUploadError(f"'{path.name}' could not be read: {type(e).__name__}: {e}. Re-save it from "
-                                  "Excel or export it as CSV and upload it again.") from e
+        raise UnusableUploadError(
+            f"'{path.name}' could not be read: {type(e).__name__}: {e}. Re-save it from "
+            "Excel or export it as CSV and upload it again."
+        ) from e
     finally:
         book.close()

@@ -47,6 +47,7 @@ DEFAULT_FROM = "Elevra Uploads <uploads@elevracommunity.com>"
 @dataclass
 class Mailer:
     """`api_key` empty = local capture: one standard `.eml` per e-mail in `outbox_dir`."""
+
     api_key: str | None = None
     api_url: str | None = None
     from_address: str = DEFAULT_FROM
@@ -68,10 +69,16 @@ class Mailer:
         return self._send_resend(email) if self.uses_resend else self._write_outbox(email)
 
     def _send_resend(self, email: OutgoingEmail) -> str:
-        params = {"from": self.from_address, "to": email.to, "subject": email.subject, "text": email.text,
-                  "html": email.html,
-                  "attachments": [{"filename": p.name, "content": base64.b64encode(p.read_bytes()).decode()}
-                                  for p in email.attachments]}
+        params = {
+            "from": self.from_address,
+            "to": email.to,
+            "subject": email.subject,
+            "text": email.text,
+            "html": email.html,
+            "attachments": [
+                {"filename": p.name, "content": base64.b64encode(p.read_bytes()).decode()} for p in email.attachments
+            ],
+        }
         url = self.api_url
         with _SDK_LOCK:
             resend.api_key = self.api_key
@@ -98,7 +105,9 @@ class Mailer:
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         for path in email.attachments:
-            kind = XLSX if path.suffix == ".xlsx" else (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+            kind = (
+                XLSX if path.suffix == ".xlsx" else (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+            )
             maintype, subtype = kind.split("/", 1)
             message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")

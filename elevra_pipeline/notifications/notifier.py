@@ -23,16 +23,25 @@ from elevra_pipeline.storage.repository import Repository
 DAY = 24 * 3600.0
 UNDELIVERABLE = "undeliverable"
 # The e-mail each finished asset calls for, and the stage whose failed batches it reports.
-STAGE_EMAILS = {"upload_batches": "queued", "batch_analysis": "analysis_complete",
-                "structured_output": "structure_complete", "result_workbook": "final"}
+STAGE_EMAILS = {
+    "upload_batches": "queued",
+    "batch_analysis": "analysis_complete",
+    "structured_output": "structure_complete",
+    "result_workbook": "final",
+}
 STAGE_OF = {"upload_batches": "intake", "batch_analysis": "analysis", "structured_output": "structure"}
 
 
 def final_key(upload, summary: dict) -> str:
     """The final e-mail's key names its outcome: a re-run that changes the outcome sends an updated one."""
     b = summary.get("batches", {})
-    outcome = [upload.status, b.get("inserted"), b.get("needs_reupload"), len(summary.get("elections", [])),
-               len(summary.get("candidates", []))]
+    outcome = [
+        upload.status,
+        b.get("inserted"),
+        b.get("needs_reupload"),
+        len(summary.get("elections", [])),
+        len(summary.get("candidates", [])),
+    ]
     return f"upload-{upload.id}-final-{hashlib.sha1(json.dumps(outcome).encode()).hexdigest()[:10]}"
 
 
@@ -43,9 +52,16 @@ def _timestamp(value: datetime | None) -> float:
 
 
 class Notifier:
-    def __init__(self, repo: Repository, mailer: Mailer, team_email: str | None = DEFAULT_TEAM_EMAIL,
-                 retry_window: float = DAY, backoff_base: float = 30.0, backoff_cap: float = 3600.0,
-                 clock=time.time):
+    def __init__(
+        self,
+        repo: Repository,
+        mailer: Mailer,
+        team_email: str | None = DEFAULT_TEAM_EMAIL,
+        retry_window: float = DAY,
+        backoff_base: float = 30.0,
+        backoff_cap: float = 3600.0,
+        clock=time.time,
+    ):
         self.repo = repo
         self.mailer = mailer
         self.team_email = team_email
@@ -54,8 +70,9 @@ class Notifier:
         self.backoff_cap = backoff_cap
         self.clock = clock
 
-    def notify(self, upload, kind: str, key: str | None = None, extra: dict | None = None,
-               uploader_email: str | None = None) -> bool:
+    def notify(
+        self, upload, kind: str, key: str | None = None, extra: dict | None = None, uploader_email: str | None = None
+    ) -> bool:
         """Log the e-mail `kind` for `upload`, one copy for the uploader and one for the team; False when
         both were logged (and so sent) before. `uploader_email` replaces the upload's own uploader
         (a duplicate goes to whoever sent it again)."""
@@ -66,11 +83,24 @@ class Notifier:
         copies = [(self.team_email, f"{idempotency_key}-team")]
         if uploader and uploader.casefold() != (self.team_email or "").casefold() and not address_problem(uploader):
             copies.insert(0, (uploader, idempotency_key))
-        logged = [self.repo.add_notification(
-            upload_id=upload.id, kind=kind, idempotency_key=copy_key[:200], recipients=[address],
-            subject=clean_header(subject, 998), text_body=text, html_body=html, attachment_path=attachment,
-            status="pending", attempts=0, next_attempt_at=0.0, created_at=datetime.now(timezone.utc))
-            for address, copy_key in copies if address]
+        logged = [
+            self.repo.add_notification(
+                upload_id=upload.id,
+                kind=kind,
+                idempotency_key=copy_key[:200],
+                recipients=[address],
+                subject=clean_header(subject, 998),
+                text_body=text,
+                html_body=html,
+                attachment_path=attachment,
+                status="pending",
+                attempts=0,
+                next_attempt_at=0.0,
+                created_at=datetime.now(timezone.utc),
+            )
+            for address, copy_key in copies
+            if address
+        ]
         return any(logged)
 
     def notify_stage(self, upload, kind: str) -> bool:
@@ -80,25 +110,33 @@ class Notifier:
             return self.notify(upload, kind)
         summary = upload.summary_json or {}
         if upload.status == UploadStatus.WAITING_FOR_MODEL:
-            waiting = sorted(b["batch"] for s in summary.get("stages", {}).values() for b in s.get("waiting_batches", []))
+            waiting = sorted(
+                b["batch"] for s in summary.get("stages", {}).values() for b in s.get("waiting_batches", [])
+            )
             digest = hashlib.sha1(json.dumps(waiting).encode()).hexdigest()[:10]
             return self.notify(upload, "waiting_for_model", f"upload-{upload.id}-waiting-{digest}")
         key = final_key(upload, summary)
-        earlier = [n for n in self.repo.notifications(upload.id) if n.kind == "final" and not n.idempotency_key.startswith(key)]
+        earlier = [
+            n for n in self.repo.notifications(upload.id) if n.kind == "final" and not n.idempotency_key.startswith(key)
+        ]
         return self.notify(upload, "final", key, {"updated": bool(earlier)})
 
     def after_assets(self, upload, assets: list[str]) -> list[str]:
         """The e-mails for assets of `upload` that just materialized: each stage's e-mail, then one
         e-mail listing every batch that failed in those stages. The sensors and `process` both call
         this; it returns what was newly logged."""
-        logged = [f"{STAGE_EMAILS[a]} for upload {upload.id}" for a in assets
-                  if a in STAGE_EMAILS and self.notify_stage(self.repo.get_upload_by_id(upload.id), STAGE_EMAILS[a])]
+        logged = [
+            f"{STAGE_EMAILS[a]} for upload {upload.id}"
+            for a in assets
+            if a in STAGE_EMAILS and self.notify_stage(self.repo.get_upload_by_id(upload.id), STAGE_EMAILS[a])
+        ]
         stages = (self.repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
         failed = {b["batch"]: b for a in assets for b in stages.get(STAGE_OF.get(a, ""), {}).get("failed_batches", [])}
         if failed:
             digest = hashlib.sha1(json.dumps(sorted(failed)).encode()).hexdigest()[:12]
-            if self.notify(upload, "batch_failed", f"upload-{upload.id}-batch-failed-{digest}",
-                           {"batches": list(failed.values())}):
+            if self.notify(
+                upload, "batch_failed", f"upload-{upload.id}-batch-failed-{digest}", {"batches": list(failed.values())}
+            ):
                 logged.append(f"batch_failed ({len(failed)} batches) for upload {upload.id}")
         return logged
 
@@ -106,8 +144,9 @@ class Notifier:
         """A failed run: the rejection e-mail when the file itself was unusable, else the failed step and error."""
         if upload.status in ("failed", "rejected") and upload.failure_reason:
             return self.notify(upload, "rejected")
-        return self.notify(upload, "run_failed", f"run-{run_id}-failed",
-                           {"step": step, "error": error[:1000], "run_id": run_id})
+        return self.notify(
+            upload, "run_failed", f"run-{run_id}-failed", {"step": step, "error": error[:1000], "run_id": run_id}
+        )
 
     def _retry_delay(self, attempts: int, error: Exception) -> float:
         backoff = min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)
@@ -121,8 +160,12 @@ class Notifier:
                 outcome[self._deliver(row)] += 1
             except Exception as e:  # a bug or a broken row must not stop the other e-mails
                 outcome["errors"] += 1
-                self.repo.update_notification(row.id, status="retrying", error=f"{type(e).__name__}: {e}"[:2000],
-                                              next_attempt_at=self.clock() + self.backoff_cap)
+                self.repo.update_notification(
+                    row.id,
+                    status="retrying",
+                    error=f"{type(e).__name__}: {e}"[:2000],
+                    next_attempt_at=self.clock() + self.backoff_cap,
+                )
         outcome["failed_total"] = self.repo.count_notifications("failed")
         return outcome
 
@@ -130,22 +173,38 @@ class Notifier:
         if not self.repo.claim_notification(row.id, self.clock()):
             return "busy"  # another sender has it
         attempts = row.attempts + 1
-        email = OutgoingEmail(to=row.recipients, subject=row.subject, text=row.text_body, html=row.html_body,
-                              idempotency_key=row.idempotency_key,
-                              attachments=[Path(row.attachment_path)] if row.attachment_path else [])
+        email = OutgoingEmail(
+            to=row.recipients,
+            subject=row.subject,
+            text=row.text_body,
+            html=row.html_body,
+            idempotency_key=row.idempotency_key,
+            attachments=[Path(row.attachment_path)] if row.attachment_path else [],
+        )
         try:
             provider_id = self.mailer.send(email)
         except (DeliveryError, OSError) as e:
             delay = self._retry_delay(attempts, e)
             age = self.clock() - _timestamp(row.created_at)
             retryable = getattr(e, "retryable", True) and age + delay <= self.retry_window
-            self.repo.update_notification(row.id, status="retrying" if retryable else "failed", attempts=attempts,
-                                          error=str(e)[:2000], next_attempt_at=self.clock() + delay if retryable else 0.0)
+            self.repo.update_notification(
+                row.id,
+                status="retrying" if retryable else "failed",
+                attempts=attempts,
+                error=str(e)[:2000],
+                next_attempt_at=self.clock() + delay if retryable else 0.0,
+            )
             if not retryable:
                 self._alert_team(row, attempts, str(e))
             return "retrying" if retryable else "failed"
-        self.repo.update_notification(row.id, status="sent", attempts=attempts, provider_id=provider_id,
-                                      error=None, sent_at=datetime.now(timezone.utc))
+        self.repo.update_notification(
+            row.id,
+            status="sent",
+            attempts=attempts,
+            provider_id=provider_id,
+            error=None,
+            sent_at=datetime.now(timezone.utc),
+        )
         return "sent"
 
     def _alert_team(self, row, attempts: int, error: str) -> None:
@@ -155,6 +214,15 @@ class Notifier:
         upload = self.repo.get_upload_by_id(row.upload_id) if row.upload_id else None
         if upload is None:
             return
-        self.notify(upload, UNDELIVERABLE, f"{row.idempotency_key}-undeliverable"[:190],
-                    {"recipient": ", ".join(row.recipients), "subject": row.subject, "attempts": attempts,
-                     "error": error[:500]}, uploader_email=self.team_email)
+        self.notify(
+            upload,
+            UNDELIVERABLE,
+            f"{row.idempotency_key}-undeliverable"[:190],
+            {
+                "recipient": ", ".join(row.recipients),
+                "subject": row.subject,
+                "attempts": attempts,
+                "error": error[:500],
+            },
+            uploader_email=self.team_email,
+        )

@@ -7,8 +7,10 @@ from html import escape
 from string import Template
 
 LIST_LIMIT = 40
-WAITING_NOTE = ("Gemini was unavailable (down, failing or out of quota) for these batches. Nothing is wrong with "
-                "the file and there is nothing to re-upload: they are retried automatically when the model is back.")
+WAITING_NOTE = (
+    "Gemini was unavailable (down, failing or out of quota) for these batches. Nothing is wrong with "
+    "the file and there is nothing to re-upload: they are retried automatically when the model is back."
+)
 
 _HTML = Template("""<!doctype html><html><body style="font-family:Arial,sans-serif;max-width:640px;margin:auto">
 <p style="font-size:18px;font-weight:bold">$headline</p>$body
@@ -22,8 +24,12 @@ def _lines(items: list[str], more: int) -> list[str]:
 def _section(title: str, items: list[str]) -> tuple[str, str]:
     shown, more = items[:LIST_LIMIT], len(items) - LIST_LIMIT
     text = "\n".join([f"\n{title}"] + _lines(shown, more))
-    html = f"<h3>{escape(title)}</h3><ul>" + "".join(f"<li>{escape(i)}</li>" for i in shown) + (
-        f"<li>… and {more} more (see the workbook)</li>" if more > 0 else "") + "</ul>"
+    html = (
+        f"<h3>{escape(title)}</h3><ul>"
+        + "".join(f"<li>{escape(i)}</li>" for i in shown)
+        + (f"<li>… and {more} more (see the workbook)</li>" if more > 0 else "")
+        + "</ul>"
+    )
     return text, html
 
 
@@ -34,9 +40,15 @@ def _compose(upload, headline: str, paragraphs: list[str], sections: list[tuple[
             t, h = _section(title, items)
             text_parts.append(t)
             html_parts.append(h)
-    html = _HTML.substitute(headline=escape(headline), body="".join(html_parts), upload_id=upload.id,
-                            filename=escape(upload.original_filename))
-    return "\n".join(text_parts) + f"\n\n-- Elevra upload pipeline, upload {upload.id} ({upload.original_filename})\n", html
+    html = _HTML.substitute(
+        headline=escape(headline),
+        body="".join(html_parts),
+        upload_id=upload.id,
+        filename=escape(upload.original_filename),
+    )
+    return "\n".join(
+        text_parts
+    ) + f"\n\n-- Elevra upload pipeline, upload {upload.id} ({upload.original_filename})\n", html
 
 
 def _fallbacks(stage: dict) -> list[str]:
@@ -45,8 +57,12 @@ def _fallbacks(stage: dict) -> list[str]:
 
 def rows_line(rows: dict) -> str:
     """Where every row went, in one sentence (the counts add up to the rows read)."""
-    parts = [f"{rows.get('candidates', 0)} became candidates", f"{rows.get('needs_reupload', 0)} need re-upload",
-             f"{rows.get('dropped', 0)} were dropped", f"{rows.get('header', 0)} header row(s)"]
+    parts = [
+        f"{rows.get('candidates', 0)} became candidates",
+        f"{rows.get('needs_reupload', 0)} need re-upload",
+        f"{rows.get('dropped', 0)} were dropped",
+        f"{rows.get('header', 0)} header row(s)",
+    ]
     if rows.get("in_progress"):
         parts.append(f"{rows['in_progress']} still in progress")
     return f"Rows: {rows.get('read', 0)} read: " + ", ".join(parts) + "."
@@ -58,12 +74,15 @@ def mapping_lines(intake: dict) -> list[str]:
         if sheet["status"] != "imported":
             lines.append(f"sheet '{sheet['name']}': not imported ({sheet['reason']}); {sheet['rows_read']} rows")
             continue
-        roles = ", ".join(f"{m['column']} = {m['role']}" + ("" if m["decided_by"] == "alias" else f" ({m['decided_by']})")
-                          for m in sheet["mapping"])
+        roles = ", ".join(
+            f"{m['column']} = {m['role']}" + ("" if m["decided_by"] == "alias" else f" ({m['decided_by']})")
+            for m in sheet["mapping"]
+        )
         note = f"; {sheet['mapping_note']}" if sheet.get("mapping_note") else ""
         if sheet.get("defaults_used"):
             note += "; filled from the upload's settings: " + ", ".join(
-                f"{name} in {count} row(s)" for name, count in sheet["defaults_used"].items())
+                f"{name} in {count} row(s)" for name, count in sheet["defaults_used"].items()
+            )
         lines.append(f"sheet '{sheet['name']}' (header on row {sheet['header_row']}): {roles}{note}")
         lines += [f"sheet '{sheet['name']}': {w}" for w in sheet.get("warnings", [])]
     return lines
@@ -84,91 +103,184 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
         q = summary.get("queue", {})
         headline = f"Queued: {q.get('batches', 0)} election batches from {name}"
         intake = upload.intake_json or {}
-        paragraphs = [f"{intake.get('rows_read', 0)} rows read; {q.get('rows', 0)} candidate rows became "
-                      f"{q.get('batches', 0)} election batches"
-                      + (f", of which {q['needs_reupload']} need re-upload for their data (see below)."
-                         if q.get("needs_reupload") else "."),
-                      f"Ahead of it: {q.get('uploads_ahead', 0)} upload(s) with {q.get('batches_ahead', 0)} batch(es).",
-                      f"Estimated completion: {q.get('eta', 'unknown')} (from the declared model quotas and the work ahead)."]
+        paragraphs = [
+            f"{intake.get('rows_read', 0)} rows read; {q.get('rows', 0)} candidate rows became "
+            f"{q.get('batches', 0)} election batches"
+            + (
+                f", of which {q['needs_reupload']} need re-upload for their data (see below)."
+                if q.get("needs_reupload")
+                else "."
+            ),
+            f"Ahead of it: {q.get('uploads_ahead', 0)} upload(s) with {q.get('batches_ahead', 0)} batch(es).",
+            f"Estimated completion: {q.get('eta', 'unknown')} (from the declared model quotas and the work ahead).",
+        ]
         if (upload.options_json or {}).get("sidecar_error"):
             paragraphs.append(f"Warning: {upload.options_json['sidecar_error']}.")
         needs = summary.get("stages", {}).get("intake", {}).get("failed_batches", [])
-        return headline, *_compose(upload, headline, paragraphs, [
-            ("How the columns were read", mapping_lines(intake)),
-            ("Needs re-upload", [f"{b['batch']}: {b['reason']}" for b in needs]),
-            ("Rows dropped", [f"{reason}: {count}" for reason, count in intake.get("dropped_by_reason", {}).items()])])
+        return headline, *_compose(
+            upload,
+            headline,
+            paragraphs,
+            [
+                ("How the columns were read", mapping_lines(intake)),
+                ("Needs re-upload", [f"{b['batch']}: {b['reason']}" for b in needs]),
+                (
+                    "Rows dropped",
+                    [f"{reason}: {count}" for reason, count in intake.get("dropped_by_reason", {}).items()],
+                ),
+            ],
+        )
     if kind in ("analysis_complete", "structure_complete"):
         stage = summary.get("stages", {}).get("analysis" if kind == "analysis_complete" else "structure", {})
         label = "Analysis" if kind == "analysis_complete" else "Structured output"
-        headline = (f"{label} done for {name}: {stage.get('succeeded', 0)} ok, {stage.get('failed', 0)} need re-upload"
-                    + (f", {stage['waiting']} waiting for the model" if stage.get("waiting") else ""))
+        headline = (
+            f"{label} done for {name}: {stage.get('succeeded', 0)} ok, {stage.get('failed', 0)} need re-upload"
+            + (f", {stage['waiting']} waiting for the model" if stage.get("waiting") else "")
+        )
         paragraphs = [f"{label} finished for {stage.get('processed', 0)} batch(es) of this upload."]
         if stage.get("in_progress"):
             paragraphs.append(f"{stage['in_progress']} batch(es) are still being processed.")
         if stage.get("waiting"):
             paragraphs.append(WAITING_NOTE)
-        return headline, *_compose(upload, headline, paragraphs, [
-            ("Batches that used a fallback model", _fallbacks(stage)),
-            ("Waiting for the model", [f"{b['batch']}: {b['reason']}" for b in stage.get("waiting_batches", [])])])
+        return headline, *_compose(
+            upload,
+            headline,
+            paragraphs,
+            [
+                ("Batches that used a fallback model", _fallbacks(stage)),
+                ("Waiting for the model", [f"{b['batch']}: {b['reason']}" for b in stage.get("waiting_batches", [])]),
+            ],
+        )
     if kind == "waiting_for_model":
         waiting = [b for s in summary.get("stages", {}).values() for b in s.get("waiting_batches", [])]
         b = summary.get("batches", {})
         headline = f"Waiting for Gemini: {len(waiting)} batch(es) of {name} will be finished automatically"
-        return headline, *_compose(upload, headline, [
-            WAITING_NOTE, f"So far {b.get('inserted', 0)} of {b.get('total', 0)} election batches were inserted. "
-            "The final e-mail, with the result workbook, follows when the waiting batches are done."],
-            [("Waiting for the model", [f"{w['batch']}: {w['reason']}" for w in waiting])])
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                WAITING_NOTE,
+                f"So far {b.get('inserted', 0)} of {b.get('total', 0)} election batches were inserted. "
+                "The final e-mail, with the result workbook, follows when the waiting batches are done.",
+            ],
+            [("Waiting for the model", [f"{w['batch']}: {w['reason']}" for w in waiting])],
+        )
     if kind == "undeliverable":
         headline = f"E-mail not delivered: {extra['subject']}"
-        return headline, *_compose(upload, headline, [
-            f"The e-mail to {extra['recipient']} was given up on after {extra['attempts']} attempt(s).",
-            f"Last error: {extra['error']}",
-            "Its content is in `elevra-pipeline status` for this upload; send it by hand if needed."], [])
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                f"The e-mail to {extra['recipient']} was given up on after {extra['attempts']} attempt(s).",
+                f"Last error: {extra['error']}",
+                "Its content is in `elevra-pipeline status` for this upload; send it by hand if needed.",
+            ],
+            [],
+        )
     if kind == "final":
         b = summary["batches"]
-        headline = (("Updated: " if extra.get("updated") else "Done: ")
-                    + f"{len(summary['elections'])} elections and {len(summary['candidates'])} candidates from {name}"
-                    + (f"; {b['needs_reupload']} batch(es) need re-upload" if b["needs_reupload"] else ""))
-        paragraphs = [f"{b['inserted']} of {b['total']} election batches were inserted. The result workbook is attached.",
-                      rows_line(summary.get("rows", {}))]
+        headline = (
+            ("Updated: " if extra.get("updated") else "Done: ")
+            + f"{len(summary['elections'])} elections and {len(summary['candidates'])} candidates from {name}"
+            + (f"; {b['needs_reupload']} batch(es) need re-upload" if b["needs_reupload"] else "")
+        )
+        paragraphs = [
+            f"{b['inserted']} of {b['total']} election batches were inserted. The result workbook is attached.",
+            rows_line(summary.get("rows", {})),
+        ]
         if extra.get("updated"):
-            paragraphs.insert(0, "This replaces the earlier result e-mail for this upload: a later run changed the "
-                                 "outcome. The attached workbook is the current one.")
-        usage = [f"{m}: {u.get('calls', 0)} calls, {u.get('rate_limited', 0)} rate-limited, "
-                 f"{u.get('fallback_calls', 0)} as fallback, {u.get('input_tokens', 0)} input tokens"
-                 for m, u in summary.get("model_usage", {}).items()]
-        return headline, *_compose(upload, headline, paragraphs, [
-            ("Needs re-upload", [f"{r['jurisdiction']} {r['office']} {r['district']} ({r['date']}): {r['reason']}"
-                                 for r in summary["needs_reupload"]]),
-            ("Rows dropped (each listed in the workbook's Dropped Rows sheet)", _dropped_lines(summary)),
-            ("Elections", [f"{e['name']} ({e['date']}): {e['url']}" for e in summary["elections"]]),
-            ("Candidates", [f"{c['name']} ({c['party'] or 'no party'}), {c['election']}: {c['url']}"
-                            for c in summary["candidates"]]),
-            ("Model usage", usage), ("Fallbacks", [f"{f['batch']}: {f['note']}" for f in summary.get("fallbacks", [])]),
-            ("Cleaned from the model's answers", [f"{n['batch']}: {n['note']}" for n in summary.get("output_notes", [])])])
+            paragraphs.insert(
+                0,
+                "This replaces the earlier result e-mail for this upload: a later run changed the "
+                "outcome. The attached workbook is the current one.",
+            )
+        usage = [
+            f"{m}: {u.get('calls', 0)} calls, {u.get('rate_limited', 0)} rate-limited, "
+            f"{u.get('fallback_calls', 0)} as fallback, {u.get('input_tokens', 0)} input tokens"
+            for m, u in summary.get("model_usage", {}).items()
+        ]
+        return headline, *_compose(
+            upload,
+            headline,
+            paragraphs,
+            [
+                (
+                    "Needs re-upload",
+                    [
+                        f"{r['jurisdiction']} {r['office']} {r['district']} ({r['date']}): {r['reason']}"
+                        for r in summary["needs_reupload"]
+                    ],
+                ),
+                ("Rows dropped (each listed in the workbook's Dropped Rows sheet)", _dropped_lines(summary)),
+                ("Elections", [f"{e['name']} ({e['date']}): {e['url']}" for e in summary["elections"]]),
+                (
+                    "Candidates",
+                    [
+                        f"{c['name']} ({c['party'] or 'no party'}), {c['election']}: {c['url']}"
+                        for c in summary["candidates"]
+                    ],
+                ),
+                ("Model usage", usage),
+                ("Fallbacks", [f"{f['batch']}: {f['note']}" for f in summary.get("fallbacks", [])]),
+                (
+                    "Cleaned from the model's answers",
+                    [f"{n['batch']}: {n['note']}" for n in summary.get("output_notes", [])],
+                ),
+            ],
+        )
     if kind == "rejected":
         headline = f"Rejected: {name} could not be processed"
-        return headline, *_compose(upload, headline, [f"Reason: {upload.failure_reason}",
-                                                      "Nothing was inserted. Fix the file and upload it again."], [])
+        return headline, *_compose(
+            upload,
+            headline,
+            [f"Reason: {upload.failure_reason}", "Nothing was inserted. Fix the file and upload it again."],
+            [],
+        )
     if kind == "batch_failed":
         batches = extra["batches"]
         headline = f"{len(batches)} election batch(es) of {name} need re-upload"
-        return headline, *_compose(upload, headline, ["These batches used up their attempts; the rest carry on."],
-                                   [("Batches", [f"{b['batch']}: {b['reason']}" for b in batches])])
+        return headline, *_compose(
+            upload,
+            headline,
+            ["These batches used up their attempts; the rest carry on."],
+            [("Batches", [f"{b['batch']}: {b['reason']}" for b in batches])],
+        )
     if kind == "run_failed":
         headline = f"Run failed for {name} at step {extra.get('step', '?')}"
-        return headline, *_compose(upload, headline, [f"Error: {extra.get('error', 'unknown')}",
-                                                      f"Dagster run {extra.get('run_id', '?')}. An admin can re-run the "
-                                                      "partition; finished batches are not redone."], [])
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                f"Error: {extra.get('error', 'unknown')}",
+                f"Dagster run {extra.get('run_id', '?')}. An admin can re-run the "
+                "partition; finished batches are not redone.",
+            ],
+            [],
+        )
     if kind == "duplicate":
         headline = f"Already received: {extra['filename']} is the same file as upload {upload.id}"
-        return headline, *_compose(upload, headline, [
-            f"'{extra['filename']}' has exactly the content of upload {upload.id} ('{name}'), so it was not processed again.",
-            f"Upload {upload.id} is {upload.status}" + (f": {upload.failure_reason}" if upload.failure_reason else ".")
-            + (" Its workbook went out with its final e-mail." if upload.workbook_path else ""),
-            "To load a corrected list, change the file and upload it again."], [])
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                f"'{extra['filename']}' has exactly the content of upload {upload.id} "
+                f"('{name}'), so it was not processed again.",
+                f"Upload {upload.id} is {upload.status}"
+                + (f": {upload.failure_reason}" if upload.failure_reason else ".")
+                + (" Its workbook went out with its final e-mail." if upload.workbook_path else ""),
+                "To load a corrected list, change the file and upload it again.",
+            ],
+            [],
+        )
     if kind == "cancelled":
         headline = f"Cancelled: {name}"
-        return headline, *_compose(upload, headline, [upload.failure_reason or "cancelled by an admin",
-                                                      "Batches already inserted stay; the rest were not processed."], [])
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                upload.failure_reason or "cancelled by an admin",
+                "Batches already inserted stay; the rest were not processed.",
+            ],
+            [],
+        )
     raise ValueError(f"unknown e-mail kind {kind}")

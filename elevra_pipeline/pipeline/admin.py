@@ -20,9 +20,18 @@ def _batch(repo: Repository, upload_id: int, batch_key: str):
 def redo_batch(repo: Repository, upload_id: int, batch_key: str, note: str = "") -> str:
     """Forget the batch's model outputs so the next materialization redoes it from the start."""
     batch = _batch(repo, upload_id, batch_key)
-    repo.update_batch(batch.id, status="pending", error_reason=None, analysis_json=None, structured_json=None,
-                      inserted_json=None, analysis_model=None, structure_model=None, fallback_note=None,
-                      admin_note=f"redo requested{': ' + note if note else ''}")
+    repo.update_batch(
+        batch.id,
+        status="pending",
+        error_reason=None,
+        analysis_json=None,
+        structured_json=None,
+        inserted_json=None,
+        analysis_model=None,
+        structure_model=None,
+        fallback_note=None,
+        admin_note=f"redo requested{': ' + note if note else ''}",
+    )
     repo.update_upload(upload_id, status="processing")
     return f"batch {batch_key} of upload {upload_id} will be redone on the next materialization"
 
@@ -31,8 +40,9 @@ def skip_batch(repo: Repository, upload_id: int, batch_key: str, reason: str) ->
     if not reason:
         raise ElevraError("skipping a batch needs a reason (--reason)")
     batch = _batch(repo, upload_id, batch_key)
-    repo.update_batch(batch.id, status="skipped", error_reason=f"skipped by an admin: {reason}",
-                      admin_note=f"skipped: {reason}")
+    repo.update_batch(
+        batch.id, status="skipped", error_reason=f"skipped by an admin: {reason}", admin_note=f"skipped: {reason}"
+    )
     return f"batch {batch_key} of upload {upload_id} skipped: {reason}"
 
 
@@ -44,24 +54,36 @@ def set_paused(repo: Repository, upload_id: int | None, paused: bool) -> str:
         raise ElevraError(f"no upload with id {upload_id}")
     repo.update_upload(upload_id, paused=paused)
     return f"model work {'paused' if paused else 'resumed'} for upload {upload_id}" + (
-        "; materialize its partition again (or wait for the backfill schedule) to continue" if not paused else "")
+        "; materialize its partition again (or wait for the backfill schedule) to continue" if not paused else ""
+    )
 
 
-def cancel_upload(repo: Repository, upload_id: int, notifier: Notifier | None,
-                  instance: dg.DagsterInstance | None, reason: str = "") -> str:
+def cancel_upload(
+    repo: Repository, upload_id: int, notifier: Notifier | None, instance: dg.DagsterInstance | None, reason: str = ""
+) -> str:
     upload = repo.get_upload_by_id(upload_id)
     if upload is None:
         raise ElevraError(f"no upload with id {upload_id}")
-    repo.update_upload(upload_id, status="cancelled", failure_reason=f"cancelled by an admin{': ' + reason if reason else ''}")
+    repo.update_upload(
+        upload_id, status="cancelled", failure_reason=f"cancelled by an admin{': ' + reason if reason else ''}"
+    )
     cancelled = 0
     for batch in repo.batches(upload_id, UNFINISHED):
         repo.update_batch(batch.id, status="cancelled", error_reason="upload cancelled")
         cancelled += 1
     terminated = 0
     if instance is not None:
-        runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": upload.partition_key},
-                                                       statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTED,
-                                                                 dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED]))
+        runs = instance.get_runs(
+            filters=dg.RunsFilter(
+                tags={"dagster/partition": upload.partition_key},
+                statuses=[
+                    dg.DagsterRunStatus.QUEUED,
+                    dg.DagsterRunStatus.STARTED,
+                    dg.DagsterRunStatus.STARTING,
+                    dg.DagsterRunStatus.NOT_STARTED,
+                ],
+            )
+        )
         for run in runs:
             if run.status == dg.DagsterRunStatus.STARTED and instance.run_launcher.terminate(run.run_id):
                 terminated += 1

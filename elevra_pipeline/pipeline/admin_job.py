@@ -5,9 +5,8 @@ from typing import Literal
 import dagster as dg
 
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline.resources import AppResource, EmailResource
 from elevra_pipeline.pipeline import admin
-from elevra_pipeline.pipeline.resources import DatabaseResource
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource
 
 
 class UploadAdminConfig(dg.Config):
@@ -18,8 +17,13 @@ class UploadAdminConfig(dg.Config):
 
 
 @dg.op
-def apply_upload_admin_action(context: dg.OpExecutionContext, config: UploadAdminConfig,
-                              database: DatabaseResource, email: EmailResource, app: AppResource) -> None:
+def apply_upload_admin_action(
+    context: dg.OpExecutionContext,
+    config: UploadAdminConfig,
+    database: DatabaseResource,
+    email: EmailResource,
+    app: AppResource,
+) -> None:
     """Redo or skip a batch, pause or resume model work, or cancel an upload; recorded on the batch."""
     repo = database.repository()
     if config.action in ("redo", "skip", "cancel") and config.upload_id is None:

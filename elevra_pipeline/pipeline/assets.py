@@ -6,22 +6,26 @@ from pathlib import Path
 import dagster as dg
 
 from elevra_pipeline.exceptions import BatchFailedError, UnusableUploadError
-from elevra_pipeline.pipeline.resources import GeminiResource
 from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.reader import read_upload
-from elevra_pipeline.pipeline.metadata import failed_table, mapping_markdown, model_usage_table, stage_metadata
 from elevra_pipeline.pipeline.checks import RESULT_CHECKS, result_checks
 from elevra_pipeline.pipeline.cleanup import purge_raw_file
 from elevra_pipeline.pipeline.leases import owner_for, owner_is_gone
+from elevra_pipeline.pipeline.metadata import failed_table, mapping_markdown, model_usage_table, stage_metadata
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.queue import queue_snapshot
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, GeminiResource
+from elevra_pipeline.pipeline.stages import (
+    analyze_batch,
+    column_mapper,
+    run_concurrently,
+    stage_summary,
+    structure_batch,
+)
 from elevra_pipeline.pipeline.status import batches_markdown
-from elevra_pipeline.pipeline.stages import (analyze_batch, column_mapper, run_concurrently, stage_summary,
-                                             structure_batch)
 from elevra_pipeline.records.insert import insert_structured
 from elevra_pipeline.storage.batch_rules import needs_analysis, needs_structure, upload_status
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 from elevra_pipeline.workbook.builder import build_workbook
 from elevra_pipeline.workbook.summary import build_summary
 
@@ -35,8 +39,9 @@ def _upload(context: dg.AssetExecutionContext, database: DatabaseResource):
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", output_required=False)
-def upload_batches(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource,
-                   app: AppResource):
+def upload_batches(
+    context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource, app: AppResource
+):
     """The upload's rows, cleaned and grouped into election batches."""
     repo, upload = _upload(context, database)
     if upload.status == "cancelled":
@@ -51,11 +56,14 @@ def upload_batches(context: dg.AssetExecutionContext, database: DatabaseResource
         if upload.status == "rejected":
             raise UnusableUploadError(upload.failure_reason)
         if not upload.stored_path or not Path(upload.stored_path).exists():
-            raise UnusableUploadError(f"the uploaded file '{upload.original_filename}' is no longer stored; upload it again")
+            raise UnusableUploadError(
+                f"the uploaded file '{upload.original_filename}' is no longer stored; upload it again"
+            )
         options = UploadOptions.model_validate(upload.options_json or {})
         model_columns = dict((upload.intake_json or {}).get("model_columns", {}))
-        parsed = read_upload(Path(upload.stored_path), options, app.intake_limits(),
-                             column_mapper(gemini, upload.id, model_columns))
+        parsed = read_upload(
+            Path(upload.stored_path), options, app.intake_limits(), column_mapper(gemini, upload.id, model_columns)
+        )
     except UnusableUploadError as e:
         repo.update_upload(upload.id, status="failed", failure_reason=str(e))
         raise dg.Failure(description=f"Upload rejected: {e}", metadata={"reason": str(e)}) from e
@@ -66,18 +74,29 @@ def upload_batches(context: dg.AssetExecutionContext, database: DatabaseResource
     queue = queue_snapshot(repo, upload, gemini.quotas, gemini.batch_concurrency)
     stages = (repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
     stages["intake"] = {"failed_batches": [{"batch": d.batch_key, "reason": d.problem} for d in drafts if d.problem]}
-    repo.merge_summary(upload.id, queue={**queue, "rows": len(parsed.rows), "needs_reupload": len(
-        stages["intake"]["failed_batches"])}, stages=stages)
+    repo.merge_summary(
+        upload.id,
+        queue={**queue, "rows": len(parsed.rows), "needs_reupload": len(stages["intake"]["failed_batches"])},
+        stages=stages,
+    )
     data_problems = sum(bool(d.problem) for d in drafts)
-    context.log.info(f"{upload.original_filename}: {report['rows_read']} rows read, {len(parsed.rows)} candidate rows "
-                     f"in {len(drafts)} election batches ({data_problems} need re-upload for their data)")
-    yield dg.MaterializeResult(metadata={
-        "rows_read": report["rows_read"], "candidate_rows": len(parsed.rows),
-        "dropped_rows": sum(report["dropped_by_reason"].values()),
-        "dropped_by_reason": dg.MetadataValue.json(report["dropped_by_reason"]),
-        "sheets": ", ".join(parsed.sheets), "batches": len(drafts), "new_batches": new,
-        "batches_needing_reupload_for_data": data_problems,
-        "column_mapping": dg.MetadataValue.md(mapping_markdown(report))})
+    context.log.info(
+        f"{upload.original_filename}: {report['rows_read']} rows read, {len(parsed.rows)} candidate rows "
+        f"in {len(drafts)} election batches ({data_problems} need re-upload for their data)"
+    )
+    yield dg.MaterializeResult(
+        metadata={
+            "rows_read": report["rows_read"],
+            "candidate_rows": len(parsed.rows),
+            "dropped_rows": sum(report["dropped_by_reason"].values()),
+            "dropped_by_reason": dg.MetadataValue.json(report["dropped_by_reason"]),
+            "sheets": ", ".join(parsed.sheets),
+            "batches": len(drafts),
+            "new_batches": new,
+            "batches_needing_reupload_for_data": data_problems,
+            "column_mapping": dg.MetadataValue.md(mapping_markdown(report)),
+        }
+    )
 
 
 def _halted(context, repo, upload) -> bool:
@@ -86,8 +105,10 @@ def _halted(context, repo, upload) -> bool:
         context.log.warning(f"upload {upload.id} is cancelled: nothing to do")
         return True
     if repo.is_paused(upload):
-        context.log.warning(f"model work is paused ({'this upload' if upload.paused else 'all uploads'}); "
-                            "resume with `elevra-pipeline resume` and materialize again")
+        context.log.warning(
+            f"model work is paused ({'this upload' if upload.paused else 'all uploads'}); "
+            "resume with `elevra-pipeline resume` and materialize again"
+        )
         return True
     return False
 
@@ -104,8 +125,13 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
     owner, leased_elsewhere = owner_for(context.run_id), []
 
     def leased_work(batch):
-        if not repo.claim_batch(batch.id, owner, time.time(), app.batch_lease_seconds,
-                                lambda holder: owner_is_gone(holder, context.instance)):
+        if not repo.claim_batch(
+            batch.id,
+            owner,
+            time.time(),
+            app.batch_lease_seconds,
+            lambda holder: owner_is_gone(holder, context.instance),
+        ):
             leased_elsewhere.append(batch.batch_key)
             return None
         try:
@@ -117,37 +143,50 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
     results = [r for r in run_concurrently(leased_work, todo, gemini.batch_concurrency) if r is not None]
     for r in results:
         if not r.ok:
-            context.log.warning(f"{stage}: batch {r.batch.batch_key} "
-                                f"{'waits for the model' if r.waiting else 'needs re-upload'}: {r.error}")
+            context.log.warning(
+                f"{stage}: batch {r.batch.batch_key} "
+                f"{'waits for the model' if r.waiting else 'needs re-upload'}: {r.error}"
+            )
     if leased_elsewhere:
         context.log.warning(f"{stage}: {len(leased_elsewhere)} batch(es) are being processed by another run")
     stage_attempts = [a for a in repo.attempts(upload.id) if a.stage == stage]
     stages = (repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
     stages[stage] = stage_summary(repo.batches(upload.id), stage)
     repo.merge_summary(upload.id, stages=stages)
-    yield dg.MaterializeResult(metadata={**stage_metadata(results, len(batches) - len(todo)),
-                                         "leased_by_another_run": len(leased_elsewhere),
-                                         "model_usage": model_usage_table(stage_attempts),
-                                         "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload, gemini.quotas))})
-@dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[upload_batches], pool="gemini",
-          output_required=False)
-def batch_analysis(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource,
-                   app: AppResource):
+    yield dg.MaterializeResult(
+        metadata={
+            **stage_metadata(results, len(batches) - len(todo)),
+            "leased_by_another_run": len(leased_elsewhere),
+            "model_usage": model_usage_table(stage_attempts),
+            "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload, gemini.quotas)),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=uploads_partitions, group_name="uploads", deps=[upload_batches], pool="gemini", output_required=False
+)
+def batch_analysis(
+    context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource, app: AppResource
+):
     """Gemini's reading of each election batch (what the messy rows mean)."""
     yield from _model_stage(context, database, gemini, app, "analysis", needs_analysis, analyze_batch)
 
 
-@dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[batch_analysis], pool="gemini",
-          output_required=False)
-def structured_output(context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource,
-                      app: AppResource):
+@dg.asset(
+    partitions_def=uploads_partitions, group_name="uploads", deps=[batch_analysis], pool="gemini", output_required=False
+)
+def structured_output(
+    context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource, app: AppResource
+):
     """Strict election and candidate records from Gemini for each analysed batch."""
     yield from _model_stage(context, database, gemini, app, "structure", needs_structure, structure_batch)
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[structured_output])
-def inserted_records(context: dg.AssetExecutionContext, database: DatabaseResource,
-                     app: AppResource) -> dg.MaterializeResult:
+def inserted_records(
+    context: dg.AssetExecutionContext, database: DatabaseResource, app: AppResource
+) -> dg.MaterializeResult:
     """Elections, candidates, candidate links and election links upserted for the upload."""
     repo, upload = _upload(context, database)
     base_url = app.base_url
@@ -161,13 +200,15 @@ def inserted_records(context: dg.AssetExecutionContext, database: DatabaseResour
             continue
         repo.update_batch(batch.id, status="inserted", inserted_json=ids)
         inserted += 1
-    return dg.MaterializeResult(metadata={"batches_inserted": inserted, "failed": len(failed),
-                                          "failed_batches": failed_table(failed)})
+    return dg.MaterializeResult(
+        metadata={"batches_inserted": inserted, "failed": len(failed), "failed_batches": failed_table(failed)}
+    )
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[inserted_records], check_specs=RESULT_CHECKS)
-def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResource,
-                    app: AppResource) -> dg.MaterializeResult:
+def result_workbook(
+    context: dg.AssetExecutionContext, database: DatabaseResource, app: AppResource
+) -> dg.MaterializeResult:
     """The result workbook for the uploader: elections, candidates, re-uploads and model usage."""
     repo, upload = _upload(context, database)
     batches = repo.batches(upload.id)
@@ -179,15 +220,22 @@ def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResourc
     summary["workbook_path"] = str(path)
     repo.update_upload(upload.id, workbook_path=str(path), summary_json={**(upload.summary_json or {}), **summary})
     if purge_raw_file(repo, repo.get_upload_by_id(upload.id)):
-        context.log.info("raw upload file purged (set keep_raw_file / \"debug\": true to keep it)")
+        context.log.info('raw upload file purged (set keep_raw_file / "debug": true to keep it)')
     b = summary["batches"]
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path)), "status": status, "batches": b["total"],
-        "inserted": b["inserted"], "needs_reupload": b["needs_reupload"], "elections": len(summary["elections"]),
-        "candidates": len(summary["candidates"]),
-        "needs_reupload_batches": failed_table([(r["batch"], r["reason"]) for r in summary["needs_reupload"]]),
-        "upload_status": dg.MetadataValue.md(batches_markdown(repo, repo.get_upload_by_id(upload.id)))},
-        check_results=result_checks(repo.batches(upload.id), summary, str(path)))
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "status": status,
+            "batches": b["total"],
+            "inserted": b["inserted"],
+            "needs_reupload": b["needs_reupload"],
+            "elections": len(summary["elections"]),
+            "candidates": len(summary["candidates"]),
+            "needs_reupload_batches": failed_table([(r["batch"], r["reason"]) for r in summary["needs_reupload"]]),
+            "upload_status": dg.MetadataValue.md(batches_markdown(repo, repo.get_upload_by_id(upload.id))),
+        },
+        check_results=result_checks(repo.batches(upload.id), summary, str(path)),
+    )
 
 
 upload_assets = [upload_batches, batch_analysis, structured_output, inserted_records, result_workbook]

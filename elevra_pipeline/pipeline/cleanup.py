@@ -12,9 +12,9 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy import delete, select
 
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 from elevra_pipeline.storage.models import ElectionBatch, ModelAttempt, Notification, Upload
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 
 FINISHED = ("completed", "completed_with_failures", "failed", "rejected", "cancelled")
 
@@ -31,8 +31,9 @@ def purge_raw_file(repo: Repository, upload) -> bool:
 
 
 def _row(obj) -> dict:
-    return {c.name: (v.isoformat() if isinstance(v := getattr(obj, c.name), datetime) else v)
-            for c in obj.__table__.columns}
+    return {
+        c.name: (v.isoformat() if isinstance(v := getattr(obj, c.name), datetime) else v) for c in obj.__table__.columns
+    }
 
 
 def expire_old_uploads(repo: Repository, older_than_days: float, archive_dir: Path) -> dict:
@@ -70,6 +71,9 @@ def retention_cleanup():
     expire_old_records()
 
 
-retention_schedule = dg.ScheduleDefinition(job=retention_cleanup, cron_schedule="0 4 * * 0",
-                                           execution_timezone="America/Los_Angeles",
-                                           default_status=dg.DefaultScheduleStatus.RUNNING)
+retention_schedule = dg.ScheduleDefinition(
+    job=retention_cleanup,
+    cron_schedule="0 4 * * 0",
+    execution_timezone="America/Los_Angeles",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)

@@ -10,22 +10,25 @@ import json
 import dagster as dg
 
 from elevra_pipeline.notifications.notifier import STAGE_EMAILS, Notifier
-from elevra_pipeline.pipeline.resources import AppResource, EmailResource
 from elevra_pipeline.pipeline.jobs import process_upload_job
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource
 from elevra_pipeline.storage.batch_rules import UploadStatus
-from elevra_pipeline.pipeline.resources import DatabaseResource
+
 
 def _describe(sent: list[str], outcome: dict, errors: list[str] = ()) -> str:
     what = "; ".join(sent) if sent else "no new e-mails"
-    text = (f"{what}. Delivery: {outcome['sent']} sent, {outcome['retrying']} to retry, {outcome['failed']} failed"
-            f" now, {outcome.get('errors', 0) + len(errors)} error(s); {outcome.get('failed_total', 0)} e-mail(s) "
-            "failed for good in all (see `elevra-pipeline status`).")
+    text = (
+        f"{what}. Delivery: {outcome['sent']} sent, {outcome['retrying']} to retry, {outcome['failed']} failed"
+        f" now, {outcome.get('errors', 0) + len(errors)} error(s); {outcome.get('failed_total', 0)} e-mail(s) "
+        "failed for good in all (see `elevra-pipeline status`)."
+    )
     return text + ("" if not errors else " Errors: " + "; ".join(errors)[:500])
 
 
 @dg.sensor(minimum_interval_seconds=20, default_status=dg.DefaultSensorStatus.RUNNING)
-def upload_email_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource,
-                        email: EmailResource, app: AppResource) -> dg.SensorResult:
+def upload_email_sensor(
+    context: dg.SensorEvaluationContext, database: DatabaseResource, email: EmailResource, app: AppResource
+) -> dg.SensorResult:
     """Stage e-mails (queued, analysis, structured output, final) and grouped batch-failure e-mails."""
     cursors: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
     notifier = Notifier(database.repository(), email, app.team_email)
@@ -34,7 +37,9 @@ def upload_email_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
     for asset in STAGE_EMAILS:
         records = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_storage_id=cursors.get(asset)),
-            limit=200, ascending=True).records
+            limit=200,
+            ascending=True,
+        ).records
         for record in records:
             cursors[asset] = record.storage_id
             if record.partition_key:
@@ -53,10 +58,12 @@ def upload_email_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
     return dg.SensorResult(cursor=json.dumps(cursors), skip_reason=_describe(sent, outcome, errors))
 
 
-@dg.run_failure_sensor(monitored_jobs=[process_upload_job], default_status=dg.DefaultSensorStatus.RUNNING,
-                       minimum_interval_seconds=20)
-def upload_failure_email_sensor(context: dg.RunFailureSensorContext, database: DatabaseResource,
-                                email: EmailResource, app: AppResource):
+@dg.run_failure_sensor(
+    monitored_jobs=[process_upload_job], default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=20
+)
+def upload_failure_email_sensor(
+    context: dg.RunFailureSensorContext, database: DatabaseResource, email: EmailResource, app: AppResource
+):
     """A failed run e-mails the uploader and the team: the rejection reason, or the failed step and error."""
     notifier = Notifier(database.repository(), email, app.team_email)
     run = context.dagster_run
@@ -66,8 +73,11 @@ def upload_failure_email_sensor(context: dg.RunFailureSensorContext, database: D
         return
     steps = context.get_step_failure_events()
     step = steps[0].step_key if steps else "unknown"
-    error = (steps[0].event_specific_data.error.message.strip() if steps and steps[0].event_specific_data.error
-             else context.failure_event.message)
+    error = (
+        steps[0].event_specific_data.error.message.strip()
+        if steps and steps[0].event_specific_data.error
+        else context.failure_event.message
+    )
     if upload.status in (UploadStatus.QUEUED, UploadStatus.PROCESSING):  # e.g. failed for running too long
         notifier.repo.update_upload(upload.id, failure_reason=f"run {run.run_id} failed at {step}: {error}"[:2000])
     notifier.notify_failed_run(upload, run.run_id, step, error)

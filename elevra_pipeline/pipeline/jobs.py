@@ -7,6 +7,10 @@ from elevra_pipeline.pipeline.partitions import uploads_partitions
 MAX_RUNTIME_SECONDS = 6 * 3600
 
 # In-process: the multiprocess executor costs 1-2 s per step and our steps run in order anyway.
-process_upload_job = dg.define_asset_job("process_upload", selection=dg.AssetSelection.groups("uploads"),
-                                         partitions_def=uploads_partitions, executor_def=dg.in_process_executor,
-                                         tags={"dagster/max_runtime": str(MAX_RUNTIME_SECONDS)})
+process_upload_job = dg.define_asset_job(
+    "process_upload",
+    selection=dg.AssetSelection.groups("uploads"),
+    partitions_def=uploads_partitions,
+    executor_def=dg.in_process_executor,
+    tags={"dagster/max_runtime": str(MAX_RUNTIME_SECONDS)},
+)

@@ -10,6 +10,7 @@ import socket
 
 import dagster as dg
 
+
 def owner_for(run_id: str) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{run_id}"
 

@@ -17,17 +17,28 @@ def failed_table(rows: list[tuple[str, str]]) -> dg.MetadataValue:
 def stage_metadata(results: list[BatchResult], already_done: int) -> dict:
     models = Counter(r.model for r in results if r.model)
     failed = [(r.batch.batch_key, r.error) for r in results if not r.ok]
-    return {"batches_processed": len(results), "succeeded": sum(r.ok for r in results), "failed": len(failed),
-            "already_done_skipped": already_done,
-            "fallbacks": sum(bool(r.fallback_reason) for r in results),
-            "calls_by_model": dg.MetadataValue.json(dict(models)),
-            "failed_batches": failed_table(failed)}
+    return {
+        "batches_processed": len(results),
+        "succeeded": sum(r.ok for r in results),
+        "failed": len(failed),
+        "already_done_skipped": already_done,
+        "fallbacks": sum(bool(r.fallback_reason) for r in results),
+        "calls_by_model": dg.MetadataValue.json(dict(models)),
+        "failed_batches": failed_table(failed),
+    }
 
 
 def model_usage_table(attempts) -> dg.MetadataValue:
     """Calls, tokens, 429s, fallbacks and retries per model, from attempt rows."""
-    columns = {"calls": "calls", "input_tokens": "input tokens", "output_tokens": "output tokens",
-               "rate_limited": "429s", "fallback_calls": "fallbacks", "retries": "retries", "errors": "errors"}
+    columns = {
+        "calls": "calls",
+        "input_tokens": "input tokens",
+        "output_tokens": "output tokens",
+        "rate_limited": "429s",
+        "fallback_calls": "fallbacks",
+        "retries": "retries",
+        "errors": "errors",
+    }
     usage = summarize_attempts(attempts)
     lines = ["| model | " + " | ".join(columns.values()) + " |", "| --- |" + " --- |" * len(columns)]
     lines += [f"| {m} | " + " | ".join(str(u.get(c, 0)) for c in columns) + " |" for m, u in usage.items()]
@@ -39,9 +50,11 @@ def mapping_markdown(report: dict) -> str:
     lines = []
     for sheet in report["sheets"]:
         where = f"header on row {sheet['header_row']}" if sheet["header_row"] else "no header row"
-        lines.append(f"**{markdown_cell(sheet['name'])}**: {sheet['status']}, {sheet['rows_read']} rows read, {where}"
-                     + (f"; {markdown_cell(sheet['reason'])}" if sheet["reason"] else "")
-                     + (f"; {markdown_cell(sheet['mapping_note'])}" if sheet["mapping_note"] else ""))
+        lines.append(
+            f"**{markdown_cell(sheet['name'])}**: {sheet['status']}, {sheet['rows_read']} rows read, {where}"
+            + (f"; {markdown_cell(sheet['reason'])}" if sheet["reason"] else "")
+            + (f"; {markdown_cell(sheet['mapping_note'])}" if sheet["mapping_note"] else "")
+        )
         if sheet["mapping"]:
             lines += ["", "| column | role | decided by |", "| --- | --- | --- |"]
             lines += [f"| {markdown_cell(m['column'])} | {m['role']} | {m['decided_by']} |" for m in sheet["mapping"]]

@@ -10,11 +10,11 @@ from dagster._core.utils import make_new_run_id
 
 from elevra_pipeline.definitions import build_resources
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.assets import upload_assets
+from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
-from elevra_pipeline.pipeline.resources import AppResource
 from elevra_pipeline.pipeline.registration import register_file
+from elevra_pipeline.pipeline.resources import AppResource
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
@@ -30,9 +30,15 @@ def _instance() -> dg.DagsterInstance:
     return dagster_instance_or_none() or dg.DagsterInstance.ephemeral()
 
 
-def process_file(path: Path, uploader: str | None = None, progress: Callable[[str], None] = print,
-                 instance: dg.DagsterInstance | None = None, resources: dict | None = None,
-                 keep_raw_file: bool = False, options: dict | None = None) -> dict:
+def process_file(
+    path: Path,
+    uploader: str | None = None,
+    progress: Callable[[str], None] = print,
+    instance: dg.DagsterInstance | None = None,
+    resources: dict | None = None,
+    keep_raw_file: bool = False,
+    options: dict | None = None,
+) -> dict:
     """`options`: election_date, jurisdiction, state, columns (JSON) for the whole file; they win over the sidecar."""
     settings = Settings.from_env()
     repo = Repository(migrated_engine(settings.database_url))
@@ -44,12 +50,20 @@ def process_file(path: Path, uploader: str | None = None, progress: Callable[[st
         return {"upload_id": None, "status": "failed", "reason": f"cannot read {path}: {e}"}
     upload = registration.upload
     if not registration.is_new and upload.original_filename != path.name:
-        progress(f"'{path.name}' has the same content as upload {upload.id} ('{upload.original_filename}'): "
-                 "reporting that upload")
+        progress(
+            f"'{path.name}' has the same content as upload {upload.id} ('{upload.original_filename}'): "
+            "reporting that upload"
+        )
     resources = {"app": AppResource.from_settings(settings), **(resources or build_resources())}
-    notifier = Notifier(repo, resources["email"].process_config_and_initialize(),  # EnvVar fields resolved
-                        settings.team_email)
-    progress(f"upload {upload.id} ({upload.partition_key}): {'registered' if registration.is_new else 'already known, resuming'}")
+    notifier = Notifier(
+        repo,
+        resources["email"].process_config_and_initialize(),  # EnvVar fields resolved
+        settings.team_email,
+    )
+    progress(
+        f"upload {upload.id} ({upload.partition_key}): "
+        f"{'registered' if registration.is_new else 'already known, resuming'}"
+    )
     owned = instance is None  # an instance we create, we dispose: it registers process-wide state
     if not registration.rejected:
         instance = instance or _instance()
@@ -65,12 +79,18 @@ def process_file(path: Path, uploader: str | None = None, progress: Callable[[st
     if not registration.is_new:
         outcome["duplicate_of"] = upload.id
         if upload.original_filename != path.name and outcome["reason"]:
-            outcome["reason"] = f"same content as upload {upload.id} ('{upload.original_filename}'): {outcome['reason']}"
+            outcome["reason"] = (
+                f"same content as upload {upload.id} ('{upload.original_filename}'): {outcome['reason']}"
+            )
     return outcome
 
 
-STAGE_EVENTS = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_SKIPPED,
-                dg.DagsterEventType.ASSET_MATERIALIZATION}
+STAGE_EVENTS = {
+    dg.DagsterEventType.STEP_SUCCESS,
+    dg.DagsterEventType.STEP_FAILURE,
+    dg.DagsterEventType.STEP_SKIPPED,
+    dg.DagsterEventType.ASSET_MATERIALIZATION,
+}
 
 
 class StageProgress:
@@ -120,12 +140,18 @@ class StageProgress:
             materialization = event.event_specific_data.materialization
             self.metadata[step] = {k: v.value for k, v in materialization.metadata.items()}
         elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
-            shown = ", ".join(f"{k}={v}" for k, v in self.metadata.get(step, {}).items()
-                              if isinstance(v, (int, float, str)) and "\n" not in str(v) and k != "path")
+            shown = ", ".join(
+                f"{k}={v}"
+                for k, v in self.metadata.get(step, {}).items()
+                if isinstance(v, (int, float, str)) and "\n" not in str(v) and k != "path"
+            )
             seconds = event.event_specific_data.duration_ms / 1000
-            self.progress(f"{prefix}: ok in {seconds:.1f}s {shown}" if step in self.metadata else
-                          f"{prefix}: ok in {seconds:.1f}s, nothing to do: the upload is paused or cancelled "
-                          "(see `elevra-pipeline status`)")
+            self.progress(
+                f"{prefix}: ok in {seconds:.1f}s {shown}"
+                if step in self.metadata
+                else f"{prefix}: ok in {seconds:.1f}s, nothing to do: the upload is paused or cancelled "
+                "(see `elevra-pipeline status`)"
+            )
         elif event.event_type == dg.DagsterEventType.STEP_SKIPPED:
             self.progress(f"{prefix}: skipped (an earlier step had nothing to do)")
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
@@ -139,16 +165,24 @@ def _run_job(instance, upload, resources, repo, notifier, progress) -> None:
     per-step progress; then the same e-mails the sensors send, by the same rule (`after_assets`)."""
     instance.add_dynamic_partitions(uploads_partitions.name, [upload.partition_key])
     job = dg.Definitions(assets=upload_assets, jobs=[process_upload_job], resources=resources).get_job_def(
-        process_upload_job.name)
+        process_upload_job.name
+    )
     run_id = make_new_run_id()
     progress(f"Dagster run {run_id} of job {process_upload_job.name}, partition {upload.partition_key}")
     with StageProgress(instance, run_id, progress) as watched:
-        result = job.execute_in_process(instance=instance, partition_key=upload.partition_key, run_id=run_id,
-                                        raise_on_error=False, tags={"elevra/kind": "cli"})
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=upload.partition_key,
+            run_id=run_id,
+            raise_on_error=False,
+            tags={"elevra/kind": "cli"},
+        )
     notifier.after_assets(repo.get_upload_by_id(upload.id), watched.materialized)
     if not result.success:
-        step, error = watched.failure or ("unknown", (result.get_run_failure_event().message
-                                                      if result.get_run_failure_event() else "unknown"))
+        step, error = watched.failure or (
+            "unknown",
+            (result.get_run_failure_event().message if result.get_run_failure_event() else "unknown"),
+        )
         notifier.notify_failed_run(repo.get_upload_by_id(upload.id), run_id, step, error)
     _deliver(notifier, progress)
 
@@ -157,8 +191,10 @@ def _deliver(notifier: Notifier, progress) -> None:
     outcome = notifier.deliver_due()
     if any(outcome.values()):
         where = "Resend" if notifier.mailer.uses_resend else f"outbox {notifier.mailer.outbox()}"
-        progress(f"      e-mail: {outcome['sent']} sent to {where}, {outcome['retrying']} to retry, {outcome['failed']} failed"
-                 + (f", {outcome['errors']} error(s)" if outcome.get("errors") else ""))
+        progress(
+            f"      e-mail: {outcome['sent']} sent to {where}, {outcome['retrying']} to retry, "
+            f"{outcome['failed']} failed" + (f", {outcome['errors']} error(s)" if outcome.get("errors") else "")
+        )
 
 
 def upload_outcome(repo: Repository, upload_id: int) -> dict:
@@ -166,10 +202,20 @@ def upload_outcome(repo: Repository, upload_id: int) -> dict:
     batches = repo.batches(upload_id)
     summary = upload.summary_json or {}
     calls = {m: u.get("calls", 0) for m, u in model_usage(repo, upload_id).items()}
-    return {"upload_id": upload.id, "partition_key": upload.partition_key, "status": upload.status,
-            "reason": upload.failure_reason, "rows": summary.get("rows", {}),
-            "batches": {"total": len(batches), "inserted": sum(b.status == "inserted" for b in batches),
-                        "needs_reupload": sum(b.status == "needs_reupload" for b in batches),
-                        "waiting_for_model": sum(b.status == "waiting_for_model" for b in batches)},
-            "elections": len(summary.get("elections", [])), "candidates": len(summary.get("candidates", [])),
-            "workbook": upload.workbook_path, "model_calls": calls}
+    return {
+        "upload_id": upload.id,
+        "partition_key": upload.partition_key,
+        "status": upload.status,
+        "reason": upload.failure_reason,
+        "rows": summary.get("rows", {}),
+        "batches": {
+            "total": len(batches),
+            "inserted": sum(b.status == "inserted" for b in batches),
+            "needs_reupload": sum(b.status == "needs_reupload" for b in batches),
+            "waiting_for_model": sum(b.status == "waiting_for_model" for b in batches),
+        },
+        "elections": len(summary.get("elections", [])),
+        "candidates": len(summary.get("candidates", [])),
+        "workbook": upload.workbook_path,
+        "model_calls": calls,
+    }

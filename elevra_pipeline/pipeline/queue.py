@@ -21,8 +21,9 @@ def _unfinished(repo: Repository, upload_id: int) -> int:
     return sum(b.status not in DONE_BATCHES for b in repo.batches(upload_id))
 
 
-def queue_snapshot(repo: Repository, upload, config: QuotaConfig, concurrency: int = 4,
-                   now: datetime | None = None) -> dict:
+def queue_snapshot(
+    repo: Repository, upload, config: QuotaConfig, concurrency: int = 4, now: datetime | None = None
+) -> dict:
     ahead = [u for u in repo.list_uploads() if u.id < upload.id and u.status in OPEN_UPLOADS]
     batches_ahead = sum(_unfinished(repo, u.id) for u in ahead)
     own = _unfinished(repo, upload.id)
@@ -31,5 +32,10 @@ def queue_snapshot(repo: Repository, upload, config: QuotaConfig, concurrency: i
     latency_bound = 2 * SECONDS_PER_CALL * -(-work // max(1, concurrency))
     seconds = max(quota_bound, latency_bound)
     finish = (now or datetime.now(timezone.utc)) + timedelta(seconds=seconds)
-    return {"uploads_ahead": len(ahead), "batches_ahead": batches_ahead, "batches": own,
-            "eta_seconds": round(seconds), "eta": f"about {max(1, round(seconds / 60))} min (by {finish:%H:%M} UTC)"}
+    return {
+        "uploads_ahead": len(ahead),
+        "batches_ahead": batches_ahead,
+        "batches": own,
+        "eta_seconds": round(seconds),
+        "eta": f"about {max(1, round(seconds / 60))} min (by {finish:%H:%M} UTC)",
+    }

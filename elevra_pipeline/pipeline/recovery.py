@@ -12,10 +12,10 @@ import time
 import dagster as dg
 
 from elevra_pipeline.pipeline.jobs import process_upload_job
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 from elevra_pipeline.pipeline.schedules import backfill_reasons
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.storage.batch_rules import UploadStatus
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 
 BACKOFF_BASE_SECONDS = 60.0
 BACKOFF_CAP_SECONDS = 1800.0
@@ -26,8 +26,9 @@ def recovery_delay(tries: int) -> float:
 
 
 @dg.sensor(job=process_upload_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def model_recovery_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource,
-                          app: AppResource) -> dg.SensorResult:
+def model_recovery_sensor(
+    context: dg.SensorEvaluationContext, database: DatabaseResource, app: AppResource
+) -> dg.SensorResult:
     """Requests a run for each upload waiting for a model, when a model has capacity again (with backoff)."""
     repo = database.repository()
     quotas = app.quotas()
@@ -40,10 +41,21 @@ def model_recovery_sensor(context: dg.SensorEvaluationContext, database: Databas
     for key, reason in backfill_reasons(repo, context.instance, due, ledger, quotas).items():
         count = tries.get(key, {}).get("tries", 0) + 1
         tries[key] = {"tries": count, "next": now + recovery_delay(count)}
-        requests.append(dg.RunRequest(partition_key=key, run_key=f"recover-{key}-{count}",
-                                      tags={"elevra/kind": "recovery", "elevra/recovery_reason": reason[:200]}))
+        requests.append(
+            dg.RunRequest(
+                partition_key=key,
+                run_key=f"recover-{key}-{count}",
+                tags={"elevra/kind": "recovery", "elevra/recovery_reason": reason[:200]},
+            )
+        )
         context.log.info(f"{key}: {reason}; re-run {count}, next no sooner than {recovery_delay(count):.0f}s")
-    skip = None if requests else (f"{len(waiting)} upload(s) wait for a model; none is due or has capacity yet"
-                                  if waiting else "no upload waits for a model")
+    skip = (
+        None
+        if requests
+        else (
+            f"{len(waiting)} upload(s) wait for a model; none is due or has capacity yet"
+            if waiting
+            else "no upload waits for a model"
+        )
+    )
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(tries), skip_reason=skip)
-

@@ -43,7 +43,7 @@ def sidecar(path: Path) -> tuple[dict, str | None]:
     except (OSError, ValueError) as e:
         return {}, f"the sidecar '{side.name}' is not valid JSON ({e}); its settings were not applied"
     if not isinstance(data, dict):
-        return {}, f"the sidecar '{side.name}' must hold a JSON object like {{\"uploader_email\": \"...\"}}"
+        return {}, f'the sidecar \'{side.name}\' must hold a JSON object like {{"uploader_email": "..."}}'
     return data, None
 
 
@@ -52,8 +52,14 @@ def sidecar_email(side: dict) -> str | None:
     return " ".join(str(value).split()) or None if value else None
 
 
-def register_file(repo: Repository, path: Path, archive_dir: Path, uploader_email: str | None = None,
-                  keep_raw_file: bool = False, options: dict | None = None) -> Registration:
+def register_file(
+    repo: Repository,
+    path: Path,
+    archive_dir: Path,
+    uploader_email: str | None = None,
+    keep_raw_file: bool = False,
+    options: dict | None = None,
+) -> Registration:
     """`options` (from the command line) win over the sidecar's; both are stored on the upload."""
     content_hash = file_hash(path)
     existing = repo.find_upload_by_hash(content_hash)
@@ -66,16 +72,26 @@ def register_file(repo: Repository, path: Path, archive_dir: Path, uploader_emai
     status, reason = "queued", None
     side, side_error = sidecar(path)
     try:
-        parsed = parse_options(side, {"uploader_email": uploader_email, "debug": keep_raw_file or None},
-                               options or {})
+        parsed = parse_options(side, {"uploader_email": uploader_email, "debug": keep_raw_file or None}, options or {})
     except UnusableUploadError as e:
-        parsed, status, reason = parse_options({"uploader_email": uploader_email or side.get("uploader_email")}), "rejected", str(e)
+        parsed, status, reason = (
+            parse_options({"uploader_email": uploader_email or side.get("uploader_email")}),
+            "rejected",
+            str(e),
+        )
     parsed.sidecar_error = "; ".join(p for p in (side_error, parsed.sidecar_error) if p) or None
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         status = "rejected"
         reason = f"'{path.name}' is not a spreadsheet we can read: upload an .xlsx or .csv file."
-    upload = repo.add_upload(partition_key=key, content_hash=content_hash, original_filename=path.name,
-                             stored_path=str(stored), uploader_email=parsed.uploader_email,
-                             status=status, failure_reason=reason, keep_raw_file=parsed.debug,
-                             options_json=parsed.model_dump(mode="json"))
+    upload = repo.add_upload(
+        partition_key=key,
+        content_hash=content_hash,
+        original_filename=path.name,
+        stored_path=str(stored),
+        uploader_email=parsed.uploader_email,
+        status=status,
+        failure_reason=reason,
+        keep_raw_file=parsed.debug,
+        options_json=parsed.model_dump(mode="json"),
+    )
     return Registration(upload, is_new=True)

@@ -6,8 +6,8 @@ from pydantic import PrivateAttr
 
 from elevra_pipeline.gemini.client import GeminiCaller
 from elevra_pipeline.gemini.service import GeminiService
-from elevra_pipeline.notifications.mailer import DEFAULT_FROM, Mailer, OutgoingEmail
 from elevra_pipeline.intake.limits import IntakeLimits
+from elevra_pipeline.notifications.mailer import DEFAULT_FROM, Mailer, OutgoingEmail
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
 from elevra_pipeline.settings import Settings, intake_limits
 from elevra_pipeline.storage.database import migrated_engine
@@ -16,6 +16,7 @@ from elevra_pipeline.storage.repository import Repository
 
 class AppResource(dg.ConfigurableResource):
     """The pipeline's own settings (folders, URLs, limits), filled from `Settings` at wiring."""
+
     upload_dir: str
     archive_dir: str
     workbook_dir: str
@@ -30,12 +31,19 @@ class AppResource(dg.ConfigurableResource):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppResource":
-        return cls(upload_dir=str(settings.upload_dir), archive_dir=str(settings.archive_dir),
-                   workbook_dir=str(settings.workbook_dir), base_url=settings.elevra_base_url,
-                   team_email=settings.team_email, quotas_file=settings.quotas_file,
-                   batch_lease_seconds=settings.batch_lease_seconds, retention_days=settings.retention_days,
-                   intake_max_file_mb=settings.intake_max_file_mb, intake_max_rows=settings.intake_max_rows,
-                   intake_max_cells=settings.intake_max_cells)
+        return cls(
+            upload_dir=str(settings.upload_dir),
+            archive_dir=str(settings.archive_dir),
+            workbook_dir=str(settings.workbook_dir),
+            base_url=settings.elevra_base_url,
+            team_email=settings.team_email,
+            quotas_file=settings.quotas_file,
+            batch_lease_seconds=settings.batch_lease_seconds,
+            retention_days=settings.retention_days,
+            intake_max_file_mb=settings.intake_max_file_mb,
+            intake_max_rows=settings.intake_max_rows,
+            intake_max_cells=settings.intake_max_cells,
+        )
 
     def intake_limits(self) -> IntakeLimits:
         return intake_limits(self.intake_max_file_mb, self.intake_max_rows, self.intake_max_cells)
@@ -46,6 +54,7 @@ class AppResource(dg.ConfigurableResource):
 
 class DatabaseResource(dg.ConfigurableResource):
     """The app database: `url` (wiring passes `ELEVRA_DATABASE_URL`, else `sqlite:///<data>/elevra.db`)."""
+
     url: str | None = None
 
     def resolved_url(self) -> str:
@@ -57,6 +66,7 @@ class DatabaseResource(dg.ConfigurableResource):
 
 class GeminiResource(dg.ConfigurableResource):
     """`GeminiService` for a run: set up once per run, its emulator (if any) stopped after."""
+
     api_key: str | None = None
     base_url: str | None = None
     quotas_file: str | None = None
@@ -73,10 +83,15 @@ class GeminiResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         log = context.log if context and context.log else None
         self._service = GeminiService(
-            database_url=self.database_url or Settings.from_env().database_url, api_key=self.api_key,
-            base_url=self.base_url, quotas_file=self.quotas_file, analysis_models=self.analysis_models,
-            structure_models=self.structure_models, timeout_seconds=self.timeout_seconds,
-            max_attempts=self.max_attempts, backoff_base_seconds=self.backoff_base_seconds,
+            database_url=self.database_url or Settings.from_env().database_url,
+            api_key=self.api_key,
+            base_url=self.base_url,
+            quotas_file=self.quotas_file,
+            analysis_models=self.analysis_models,
+            structure_models=self.structure_models,
+            timeout_seconds=self.timeout_seconds,
+            max_attempts=self.max_attempts,
+            backoff_base_seconds=self.backoff_base_seconds,
         ).start(warn=log.warning if log else lambda message: None)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -97,6 +112,7 @@ class GeminiResource(dg.ConfigurableResource):
 
 class EmailResource(dg.ConfigurableResource):
     """Resend with `api_key` (wiring passes `RESEND_API_KEY` as an EnvVar), else `.eml` files in `outbox_dir`."""
+
     api_key: str | None = None
     api_url: str | None = None
     from_address: str = DEFAULT_FROM

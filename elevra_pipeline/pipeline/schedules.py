@@ -12,18 +12,26 @@ import dagster as dg
 
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.storage.batch_rules import model_retryable
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 
 BACKFILL_TAGS = {"elevra/kind": "backfill", "dagster/priority": "-1"}
 NEVER_RETRY = ("rejected", "cancelled")
 
 
-def backfill_reasons(repo, instance: dg.DagsterInstance, keys: list[str], ledger: QuotaLedger, quotas) -> dict[str, str]:
+def backfill_reasons(
+    repo, instance: dg.DagsterInstance, keys: list[str], ledger: QuotaLedger, quotas
+) -> dict[str, str]:
     statuses = instance.get_status_by_partition(dg.AssetKey("result_workbook"), keys, uploads_partitions) or {}
-    in_progress = {r.tags.get("dagster/partition") for r in instance.get_runs(filters=dg.RunsFilter(
-        statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))}
+    in_progress = {
+        r.tags.get("dagster/partition")
+        for r in instance.get_runs(
+            filters=dg.RunsFilter(
+                statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+            )
+        )
+    }
     now, reasons = time.time(), {}
     for key in keys:
         upload = repo.get_upload(key)
@@ -42,8 +50,12 @@ def backfill_reasons(repo, instance: dg.DagsterInstance, keys: list[str], ledger
     return reasons
 
 
-@dg.schedule(cron_schedule=os.environ.get("ELEVRA_BACKFILL_CRON", "0 3 * * *"), job=process_upload_job,
-             execution_timezone="America/Los_Angeles", default_status=dg.DefaultScheduleStatus.RUNNING)
+@dg.schedule(
+    cron_schedule=os.environ.get("ELEVRA_BACKFILL_CRON", "0 3 * * *"),
+    job=process_upload_job,
+    execution_timezone="America/Los_Angeles",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 def upload_backfill_schedule(context: dg.ScheduleEvaluationContext, database: DatabaseResource, app: AppResource):
     """Requests a low-priority run per upload partition that needs one, each with its own run_key."""
     repo = database.repository()
@@ -56,6 +68,11 @@ def upload_backfill_schedule(context: dg.ScheduleEvaluationContext, database: Da
         context.log.info(f"backfill {key}: {reason}")
     if not reasons:
         return dg.SkipReason(f"all {len(keys)} upload partitions are complete or not retryable")
-    return [dg.RunRequest(partition_key=key, run_key=f"backfill-{key}-{stamp}",
-                          tags={**BACKFILL_TAGS, "elevra/backfill_reason": reason[:200]})
-            for key, reason in reasons.items()]
+    return [
+        dg.RunRequest(
+            partition_key=key,
+            run_key=f"backfill-{key}-{stamp}",
+            tags={**BACKFILL_TAGS, "elevra/backfill_reason": reason[:200]},
+        )
+        for key, reason in reasons.items()
+    ]

@@ -2,10 +2,10 @@
 
 from collections import Counter
 
+from elevra_pipeline.notifications.templates import mapping_lines, rows_line
 from elevra_pipeline.pipeline.queue import DONE_BATCHES, queue_snapshot
 from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline.notifications.templates import mapping_lines, rows_line
 from elevra_pipeline.workbook.row_accounting import account_rows
 from elevra_pipeline.workbook.summary import model_usage
 
@@ -24,23 +24,34 @@ def upload_glance(repo: Repository, upload, quotas: QuotaConfig | None = None) -
     batches = repo.batches(upload.id)
     usage = model_usage(repo, upload.id)
     done = sum(b.status in DONE_BATCHES for b in batches)
-    eta = "-" if done == len(batches) or upload.status not in ("queued", "processing") else \
-        queue_snapshot(repo, upload, quotas or load_quotas())["eta"]
-    return {"progress": f"{done}/{len(batches)}", "eta": eta,
-            "calls": sum(u.get("calls", 0) for u in usage.values()),
-            "tokens": sum(u.get("input_tokens", 0) + u.get("output_tokens", 0) for u in usage.values()),
-            "429s": sum(u.get("rate_limited", 0) for u in usage.values()),
-            "fallbacks": sum(u.get("fallback_calls", 0) for u in usage.values()),
-            "emails": len(repo.notifications(upload.id))}
+    eta = (
+        "-"
+        if done == len(batches) or upload.status not in ("queued", "processing")
+        else queue_snapshot(repo, upload, quotas or load_quotas())["eta"]
+    )
+    return {
+        "progress": f"{done}/{len(batches)}",
+        "eta": eta,
+        "calls": sum(u.get("calls", 0) for u in usage.values()),
+        "tokens": sum(u.get("input_tokens", 0) + u.get("output_tokens", 0) for u in usage.values()),
+        "429s": sum(u.get("rate_limited", 0) for u in usage.values()),
+        "fallbacks": sum(u.get("fallback_calls", 0) for u in usage.values()),
+        "emails": len(repo.notifications(upload.id)),
+    }
 
 
 def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None) -> str:
     """Per batch: status, attempts, last error — for Dagster metadata."""
     attempts = attempts_per_batch(repo, upload.id)
     glance = upload_glance(repo, upload, quotas)
-    lines = [f"**{upload.original_filename}** — {upload.status}, batches done {glance['progress']}, ETA {glance['eta']}, "
-             f"{glance['calls']} model calls, {glance['429s']} 429s, {glance['fallbacks']} fallbacks, {glance['emails']} e-mails",
-             "", "| batch | status | attempts | last error |", "| --- | --- | --- | --- |"]
+    lines = [
+        f"**{upload.original_filename}** — {upload.status}, batches done {glance['progress']}, ETA {glance['eta']}, "
+        f"{glance['calls']} model calls, {glance['429s']} 429s, {glance['fallbacks']} fallbacks, "
+        f"{glance['emails']} e-mails",
+        "",
+        "| batch | status | attempts | last error |",
+        "| --- | --- | --- | --- |",
+    ]
     for b in repo.batches(upload.id):
         lines.append(f"| {b.batch_key} | {b.status} | {attempts[b.id]} | {markdown_cell(b.error_reason, 200)} |")
     return "\n".join(lines)
@@ -52,17 +63,24 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         if not uploads:
             print("No uploads yet. Drop a spreadsheet in the upload folder or run `elevra-pipeline process FILE`.")
             return 0
-        print(f"{'id':>4}  {'status':24} {'done':>9}  {'ETA':28} {'calls':>6} {'tokens':>8} {'429s':>5} "
-              f"{'fallback':>8} {'e-mails':>7}  file")
+        print(
+            f"{'id':>4}  {'status':24} {'done':>9}  {'ETA':28} {'calls':>6} {'tokens':>8} {'429s':>5} "
+            f"{'fallback':>8} {'e-mails':>7}  file"
+        )
         quotas = load_quotas()
         for u in uploads:
             g = upload_glance(repo, u, quotas)
-            print(f"{u.id:>4}  {u.status + (' (paused)' if u.paused else ''):24} {g['progress']:>9}  {g['eta']:28} "
-                  f"{g['calls']:>6} {g['tokens']:>8} {g['429s']:>5} {g['fallbacks']:>8} {g['emails']:>7}  {u.original_filename}")
+            print(
+                f"{u.id:>4}  {u.status + (' (paused)' if u.paused else ''):24} {g['progress']:>9}  {g['eta']:28} "
+                f"{g['calls']:>6} {g['tokens']:>8} {g['429s']:>5} {g['fallbacks']:>8} "
+                f"{g['emails']:>7}  {u.original_filename}"
+            )
         if repo.control("pause_all"):
             print("\nModel work is PAUSED for all uploads (`elevra-pipeline resume --all`).")
         if failed := repo.count_notifications("failed"):
-            print(f"\n{failed} e-mail(s) FAILED for good (the team was alerted); `status ID` shows each with its error.")
+            print(
+                f"\n{failed} e-mail(s) FAILED for good (the team was alerted); `status ID` shows each with its error."
+            )
         return 0
     upload = repo.get_upload_by_id(upload_id)
     if upload is None:
@@ -96,8 +114,14 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
     print(f"\n  e-mails ({len(notifications)}):")
     for n in notifications:
         print(f"  {n.status:9} {n.kind:19} attempts {n.attempts}  {n.provider_id or n.error or ''}  | {n.subject}")
-    print(f"\n  {'model':18} {'calls':>6} {'ok':>5} {'429s':>5} {'errors':>6} {'fallback':>8} {'tokens in':>10} {'tokens out':>10}")
+    print(
+        f"\n  {'model':18} {'calls':>6} {'ok':>5} {'429s':>5} {'errors':>6} {'fallback':>8} "
+        f"{'tokens in':>10} {'tokens out':>10}"
+    )
     for model, u in model_usage(repo, upload.id).items():
-        print(f"  {model:18} {u.get('calls', 0):>6} {u.get('ok', 0):>5} {u.get('rate_limited', 0):>5} "
-              f"{u.get('errors', 0):>6} {u.get('fallback_calls', 0):>8} {u.get('input_tokens', 0):>10} {u.get('output_tokens', 0):>10}")
+        print(
+            f"  {model:18} {u.get('calls', 0):>6} {u.get('ok', 0):>5} {u.get('rate_limited', 0):>5} "
+            f"{u.get('errors', 0):>6} {u.get('fallback_calls', 0):>8} "
+            f"{u.get('input_tokens', 0):>10} {u.get('output_tokens', 0):>10}"
+        )
     return 0

@@ -62,10 +62,19 @@ def is_outage(error: ModelCallError) -> bool:
 
 
 class QuotaEngine:
-    def __init__(self, config: QuotaConfig, ledger: QuotaLedger, *, attempt_sink: Callable[[dict], None] | None = None,
-                 max_attempts: int = 5, max_rate_limited: int = 30, backoff_base: float = 1.0,
-                 backoff_cap: float = 60.0, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        config: QuotaConfig,
+        ledger: QuotaLedger,
+        *,
+        attempt_sink: Callable[[dict], None] | None = None,
+        max_attempts: int = 5,
+        max_rate_limited: int = 30,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.config = config
         self.ledger = ledger
         self.sink = attempt_sink or (lambda _row: None)
@@ -90,8 +99,9 @@ class QuotaEngine:
             now = self.clock()
             passed_over, wait_for, wait_on = [], math.inf, chain[0]
             for model in chain:
-                decision = self.ledger.try_reserve(model, self.config.limits(model), tokens, now,
-                                                   ahead=self._waiting[model])
+                decision = self.ledger.try_reserve(
+                    model, self.config.limits(model), tokens, now, ahead=self._waiting[model]
+                )
                 if decision.admitted:
                     return model, decision.reservation_id, "; ".join(passed_over) or None
                 if decision.wait <= self.config.fallback_after_seconds:
@@ -113,8 +123,14 @@ class QuotaEngine:
             with self._waiting_lock:
                 self._waiting[model] -= 1
 
-    def call(self, stage: str, prompt_chars: int, invoke: Callable[[str], CallResult],
-             chain: list[str] | None = None, context: dict | None = None) -> Outcome:
+    def call(
+        self,
+        stage: str,
+        prompt_chars: int,
+        invoke: Callable[[str], CallResult],
+        chain: list[str] | None = None,
+        context: dict | None = None,
+    ) -> Outcome:
         chain = self.config.chain(stage, chain)
         context = context or {}
         failures = rate_limited = attempt_no = 0
@@ -129,36 +145,63 @@ class QuotaEngine:
                 fallback_reason = "; ".join(filter(None, (outage_note, fallback_reason)))
             attempt_no += 1
             started = self.clock()
-            row = dict(context, stage=stage, model=model, attempt_no=attempt_no, estimated_tokens=estimate,
-                       is_fallback=model != chain[0], fallback_reason=fallback_reason)
+            row = dict(
+                context,
+                stage=stage,
+                model=model,
+                attempt_no=attempt_no,
+                estimated_tokens=estimate,
+                is_fallback=model != chain[0],
+                fallback_reason=fallback_reason,
+            )
             try:
                 result = invoke(model)
             except ModelCallError as e:
                 self.ledger.settle(reservation_id, self._counted_at(started))
-                self.sink(dict(row, status=e.error_type, status_code=e.status_code, error_type=e.error_type,
-                               quota_id=e.quota_id, retry_delay_s=e.retry_delay, error_message=str(e)[:2000],
-                               latency_ms=(self.clock() - started) * 1000, response_excerpt=(e.body or str(e))[:500]))
+                self.sink(
+                    dict(
+                        row,
+                        status=e.error_type,
+                        status_code=e.status_code,
+                        error_type=e.error_type,
+                        quota_id=e.quota_id,
+                        retry_delay_s=e.retry_delay,
+                        error_message=str(e)[:2000],
+                        latency_ms=(self.clock() - started) * 1000,
+                        response_excerpt=(e.body or str(e))[:500],
+                    )
+                )
                 if e.error_type == "rate_limited":
                     rate_limited += 1
                     self._cool_down(model, e, rate_limited)
                     if rate_limited >= self.max_rate_limited:
-                        raise BatchFailedError(f"{stage}: rate limited {rate_limited} times; last: {e}",
-                                               model_unavailable=True) from e
+                        raise BatchFailedError(
+                            f"{stage}: rate limited {rate_limited} times; last: {e}", model_unavailable=True
+                        ) from e
                     continue
                 failures += 1
                 if is_outage(e) and len(order) > 1:
                     order = [m for m in order if m != model] + [model]
                     outage_note = f"{model} failed: {e}"[:200]
                 if not e.retryable or failures >= self.max_attempts:
-                    raise BatchFailedError(f"{stage} failed after {failures} attempt(s): {e}",
-                                           model_unavailable=is_outage(e)) from e
+                    raise BatchFailedError(
+                        f"{stage} failed after {failures} attempt(s): {e}", model_unavailable=is_outage(e)
+                    ) from e
                 self.sleep(self.backoff(failures))
                 continue
             self.ledger.settle(reservation_id, self._counted_at(started), result.input_tokens)
             self.estimator.observe(prompt_chars, result.input_tokens)
-            self.sink(dict(row, status="ok", status_code=200, input_tokens=result.input_tokens,
-                           output_tokens=result.output_tokens, latency_ms=(self.clock() - started) * 1000,
-                           response_excerpt=result.excerpt[:500]))
+            self.sink(
+                dict(
+                    row,
+                    status="ok",
+                    status_code=200,
+                    input_tokens=result.input_tokens,
+                    output_tokens=result.output_tokens,
+                    latency_ms=(self.clock() - started) * 1000,
+                    response_excerpt=result.excerpt[:500],
+                )
+            )
             return Outcome(result.value, model, fallback_reason, attempt_no)
 
     def _counted_at(self, sent: float) -> float:

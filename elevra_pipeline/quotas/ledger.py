@@ -24,13 +24,18 @@ PRUNE_EVERY = 500
 class Decision:
     admitted: bool
     reservation_id: int | None = None
-    wait: float = 0.0          # seconds until this model could admit the call
+    wait: float = 0.0  # seconds until this model could admit the call
     reason: str = ""
 
 
 class QuotaLedger:
-    def __init__(self, engine: Engine, window_seconds: float = 60.0, day_seconds: float | None = None,
-                 in_flight_lease_seconds: float = 600.0):
+    def __init__(
+        self,
+        engine: Engine,
+        window_seconds: float = 60.0,
+        day_seconds: float | None = None,
+        in_flight_lease_seconds: float = 600.0,
+    ):
         self.engine = engine
         self.window = window_seconds
         self.day_seconds = day_seconds
@@ -44,25 +49,39 @@ class QuotaLedger:
         daily = self._insert(d.__table__).values(model=bindparam("model"), day_key=bindparam("day"), requests=1)
         return {
             "lock": select(m.cooldown_until, m.cooldown_reason).where(m.model == bindparam("model")).with_for_update(),
-            "window": select(func.count(), func.coalesce(func.sum(r.tokens), 0))
-            .where(r.model == bindparam("model"), r.at > bindparam("since")),
+            "window": select(func.count(), func.coalesce(func.sum(r.tokens), 0)).where(
+                r.model == bindparam("model"), r.at > bindparam("since")
+            ),
             "day": select(d.requests).where(d.model == bindparam("model"), d.day_key == bindparam("day")),
-            "queued": select(func.coalesce(func.sum(r.tokens), 0))
-            .where(r.model == bindparam("model"), r.in_flight.is_(True), r.at > bindparam("lease_since")),
-            "reserve": r.__table__.insert().values(model=bindparam("model"), at=bindparam("at"),
-                                                   tokens=bindparam("tokens"), day_key=bindparam("day"),
-                                                   in_flight=True).returning(r.id),
-            "count_day": daily.on_conflict_do_update(index_elements=["model", "day_key"],
-                                                     set_={"requests": d.__table__.c.requests + 1}),
-            "settle": update(r).where(r.id == bindparam("rid"))
-            .values(at=bindparam("at"), in_flight=False, tokens=func.coalesce(bindparam("tokens", type_=Integer), r.tokens)),
+            "queued": select(func.coalesce(func.sum(r.tokens), 0)).where(
+                r.model == bindparam("model"), r.in_flight.is_(True), r.at > bindparam("lease_since")
+            ),
+            "reserve": r.__table__.insert()
+            .values(
+                model=bindparam("model"),
+                at=bindparam("at"),
+                tokens=bindparam("tokens"),
+                day_key=bindparam("day"),
+                in_flight=True,
+            )
+            .returning(r.id),
+            "count_day": daily.on_conflict_do_update(
+                index_elements=["model", "day_key"], set_={"requests": d.__table__.c.requests + 1}
+            ),
+            "settle": update(r)
+            .where(r.id == bindparam("rid"))
+            .values(
+                at=bindparam("at"), in_flight=False, tokens=func.coalesce(bindparam("tokens", type_=Integer), r.tokens)
+            ),
         }
 
     def _lock_model(self, conn, model: str):
         """Lock the model's row (creating it on first use) and return its cool-down."""
         row = conn.execute(self._sql["lock"], {"model": model}).first()
         if row is None:
-            conn.execute(self._insert(QuotaModel.__table__).values(model=model, cooldown_until=0.0).on_conflict_do_nothing())
+            conn.execute(
+                self._insert(QuotaModel.__table__).values(model=model, cooldown_until=0.0).on_conflict_do_nothing()
+            )
             row = conn.execute(self._sql["lock"], {"model": model}).one()
         return row
 
@@ -80,11 +99,12 @@ class QuotaLedger:
             count, used = conn.execute(self._sql["window"], {"model": model, "since": since}).one()
             wait, reason = 0.0, ""
             if limits.rpm and count + 1 > limits.rpm:
-                wait, reason = self._wait_for(conn, model, since, now,
-                                              lambda c, _t: c + 1 + ahead <= limits.rpm), "RPM"
+                wait, reason = self._wait_for(conn, model, since, now, lambda c, _t: c + 1 + ahead <= limits.rpm), "RPM"
             elif limits.tpm and used + tokens > limits.tpm:
-                wait, reason = self._wait_for(conn, model, since, now,
-                                              lambda _c, t: t + tokens * (1 + ahead) <= limits.tpm), "TPM"
+                wait, reason = (
+                    self._wait_for(conn, model, since, now, lambda _c, t: t + tokens * (1 + ahead) <= limits.tpm),
+                    "TPM",
+                )
             today = day_key(now, self.day_seconds)
             if not reason and limits.rpd:
                 done = conn.scalar(self._sql["day"], {"model": model, "day": today}) or 0
@@ -96,8 +116,9 @@ class QuotaLedger:
                     wait, reason = min(1.0, self.window / 10), "batch enqueued tokens"
             if reason:
                 return Decision(False, wait=max(wait, 0.001), reason=f"{reason} limit reached")
-            reservation_id = conn.execute(self._sql["reserve"], {"model": model, "at": now, "tokens": tokens,
-                                                                 "day": today}).scalar_one()
+            reservation_id = conn.execute(
+                self._sql["reserve"], {"model": model, "at": now, "tokens": tokens, "day": today}
+            ).scalar_one()
             conn.execute(self._sql["count_day"], {"model": model, "day": today})
             if reservation_id % PRUNE_EVERY == 0:
                 conn.execute(delete(r).where(r.at < now - max(self.window, self.lease) - 60))
@@ -124,17 +145,25 @@ class QuotaLedger:
         with self.engine.begin() as conn:
             current, _ = self._lock_model(conn, model)
             if until > current:
-                conn.execute(update(QuotaModel).where(QuotaModel.model == model)
-                             .values(cooldown_until=until, cooldown_reason=reason))
+                conn.execute(
+                    update(QuotaModel)
+                    .where(QuotaModel.model == model)
+                    .values(cooldown_until=until, cooldown_reason=reason)
+                )
 
     def usage(self, model: str, now: float) -> dict:
         with self.engine.begin() as conn:
             count, used = conn.execute(self._sql["window"], {"model": model, "since": now - self.window}).one()
             queued = conn.scalar(self._sql["queued"], {"model": model, "lease_since": now - self.lease})
             daily = conn.scalar(self._sql["day"], {"model": model, "day": day_key(now, self.day_seconds)}) or 0
-            cooldown = conn.execute(select(QuotaModel.cooldown_until, QuotaModel.cooldown_reason)
-                                    .where(QuotaModel.model == model)).first()
-        return {"requests_in_window": count, "tokens_in_window": int(used), "requests_today": daily,
-                "tokens_in_flight": int(queued),
-                "cooldown_seconds": max(0.0, cooldown[0] - now) if cooldown else 0.0,
-                "cooldown_reason": cooldown[1] if cooldown and cooldown[0] > now else None}
+            cooldown = conn.execute(
+                select(QuotaModel.cooldown_until, QuotaModel.cooldown_reason).where(QuotaModel.model == model)
+            ).first()
+        return {
+            "requests_in_window": count,
+            "tokens_in_window": int(used),
+            "requests_today": daily,
+            "tokens_in_flight": int(queued),
+            "cooldown_seconds": max(0.0, cooldown[0] - now) if cooldown else 0.0,
+            "cooldown_reason": cooldown[1] if cooldown and cooldown[0] > now else None,
+        }

@@ -78,8 +78,11 @@ def with_default_chains(data: object) -> object:
     defaults = _read(DEFAULT_QUOTAS_FILE)
     models = data.get("models") if isinstance(data.get("models"), dict) else {}
     needed = {m for chain in defaults["chains"].values() for m in chain}
-    return {**data, "chains": defaults["chains"],
-            "models": {**{m: defaults["models"][m] for m in needed if m not in models}, **models}}
+    return {
+        **data,
+        "chains": defaults["chains"],
+        "models": {**{m: defaults["models"][m] for m in needed if m not in models}, **models},
+    }
 
 
 def load_quotas(path: str | Path | None = None) -> QuotaConfig:

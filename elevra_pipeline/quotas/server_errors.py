@@ -8,7 +8,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 @dataclass(frozen=True)
 class RateLimitInfo:
-    scope: str | None          # "minute", "day" or None when the body says nothing
+    scope: str | None  # "minute", "day" or None when the body says nothing
     quota_id: str | None
     retry_delay: float | None  # seconds
 

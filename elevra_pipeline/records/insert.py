@@ -26,15 +26,23 @@ def insert_structured(repo: Repository, structured: dict, base_url: str) -> dict
         raise BatchFailedError("insert: structured output lacks a valid election date (YYYY-MM-DD) or office")
     natural_key = "|".join(slugify(p) for p in (jurisdiction, office, district)) + f"|{date}"
     slug = slugify(f"{jurisdiction} {office} {district} {date}", max_length=200)
-    values = dict(slug=slug, name=plain_text(e.get("name"), 400) or f"{jurisdiction} {office}",
-                  jurisdiction=jurisdiction, office=office, district=district, election_date=date,
-                  election_type=plain_text(e.get("election_type"), 32) or "general")
+    values = dict(
+        slug=slug,
+        name=plain_text(e.get("name"), 400) or f"{jurisdiction} {office}",
+        jurisdiction=jurisdiction,
+        office=office,
+        district=district,
+        election_date=date,
+        election_type=plain_text(e.get("election_type"), 32) or "general",
+    )
     with repo.unit_of_work() as session:
         election_id = repo.upsert_returning_id(session, Election, {"natural_key": natural_key}, values)
         repo.insert_link(session, ElectionLink, "election_id", election_id, election_url(base_url, slug), "elevra")
         for link in e.get("links") or []:
             if url := safe_url(link.get("url")):
-                repo.insert_link(session, ElectionLink, "election_id", election_id, url, plain_text(link.get("kind"), 32))
+                repo.insert_link(
+                    session, ElectionLink, "election_id", election_id, url, plain_text(link.get("kind"), 32)
+                )
         candidate_ids = []
         for c in structured.get("candidates") or []:
             name = plain_text(c.get("name"))
@@ -43,11 +51,16 @@ def insert_structured(repo: Repository, structured: dict, base_url: str) -> dict
             website = safe_url(c.get("website"))
             candidate_slug = slugify(f"{name} {slug}", max_length=300)
             candidate_id = repo.upsert_returning_id(
-                session, Candidate, {"election_id": election_id, "name_key": name_key(name)},
-                dict(slug=candidate_slug, name=name, party=plain_text(c.get("party"), 120) or None, website=website))
+                session,
+                Candidate,
+                {"election_id": election_id, "name_key": name_key(name)},
+                dict(slug=candidate_slug, name=name, party=plain_text(c.get("party"), 120) or None, website=website),
+            )
             candidate_ids.append(candidate_id)
-            links = [(website, "website")] + [(safe_url(l.get("url")), plain_text(l.get("kind"), 32) or "website")
-                                               for l in c.get("links") or []]
+            links = [(website, "website")] + [
+                (safe_url(link.get("url")), plain_text(link.get("kind"), 32) or "website")
+                for link in c.get("links") or []
+            ]
             for url, kind in links:
                 if url:
                     repo.insert_link(session, CandidateLink, "candidate_id", candidate_id, url, kind)

@@ -46,8 +46,11 @@ def same_person(candidate: list[str], row: list[str]) -> bool:
 
 
 def row_names(rows: list[dict]) -> list[list[str]]:
-    return [name_tokens(clean_text(r.get("candidate_name")).text + " " + clean_text(r.get("nickname")).text)
-            for r in rows if r.get("candidate_name")]
+    return [
+        name_tokens(clean_text(r.get("candidate_name")).text + " " + clean_text(r.get("nickname")).text)
+        for r in rows
+        if r.get("candidate_name")
+    ]
 
 
 def real_date(text: str) -> date | None:
@@ -116,11 +119,19 @@ def check_structured(structured, rows: list[dict], rows_date: str) -> CheckedOut
     check_date(e.election_date, rows_date, "election")
     notes: list[str] = []
     links = _Links(rows, notes)
-    election = {"name": _text(e.name, "election name", notes, 400), "jurisdiction": _text(e.jurisdiction, "jurisdiction", notes),
-                "office": _text(e.office, "office", notes), "district": _text(e.district, "district", notes),
-                "election_date": e.election_date, "election_type": e.election_type,
-                "links": [{"url": url, "kind": _text(l.kind, "link kind", notes, 32) or "website"}
-                          for l in e.links if (url := links.supported(l.url, "an election"))]}
+    election = {
+        "name": _text(e.name, "election name", notes, 400),
+        "jurisdiction": _text(e.jurisdiction, "jurisdiction", notes),
+        "office": _text(e.office, "office", notes),
+        "district": _text(e.district, "district", notes),
+        "election_date": e.election_date,
+        "election_type": e.election_type,
+        "links": [
+            {"url": url, "kind": _text(link.kind, "link kind", notes, 32) or "website"}
+            for link in e.links
+            if (url := links.supported(link.url, "an election"))
+        ],
+    }
     invented, kept, seen = [], [], set()
     for c in candidates:
         name = _text(c.name, f"candidate name '{c.name[:60]}'", notes)
@@ -135,10 +146,18 @@ def check_structured(structured, rows: list[dict], rows_date: str) -> CheckedOut
             notes.append(f"dropped a repeated candidate: {name}")
             continue
         seen.add(" ".join(sorted(tokens)))
-        kept.append({"name": name, "party": _text(c.party, f"party of {name}", notes, 120),
-                     "website": links.supported(c.website, f"{name}'s") or "",
-                     "links": [{"url": url, "kind": _text(l.kind, "link kind", notes, 32) or "website"}
-                               for l in c.links if (url := links.supported(l.url, f"{name}'s"))]})
+        kept.append(
+            {
+                "name": name,
+                "party": _text(c.party, f"party of {name}", notes, 120),
+                "website": links.supported(c.website, f"{name}'s") or "",
+                "links": [
+                    {"url": url, "kind": _text(link.kind, "link kind", notes, 32) or "website"}
+                    for link in c.links
+                    if (url := links.supported(link.url, f"{name}'s"))
+                ],
+            }
+        )
     if invented:
         raise InvalidModelOutput(f"{len(invented)} candidate(s) not in the batch's rows: {_shown(invented)}")
     return CheckedOutput({"election": election, "candidates": kept}, notes)

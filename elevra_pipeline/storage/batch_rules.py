@@ -8,7 +8,7 @@ class BatchStatus(StrEnum):
     ANALYZED = "analyzed"
     STRUCTURED = "structured"
     INSERTED = "inserted"
-    NEEDS_REUPLOAD = "needs_reupload"        # only for reasons in the data (or an answer that kept failing checks)
+    NEEDS_REUPLOAD = "needs_reupload"  # only for reasons in the data (or an answer that kept failing checks)
     WAITING_FOR_MODEL = "waiting_for_model"  # the model was down or out of quota: retried without anyone's help
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
@@ -26,8 +26,8 @@ class UploadStatus(StrEnum):
 
 
 class FailureKind(StrEnum):
-    DATA = "data"      # the rows cannot form an election: only a new upload helps
-    MODEL = "model"    # the model's answers kept failing the checks: a later run may succeed
+    DATA = "data"  # the rows cannot form an election: only a new upload helps
+    MODEL = "model"  # the model's answers kept failing the checks: a later run may succeed
     OUTAGE = "outage"  # the model was unreachable, failing or out of quota: not the uploader's doing
 
 
@@ -37,7 +37,9 @@ FINISHED = (BatchStatus.INSERTED, BatchStatus.NEEDS_REUPLOAD, BatchStatus.SKIPPE
 
 def failed_on_data(batch) -> bool:
     return batch.status == BatchStatus.NEEDS_REUPLOAD and (
-        batch.failure_kind == FailureKind.DATA or bool(batch.analysis_json and not batch.analysis_json.get("can_structure")))
+        batch.failure_kind == FailureKind.DATA
+        or bool(batch.analysis_json and not batch.analysis_json.get("can_structure"))
+    )
 
 
 def waiting_for_model(batch) -> bool:
@@ -49,8 +51,11 @@ def needs_analysis(batch) -> bool:
 
 
 def needs_structure(batch) -> bool:
-    return batch.structured_json is None and not failed_on_data(batch) and (
-        batch.status == BatchStatus.ANALYZED or (batch.status in OPEN[1:] and bool(batch.analysis_json)))
+    return (
+        batch.structured_json is None
+        and not failed_on_data(batch)
+        and (batch.status == BatchStatus.ANALYZED or (batch.status in OPEN[1:] and bool(batch.analysis_json)))
+    )
 
 
 def model_retryable(batch) -> str | None:

@@ -14,6 +14,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def dialect_insert(engine: Engine):
     """`insert` with `on_conflict_do_*` for the engine's dialect (PostgreSQL or SQLite)."""
     from sqlalchemy.dialects import postgresql, sqlite
+
     return (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
 
 

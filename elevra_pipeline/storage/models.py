@@ -2,8 +2,7 @@
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -142,6 +141,7 @@ class ElectionLink(Base):
 
 class QuotaModel(Base):
     """One row per model: the lock row serializing reservations, and its shared cool-down."""
+
     __tablename__ = "quota_models"
     model: Mapped[str] = mapped_column(String(64), primary_key=True)
     cooldown_until: Mapped[float] = mapped_column(Float, default=0.0)
@@ -150,6 +150,7 @@ class QuotaModel(Base):
 
 class QuotaReservation(Base):
     """A request (and its input tokens) counted against a model's windows from `at`."""
+
     __tablename__ = "quota_reservations"
     id: Mapped[int] = mapped_column(primary_key=True)
     model: Mapped[str] = mapped_column(String(64), index=True)
@@ -168,6 +169,7 @@ class QuotaDaily(Base):
 
 class Notification(Base):
     """Every e-mail, once per idempotency key: what was sent, to whom, and how it went."""
+
     __tablename__ = "notifications"
     __table_args__ = (UniqueConstraint("idempotency_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,6 +193,7 @@ class Notification(Base):
 
 class AppControl(Base):
     """Switches an admin flips for everything at once, e.g. `pause_all`."""
+
     __tablename__ = "app_controls"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)

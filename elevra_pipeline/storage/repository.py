@@ -58,11 +58,21 @@ class Repository:
             known = set(s.scalars(select(ElectionBatch.batch_key).where(ElectionBatch.upload_id == upload_id)))
             for d in drafts:
                 if d.batch_key not in known:
-                    s.add(ElectionBatch(upload_id=upload_id, batch_key=d.batch_key, jurisdiction=d.jurisdiction,
-                                        office=d.office, district=d.district, election_date=d.election_date,
-                                        rows_json=d.rows, row_count=len(d.rows),
-                                        status="needs_reupload" if d.problem else "pending",
-                                        error_reason=d.problem, failure_kind="data" if d.problem else None))
+                    s.add(
+                        ElectionBatch(
+                            upload_id=upload_id,
+                            batch_key=d.batch_key,
+                            jurisdiction=d.jurisdiction,
+                            office=d.office,
+                            district=d.district,
+                            election_date=d.election_date,
+                            rows_json=d.rows,
+                            row_count=len(d.rows),
+                            status="needs_reupload" if d.problem else "pending",
+                            error_reason=d.problem,
+                            failure_kind="data" if d.problem else None,
+                        )
+                    )
             return len(drafts) - len(known)
 
     def batches(self, upload_id: int, statuses: tuple[str, ...] | None = None) -> list[ElectionBatch]:
@@ -82,18 +92,25 @@ class Repository:
         """Take the batch's lease if it is free, expired, ours, or its owner is gone."""
         table = ElectionBatch.__table__
         with self.engine.begin() as conn:  # row lock: FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite
-            holder, expires = conn.execute(select(table.c.lease_owner, table.c.lease_expires_at)
-                                           .where(table.c.id == batch_id).with_for_update()).one()
+            holder, expires = conn.execute(
+                select(table.c.lease_owner, table.c.lease_expires_at).where(table.c.id == batch_id).with_for_update()
+            ).one()
             if holder and holder != owner and (expires or 0) > now and not owner_is_gone(holder):
                 return False
-            conn.execute(update(table).where(table.c.id == batch_id)
-                         .values(lease_owner=owner, lease_expires_at=now + lease_seconds))
+            conn.execute(
+                update(table)
+                .where(table.c.id == batch_id)
+                .values(lease_owner=owner, lease_expires_at=now + lease_seconds)
+            )
             return True
 
     def release_batch(self, batch_id: int, owner: str) -> None:
         with self.unit_of_work() as s:
-            s.execute(update(ElectionBatch).where(ElectionBatch.id == batch_id, ElectionBatch.lease_owner == owner)
-                      .values(lease_owner=None, lease_expires_at=None))
+            s.execute(
+                update(ElectionBatch)
+                .where(ElectionBatch.id == batch_id, ElectionBatch.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
 
     def get_batch(self, batch_id: int) -> ElectionBatch:
         with self.unit_of_work() as s:
@@ -101,8 +118,9 @@ class Repository:
 
     def find_batch(self, upload_id: int, batch_key: str) -> ElectionBatch | None:
         with self.unit_of_work() as s:
-            return s.scalar(select(ElectionBatch).where(ElectionBatch.upload_id == upload_id,
-                                                        ElectionBatch.batch_key == batch_key))
+            return s.scalar(
+                select(ElectionBatch).where(ElectionBatch.upload_id == upload_id, ElectionBatch.batch_key == batch_key)
+            )
 
     # -- controls --------------------------------------------------------------------------
     def control(self, key: str) -> str | None:
@@ -152,16 +170,28 @@ class Repository:
 
     def due_notifications(self, now: float) -> list[Notification]:
         with self.unit_of_work() as s:
-            return list(s.scalars(select(Notification).where(
-                Notification.status.in_(("pending", "retrying", "sending")),
-                Notification.next_attempt_at <= now).order_by(Notification.id)))
+            return list(
+                s.scalars(
+                    select(Notification)
+                    .where(
+                        Notification.status.in_(("pending", "retrying", "sending")), Notification.next_attempt_at <= now
+                    )
+                    .order_by(Notification.id)
+                )
+            )
 
     def claim_notification(self, notification_id: int, now: float, lease: float = 300.0) -> bool:
         """Only one sender gets to send it; a sender that died lets go after `lease` seconds."""
         with self.unit_of_work() as s:
-            result = s.execute(update(Notification).where(
-                Notification.id == notification_id, Notification.status.in_(("pending", "retrying", "sending")),
-                Notification.next_attempt_at <= now).values(status="sending", next_attempt_at=now + lease))
+            result = s.execute(
+                update(Notification)
+                .where(
+                    Notification.id == notification_id,
+                    Notification.status.in_(("pending", "retrying", "sending")),
+                    Notification.next_attempt_at <= now,
+                )
+                .values(status="sending", next_attempt_at=now + lease)
+            )
             return result.rowcount == 1
 
     def update_notification(self, notification_id: int, **fields) -> None:
@@ -187,8 +217,7 @@ class Repository:
         """Insert-or-update on the natural key `key` and return the row's id, race-free."""
         now = datetime.now(timezone.utc)
         statement = self._insert(model.__table__).values(**key, **values, created_at=now, updated_at=now)
-        statement = statement.on_conflict_do_update(index_elements=list(key),
-                                                    set_={**values, "updated_at": now})
+        statement = statement.on_conflict_do_update(index_elements=list(key), set_={**values, "updated_at": now})
         return session.execute(statement.returning(model.__table__.c.id)).scalar_one()
 
     def insert_link(self, session: Session, model, owner_column: str, owner_id: int, url: str, kind: str) -> None:
@@ -213,4 +242,3 @@ class Repository:
             for link in s.scalars(select(model).where(getattr(model, owner_column).in_(owner_ids))):
                 result.setdefault(getattr(link, owner_column), []).append(link)
         return result
-

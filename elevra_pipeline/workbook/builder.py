@@ -37,10 +37,13 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list]) -> N
 def accounting_rows(summary: dict) -> list[list]:
     """Rows read = header rows + candidate rows + rows needing re-upload + dropped rows (+ in progress)."""
     rows = summary.get("rows", {})
-    lines = [["Rows read", rows.get("read", 0)], ["Header rows", rows.get("header", 0)],
-             ["Rows that became candidates", rows.get("candidates", 0)],
-             ["Rows needing re-upload", rows.get("needs_reupload", 0)],
-             ["Rows dropped (see Dropped Rows)", rows.get("dropped", 0)]]
+    lines = [
+        ["Rows read", rows.get("read", 0)],
+        ["Header rows", rows.get("header", 0)],
+        ["Rows that became candidates", rows.get("candidates", 0)],
+        ["Rows needing re-upload", rows.get("needs_reupload", 0)],
+        ["Rows dropped (see Dropped Rows)", rows.get("dropped", 0)],
+    ]
     if rows.get("in_progress"):
         lines.append(["Rows still in progress", rows["in_progress"]])
     lines += [[f"Warning ({s['name']})", w] for s in summary.get("sheets", []) for w in s.get("warnings", [])]
@@ -59,43 +62,150 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
     book = Workbook()
     book.remove(book.active)
     b = summary["batches"]
-    _sheet(book, "Summary", ["Item", "Value"], [
-        ["Upload", upload.original_filename], ["Upload id", upload.id], ["Status", upload.status],
-        ["Batches", b["total"]], ["Batches inserted", b["inserted"]], ["Batches needing re-upload", b["needs_reupload"]],
-        ["Batches skipped", b["skipped"]], ["Elections", len(elections)], ["Candidates", len(candidates)],
-        ["Model calls", sum(m["calls"] for m in summary["model_usage"].values())],
-        ["Fallbacks", "; ".join(f"{f['batch']}: {f['note']}" for f in summary["fallbacks"]) or "none"],
-        ["Cleaned from the model's answers",
-         "; ".join(f"{n['batch']}: {n['note']}" for n in summary.get("output_notes", [])) or "nothing"],
-        *accounting_rows(summary)])
-    _sheet(book, "Elections", ["Election", "Jurisdiction", "Office", "District", "Date", "Type", "Elevra URL", "Links"],
-           [[e.name, e.jurisdiction, e.office, e.district, e.election_date, e.election_type,
-             election_url(base_url, e.slug), " ".join(l.url for l in e_links.get(e.id, []))] for e in elections])
-    _sheet(book, "Candidates", ["Candidate", "Party", "Election", "Website", "Elevra URL", "Links"],
-           [[c.name, c.party, names.get(c.election_id), c.website, candidate_url(base_url, c.slug),
-             " ".join(l.url for l in c_links.get(c.id, []))] for c in candidates])
+    _sheet(
+        book,
+        "Summary",
+        ["Item", "Value"],
+        [
+            ["Upload", upload.original_filename],
+            ["Upload id", upload.id],
+            ["Status", upload.status],
+            ["Batches", b["total"]],
+            ["Batches inserted", b["inserted"]],
+            ["Batches needing re-upload", b["needs_reupload"]],
+            ["Batches skipped", b["skipped"]],
+            ["Elections", len(elections)],
+            ["Candidates", len(candidates)],
+            ["Model calls", sum(m["calls"] for m in summary["model_usage"].values())],
+            ["Fallbacks", "; ".join(f"{f['batch']}: {f['note']}" for f in summary["fallbacks"]) or "none"],
+            [
+                "Cleaned from the model's answers",
+                "; ".join(f"{n['batch']}: {n['note']}" for n in summary.get("output_notes", [])) or "nothing",
+            ],
+            *accounting_rows(summary),
+        ],
+    )
+    _sheet(
+        book,
+        "Elections",
+        ["Election", "Jurisdiction", "Office", "District", "Date", "Type", "Elevra URL", "Links"],
+        [
+            [
+                e.name,
+                e.jurisdiction,
+                e.office,
+                e.district,
+                e.election_date,
+                e.election_type,
+                election_url(base_url, e.slug),
+                " ".join(link.url for link in e_links.get(e.id, [])),
+            ]
+            for e in elections
+        ],
+    )
+    _sheet(
+        book,
+        "Candidates",
+        ["Candidate", "Party", "Election", "Website", "Elevra URL", "Links"],
+        [
+            [
+                c.name,
+                c.party,
+                names.get(c.election_id),
+                c.website,
+                candidate_url(base_url, c.slug),
+                " ".join(link.url for link in c_links.get(c.id, [])),
+            ]
+            for c in candidates
+        ],
+    )
     reupload = []
     for batch in batches:
         if batch.status in ("needs_reupload", "skipped", "cancelled"):
             for row in batch.rows_json:
-                reupload.append([batch.jurisdiction, batch.office, batch.district, batch.election_date, batch.status,
-                                 batch.error_reason, batch.admin_note, row.get("candidate_name"), row.get("party"), row.get("website"),
-                                 f"{row['source']['sheet']}!{row['source']['row']}"])
-    _sheet(book, "Needs Re-upload", ["Jurisdiction", "Office", "District", "Election date", "Status", "Reason",
-                                     "Admin note",
-                                     "Candidate", "Party", "Website", "Original row"], reupload)
-    _sheet(book, "Dropped Rows", ["Sheet", "Row", "Reason", "Detail"],
-           [[d["sheet"], d["row"] if not d.get("last_row") or d["last_row"] == d["row"] else f"{d['row']}-{d['last_row']}",
-             d["reason"], d.get("detail", "")] for d in summary.get("dropped_rows", [])])
-    _sheet(book, "Columns", ["Sheet", "Status", "Header row", "Column", "Role", "Decided by", "Note"],
-           [[sheet["name"], sheet["status"], sheet["header_row"], m["column"], m["role"], m["decided_by"],
-             "; ".join(filter(None, [sheet["reason"], sheet["mapping_note"]]))]
-            for sheet in summary.get("sheets", []) for m in (sheet["mapping"] or [{"column": "", "role": "", "decided_by": ""}])])
-    _sheet(book, "Model Usage", ["Model", "Calls", "OK", "429s", "Errors", "Fallback calls", "Input tokens",
-                                 "Output tokens"],
-           [[m, u.get("calls", 0), u.get("ok", 0), u.get("rate_limited", 0), u.get("errors", 0),
-             u.get("fallback_calls", 0), u.get("input_tokens", 0), u.get("output_tokens", 0)]
-            for m, u in summary["model_usage"].items()])
+                reupload.append(
+                    [
+                        batch.jurisdiction,
+                        batch.office,
+                        batch.district,
+                        batch.election_date,
+                        batch.status,
+                        batch.error_reason,
+                        batch.admin_note,
+                        row.get("candidate_name"),
+                        row.get("party"),
+                        row.get("website"),
+                        f"{row['source']['sheet']}!{row['source']['row']}",
+                    ]
+                )
+    _sheet(
+        book,
+        "Needs Re-upload",
+        [
+            "Jurisdiction",
+            "Office",
+            "District",
+            "Election date",
+            "Status",
+            "Reason",
+            "Admin note",
+            "Candidate",
+            "Party",
+            "Website",
+            "Original row",
+        ],
+        reupload,
+    )
+    _sheet(
+        book,
+        "Dropped Rows",
+        ["Sheet", "Row", "Reason", "Detail"],
+        [
+            [
+                d["sheet"],
+                d["row"] if not d.get("last_row") or d["last_row"] == d["row"] else f"{d['row']}-{d['last_row']}",
+                d["reason"],
+                d.get("detail", ""),
+            ]
+            for d in summary.get("dropped_rows", [])
+        ],
+    )
+    _sheet(
+        book,
+        "Columns",
+        ["Sheet", "Status", "Header row", "Column", "Role", "Decided by", "Note"],
+        [
+            [
+                sheet["name"],
+                sheet["status"],
+                sheet["header_row"],
+                m["column"],
+                m["role"],
+                m["decided_by"],
+                "; ".join(filter(None, [sheet["reason"], sheet["mapping_note"]])),
+            ]
+            for sheet in summary.get("sheets", [])
+            for m in (sheet["mapping"] or [{"column": "", "role": "", "decided_by": ""}])
+        ],
+    )
+    _sheet(
+        book,
+        "Model Usage",
+        ["Model", "Calls", "OK", "429s", "Errors", "Fallback calls", "Input tokens", "Output tokens"],
+        [
+            [
+                m,
+                u.get("calls", 0),
+                u.get("ok", 0),
+                u.get("rate_limited", 0),
+                u.get("errors", 0),
+                u.get("fallback_calls", 0),
+                u.get("input_tokens", 0),
+                u.get("output_tokens", 0),
+            ]
+            for m, u in summary["model_usage"].items()
+        ],
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return path

@@ -31,8 +31,9 @@ def account_rows(repo, upload, batches) -> tuple[dict, list[dict]]:
     """(counts, dropped rows) for the whole upload; counts["read"] equals the sum of the outcomes."""
     intake = upload.intake_json or {}
     dropped = [dict(d) for d in intake.get("dropped", [])]
-    counts: Counter = Counter({k: 0 for k in ("candidates", "needs_reupload", "in_progress")},
-                              header=intake.get("header_rows", 0))
+    counts: Counter = Counter(
+        {k: 0 for k in ("candidates", "needs_reupload", "in_progress")}, header=intake.get("header_rows", 0)
+    )
     candidate_ids = [c for b in batches if b.inserted_json for c in b.inserted_json.get("candidate_ids", [])]
     names = {c.id: name_match_key(c.name) for c in repo.rows_by_ids(Candidate, candidate_ids)}
     for batch in batches:
@@ -43,9 +44,15 @@ def account_rows(repo, upload, batches) -> tuple[dict, list[dict]]:
                 if _matches(row.get("candidate_name", ""), stored):
                     counts["candidates"] += 1
                 else:
-                    dropped.append({"sheet": row["source"]["sheet"], "row": row["source"]["row"], "last_row": None,
-                                    "reason": DropReason.NOT_IN_MODEL_OUTPUT.value,
-                                    "detail": f"'{row.get('candidate_name', '')}' in batch {batch.batch_key}"})
+                    dropped.append(
+                        {
+                            "sheet": row["source"]["sheet"],
+                            "row": row["source"]["row"],
+                            "last_row": None,
+                            "reason": DropReason.NOT_IN_MODEL_OUTPUT.value,
+                            "detail": f"'{row.get('candidate_name', '')}' in batch {batch.batch_key}",
+                        }
+                    )
         elif batch.status == "needs_reupload":
             counts["needs_reupload"] += len(rows)
         elif batch.status in OPEN_STATUSES:

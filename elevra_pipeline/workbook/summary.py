@@ -39,22 +39,65 @@ def build_summary(repo: Repository, upload, base_url: str) -> dict:
     rows, dropped = account_rows(repo, upload, batches)
     intake = upload.intake_json or {}
     return {
-        "rows": rows, "dropped_rows": dropped,
-        "sheets": [{k: s[k] for k in ("name", "status", "reason", "header_row", "mapping", "mapping_note",
-                                      "defaults_used", "warnings", "rows_read")} for s in intake.get("sheets", [])],
-        "source": intake.get("source", {}), "options_note": (upload.options_json or {}).get("sidecar_error"),
-        "upload_id": upload.id, "partition_key": upload.partition_key, "filename": upload.original_filename,
-        "batches": {"total": len(batches), "inserted": statuses.get("inserted", 0),
-                    "needs_reupload": statuses.get("needs_reupload", 0), "skipped": statuses.get("skipped", 0),
-                    "waiting_for_model": statuses.get("waiting_for_model", 0),
-                    "by_status": dict(statuses)},
-        "elections": [{"id": e.id, "name": e.name, "date": e.election_date, "url": election_url(base_url, e.slug)}
-                      for e in elections],
-        "candidates": [{"id": c.id, "name": c.name, "party": c.party, "election": by_id[c.election_id].name,
-                        "url": candidate_url(base_url, c.slug)} for c in candidates],
-        "needs_reupload": [{"batch": b.batch_key, "jurisdiction": b.jurisdiction, "office": b.office,
-                            "district": b.district, "date": b.election_date, "reason": b.error_reason,
-                            "rows": b.row_count} for b in batches if b.status == "needs_reupload"],
+        "rows": rows,
+        "dropped_rows": dropped,
+        "sheets": [
+            {
+                k: s[k]
+                for k in (
+                    "name",
+                    "status",
+                    "reason",
+                    "header_row",
+                    "mapping",
+                    "mapping_note",
+                    "defaults_used",
+                    "warnings",
+                    "rows_read",
+                )
+            }
+            for s in intake.get("sheets", [])
+        ],
+        "source": intake.get("source", {}),
+        "options_note": (upload.options_json or {}).get("sidecar_error"),
+        "upload_id": upload.id,
+        "partition_key": upload.partition_key,
+        "filename": upload.original_filename,
+        "batches": {
+            "total": len(batches),
+            "inserted": statuses.get("inserted", 0),
+            "needs_reupload": statuses.get("needs_reupload", 0),
+            "skipped": statuses.get("skipped", 0),
+            "waiting_for_model": statuses.get("waiting_for_model", 0),
+            "by_status": dict(statuses),
+        },
+        "elections": [
+            {"id": e.id, "name": e.name, "date": e.election_date, "url": election_url(base_url, e.slug)}
+            for e in elections
+        ],
+        "candidates": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "party": c.party,
+                "election": by_id[c.election_id].name,
+                "url": candidate_url(base_url, c.slug),
+            }
+            for c in candidates
+        ],
+        "needs_reupload": [
+            {
+                "batch": b.batch_key,
+                "jurisdiction": b.jurisdiction,
+                "office": b.office,
+                "district": b.district,
+                "date": b.election_date,
+                "reason": b.error_reason,
+                "rows": b.row_count,
+            }
+            for b in batches
+            if b.status == "needs_reupload"
+        ],
         "fallbacks": [{"batch": b.batch_key, "note": b.fallback_note} for b in batches if b.fallback_note],
         "output_notes": [{"batch": b.batch_key, "note": note} for b in batches for note in b.output_notes or []],
         "model_usage": model_usage(repo, upload.id),

@@ -8,12 +8,27 @@ import pandas as pd
 
 from elevra_pipeline.gemini.prompts import TASK_ANALYZE, TASK_COLUMNS, TASK_STRUCTURE
 
-PARTIES = {"d": "Democratic", "dem": "Democratic", "democrat": "Democratic", "democratic": "Democratic",
-           "r": "Republican", "rep": "Republican", "gop": "Republican", "republican": "Republican",
-           "i": "Independent", "ind": "Independent", "independent": "Independent",
-           "g": "Green", "green": "Green", "l": "Libertarian", "lib": "Libertarian",
-           "libertarian": "Libertarian", "np": "Nonpartisan", "nonpartisan": "Nonpartisan",
-           "non-partisan": "Nonpartisan"}
+PARTIES = {
+    "d": "Democratic",
+    "dem": "Democratic",
+    "democrat": "Democratic",
+    "democratic": "Democratic",
+    "r": "Republican",
+    "rep": "Republican",
+    "gop": "Republican",
+    "republican": "Republican",
+    "i": "Independent",
+    "ind": "Independent",
+    "independent": "Independent",
+    "g": "Green",
+    "green": "Green",
+    "l": "Libertarian",
+    "lib": "Libertarian",
+    "libertarian": "Libertarian",
+    "np": "Nonpartisan",
+    "nonpartisan": "Nonpartisan",
+    "non-partisan": "Nonpartisan",
+}
 
 
 def _tagged(text: str, tag: str):
@@ -40,9 +55,28 @@ def _most_common(rows: list[dict], field: str) -> str:
 
 
 _PLACE = re.compile(r"^(city|town|village|county|borough|township) of (.+)$", re.I)
-_TITLE_START = ("city council", "town council", "village council", "board of", "council", "mayor", "alderman",
-                "aldermen", "commissioner", "commissioners", "trustee", "trustees", "clerk", "school", "sheriff",
-                "member", "councilman", "councilmember", "selectman", "selectmen")
+_TITLE_START = (
+    "city council",
+    "town council",
+    "village council",
+    "board of",
+    "council",
+    "mayor",
+    "alderman",
+    "aldermen",
+    "commissioner",
+    "commissioners",
+    "trustee",
+    "trustees",
+    "clerk",
+    "school",
+    "sheriff",
+    "member",
+    "councilman",
+    "councilmember",
+    "selectman",
+    "selectmen",
+)
 _DISTRICT = re.compile(r"^(.*?)[ ,-]+((?:district|ward|seat|post)\s+[\w-]+)$", re.I)
 
 
@@ -69,19 +103,35 @@ def analyze(rows: list[dict]) -> dict:
         issues.append(f"unreadable election date '{raw_date}'")
     if any(r.get("website") and "://" not in r["website"] for r in rows):
         issues.append("website without http(s) scheme")
-    reason = ("no election date" if not date else "no office" if not _most_common(rows, "office")
-              else "no candidate names" if not names else "")
+    reason = (
+        "no election date"
+        if not date
+        else "no office"
+        if not _most_common(rows, "office")
+        else "no candidate names"
+        if not names
+        else ""
+    )
     month = int(date[5:7]) if date else 0
-    kind = _most_common(rows, "election_type").lower() or ("general" if month == 11 else "primary" if month in (3, 6) else "municipal" if month else "unknown")
+    kind = _most_common(rows, "election_type").lower() or (
+        "general" if month == 11 else "primary" if month in (3, 6) else "municipal" if month else "unknown"
+    )
     jurisdiction, office = nice_case(_most_common(rows, "jurisdiction")), nice_case(_most_common(rows, "office"))
     if inferred := place_and_title(_most_common(rows, "office")):
         jurisdiction, office = inferred  # the contest names its place: that is the election's jurisdiction
     if not district and (split := _DISTRICT.match(office)):
         office, district = split.group(1), nice_case(split.group(2))
-    return {"jurisdiction": jurisdiction, "office": office,
-            "district": f"District {district}" if district.isdigit() else nice_case(district),
-            "election_date": date, "election_type": kind if kind in ("general", "primary", "special", "runoff", "municipal") else "unknown",
-            "candidate_count": len(names), "data_issues": issues, "can_structure": not reason, "reason": reason}
+    return {
+        "jurisdiction": jurisdiction,
+        "office": office,
+        "district": f"District {district}" if district.isdigit() else nice_case(district),
+        "election_date": date,
+        "election_type": kind if kind in ("general", "primary", "special", "runoff", "municipal") else "unknown",
+        "candidate_count": len(names),
+        "data_issues": issues,
+        "can_structure": not reason,
+        "reason": reason,
+    }
 
 
 def structure(rows: list[dict], analysis: dict) -> dict:
@@ -98,15 +148,26 @@ def structure(rows: list[dict], analysis: dict) -> dict:
         if website and "://" not in website and ":" not in website:
             website = "https://" + website
         party = row.get("party", "")
-        candidates.append({"name": nice_case(row["candidate_name"]),
-                           "party": PARTIES.get(party.casefold().strip("."), nice_case(party)),
-                           "website": website,
-                           "links": [{"url": website, "kind": "website"}] if website else []})
-    return {"election": {"name": name, "jurisdiction": analysis["jurisdiction"], "office": analysis["office"],
-                         "district": analysis["district"], "election_date": analysis["election_date"],
-                         "election_type": analysis["election_type"] if analysis["election_type"] != "unknown" else "general",
-                         "links": []},
-            "candidates": candidates}
+        candidates.append(
+            {
+                "name": nice_case(row["candidate_name"]),
+                "party": PARTIES.get(party.casefold().strip("."), nice_case(party)),
+                "website": website,
+                "links": [{"url": website, "kind": "website"}] if website else [],
+            }
+        )
+    return {
+        "election": {
+            "name": name,
+            "jurisdiction": analysis["jurisdiction"],
+            "office": analysis["office"],
+            "district": analysis["district"],
+            "election_date": analysis["election_date"],
+            "election_type": analysis["election_type"] if analysis["election_type"] != "unknown" else "general",
+            "links": [],
+        },
+        "candidates": candidates,
+    }
 
 
 def answer(prompt: str) -> dict:
@@ -117,5 +178,6 @@ def answer(prompt: str) -> dict:
         return analyze(rows)
     if TASK_COLUMNS in prompt:
         from elevra_pipeline.gemini.emulator.columns import map_columns
+
         return map_columns(_tagged(prompt, "table") or {})
     return {"text": "emulated answer"}

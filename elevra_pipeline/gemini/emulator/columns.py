@@ -5,19 +5,28 @@ import re
 from elevra_pipeline.gemini.emulator.answers import PARTIES, iso_date
 
 _HEADER_WORDS = [  # (pattern on the header, role, confidence)
-    (r"\bfirst\b|given", "first_name", 0.9), (r"\blast\b|surname|family", "last_name", 0.9),
-    (r"middle", "middle_name", 0.85), (r"suffix", "name_suffix", 0.85), (r"nick", "nickname", 0.85),
+    (r"\bfirst\b|given", "first_name", 0.9),
+    (r"\blast\b|surname|family", "last_name", 0.9),
+    (r"middle", "middle_name", 0.85),
+    (r"suffix", "name_suffix", 0.85),
+    (r"nick", "nickname", 0.85),
     (r"\bwho\b|nominee", "candidate_name", 0.8),
     (r"filed|filing|candidacy|updated|created|signature", "ignore", 0.8),
     (r"date|\bday\b|\bwhen\b|\bpoll", "election_date", 0.8),
-    (r"party", "party", 0.85), (r"web|url|site|link", "website", 0.85), (r"mail", "email", 0.85),
-    (r"district|ward|zone|\bpost\b", "district", 0.75), (r"county|city|town|jurisdiction|municipal|place", "jurisdiction", 0.7),
+    (r"party", "party", 0.85),
+    (r"web|url|site|link", "website", 0.85),
+    (r"mail", "email", 0.85),
+    (r"district|ward|zone|\bpost\b", "district", 0.75),
+    (r"county|city|town|jurisdiction|municipal|place", "jurisdiction", 0.7),
     (r"\bstate\b", "state", 0.7),
     (r"office|contest|race|seat|position|running for|\brunning\b|\bfor\b", "office", 0.75),
     (r"name|candidate|who|nominee|person|runner", "candidate_name", 0.7),
 ]
-_OFFICE_WORDS = re.compile(r"\b(mayor|council|alderm[ae]n|commissioner|board|trustee|sheriff|judge|clerk|senate|"
-                           r"house|assembly|governor|school|treasurer|auditor|attorney|supervisor|selectm[ae]n)\b", re.I)
+_OFFICE_WORDS = re.compile(
+    r"\b(mayor|council|alderm[ae]n|commissioner|board|trustee|sheriff|judge|clerk|senate|"
+    r"house|assembly|governor|school|treasurer|auditor|attorney|supervisor|selectm[ae]n)\b",
+    re.I,
+)
 _PERSON = re.compile(r"^[A-ZÀ-Ý][\w'’.-]*(?: [A-ZÀ-Ý(\"][\w'’.()\"-]*){1,4}$")
 
 

@@ -8,25 +8,42 @@ from elevra_pipeline.quotas.limits import QuotaConfig
 from elevra_pipeline.quotas.windows import day_key, seconds_until_day_reset
 
 QUOTA_IDS = {
-    "rpm": ("generativelanguage.googleapis.com/generate_content_paid_tier_requests",
-            "GenerateRequestsPerMinutePerProjectPerModel"),
-    "tpm": ("generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count",
-            "GenerateContentPaidTierInputTokensPerModelPerMinute"),
-    "rpd": ("generativelanguage.googleapis.com/generate_content_paid_tier_requests",
-            "GenerateRequestsPerDayPerProjectPerModel"),
+    "rpm": (
+        "generativelanguage.googleapis.com/generate_content_paid_tier_requests",
+        "GenerateRequestsPerMinutePerProjectPerModel",
+    ),
+    "tpm": (
+        "generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count",
+        "GenerateContentPaidTierInputTokensPerModelPerMinute",
+    ),
+    "rpd": (
+        "generativelanguage.googleapis.com/generate_content_paid_tier_requests",
+        "GenerateRequestsPerDayPerProjectPerModel",
+    ),
 }
 
 
 def rate_limit_body(model: str, limit: str, retry_delay: float | None, with_details: bool = True) -> dict:
     metric, quota_id = QUOTA_IDS[limit]
-    error = {"code": 429, "status": "RESOURCE_EXHAUSTED",
-             "message": f"You exceeded your current quota ({quota_id}) for {model}. Please retry later."}
+    error = {
+        "code": 429,
+        "status": "RESOURCE_EXHAUSTED",
+        "message": f"You exceeded your current quota ({quota_id}) for {model}. Please retry later.",
+    }
     if with_details:
         error["details"] = [
-            {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
-             "violations": [{"quotaMetric": metric, "quotaId": quota_id,
-                             "quotaDimensions": {"model": model, "location": "global"}}]},
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_delay:.3f}s"}]
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [
+                    {
+                        "quotaMetric": metric,
+                        "quotaId": quota_id,
+                        "quotaDimensions": {"model": model, "location": "global"},
+                    }
+                ],
+            },
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_delay:.3f}s"},
+        ]
     return {"error": error}
 
 

@@ -20,20 +20,27 @@ ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|coun
 @dataclass
 class Faults:
     """Injected faults, each a probability per generateContent call."""
-    server_error: float = 0.0        # 503 UNAVAILABLE
-    slow: float = 0.0                # sleep `slow_seconds` before answering
+
+    server_error: float = 0.0  # 503 UNAVAILABLE
+    slow: float = 0.0  # sleep `slow_seconds` before answering
     slow_seconds: float = 2.0
-    malformed: float = 0.0           # text that is not JSON
-    schema: float = 0.0              # valid JSON that violates the schema
-    bare_429: float = 0.0            # 429 with no details
+    malformed: float = 0.0  # text that is not JSON
+    schema: float = 0.0  # valid JSON that violates the schema
+    bare_429: float = 0.0  # 429 with no details
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random)
 
     @classmethod
     def parse(cls, spec: str | None) -> "Faults":
         """`503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,seed=7`."""
-        names = {"503": "server_error", "slow": "slow", "malformed": "malformed", "schema": "schema",
-                 "429": "bare_429", "seed": "seed"}
+        names = {
+            "503": "server_error",
+            "slow": "slow",
+            "malformed": "malformed",
+            "schema": "schema",
+            "429": "bare_429",
+            "seed": "seed",
+        }
         faults = cls()
         for item in filter(None, (spec or "").split(",")):
             key, _, value = item.partition("=")
@@ -56,8 +63,14 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address, quotas: QuotaConfig | None, faults: Faults | None = None,
-                 latency_seconds: float = 0.0, record_arrivals: bool = False):
+    def __init__(
+        self,
+        address,
+        quotas: QuotaConfig | None,
+        faults: Faults | None = None,
+        latency_seconds: float = 0.0,
+        record_arrivals: bool = False,
+    ):
         super().__init__(address, _Handler)
         self.quotas = SlidingWindowQuotas(quotas, record_arrivals) if quotas else None
         self.latency = latency_seconds  # a model's thinking time, for realistic benchmarks
@@ -97,7 +110,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             payload = json.loads(self.rfile.read(length) or b"{}")
         except json.JSONDecodeError:
-            return self._send(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "body is not JSON"}})
+            return self._send(
+                400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "body is not JSON"}}
+            )
         if not match:
             return self._send(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": f"no route {self.path}"}})
         model, method = match.group(2), match.group(3)
@@ -114,7 +129,9 @@ class _Handler(BaseHTTPRequestHandler):
         with server._lock:
             server.calls[model] = server.calls.get(model, 0) + 1
         if faults.hit("server_error"):
-            return self._send(503, {"error": {"code": 503, "status": "UNAVAILABLE", "message": "The model is overloaded."}})
+            return self._send(
+                503, {"error": {"code": 503, "status": "UNAVAILABLE", "message": "The model is overloaded."}}
+            )
         if faults.hit("slow"):
             time.sleep(faults.slow_seconds)
         if server.latency:
@@ -125,15 +142,26 @@ class _Handler(BaseHTTPRequestHandler):
             text = text[: len(text) // 2]
         elif faults.hit("schema"):
             text = json.dumps({"unexpected": "shape"})
-        self._send(200, {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
-                                         "finishReason": "STOP", "index": 0}],
-                         "usageMetadata": {"promptTokenCount": tokens, "candidatesTokenCount": len(text) // 4,
-                                           "totalTokenCount": tokens + len(text) // 4},
-                         "modelVersion": model, "responseId": f"emu-{time.time_ns()}"})
+        self._send(
+            200,
+            {
+                "candidates": [
+                    {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}
+                ],
+                "usageMetadata": {
+                    "promptTokenCount": tokens,
+                    "candidatesTokenCount": len(text) // 4,
+                    "totalTokenCount": tokens + len(text) // 4,
+                },
+                "modelVersion": model,
+                "responseId": f"emu-{time.time_ns()}",
+            },
+        )
 
 
-def start_in_thread(host: str = "127.0.0.1", port: int = 0, quotas: QuotaConfig | None = None,
-                    faults: Faults | None = None, **options) -> EmulatorServer:
+def start_in_thread(
+    host: str = "127.0.0.1", port: int = 0, quotas: QuotaConfig | None = None, faults: Faults | None = None, **options
+) -> EmulatorServer:
     server = EmulatorServer((host, port), quotas, faults, **options)
     threading.Thread(target=server.serve_forever, name="gemini-emulator", daemon=True).start()
     return server

@@ -22,8 +22,9 @@ def _run(connection) -> None:
     if connection.dialect.name == "postgresql":
         # Several run processes may start at once: one migrates, the others wait.
         connection.execute(text("SELECT pg_advisory_xact_lock(734215)"))
-    context.configure(connection=connection, target_metadata=Base.metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection, target_metadata=Base.metadata, render_as_batch=connection.dialect.name == "sqlite"
+    )
     with context.begin_transaction():
         context.run_migrations()
 
