@@ -32,7 +32,9 @@ def cmd_process(args) -> int:
         options={k: v for k, v in options.items() if v},
     )
     print(json.dumps(summary, ensure_ascii=False))
-    return 0 if summary["status"] in ("completed", "completed_with_failures") else 2
+    from elevra_pipeline.storage.batch_rules import COMPLETE
+
+    return 0 if summary["status"] in COMPLETE else 2
 
 
 def cmd_status(args) -> int:

@@ -142,7 +142,7 @@ class Notifier:
 
     def notify_failed_run(self, upload, run_id: str, step: str, error: str) -> bool:
         """A failed run: the rejection e-mail when the file itself was unusable, else the failed step and error."""
-        if upload.status in ("failed", "rejected") and upload.failure_reason:
+        if upload.status in (UploadStatus.FAILED, UploadStatus.REJECTED) and upload.failure_reason:
             return self.notify(upload, "rejected")
         return self.notify(
             upload, "run_failed", f"run-{run_id}-failed", {"step": step, "error": error[:1000], "run_id": run_id}

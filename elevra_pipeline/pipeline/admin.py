@@ -4,9 +4,9 @@ import dagster as dg
 
 from elevra_pipeline.exceptions import ElevraError
 from elevra_pipeline.notifications.notifier import Notifier
+from elevra_pipeline.storage.batch_rules import FINISHED, BatchStatus, UploadStatus
 from elevra_pipeline.storage.repository import Repository
 
-UNFINISHED = ("pending", "analyzed", "structured")
 ACTIONS = ("redo", "skip", "pause", "resume", "cancel")
 
 
@@ -22,7 +22,7 @@ def redo_batch(repo: Repository, upload_id: int, batch_key: str, note: str = "")
     batch = _batch(repo, upload_id, batch_key)
     repo.update_batch(
         batch.id,
-        status="pending",
+        status=BatchStatus.PENDING,
         error_reason=None,
         analysis_json=None,
         structured_json=None,
@@ -32,7 +32,7 @@ def redo_batch(repo: Repository, upload_id: int, batch_key: str, note: str = "")
         fallback_note=None,
         admin_note=f"redo requested{': ' + note if note else ''}",
     )
-    repo.update_upload(upload_id, status="processing")
+    repo.update_upload(upload_id, status=UploadStatus.PROCESSING)
     return f"batch {batch_key} of upload {upload_id} will be redone on the next materialization"
 
 
@@ -41,7 +41,10 @@ def skip_batch(repo: Repository, upload_id: int, batch_key: str, reason: str) ->
         raise ElevraError("skipping a batch needs a reason (--reason)")
     batch = _batch(repo, upload_id, batch_key)
     repo.update_batch(
-        batch.id, status="skipped", error_reason=f"skipped by an admin: {reason}", admin_note=f"skipped: {reason}"
+        batch.id,
+        status=BatchStatus.SKIPPED,
+        error_reason=f"skipped by an admin: {reason}",
+        admin_note=f"skipped: {reason}",
     )
     return f"batch {batch_key} of upload {upload_id} skipped: {reason}"
 
@@ -65,11 +68,13 @@ def cancel_upload(
     if upload is None:
         raise ElevraError(f"no upload with id {upload_id}")
     repo.update_upload(
-        upload_id, status="cancelled", failure_reason=f"cancelled by an admin{': ' + reason if reason else ''}"
+        upload_id,
+        status=UploadStatus.CANCELLED,
+        failure_reason=f"cancelled by an admin{': ' + reason if reason else ''}",
     )
     cancelled = 0
-    for batch in repo.batches(upload_id, UNFINISHED):
-        repo.update_batch(batch.id, status="cancelled", error_reason="upload cancelled")
+    for batch in [b for b in repo.batches(upload_id) if b.status not in FINISHED]:  # waiting ones too
+        repo.update_batch(batch.id, status=BatchStatus.CANCELLED, error_reason="upload cancelled")
         cancelled += 1
     terminated = 0
     if instance is not None:

@@ -25,7 +25,13 @@ from elevra_pipeline.pipeline.stages import (
 )
 from elevra_pipeline.pipeline.status import batches_markdown
 from elevra_pipeline.records.insert import insert_structured
-from elevra_pipeline.storage.batch_rules import needs_analysis, needs_structure, upload_status
+from elevra_pipeline.storage.batch_rules import (
+    BatchStatus,
+    UploadStatus,
+    needs_analysis,
+    needs_structure,
+    upload_status,
+)
 from elevra_pipeline.workbook.builder import build_workbook
 from elevra_pipeline.workbook.summary import build_summary
 
@@ -44,7 +50,7 @@ def upload_batches(
 ):
     """The upload's rows, cleaned and grouped into election batches."""
     repo, upload = _upload(context, database)
-    if upload.status == "cancelled":
+    if upload.status == UploadStatus.CANCELLED:
         context.log.warning(f"upload {upload.id} is cancelled: nothing to do")
         return
     known = repo.batches(upload.id)
@@ -53,7 +59,7 @@ def upload_batches(
         yield dg.MaterializeResult(metadata={"batches": len(known), "raw_file": "purged"})
         return
     try:
-        if upload.status == "rejected":
+        if upload.status == UploadStatus.REJECTED:
             raise UnusableUploadError(upload.failure_reason)
         if not upload.stored_path or not Path(upload.stored_path).exists():
             raise UnusableUploadError(
@@ -65,12 +71,12 @@ def upload_batches(
             Path(upload.stored_path), options, app.intake_limits(), column_mapper(gemini, upload.id, model_columns)
         )
     except UnusableUploadError as e:
-        repo.update_upload(upload.id, status="failed", failure_reason=str(e))
+        repo.update_upload(upload.id, status=UploadStatus.FAILED, failure_reason=str(e))
         raise dg.Failure(description=f"Upload rejected: {e}", metadata={"reason": str(e)}) from e
     drafts = group_rows(parsed.rows)
     new = repo.save_batches(upload.id, drafts)
     report = {**parsed.report.to_json(), "model_columns": model_columns}
-    repo.update_upload(upload.id, status="processing", failure_reason=None, intake_json=report)
+    repo.update_upload(upload.id, status=UploadStatus.PROCESSING, failure_reason=None, intake_json=report)
     queue = queue_snapshot(repo, upload, gemini.quotas, gemini.batch_concurrency)
     stages = (repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
     stages["intake"] = {"failed_batches": [{"batch": d.batch_key, "reason": d.problem} for d in drafts if d.problem]}
@@ -101,7 +107,7 @@ def upload_batches(
 
 def _halted(context, repo, upload) -> bool:
     """Cancelled or paused uploads do no model work; the step is skipped, and so are the ones after it."""
-    if upload.status == "cancelled":
+    if upload.status == UploadStatus.CANCELLED:
         context.log.warning(f"upload {upload.id} is cancelled: nothing to do")
         return True
     if repo.is_paused(upload):
@@ -191,14 +197,14 @@ def inserted_records(
     repo, upload = _upload(context, database)
     base_url = app.base_url
     inserted, failed = 0, []
-    for batch in repo.batches(upload.id, ("structured",)):
+    for batch in repo.batches(upload.id, (BatchStatus.STRUCTURED,)):
         try:
             ids = insert_structured(repo, batch.structured_json, base_url)
         except BatchFailedError as e:
-            repo.update_batch(batch.id, status="needs_reupload", error_reason=str(e))
+            repo.update_batch(batch.id, status=BatchStatus.NEEDS_REUPLOAD, error_reason=str(e))
             failed.append((batch.batch_key, str(e)))
             continue
-        repo.update_batch(batch.id, status="inserted", inserted_json=ids)
+        repo.update_batch(batch.id, status=BatchStatus.INSERTED, inserted_json=ids)
         inserted += 1
     return dg.MaterializeResult(
         metadata={"batches_inserted": inserted, "failed": len(failed), "failed_batches": failed_table(failed)}

@@ -13,15 +13,22 @@ import dagster as dg
 from sqlalchemy import delete, select
 
 from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
+from elevra_pipeline.storage.batch_rules import COMPLETE, UploadStatus
 from elevra_pipeline.storage.models import ElectionBatch, ModelAttempt, Notification, Upload
 from elevra_pipeline.storage.repository import Repository
 
-FINISHED = ("completed", "completed_with_failures", "failed", "rejected", "cancelled")
+FINISHED = (
+    UploadStatus.COMPLETED,
+    UploadStatus.COMPLETED_WITH_FAILURES,
+    UploadStatus.FAILED,
+    UploadStatus.REJECTED,
+    UploadStatus.CANCELLED,
+)
 
 
 def purge_raw_file(repo: Repository, upload) -> bool:
     """Parsed rows suffice once an upload completes; keep the file only when flagged for debugging."""
-    if upload.keep_raw_file or not upload.stored_path or upload.status not in ("completed", "completed_with_failures"):
+    if upload.keep_raw_file or not upload.stored_path or upload.status not in COMPLETE:
         return False
     path = Path(upload.stored_path)
     if path.exists():

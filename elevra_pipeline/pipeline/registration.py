@@ -10,6 +10,7 @@ from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.batching import partition_key_for
 from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import SUPPORTED_SUFFIXES
+from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.models import Upload
 from elevra_pipeline.storage.repository import Repository
 
@@ -21,7 +22,7 @@ class Registration:
 
     @property
     def rejected(self) -> bool:
-        return self.upload.status == "rejected"
+        return self.upload.status == UploadStatus.REJECTED
 
 
 def file_hash(path: Path) -> str:
@@ -69,19 +70,19 @@ def register_file(
     stored = archive_dir / key / path.name
     stored.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(path, stored)
-    status, reason = "queued", None
+    status, reason = UploadStatus.QUEUED, None
     side, side_error = sidecar(path)
     try:
         parsed = parse_options(side, {"uploader_email": uploader_email, "debug": keep_raw_file or None}, options or {})
     except UnusableUploadError as e:
         parsed, status, reason = (
             parse_options({"uploader_email": uploader_email or side.get("uploader_email")}),
-            "rejected",
+            UploadStatus.REJECTED,
             str(e),
         )
     parsed.sidecar_error = "; ".join(p for p in (side_error, parsed.sidecar_error) if p) or None
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        status = "rejected"
+        status = UploadStatus.REJECTED
         reason = f"'{path.name}' is not a spreadsheet we can read: upload an .xlsx or .csv file."
     upload = repo.add_upload(
         partition_key=key,

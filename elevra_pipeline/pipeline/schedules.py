@@ -14,10 +14,10 @@ from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 from elevra_pipeline.quotas.ledger import QuotaLedger
-from elevra_pipeline.storage.batch_rules import model_retryable
+from elevra_pipeline.storage.batch_rules import UploadStatus, model_retryable
 
 BACKFILL_TAGS = {"elevra/kind": "backfill", "dagster/priority": "-1"}
-NEVER_RETRY = ("rejected", "cancelled")
+NEVER_RETRY = (UploadStatus.REJECTED, UploadStatus.CANCELLED)
 
 
 def backfill_reasons(
@@ -37,7 +37,7 @@ def backfill_reasons(
         upload = repo.get_upload(key)
         if upload is None or key in in_progress or upload.status in NEVER_RETRY or repo.is_paused(upload):
             continue
-        if upload.status == "failed" and upload.failure_reason and not upload.summary_json:
+        if upload.status == UploadStatus.FAILED and upload.failure_reason and not upload.summary_json:
             continue  # the file itself is unusable: re-running cannot help
         status = statuses.get(key)
         if status != dg.AssetPartitionStatus.MATERIALIZED:

@@ -3,7 +3,7 @@
 from collections import Counter
 
 from elevra_pipeline.notifications.templates import mapping_lines, rows_line
-from elevra_pipeline.pipeline.queue import DONE_BATCHES, queue_snapshot
+from elevra_pipeline.pipeline.queue import DONE_BATCHES, OPEN_UPLOADS, queue_snapshot
 from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.workbook.row_accounting import account_rows
@@ -26,7 +26,7 @@ def upload_glance(repo: Repository, upload, quotas: QuotaConfig | None = None) -
     done = sum(b.status in DONE_BATCHES for b in batches)
     eta = (
         "-"
-        if done == len(batches) or upload.status not in ("queued", "processing")
+        if done == len(batches) or upload.status not in OPEN_UPLOADS
         else queue_snapshot(repo, upload, quotas or load_quotas())["eta"]
     )
     return {

@@ -31,6 +31,7 @@ class FailureKind(StrEnum):
     OUTAGE = "outage"  # the model was unreachable, failing or out of quota: not the uploader's doing
 
 
+COMPLETE = (UploadStatus.COMPLETED, UploadStatus.COMPLETED_WITH_FAILURES)
 OPEN = (BatchStatus.PENDING, BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL)
 FINISHED = (BatchStatus.INSERTED, BatchStatus.NEEDS_REUPLOAD, BatchStatus.SKIPPED, BatchStatus.CANCELLED)
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.database import dialect_insert
 from elevra_pipeline.storage.models import AppControl, ElectionBatch, ModelAttempt, Notification, Upload
 
@@ -68,7 +69,7 @@ class Repository:
                             election_date=d.election_date,
                             rows_json=d.rows,
                             row_count=len(d.rows),
-                            status="needs_reupload" if d.problem else "pending",
+                            status=BatchStatus.NEEDS_REUPLOAD if d.problem else BatchStatus.PENDING,
                             error_reason=d.problem,
                             failure_kind="data" if d.problem else None,
                         )

@@ -7,6 +7,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from elevra_pipeline.records.insert import candidate_url, election_url
+from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.models import Candidate, CandidateLink, Election, ElectionLink
 from elevra_pipeline.storage.repository import Repository
 
@@ -121,7 +122,7 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
     )
     reupload = []
     for batch in batches:
-        if batch.status in ("needs_reupload", "skipped", "cancelled"):
+        if batch.status in (BatchStatus.NEEDS_REUPLOAD, BatchStatus.SKIPPED, BatchStatus.CANCELLED):
             for row in batch.rows_json:
                 reupload.append(
                     [

@@ -12,9 +12,10 @@ import unicodedata
 from collections import Counter
 
 from elevra_pipeline.intake.accounting import DropReason
+from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.models import Candidate
 
-OPEN_STATUSES = ("pending", "analyzed", "structured", "waiting_for_model")
+OPEN_STATUSES = (BatchStatus.PENDING, BatchStatus.ANALYZED, BatchStatus.STRUCTURED, BatchStatus.WAITING_FOR_MODEL)
 
 
 def name_match_key(name: str) -> str:
@@ -38,7 +39,7 @@ def account_rows(repo, upload, batches) -> tuple[dict, list[dict]]:
     names = {c.id: name_match_key(c.name) for c in repo.rows_by_ids(Candidate, candidate_ids)}
     for batch in batches:
         rows = batch.rows_json or []
-        if batch.status == "inserted":
+        if batch.status == BatchStatus.INSERTED:
             stored = {names[c] for c in (batch.inserted_json or {}).get("candidate_ids", []) if c in names}
             for row in rows:
                 if _matches(row.get("candidate_name", ""), stored):
@@ -53,7 +54,7 @@ def account_rows(repo, upload, batches) -> tuple[dict, list[dict]]:
                             "detail": f"'{row.get('candidate_name', '')}' in batch {batch.batch_key}",
                         }
                     )
-        elif batch.status == "needs_reupload":
+        elif batch.status == BatchStatus.NEEDS_REUPLOAD:
             counts["needs_reupload"] += len(rows)
         elif batch.status in OPEN_STATUSES:
             counts["in_progress"] += len(rows)

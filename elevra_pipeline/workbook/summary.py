@@ -3,6 +3,7 @@
 from collections import Counter
 
 from elevra_pipeline.records.insert import candidate_url, election_url
+from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.models import Candidate, Election
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.workbook.row_accounting import account_rows
@@ -96,7 +97,7 @@ def build_summary(repo: Repository, upload, base_url: str) -> dict:
                 "rows": b.row_count,
             }
             for b in batches
-            if b.status == "needs_reupload"
+            if b.status == BatchStatus.NEEDS_REUPLOAD
         ],
         "fallbacks": [{"batch": b.batch_key, "note": b.fallback_note} for b in batches if b.fallback_note],
         "output_notes": [{"batch": b.batch_key, "note": note} for b in batches for note in b.output_notes or []],
