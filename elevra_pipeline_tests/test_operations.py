@@ -133,3 +133,15 @@ def test_backfill_schedule_requests_failed_missing_and_model_retryable_uploads(
     assert "analysis" in by_key[flaky_upload.partition_key].tags["elevra/backfill_reason"]
     assert all(r.tags["elevra/kind"] == "backfill" and r.tags["dagster/priority"] == "-1" for r in requests)
     assert all(r.run_key == f"backfill-{r.partition_key}-20261123T0300" for r in requests)
+
+
+def test_cancel_also_stops_batches_waiting_for_a_model(repo, instance, resources):
+    upload = register(repo, SAMPLE_XLSX, instance)
+    materialize_upload(upload, instance, resources)
+    waiting = repo.batches(upload.id)[:2]
+    for batch in waiting:
+        repo.update_batch(batch.id, status="waiting_for_model", inserted_json=None)
+    repo.update_upload(upload.id, status="waiting_for_model")
+    admin.cancel_upload(repo, upload.id, None, None, "wrong county")
+    assert {repo.get_batch(b.id).status for b in waiting} == {"cancelled"}
+    assert repo.get_upload_by_id(upload.id).status == "cancelled"
