@@ -6,7 +6,7 @@ from elevra_pipeline.gemini.client import GeminiCaller, make_client
 from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.quotas.engine import QuotaEngine
 from elevra_pipeline.quotas.ledger import QuotaLedger
-from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
+from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
 
@@ -29,7 +29,7 @@ class GeminiService:
     emulator: object = field(init=False, default=None)
 
     def start(self, warn=lambda message: None) -> "GeminiService":
-        quotas = load_quotas(self.quotas_file)
+        quotas = load_quotas(self.quotas_file or DEFAULT_QUOTAS_FILE)
         base_url = self.base_url
         if not self.api_key and not base_url:
             self.emulator = start_in_thread(quotas=quotas)
