@@ -16,6 +16,11 @@ def register(repo, path: Path, instance, uploader: str | None = None):
     return upload
 
 
+def local_outbox() -> str:
+    """This test's outbox folder, as the wiring would choose it."""
+    return str(Settings.from_env().outbox_dir)
+
+
 def app_resource() -> AppResource:
     """The pipeline's settings as the wiring would fill them, from this test's environment."""
     return AppResource.from_settings(Settings.from_env())

@@ -15,7 +15,7 @@ from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline_tests.capture_server import CaptureServer
-from elevra_pipeline_tests.helpers import app_resource, materialize_upload, register
+from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, register
 
 
 def tick(instance, db_url, mailer, cursor=None):
@@ -40,7 +40,7 @@ def processed_upload(repo, instance, resources, path=SAMPLE_XLSX):
 
 def test_each_stage_sends_one_email_and_the_final_one_carries_the_workbook(repo, instance, resources, db_url, outbox):
     upload = processed_upload(repo, instance, resources)
-    result = tick(instance, db_url, EmailResource())
+    result = tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
 
     messages = read_outbox(outbox)
     mine = [m for m in messages if m["To"] == "ann@example.org"]
@@ -64,8 +64,8 @@ def test_each_stage_sends_one_email_and_the_final_one_carries_the_workbook(repo,
         for to in ("ann@example.org", "team@elevracommunity.com")
     )
 
-    again = tick(instance, db_url, EmailResource(), result.cursor)
-    lost_cursor = tick(instance, db_url, EmailResource())
+    again = tick(instance, db_url, EmailResource(outbox_dir=local_outbox()), result.cursor)
+    lost_cursor = tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
     assert len(read_outbox(outbox)) == 8 and again.skip_message.startswith("no new e-mails")
     assert lost_cursor.skip_message.startswith("no new e-mails") and len(repo.notifications()) == 8
 
@@ -74,7 +74,7 @@ def test_real_sdk_sends_with_idempotency_key_and_the_workbook_attached(repo, ins
     upload = processed_upload(repo, instance, resources)
     capture = CaptureServer().start()
     try:
-        tick(instance, db_url, EmailResource(api_key="re_test_key", api_url=capture.url))
+        tick(instance, db_url, EmailResource(outbox_dir=local_outbox(), api_key="re_test_key", api_url=capture.url))
     finally:
         capture.stop()
     assert [r["path"] for r in capture.requests] == ["/emails"] * 8
@@ -103,7 +103,7 @@ def test_a_429_from_resend_is_retried_later_and_ends_with_one_email(repo, instan
             )
         ]
     ).start()
-    mailer = EmailResource(api_key="re_test_key", api_url=capture.url)
+    mailer = EmailResource(outbox_dir=local_outbox(), api_key="re_test_key", api_url=capture.url)
     try:
         first = tick(instance, db_url, mailer)
         queued = [n for n in repo.notifications(upload.id) if n.kind == "queued"][0]
@@ -120,7 +120,9 @@ def test_a_429_from_resend_is_retried_later_and_ends_with_one_email(repo, instan
 
 def test_unreachable_resend_never_fails_the_tick_and_keeps_retrying(repo, instance, resources, db_url):
     upload = processed_upload(repo, instance, resources)
-    mailer = EmailResource(api_key="re_test_key", api_url="http://127.0.0.1:9")  # nothing listens there
+    mailer = EmailResource(
+        outbox_dir=local_outbox(), api_key="re_test_key", api_url="http://127.0.0.1:9"
+    )  # nothing listens there
     cursor = None
     for _ in range(3):
         result = tick(instance, db_url, mailer, cursor)
@@ -139,7 +141,7 @@ def test_batch_failures_of_one_upload_come_in_one_email(repo, instance, resource
         "Cy Park,Clerk,Springfield,2026-11-03\n"
     )
     processed_upload(repo, instance, resources, path)
-    tick(instance, db_url, EmailResource())
+    tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
     failures = [
         m for m in read_outbox(outbox) if "election batch(es) of" in m["Subject"] and m["To"] == "ann@example.org"
     ]
@@ -156,7 +158,11 @@ def test_a_rejected_upload_gets_its_email_from_the_bucket_sensor(instance, sqlit
     with dg.build_sensor_context(
         instance_ref=instance.get_ref(),
         definitions=defs,
-        resources={"app": app_resource(), "database": DatabaseResource(url=sqlite_url), "email": EmailResource()},
+        resources={
+            "app": app_resource(),
+            "database": DatabaseResource(url=sqlite_url),
+            "email": EmailResource(outbox_dir=local_outbox()),
+        },
     ) as context:
         upload_bucket_sensor.evaluate_tick(context)
     (message,) = read_outbox(outbox)
@@ -171,7 +177,11 @@ def _failure_tick(instance, db_url, result):
         dagster_instance=instance,
         dagster_run=run,
         dagster_event=result.get_run_failure_event(),
-        resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": EmailResource()},
+        resources={
+            "app": app_resource(),
+            "database": DatabaseResource(url=db_url),
+            "email": EmailResource(outbox_dir=local_outbox()),
+        },
     ).for_run_failure()
     upload_failure_email_sensor(context)
 
@@ -228,7 +238,11 @@ def test_no_run_can_hang_and_one_stopped_for_running_too_long_is_reported(repo, 
         dagster_instance=instance,
         dagster_run=instance.get_run_by_id("stuck-run-1"),
         dagster_event=event,
-        resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": EmailResource()},
+        resources={
+            "app": app_resource(),
+            "database": DatabaseResource(url=db_url),
+            "email": EmailResource(outbox_dir=local_outbox()),
+        },
     ).for_run_failure()
     upload_failure_email_sensor(context)
 

@@ -16,7 +16,7 @@ from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline_tests.capture_server import CaptureServer
-from elevra_pipeline_tests.helpers import materialize_upload, register
+from elevra_pipeline_tests.helpers import local_outbox, materialize_upload, register
 from elevra_pipeline_tests.model_proxy import ModelProxy
 from elevra_pipeline_tests.test_email_notifications import processed_upload, read_outbox, tick
 
@@ -65,7 +65,9 @@ def test_ten_minutes_of_429s_and_500s_delay_every_email_and_lose_none(repo, inst
         return None
 
     capture.decide = resend_in_trouble
-    notifier = Notifier(repo, EmailResource(api_key="re_test_key", api_url=capture.url), TEAM, clock=clock)
+    notifier = Notifier(
+        repo, EmailResource(outbox_dir=local_outbox(), api_key="re_test_key", api_url=capture.url), TEAM, clock=clock
+    )
     try:
         log_stage_emails(notifier, repo, upload)
         while clock.now < start + 4 * 3600 and any(n.status != "sent" for n in repo.notifications(upload.id)):
@@ -88,7 +90,9 @@ def test_a_rejected_uploader_address_neither_silences_the_team_nor_goes_unreport
         if r["json"]["to"] == ["ann@example.org"]
         else None
     )
-    notifier = Notifier(repo, EmailResource(api_key="re_test_key", api_url=capture.url), TEAM)
+    notifier = Notifier(
+        repo, EmailResource(outbox_dir=local_outbox(), api_key="re_test_key", api_url=capture.url), TEAM
+    )
     try:
         log_stage_emails(notifier, repo, upload)
         first = notifier.deliver_due()
@@ -120,7 +124,9 @@ def test_an_email_that_fails_for_a_whole_day_is_given_up_and_the_team_is_told(re
         if "undeliverable" in r["headers"]["Idempotency-Key"]
         else (500, {"name": "internal_server_error", "message": "down", "statusCode": 500}, {})
     )
-    notifier = Notifier(repo, EmailResource(api_key="re_test_key", api_url=capture.url), TEAM, clock=clock)
+    notifier = Notifier(
+        repo, EmailResource(outbox_dir=local_outbox(), api_key="re_test_key", api_url=capture.url), TEAM, clock=clock
+    )
     try:
         notifier.notify_stage(repo.get_upload_by_id(upload.id), "queued")
         gave_up_at = None
@@ -185,14 +191,14 @@ def test_a_rerun_that_changes_the_outcome_sends_an_updated_final_email(repo, ins
         }
         upload = register(repo, SAMPLE_XLSX, instance, "ann@example.org")
         materialize_upload(upload, instance, resources)
-        cursor = tick(instance, db_url, EmailResource()).cursor
+        cursor = tick(instance, db_url, EmailResource(outbox_dir=local_outbox())).cursor
         failed = repo.get_upload_by_id(upload.id).summary_json["batches"]["needs_reupload"]
         assert failed > 0
         lies["on"] = False
         materialize_upload(upload, instance, resources)  # the batches that failed are tried again
-        tick(instance, db_url, EmailResource(), cursor)
+        tick(instance, db_url, EmailResource(outbox_dir=local_outbox()), cursor)
         materialize_upload(upload, instance, resources)  # same outcome again: no third e-mail
-        tick(instance, db_url, EmailResource(), cursor)
+        tick(instance, db_url, EmailResource(outbox_dir=local_outbox()), cursor)
 
     finals = [
         m for m in read_outbox(outbox) if m["To"] == "ann@example.org" and re.match(r"(Done|Updated)", m["Subject"])

@@ -15,7 +15,7 @@ from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, 
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
-from elevra_pipeline_tests.helpers import app_resource, materialize_upload, register
+from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, register
 from elevra_pipeline_tests.model_proxy import ModelProxy
 from elevra_pipeline_tests.test_email_notifications import read_outbox, tick
 
@@ -195,7 +195,7 @@ def test_an_outage_mid_run_waits_for_the_model_and_finishes_without_an_admin(
         assert repo.get_upload_by_id(upload.id).status == "waiting_for_model"
         failed = [a for a in repo.attempts(upload.id) if a.status != "ok"]
         assert {a.model for a in failed} == {"gemini-2.5-flash", "gemini-2.0-flash"}  # the fallback was tried
-        tick(instance, db_url, EmailResource())
+        tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
         subjects = [m["Subject"] for m in read_outbox(outbox)]
         assert any(s.startswith(f"Waiting for Gemini: {len(waiting)} batch(es)") for s in subjects)
         assert not any(s.startswith("Done") for s in subjects)
@@ -209,6 +209,6 @@ def test_an_outage_mid_run_waits_for_the_model_and_finishes_without_an_admin(
     assert {b.status for b in repo.batches(upload.id)} == {"inserted"}
     assert repo.get_upload_by_id(upload.id).status == "completed"
     assert repo.count(Candidate) == 66
-    tick(instance, db_url, EmailResource())
+    tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
     finals = [m["Subject"] for m in read_outbox(outbox) if m["Subject"].startswith("Done")]
     assert finals == ["Done: 22 elections and 66 candidates from sample_elections.xlsx"] * 2  # uploader and team

@@ -13,13 +13,13 @@ from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, 
 from elevra_pipeline.pipeline.schedules import upload_backfill_schedule
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
-from elevra_pipeline_tests.helpers import app_resource, materialize_upload, register
+from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, register
 
 
 def flaky_resources(db_url, emulator_url):
     return {
         "database": DatabaseResource(url=db_url),
-        "email": EmailResource(),
+        "email": EmailResource(outbox_dir=local_outbox()),
         "gemini": GeminiResource(base_url=emulator_url, database_url=db_url, max_attempts=1, backoff_base_seconds=0.01),
     }
 
@@ -89,7 +89,7 @@ def test_pause_stops_model_work_and_resume_finishes_it(repo, instance, resources
 
 def test_cancel_marks_unfinished_batches_and_tells_the_uploader(repo, instance, resources, local_data):
     upload = register(repo, SAMPLE_XLSX, instance, "ann@example.org")
-    notifier = Notifier(repo, EmailResource(), "team@elevracommunity.com")
+    notifier = Notifier(repo, EmailResource(outbox_dir=local_outbox()), "team@elevracommunity.com")
     message = admin.cancel_upload(repo, upload.id, notifier, instance, "wrong county")
     materialize_upload(upload, instance, resources)
     assert "cancelled" in message and repo.attempts(upload.id) == []

@@ -19,7 +19,7 @@ from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt
-from elevra_pipeline_tests.helpers import app_resource, materialize_upload, metadata, register
+from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, metadata, register
 from elevra_pipeline_tests.test_email_notifications import read_outbox, tick
 
 REAL = Path(__file__).parent / "fixtures" / "real"
@@ -86,7 +86,7 @@ def test_a_city_list_without_dates_asks_for_them_without_spending_a_model_call(
 ):
     upload = register(repo, PHILADELPHIA, instance, "clerk@example.org")
     materialize_upload(upload, instance, resources)
-    tick(instance, db_url, EmailResource())
+    tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
 
     done = repo.get_upload(upload.partition_key)
     rows = assert_every_row_accounted(done)
@@ -148,7 +148,7 @@ def test_a_title_line_above_the_header_loses_no_candidate_end_to_end(
     book.save(path)
     upload = register(repo, path, instance, "clerk@example.org")
     materialize_upload(upload, instance, resources)
-    tick(instance, db_url, EmailResource())
+    tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
 
     done = repo.get_upload(upload.partition_key)
     rows = assert_every_row_accounted(done)
@@ -176,7 +176,7 @@ def test_columns_no_alias_knows_are_mapped_by_the_model_once_and_shown(
     upload = register(repo, path, instance, "clerk@example.org")
     materialize_upload(upload, instance, resources)
     materialize_upload(upload, instance, resources)  # a re-run asks the model nothing again
-    tick(instance, db_url, EmailResource())
+    tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
 
     column_calls = [a for a in repo.attempts(upload.id) if a.stage == "columns"]
     assert len(column_calls) == 1 and column_calls[0].status == "ok" and column_calls[0].batch_id is None
@@ -210,7 +210,11 @@ def test_the_same_file_dropped_again_tells_its_sender_it_is_a_duplicate(instance
     with dg.build_sensor_context(
         instance_ref=instance.get_ref(),
         definitions=defs,
-        resources={"app": app_resource(), "database": DatabaseResource(url=sqlite_url), "email": EmailResource()},
+        resources={
+            "app": app_resource(),
+            "database": DatabaseResource(url=sqlite_url),
+            "email": EmailResource(outbox_dir=local_outbox()),
+        },
     ) as context:
         result = upload_bucket_sensor.evaluate_tick(context)
     assert len(result.run_requests) == 1  # one upload; the duplicate and the symlink start nothing

@@ -12,7 +12,7 @@ from elevra_pipeline.definitions import defs
 from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
-from elevra_pipeline_tests.helpers import app_resource
+from elevra_pipeline_tests.helpers import app_resource, local_outbox
 
 
 @pytest.fixture
@@ -38,7 +38,11 @@ def _tick(instance, sqlite_url, cursor=None):
         instance_ref=instance.get_ref(),
         cursor=cursor,
         definitions=defs,
-        resources={"app": app_resource(), "database": DatabaseResource(url=sqlite_url), "email": EmailResource()},
+        resources={
+            "app": app_resource(),
+            "database": DatabaseResource(url=sqlite_url),
+            "email": EmailResource(outbox_dir=local_outbox()),
+        },
     ) as context:
         return upload_bucket_sensor.evaluate_tick(context)
 

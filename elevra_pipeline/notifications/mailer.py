@@ -18,7 +18,6 @@ import resend
 
 from elevra_pipeline.exceptions import DeliveryError
 from elevra_pipeline.notifications.headers import address_problem, clean_header
-from elevra_pipeline.settings import Settings
 
 _SDK_LOCK = threading.Lock()  # the resend SDK keeps its key and URL in module globals
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -48,17 +47,17 @@ DEFAULT_FROM = "Elevra Uploads <uploads@elevracommunity.com>"
 class Mailer:
     """`api_key` empty = local capture: one standard `.eml` per e-mail in `outbox_dir`."""
 
+    outbox_dir: str
     api_key: str | None = None
     api_url: str | None = None
     from_address: str = DEFAULT_FROM
-    outbox_dir: str | None = None
 
     @property
     def uses_resend(self) -> bool:
         return bool(self.api_key)
 
     def outbox(self) -> Path:
-        return Path(self.outbox_dir) if self.outbox_dir else Settings.from_env().outbox_dir  # the local default
+        return Path(self.outbox_dir)
 
     def send(self, email: OutgoingEmail) -> str:
         """The provider's id for the e-mail; raises DeliveryError. Headers are cleaned, addresses checked."""

@@ -55,10 +55,10 @@ class AppResource(dg.ConfigurableResource):
 class DatabaseResource(dg.ConfigurableResource):
     """The app database: `url` (wiring passes `ELEVRA_DATABASE_URL`, else `sqlite:///<data>/elevra.db`)."""
 
-    url: str | None = None
+    url: str
 
     def resolved_url(self) -> str:
-        return self.url or Settings.from_env().database_url
+        return self.url
 
     def repository(self) -> Repository:
         return Repository(migrated_engine(self.resolved_url()))
@@ -70,7 +70,7 @@ class GeminiResource(dg.ConfigurableResource):
     api_key: str | None = None
     base_url: str | None = None
     quotas_file: str | None = None
-    database_url: str | None = None
+    database_url: str
     analysis_models: list[str] | None = None
     structure_models: list[str] | None = None
     timeout_seconds: float = 120.0
@@ -83,7 +83,7 @@ class GeminiResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         log = context.log if context and context.log else None
         self._service = GeminiService(
-            database_url=self.database_url or Settings.from_env().database_url,
+            database_url=self.database_url,
             api_key=self.api_key,
             base_url=self.base_url,
             quotas_file=self.quotas_file,
@@ -116,10 +116,10 @@ class EmailResource(dg.ConfigurableResource):
     api_key: str | None = None
     api_url: str | None = None
     from_address: str = DEFAULT_FROM
-    outbox_dir: str | None = None
+    outbox_dir: str
 
     def mailer(self) -> Mailer:
-        return Mailer(self.api_key, self.api_url, self.from_address, self.outbox_dir)
+        return Mailer(self.outbox_dir, self.api_key, self.api_url, self.from_address)
 
     @property
     def uses_resend(self) -> bool:
