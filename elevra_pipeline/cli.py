@@ -44,11 +44,17 @@ def cmd_status(args) -> int:
 
 
 def cmd_emulator(args) -> int:
+    from elevra_pipeline.gemini.emulator.latency import LatencyProfile
     from elevra_pipeline.gemini.emulator.server import EmulatorServer, Faults
     from elevra_pipeline.quotas.limits import load_quotas
 
     quotas = None if args.no_quotas else load_quotas(args.quotas)
-    server = EmulatorServer((args.host, args.port), quotas, Faults.parse(args.faults), args.latency_ms / 1000)
+    try:
+        latency = LatencyProfile.parse(args.latency) if args.latency else LatencyProfile.fixed(args.latency_ms / 1000)
+    except ValueError as e:
+        print(f"error: --latency: {e}", file=sys.stderr)
+        return 1
+    server = EmulatorServer((args.host, args.port), quotas, Faults.parse(args.faults), latency=latency)
     print(
         f"Gemini EMULATOR listening on {server.base_url} (quotas {'off' if quotas is None else 'on'}, "
         f"faults: {args.faults or 'none'}). Point the pipeline at it with ELEVRA_GEMINI_BASE_URL={server.base_url}",
@@ -151,7 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quotas", help="quotas file to enforce (default: ELEVRA_QUOTAS_FILE or built-in)")
     p.add_argument("--no-quotas", action="store_true", help="do not enforce any quota")
     p.add_argument("--faults", help="e.g. 503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,seed=7")
-    p.add_argument("--latency-ms", type=float, default=0.0, help="simulated model latency per generateContent")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="the same simulated thinking time for every model")
+    p.add_argument(
+        "--latency",
+        help="per-model thinking time, e.g. 'gemini-2.5-pro=lognormal:15s:0.5,gemini-2.5-flash=3s,*=1s' "
+        "(wins over --latency-ms)",
+    )
     p.set_defaults(func=cmd_emulator)
     p = sub.add_parser("quota", help="current usage against each model's limits, from the shared ledger")
     p.add_argument("--quotas")

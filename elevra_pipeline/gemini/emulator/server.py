@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from elevra_pipeline.gemini.emulator.answers import answer
+from elevra_pipeline.gemini.emulator.latency import LatencyProfile
 from elevra_pipeline.gemini.emulator.quota_window import SlidingWindowQuotas, count_tokens, rate_limit_body
 from elevra_pipeline.quotas.limits import QuotaConfig
 
@@ -70,10 +71,12 @@ class EmulatorServer(ThreadingHTTPServer):
         faults: Faults | None = None,
         latency_seconds: float = 0.0,
         record_arrivals: bool = False,
+        latency: LatencyProfile | None = None,
     ):
         super().__init__(address, _Handler)
         self.quotas = SlidingWindowQuotas(quotas, record_arrivals) if quotas else None
-        self.latency = latency_seconds  # a model's thinking time, for realistic benchmarks
+        # a model's thinking time, for realistic benchmarks: per model, or `latency_seconds` for all
+        self.latency = latency or LatencyProfile.fixed(latency_seconds)
         self.faults = faults or Faults()
         self.calls: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -134,9 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if faults.hit("slow"):
             time.sleep(faults.slow_seconds)
-        if server.latency:
-            time.sleep(server.latency)
         prompt = "\n".join(p.get("text", "") for c in payload.get("contents", []) for p in c.get("parts", []))
+        if thinking := server.latency.seconds(model, prompt):  # after admission: the quota counted the arrival
+            time.sleep(thinking)
         text = json.dumps(answer(prompt), ensure_ascii=False)
         if faults.hit("malformed"):
             text = text[: len(text) // 2]
