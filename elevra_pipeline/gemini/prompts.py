@@ -3,6 +3,8 @@
 
 import json
 
+from elevra_pipeline.intake.reader import ROW_FIELDS
+
 ANALYSIS_SYSTEM = (
     "You are a meticulous election-data analyst for Elevra. You receive the rows of one election "
     "batch taken from an admin's spreadsheet. Rows may be messy: inconsistent capitalisation, "
@@ -35,23 +37,7 @@ TASK_STRUCTURE = "TASK: structure-election-batch"
 
 def model_rows(rows: list[dict]) -> list[dict]:
     """The fields a model needs; provenance and empty cells stay out of the prompt."""
-    keep = (
-        "jurisdiction",
-        "office",
-        "district",
-        "election_date",
-        "candidate_name",
-        "party",
-        "primary_party",
-        "website",
-        "email",
-        "election_type",
-        "state",
-        "nickname",
-        "vote_for",
-        "term",
-        "extra",
-    )
+    keep = ROW_FIELDS + ("extra",)
     return [{k: r[k] for k in keep if r.get(k)} for r in rows]
 
 

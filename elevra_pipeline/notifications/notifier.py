@@ -15,7 +15,7 @@ from pathlib import Path
 from elevra_pipeline.exceptions import DeliveryError
 from elevra_pipeline.notifications.headers import address_problem, clean_header
 from elevra_pipeline.notifications.mailer import Mailer, OutgoingEmail
-from elevra_pipeline.notifications.templates import render
+from elevra_pipeline.notifications.templates import render, waiting_batches
 from elevra_pipeline.settings import DEFAULT_TEAM_EMAIL
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.repository import Repository
@@ -110,9 +110,7 @@ class Notifier:
             return self.notify(upload, kind)
         summary = upload.summary_json or {}
         if upload.status == UploadStatus.WAITING_FOR_MODEL:
-            waiting = sorted(
-                b["batch"] for s in summary.get("stages", {}).values() for b in s.get("waiting_batches", [])
-            )
+            waiting = sorted(b["batch"] for b in waiting_batches(summary))
             digest = hashlib.sha1(json.dumps(waiting).encode()).hexdigest()[:10]
             return self.notify(upload, "waiting_for_model", f"upload-{upload.id}-waiting-{digest}")
         key = final_key(upload, summary)

@@ -55,6 +55,11 @@ def _fallbacks(stage: dict) -> list[str]:
     return [f"{f['batch']}: {f['note']}" for f in stage.get("fallbacks", [])]
 
 
+def waiting_batches(summary: dict) -> list[dict]:
+    """Every batch of the upload that waits for a model, from the stage summaries."""
+    return [b for stage in summary.get("stages", {}).values() for b in stage.get("waiting_batches", [])]
+
+
 def rows_line(rows: dict) -> str:
     """Where every row went, in one sentence (the counts add up to the rows read)."""
     parts = [
@@ -152,7 +157,7 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
             ],
         )
     if kind == "waiting_for_model":
-        waiting = [b for s in summary.get("stages", {}).values() for b in s.get("waiting_batches", [])]
+        waiting = waiting_batches(summary)
         b = summary.get("batches", {})
         headline = f"Waiting for Gemini: {len(waiting)} batch(es) of {name} will be finished automatically"
         return headline, *_compose(

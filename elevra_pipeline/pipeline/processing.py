@@ -104,7 +104,6 @@ class StageProgress:
         self.materialized: list[str] = []
         self.failure: tuple[str, str] | None = None
         self._stop = threading.Event()
-        self._lock = threading.Lock()
 
     def __enter__(self) -> "StageProgress":
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -124,12 +123,11 @@ class StageProgress:
                 pass
 
     def poll(self) -> None:
-        with self._lock:
-            for record in self.instance.get_records_for_run(self.run_id, of_type=STAGE_EVENTS).records:
-                if record.storage_id in self.seen or not record.event_log_entry.dagster_event:
-                    continue
-                self.seen.add(record.storage_id)
-                self._show(record.event_log_entry.dagster_event)
+        for record in self.instance.get_records_for_run(self.run_id, of_type=STAGE_EVENTS).records:
+            if record.storage_id in self.seen or not record.event_log_entry.dagster_event:
+                continue
+            self.seen.add(record.storage_id)
+            self._show(record.event_log_entry.dagster_event)
 
     def _show(self, event) -> None:
         step = event.step_key or ""

@@ -57,11 +57,8 @@ class DatabaseResource(dg.ConfigurableResource):
 
     url: str
 
-    def resolved_url(self) -> str:
-        return self.url
-
     def repository(self) -> Repository:
-        return Repository(migrated_engine(self.resolved_url()))
+        return Repository(migrated_engine(self.url))
 
 
 class GeminiResource(dg.ConfigurableResource):
