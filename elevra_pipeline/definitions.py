@@ -42,6 +42,7 @@ def build_resources() -> dict:
             database_url=database_url,
             analysis_models=_models("ELEVRA_ANALYSIS_MODELS"),
             structure_models=_models("ELEVRA_STRUCTURE_MODELS"),
+            max_in_flight=settings.max_in_flight,
         ),
         "email": EmailResource(
             api_key=_env("RESEND_API_KEY"),

@@ -53,6 +53,7 @@ class Settings:
     intake_max_file_mb: float | None = None
     intake_max_rows: int | None = None
     intake_max_cells: int | None = None
+    max_in_flight: int = 1024
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -78,6 +79,7 @@ class Settings:
             intake_max_file_mb=_number("ELEVRA_INTAKE_MAX_FILE_MB", None),
             intake_max_rows=_number("ELEVRA_INTAKE_MAX_ROWS", None, int),
             intake_max_cells=_number("ELEVRA_INTAKE_MAX_CELLS", None, int),
+            max_in_flight=_number("ELEVRA_MAX_IN_FLIGHT", 1024, int),
         )
 
 

@@ -66,7 +66,7 @@ def test_the_whole_state_board_listing_becomes_records_with_every_row_accounted(
     resources = {
         "database": DatabaseResource(url=sqlite_url),
         "gemini": GeminiResource(
-            base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01, batch_concurrency=8
+            base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01, max_in_flight=8
         ),
     }
     materialize_upload(upload, instance, resources)

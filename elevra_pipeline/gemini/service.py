@@ -8,7 +8,6 @@ from elevra_pipeline.quotas.engine import QuotaEngine
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
 from elevra_pipeline.storage.database import migrated_engine
-from elevra_pipeline.storage.repository import Repository
 
 
 @dataclass
@@ -25,6 +24,7 @@ class GeminiService:
     timeout_seconds: float = 120.0
     max_attempts: int = 5
     backoff_base_seconds: float = 1.0
+    max_in_flight: int = 1024
     caller: GeminiCaller = field(init=False)
     emulator: object = field(init=False, default=None)
 
@@ -39,16 +39,17 @@ class GeminiService:
                 "Outputs are EMULATED, not real Gemini answers."
             )
         engine = migrated_engine(self.database_url)
-        ledger = QuotaLedger(engine, quotas.window_seconds, quotas.day_seconds, quotas.in_flight_lease_seconds)
-        attempts = Repository(engine)
+        ledger = QuotaLedger.for_config(engine, quotas)
         quota_engine = QuotaEngine(
             quotas,
             ledger,
-            attempt_sink=lambda row: attempts.record_attempt(**row),
+            record_attempts=True,
             max_attempts=self.max_attempts,
             backoff_base=self.backoff_base_seconds,
+            max_in_flight=self.max_in_flight,
         )
-        self.caller = GeminiCaller(make_client(self.api_key, base_url, self.timeout_seconds), quota_engine)
+        client = make_client(self.api_key, base_url, self.timeout_seconds, self.max_in_flight)
+        self.caller = GeminiCaller(client, quota_engine)
         return self
 
     def stop(self) -> None:
@@ -64,3 +65,7 @@ class GeminiService:
     def chain(self, stage: str) -> list[str]:
         override = {"analysis": self.analysis_models, "structure": self.structure_models}[stage]
         return self.caller.engine.config.chain(stage, override)
+
+    def in_flight(self, stage: str) -> int:
+        """Calls of `stage` to keep in flight now: from the chain's quotas and answer times."""
+        return self.caller.engine.in_flight(stage, self.chain(stage))

@@ -19,11 +19,11 @@ from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, Ge
 from elevra_pipeline.pipeline.stages import (
     analyze_batch,
     column_mapper,
-    run_concurrently,
     stage_summary,
     structure_batch,
 )
 from elevra_pipeline.pipeline.status import batches_markdown
+from elevra_pipeline.quotas.in_flight import run_paced
 from elevra_pipeline.records.insert import insert_structured
 from elevra_pipeline.storage.batch_rules import (
     BatchStatus,
@@ -77,7 +77,7 @@ def upload_batches(
     new = repo.save_batches(upload.id, drafts)
     report = {**parsed.report.to_json(), "model_columns": model_columns}
     repo.update_upload(upload.id, status=UploadStatus.PROCESSING, failure_reason=None, intake_json=report)
-    queue = queue_snapshot(repo, upload, gemini.quotas, gemini.batch_concurrency)
+    queue = queue_snapshot(repo, upload, gemini.quotas, gemini.in_flight("analysis"))
     stages = (repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
     stages["intake"] = {"failed_batches": [{"batch": d.batch_key, "reason": d.problem} for d in drafts if d.problem]}
     repo.merge_summary(
@@ -131,22 +131,23 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
     owner, leased_elsewhere = owner_for(context.run_id), []
 
     def leased_work(batch):
-        if not repo.claim_batch(
+        fresh = repo.claim_batch(
             batch.id,
             owner,
             time.time(),
             app.batch_lease_seconds,
             lambda holder: owner_is_gone(holder, context.instance),
-        ):
+        )
+        if fresh is None:
             leased_elsewhere.append(batch.batch_key)
             return None
-        try:
-            fresh = repo.get_batch(batch.id)  # another run may have finished it meanwhile
-            return work(repo, gemini, fresh) if eligible(fresh) else None
-        finally:
-            repo.release_batch(batch.id, owner)
+        return work(repo, gemini, fresh) if eligible(fresh) else None  # another run may have finished it
 
-    results = [r for r in run_concurrently(leased_work, todo, gemini.batch_concurrency) if r is not None]
+    try:
+        paced = run_paced(leased_work, todo, lambda: gemini.in_flight(stage), gemini.max_in_flight)
+    finally:  # one statement for the stage: each batch's lease is held until the stage ends
+        repo.release_batches([b.id for b in todo], owner)
+    results = [r for r in paced if r is not None]
     for r in results:
         if not r.ok:
             context.log.warning(

@@ -32,7 +32,7 @@ def model_recovery_sensor(
     """Requests a run for each upload waiting for a model, when a model has capacity again (with backoff)."""
     repo = database.repository()
     quotas = app.quotas()
-    ledger = QuotaLedger(repo.engine, quotas.window_seconds, quotas.day_seconds)
+    ledger = QuotaLedger.for_config(repo.engine, quotas)
     tries: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
     waiting = [u.partition_key for u in repo.list_uploads() if u.status == UploadStatus.WAITING_FOR_MODEL]
     tries = {key: value for key, value in tries.items() if key in waiting}  # recovered uploads start afresh

@@ -73,7 +73,7 @@ class GeminiResource(dg.ConfigurableResource):
     timeout_seconds: float = 120.0
     max_attempts: int = 5
     backoff_base_seconds: float = 1.0
-    batch_concurrency: int = 4
+    max_in_flight: int = 1024  # per run; the quotas decide how many of these are used (quotas.in_flight)
 
     _service: GeminiService | None = PrivateAttr(default=None)
 
@@ -89,6 +89,7 @@ class GeminiResource(dg.ConfigurableResource):
             timeout_seconds=self.timeout_seconds,
             max_attempts=self.max_attempts,
             backoff_base_seconds=self.backoff_base_seconds,
+            max_in_flight=self.max_in_flight,
         ).start(warn=log.warning if log else lambda message: None)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -105,6 +106,9 @@ class GeminiResource(dg.ConfigurableResource):
 
     def chain(self, stage: str) -> list[str]:
         return self._service.chain(stage)
+
+    def in_flight(self, stage: str) -> int:
+        return self._service.in_flight(stage)
 
 
 class EmailResource(dg.ConfigurableResource):

@@ -60,7 +60,7 @@ def upload_backfill_schedule(context: dg.ScheduleEvaluationContext, database: Da
     """Requests a low-priority run per upload partition that needs one, each with its own run_key."""
     repo = database.repository()
     quotas = app.quotas()
-    ledger = QuotaLedger(repo.engine, quotas.window_seconds, quotas.day_seconds)
+    ledger = QuotaLedger.for_config(repo.engine, quotas)
     keys = context.instance.get_dynamic_partitions(uploads_partitions.name)
     reasons = backfill_reasons(repo, context.instance, keys, ledger, quotas)
     stamp = context.scheduled_execution_time.strftime("%Y%m%dT%H%M") if context.scheduled_execution_time else "manual"

@@ -1,7 +1,6 @@
-"""The two model stages for one batch, and running many batches concurrently."""
+"""The two model stages for one batch, and what a stage reports."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from elevra_pipeline.exceptions import BatchFailedError
@@ -158,10 +157,3 @@ def column_mapper(gemini: GeminiResource, upload_id: int, answers: dict):
         return answer
 
     return ask
-
-
-def run_concurrently(work, batches: list[ElectionBatch], concurrency: int) -> list[BatchResult]:
-    if not batches:
-        return []
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(batches)))) as pool:
-        return list(pool.map(work, batches))

@@ -1,7 +1,8 @@
 """Route each model call through the ledger: reserve, call, reconcile; fall back; retry; record.
 
 Why not the SDK's own retry: it ignores the server's `retryDelay` and knows nothing of our other
-processes. Every attempt, good or bad, is handed to `attempt_sink` as one dict (an attempt row).
+processes. Every attempt, good or bad, is one dict (an attempt row): with `record_attempts` the ledger
+writes it in the transaction that settles the call, and `attempt_sink` (if any) sees it after.
 """
 
 import math
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from elevra_pipeline.exceptions import BatchFailedError, ModelCallError, QuotaExhaustedError
+from elevra_pipeline.quotas.in_flight import ModelAverages, in_flight_target
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import QuotaConfig
 from elevra_pipeline.quotas.windows import seconds_until_day_reset
@@ -74,6 +76,8 @@ class QuotaEngine:
         backoff_cap: float = 60.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        max_in_flight: int = 1024,
+        record_attempts: bool = False,
     ):
         self.config = config
         self.ledger = ledger
@@ -85,8 +89,15 @@ class QuotaEngine:
         self.clock = clock
         self.sleep = sleep
         self.estimator = TokenEstimator()
+        self.averages = ModelAverages(prior_latency_seconds=0.0)  # unknown: taken as the window
+        self.max_in_flight = max_in_flight
+        self.record_attempts = record_attempts
         self._waiting: Counter[str] = Counter()  # this process's callers asleep until a model frees
         self._waiting_lock = threading.Lock()
+
+    def in_flight(self, stage: str, chain: list[str] | None = None) -> int:
+        """How many of the stage's calls to keep in flight now (see quotas.in_flight)."""
+        return in_flight_target(self.config, self.config.chain(stage, chain), self.averages, self.max_in_flight)
 
     def backoff(self, failures: int) -> float:
         """Exponential backoff with full jitter."""
@@ -157,8 +168,13 @@ class QuotaEngine:
             try:
                 result = invoke(model)
             except ModelCallError as e:
-                self.ledger.settle(reservation_id, self._counted_at(started))
-                self.sink(
+                if e.error_type == "rate_limited":
+                    rate_limited += 1
+                    self._cool_down(model, e, rate_limited)  # first, so no other caller sends meanwhile
+                self._settle(
+                    reservation_id,
+                    started,
+                    None,
                     dict(
                         row,
                         status=e.error_type,
@@ -169,11 +185,9 @@ class QuotaEngine:
                         error_message=str(e)[:2000],
                         latency_ms=(self.clock() - started) * 1000,
                         response_excerpt=(e.body or str(e))[:500],
-                    )
+                    ),
                 )
                 if e.error_type == "rate_limited":
-                    rate_limited += 1
-                    self._cool_down(model, e, rate_limited)
                     if rate_limited >= self.max_rate_limited:
                         raise BatchFailedError(
                             f"{stage}: rate limited {rate_limited} times; last: {e}", model_unavailable=True
@@ -189,9 +203,12 @@ class QuotaEngine:
                     ) from e
                 self.sleep(self.backoff(failures))
                 continue
-            self.ledger.settle(reservation_id, self._counted_at(started), result.input_tokens)
             self.estimator.observe(prompt_chars, result.input_tokens)
-            self.sink(
+            self.averages.observe(model, self.clock() - started, result.input_tokens)
+            self._settle(
+                reservation_id,
+                started,
+                result.input_tokens,
                 dict(
                     row,
                     status="ok",
@@ -200,9 +217,14 @@ class QuotaEngine:
                     output_tokens=result.output_tokens,
                     latency_ms=(self.clock() - started) * 1000,
                     response_excerpt=result.excerpt[:500],
-                )
+                ),
             )
             return Outcome(result.value, model, fallback_reason, attempt_no)
+
+    def _settle(self, reservation_id: int, sent: float, tokens: int | None, attempt: dict) -> None:
+        """One transaction: the reservation settled and (with `record_attempts`) the attempt row written."""
+        self.ledger.settle(reservation_id, self._counted_at(sent), tokens, attempt if self.record_attempts else None)
+        self.sink(attempt)
 
     def _counted_at(self, sent: float) -> float:
         """When the server counted the call, at the latest: it counts a call when the call arrives,

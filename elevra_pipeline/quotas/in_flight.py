@@ -1,0 +1,103 @@
+"""How many calls a stage keeps in flight: as many as the quotas can admit, never a fixed thread count.
+
+Little's law: calls in flight = arrival rate x time in the system. A model admitting `capacity`
+calls per window and answering in `latency` seconds keeps `capacity x latency / window` calls busy.
+A sliding window also lets a whole window's capacity start at once (then waits for it to slide),
+so the latency is taken as at least the window: the number in flight never caps below what the
+ledger would admit right now. The ledger, not this number, decides who is sent; this only makes
+sure enough callers are waiting to be admitted. `ceiling` protects the machine.
+"""
+
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence, TypeVar
+
+from elevra_pipeline.quotas.limits import ModelLimits, QuotaConfig
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class ModelAverages:
+    """Per model, the moving average of answer time (successful calls) and of input tokens per call."""
+
+    def __init__(self, prior_latency_seconds: float, weight: float = 0.2):
+        self.prior = prior_latency_seconds
+        self.weight = weight
+        self._latency: dict[str, float] = {}
+        self._tokens: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, model: str, seconds: float, input_tokens: int) -> None:
+        with self._lock:
+            for averages, value in ((self._latency, seconds), (self._tokens, float(input_tokens))):
+                old = averages.get(model)
+                averages[model] = value if old is None else old + self.weight * (value - old)
+
+    def latency(self, model: str) -> float:
+        return self._latency.get(model, self.prior)
+
+    def tokens(self, model: str) -> float | None:
+        """None until the model has answered once (then the tokens-per-minute limit is not yet guessed)."""
+        return self._tokens.get(model)
+
+
+def calls_per_window(limits: ModelLimits, tokens_per_call: float | None) -> float:
+    """What binds a model: requests per window, or input tokens per window over tokens per call."""
+    bounds = [limits.rpm] if limits.rpm else []
+    if limits.tpm and tokens_per_call:
+        bounds.append(limits.tpm / tokens_per_call)
+    return min(bounds) if bounds else math.inf
+
+
+def model_in_flight(limits: ModelLimits, window: float, latency: float, tokens_per_call: float | None) -> float:
+    in_flight = calls_per_window(limits, tokens_per_call) * max(latency, window) / window
+    if limits.batch_enqueued_tokens and tokens_per_call:  # tokens in flight are capped outright
+        in_flight = min(in_flight, limits.batch_enqueued_tokens / tokens_per_call)
+    return in_flight
+
+
+def in_flight_target(config: QuotaConfig, chain: Sequence[str], averages: ModelAverages, ceiling: int) -> int:
+    """Calls to keep in flight for a stage whose chain is `chain` (fallbacks add their capacity)."""
+    total = sum(
+        model_in_flight(config.limits(m), config.window_seconds, averages.latency(m), averages.tokens(m)) for m in chain
+    )
+    return max(1, min(ceiling, math.ceil(total) if math.isfinite(total) else ceiling))
+
+
+def run_paced(work: Callable[[T], R], items: Sequence[T], limit: Callable[[], int], ceiling: int) -> list[R]:
+    """`work(item)` for every item, results in item order, with at most `limit()` running at once.
+
+    `limit` is asked again each time a call finishes (or every half second), so the number in
+    flight follows what is learnt about the models while the stage runs."""
+    if not items:
+        return []
+    results: list = [None] * len(items)
+    errors: list[BaseException] = []
+    running = 0
+    changed = threading.Condition()
+
+    def run(index: int, item: T) -> None:
+        nonlocal running
+        try:
+            results[index] = work(item)
+        except BaseException as e:  # re-raised in the caller's thread once everything has stopped
+            errors.append(e)
+        finally:
+            with changed:
+                running -= 1
+                changed.notify_all()
+
+    with ThreadPoolExecutor(max_workers=max(1, min(ceiling, len(items))), thread_name_prefix="model-call") as pool:
+        for index, item in enumerate(items):
+            with changed:
+                while running >= max(1, min(ceiling, limit())) and not errors:
+                    changed.wait(timeout=0.5)
+                if errors:
+                    break
+                running += 1
+            pool.submit(run, index, item)
+    if errors:
+        raise errors[0]
+    return results
