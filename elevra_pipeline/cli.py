@@ -72,7 +72,7 @@ def cmd_quota(args) -> int:
     from elevra_pipeline.quotas.limits import load_quotas
 
     config = load_quotas(args.quotas)
-    ledger = QuotaLedger(_repo().engine, config.window_seconds, config.day_seconds, config.in_flight_lease_seconds)
+    ledger = QuotaLedger.for_config(_repo().engine, config)
     now = time.time()
     print(
         f"{'model':18} {'requests/window':>16} {'tokens/window':>20} {'requests today':>16} "
@@ -94,6 +94,20 @@ def cmd_bench(args) -> int:
         from elevra_pipeline.bench.intake_bench import run as run_intake
 
         run_intake(say=lambda line: print(line, flush=True))
+        return 0
+    if args.what == "pipeline":
+        from elevra_pipeline.bench.pipeline_bench import DEFAULT_LATENCY
+        from elevra_pipeline.bench.pipeline_bench import run as run_pipeline
+
+        run_pipeline(
+            [int(n) for n in args.batches.split(",") if n.strip()],
+            args.time_scale,
+            args.latency or DEFAULT_LATENCY,
+            args.ledger,
+            args.postgres_url,
+            args.concurrent,
+            say=lambda line: print(line, flush=True),
+        )
         return 0
     from elevra_pipeline.bench.quota_bench import run
 
@@ -137,6 +151,8 @@ def cmd_admin(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from elevra_pipeline.bench import DEFAULT_POSTGRES
+
     parser = argparse.ArgumentParser(prog="elevra-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("process", help="register a spreadsheet and run its whole pipeline in-process")
@@ -185,13 +201,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason")
     p.set_defaults(func=cmd_admin)
     p = sub.add_parser("bench", help="benchmarks: `bench quota` (the quota engine), `bench intake` (reading uploads)")
-    p.add_argument("what", choices=["quota", "intake"])
+    p.add_argument("what", choices=["quota", "intake", "pipeline"])
     p.add_argument("--processes", type=int, default=4)
     p.add_argument("--seconds", type=float, default=42, help="load phase length (7 windows of the bench file)")
     p.add_argument("--threads", type=int, default=4, help="callers per process")
     p.add_argument("--quotas", help="quotas file (default: the scaled-minute bench file)")
     p.add_argument("--ledger", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--latency-ms", type=float, default=50.0, help="the emulator's simulated model latency")
+    p.add_argument("--batches", default="200,1000", help="pipeline: upload sizes in election batches, one run each")
+    p.add_argument(
+        "--concurrent", type=int, default=200, help="pipeline: also two uploads of this size at once (0: no)"
+    )
+    p.add_argument("--time-scale", type=float, default=1.0, help="pipeline: window and answer times divided by this")
+    p.add_argument("--latency", help="pipeline: per-model answer times (default: Pro 10-30 s, Flash 2-5 s)")
+    p.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     p.set_defaults(func=cmd_bench)
     return parser
 

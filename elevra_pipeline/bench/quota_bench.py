@@ -21,6 +21,7 @@ from tempfile import TemporaryDirectory
 from google.genai import errors
 from sqlalchemy import create_engine, text
 
+from elevra_pipeline.bench import DEFAULT_POSTGRES
 from elevra_pipeline.bench.workload import PROMPT, call_once, engine_worker, make_caller
 from elevra_pipeline.gemini.client import make_client, structured_config
 from elevra_pipeline.gemini.emulator.server import start_in_thread
@@ -29,12 +30,16 @@ from elevra_pipeline.gemini.schemas import BatchAnalysis
 from elevra_pipeline.quotas.limits import ModelLimits, QuotaConfig, load_quotas
 
 BENCH_QUOTAS = Path(__file__).with_name("bench_quotas.yaml")
-DEFAULT_POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
 def _ledger_url(kind: str, folder: str, postgres_url: str) -> tuple[str, callable]:
     if kind == "sqlite":
         return f"sqlite:///{folder}/ledger-{uuid.uuid4().hex[:6]}.db", lambda: None
+    return fresh_postgres_schema(postgres_url)
+
+
+def fresh_postgres_schema(postgres_url: str) -> tuple[str, callable]:
+    """A URL to a new, empty schema of `postgres_url`, and a function that drops it."""
     schema = f"elevra_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(postgres_url)
     with admin.begin() as conn:

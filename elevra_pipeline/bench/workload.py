@@ -28,7 +28,7 @@ PROMPT = analysis_prompt(ROWS)
 
 
 def make_caller(config: QuotaConfig, ledger_url: str, base_url: str, stats: Counter) -> GeminiCaller:
-    ledger = QuotaLedger(migrated_engine(ledger_url), config.window_seconds, config.day_seconds)
+    ledger = QuotaLedger.for_config(migrated_engine(ledger_url), config)
 
     def sink(row: dict) -> None:
         stats[f"{row['model']}|{row['status']}"] += 1

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, bindparam, delete, func, select, update
 from sqlalchemy.engine import Engine
 
-from elevra_pipeline.quotas.limits import ModelLimits
+from elevra_pipeline.quotas.limits import ModelLimits, QuotaConfig
 from elevra_pipeline.quotas.windows import day_key, seconds_until_day_reset
 from elevra_pipeline.storage.database import dialect_insert
-from elevra_pipeline.storage.models import QuotaDaily, QuotaModel, QuotaReservation
+from elevra_pipeline.storage.models import ModelAttempt, QuotaDaily, QuotaModel, QuotaReservation
 
 PRUNE_EVERY = 500
 
@@ -35,13 +35,27 @@ class QuotaLedger:
         window_seconds: float = 60.0,
         day_seconds: float | None = None,
         in_flight_lease_seconds: float = 600.0,
+        arrival_margin_seconds: float = 0.0,
     ):
         self.engine = engine
+        # until settled, a call counts from the latest the server can have counted it: an answer that
+        # outlasts the window must not free its slot here before it frees on the server
+        self.arrival_margin = arrival_margin_seconds
         self.window = window_seconds
         self.day_seconds = day_seconds
         self.lease = in_flight_lease_seconds
         self._insert = dialect_insert(engine)
         self._sql = self._statements()
+
+    @classmethod
+    def for_config(cls, engine: Engine, config: QuotaConfig) -> "QuotaLedger":
+        return cls(
+            engine,
+            config.window_seconds,
+            config.day_seconds,
+            config.in_flight_lease_seconds,
+            config.arrival_margin_seconds,
+        )
 
     def _statements(self) -> dict:
         """Built once: constructing SQLAlchemy statements per call costs more than running them."""
@@ -117,7 +131,8 @@ class QuotaLedger:
             if reason:
                 return Decision(False, wait=max(wait, 0.001), reason=f"{reason} limit reached")
             reservation_id = conn.execute(
-                self._sql["reserve"], {"model": model, "at": now, "tokens": tokens, "day": today}
+                self._sql["reserve"],
+                {"model": model, "at": now + self.arrival_margin, "tokens": tokens, "day": today},
             ).scalar_one()
             conn.execute(self._sql["count_day"], {"model": model, "day": today})
             if reservation_id % PRUNE_EVERY == 0:
@@ -135,10 +150,15 @@ class QuotaLedger:
                 return at + self.window - now
         return self.window
 
-    def settle(self, reservation_id: int, now: float, actual_tokens: int | None = None) -> None:
-        """After the call: count it from `now`, the latest the server can have counted it (see the engine)."""
+    def settle(
+        self, reservation_id: int, now: float, actual_tokens: int | None = None, attempt: dict | None = None
+    ) -> None:
+        """After the call: count it from `now`, the latest the server can have counted it (see the engine).
+        `attempt`, the call's attempt row, is written in the same transaction."""
         with self.engine.begin() as conn:
             conn.execute(self._sql["settle"], {"rid": reservation_id, "at": now, "tokens": actual_tokens})
+            if attempt is not None:
+                conn.execute(ModelAttempt.__table__.insert().values(**attempt))
 
     def cool_down(self, model: str, until: float, reason: str) -> None:
         """Shared by every process: nobody sends to `model` before `until` (never shortened)."""

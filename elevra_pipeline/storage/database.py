@@ -9,6 +9,11 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Connections per process to PostgreSQL: 20 worker processes take 80 of its default max_connections
+# (100), leaving room for Dagster's own storage. Hundreds of model-call threads share them: each holds
+# one only for a short transaction, never across a model call.
+POSTGRES_POOL = 4
+POOL_TIMEOUT_SECONDS = 300
 
 
 def dialect_insert(engine: Engine):
@@ -45,11 +50,22 @@ def create_db_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        # every transaction takes SQLite's one write lock: more connections would only wait in its busy
+        # handler (which sleeps up to 100 ms at a time) instead of in the pool's fair queue
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=1,
+            max_overflow=1,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+        )
         event.listen(engine, "connect", _tune_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=POSTGRES_POOL, max_overflow=0, pool_timeout=POOL_TIMEOUT_SECONDS
+    )
 
 
 @lru_cache(maxsize=16)

@@ -84,32 +84,33 @@ class Repository:
             return list(s.scalars(query.order_by(ElectionBatch.id)))
 
     def update_batch(self, batch_id: int, **fields) -> None:
-        with self.unit_of_work() as s:
-            batch = s.get(ElectionBatch, batch_id)
-            for name, value in fields.items():
-                setattr(batch, name, value)
+        with self.unit_of_work() as s:  # one UPDATE, no read first: a stage updates hundreds at once
+            s.execute(update(ElectionBatch).where(ElectionBatch.id == batch_id).values(**fields))
 
-    def claim_batch(self, batch_id: int, owner: str, now: float, lease_seconds: float, owner_is_gone) -> bool:
-        """Take the batch's lease if it is free, expired, ours, or its owner is gone."""
-        table = ElectionBatch.__table__
-        with self.engine.begin() as conn:  # row lock: FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite
-            holder, expires = conn.execute(
-                select(table.c.lease_owner, table.c.lease_expires_at).where(table.c.id == batch_id).with_for_update()
-            ).one()
+    def claim_batch(
+        self, batch_id: int, owner: str, now: float, lease_seconds: float, owner_is_gone
+    ) -> ElectionBatch | None:
+        """Take the batch's lease if it is free, expired, ours, or its owner is gone: the batch as it is
+        now (another run may have finished it), or None when someone else holds it."""
+        with self.unit_of_work() as s:  # row lock: FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite
+            batch = s.scalar(select(ElectionBatch).where(ElectionBatch.id == batch_id).with_for_update())
+            holder, expires = batch.lease_owner, batch.lease_expires_at
             if holder and holder != owner and (expires or 0) > now and not owner_is_gone(holder):
-                return False
-            conn.execute(
-                update(table)
-                .where(table.c.id == batch_id)
-                .values(lease_owner=owner, lease_expires_at=now + lease_seconds)
-            )
-            return True
+                return None
+            batch.lease_owner, batch.lease_expires_at = owner, now + lease_seconds
+            return batch
 
     def release_batch(self, batch_id: int, owner: str) -> None:
+        self.release_batches([batch_id], owner)
+
+    def release_batches(self, batch_ids: list[int], owner: str) -> None:
+        """One statement for a whole stage's leases (only those `owner` still holds)."""
+        if not batch_ids:
+            return
         with self.unit_of_work() as s:
             s.execute(
                 update(ElectionBatch)
-                .where(ElectionBatch.id == batch_id, ElectionBatch.lease_owner == owner)
+                .where(ElectionBatch.id.in_(batch_ids), ElectionBatch.lease_owner == owner)
                 .values(lease_owner=None, lease_expires_at=None)
             )
 

@@ -62,7 +62,7 @@ class Faults:
 
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128
+    request_queue_size = 1024  # a stage may open hundreds of connections at once
 
     def __init__(
         self,
@@ -79,7 +79,22 @@ class EmulatorServer(ThreadingHTTPServer):
         self.latency = latency or LatencyProfile.fixed(latency_seconds)
         self.faults = faults or Faults()
         self.calls: dict[str, int] = {}
+        self.in_flight: dict[str, int] = {}  # calls being answered now, per model
+        self.peak_in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    def _count(self, counter: dict[str, int], model: str, step: int = 1) -> int:
+        with self._lock:
+            counter[model] = counter.get(model, 0) + step
+            return counter[model]
+
+    def stats(self) -> dict:
+        with self._lock:
+            return {
+                "calls": dict(self.calls),
+                "rejected": dict(self.quotas.rejected) if self.quotas else {},  # quota 429s
+                "peak_in_flight": dict(self.peak_in_flight),
+            }
 
     @property
     def base_url(self) -> str:
@@ -104,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        self._send(200, {"status": "ok", "emulator": True, "calls": self.server.calls})
+        self._send(200, {"status": "ok", "emulator": True, **self.server.stats()})
 
     def do_POST(self):
         now = time.time()
@@ -129,8 +144,17 @@ class _Handler(BaseHTTPRequestHandler):
             violation = server.quotas.admit(model, tokens, now)
             if violation:
                 return self._send(429, rate_limit_body(model, violation[0], violation[1]))
+        server._count(server.calls, model)
+        now_in_flight = server._count(server.in_flight, model)
         with server._lock:
-            server.calls[model] = server.calls.get(model, 0) + 1
+            server.peak_in_flight[model] = max(server.peak_in_flight.get(model, 0), now_in_flight)
+        try:
+            self._answer(model, payload, tokens)
+        finally:
+            server._count(server.in_flight, model, -1)
+
+    def _answer(self, model: str, payload: dict, tokens: int) -> None:
+        server, faults = self.server, self.server.faults
         if faults.hit("server_error"):
             return self._send(
                 503, {"error": {"code": 503, "status": "UNAVAILABLE", "message": "The model is overloaded."}}

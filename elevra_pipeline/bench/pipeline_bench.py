@@ -1,0 +1,288 @@
+"""`elevra-pipeline bench pipeline`: synthetic uploads through the real pipeline, against their quota-bound minimum.
+
+Each case runs `elevra-pipeline process` (the same job the daemon runs) in its own process, one per
+upload, against the emulator in another process with the default quota table and per-model answer
+times. Time is scaled: the window, the answer times and the engine's waits are divided by
+`--time-scale`. The model stages' wall time (first step start to last step end, read from the
+Dagster event log) is compared with the quota-bound minimum of the same calls (bench.minimum).
+"""
+
+import csv
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import yaml
+
+from elevra_pipeline.bench.minimum import PlannedCall, quota_bound_minimum
+from elevra_pipeline.gemini import prompts
+from elevra_pipeline.gemini.emulator.latency import LatencyProfile
+from elevra_pipeline.gemini.emulator.quota_window import count_tokens
+from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
+from elevra_pipeline.samples.make_sample import FIRST, LAST, PARTIES
+
+# Answer times seen from Gemini: 2.5 Pro thinks 10-30 s, Flash 2-5 s.
+DEFAULT_LATENCY = (
+    "gemini-2.5-pro=lognormal:15s:0.35,gemini-1.5-pro=lognormal:12s:0.35,"
+    "gemini-2.5-flash=lognormal:3s:0.3,gemini-2.0-flash=lognormal:2.5s:0.3"
+)
+STAGES = {"analysis": "batch_analysis", "structure": "structured_output"}
+
+
+def synthetic_upload(path: Path, batches: int, first: int = 0) -> Path:
+    """`batches` elections of three candidates each, as an admin would upload them."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["Jurisdiction", "Office", "District", "Election Date", "Candidate Name", "Party", "Website"])
+        for b in range(first, first + batches):
+            for c in range(3):
+                name = f"{FIRST[(b + c) % len(FIRST)]} {LAST[(b * 3 + c) % len(LAST)]}"
+                out.writerow(
+                    [f"Town {b // 7}", "City Council", f"Ward {b % 7 + 1}", "2026-11-03", name, PARTIES[c], ""]
+                )
+    return path
+
+
+def scaled_quotas(config: QuotaConfig, factor: float) -> QuotaConfig:
+    """The same limits over a window `factor` times shorter, every wait shortened alike."""
+    return config.model_copy(
+        update={
+            "window_seconds": config.window_seconds / factor,
+            "day_seconds": 86400 / factor,
+            "fallback_after_seconds": config.fallback_after_seconds / factor,
+            "max_wait_seconds": config.max_wait_seconds / factor,
+            "arrival_margin_seconds": config.arrival_margin_seconds / factor,
+        }
+    )
+
+
+def _serve(quotas_json: str, latency: str, factor: float, port: int) -> None:
+    from elevra_pipeline.gemini.emulator.server import EmulatorServer
+
+    profile = LatencyProfile.parse(latency).scaled(factor)
+    EmulatorServer(("127.0.0.1", port), QuotaConfig.model_validate_json(quotas_json), latency=profile).serve_forever()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _emulator_stats(base_url: str) -> dict:
+    with urllib.request.urlopen(base_url + "/", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _database(kind: str, folder: Path, postgres_url: str) -> tuple[str, callable]:
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'elevra.db'}", lambda: None
+    from elevra_pipeline.bench.quota_bench import fresh_postgres_schema
+
+    return fresh_postgres_schema(postgres_url)
+
+
+def _step_spans(dagster_home: Path) -> dict[str, tuple[float, float]]:
+    """Per model stage, the first step start and the last step end over every run."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    spans: dict[str, list[float]] = {}
+    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    try:
+        for run in instance.get_runs():
+            for entry in instance.all_logs(run.run_id, of_type=kinds):
+                for stage, step in STAGES.items():
+                    if entry.step_key == step:
+                        spans.setdefault(stage, []).append(entry.timestamp)
+    finally:
+        instance.dispose()
+    return {stage: (min(times), max(times)) for stage, times in spans.items()}
+
+
+def _planned_calls(database_url: str, profile: LatencyProfile, chains: dict) -> dict[str, list[PlannedCall]]:
+    """The calls the stages made, with the tokens and answer time each model would take for them."""
+    from elevra_pipeline.storage.database import migrated_engine
+    from elevra_pipeline.storage.repository import Repository
+
+    repo = Repository(migrated_engine(database_url))
+    calls = {"analysis": [], "structure": []}
+    for upload in repo.list_uploads():
+        for batch in repo.batches(upload.id):
+            asked = {"analysis": (prompts.ANALYSIS_SYSTEM, prompts.analysis_prompt(batch.rows_json))}
+            if batch.analysis_json:
+                asked["structure"] = (
+                    prompts.STRUCTURE_SYSTEM,
+                    prompts.structure_prompt(batch.rows_json, batch.analysis_json),
+                )
+            for stage, (system, prompt) in asked.items():
+                payload = {
+                    "contents": [{"parts": [{"text": prompt}]}],
+                    "systemInstruction": {"parts": [{"text": system}]},
+                }
+                answer = {m: profile.seconds(m, prompt) for m in chains[stage]}
+                calls[stage].append(PlannedCall(count_tokens(payload), answer))
+    return calls
+
+
+def _attempt_counts(database_url: str) -> dict:
+    from sqlalchemy import func, select
+
+    from elevra_pipeline.storage.database import migrated_engine
+    from elevra_pipeline.storage.models import ModelAttempt
+
+    with migrated_engine(database_url).connect() as conn:
+        rows = conn.execute(
+            select(ModelAttempt.model, ModelAttempt.status, ModelAttempt.is_fallback, func.count()).group_by(
+                ModelAttempt.model, ModelAttempt.status, ModelAttempt.is_fallback
+            )
+        ).all()
+    return {
+        "attempts": sum(n for *_, n in rows),
+        "rate_limited": sum(n for _, status, _, n in rows if status == "rate_limited"),
+        "failed": sum(n for _, status, _, n in rows if status not in ("ok", "rate_limited")),
+        "fallbacks": sum(n for _, status, fb, n in rows if status == "ok" and fb),
+    }
+
+
+def run_case(
+    sizes: list[int],
+    factor: float,
+    latency: str,
+    database: str,
+    postgres_url: str,
+    say=print,
+) -> dict:
+    """One case: `len(sizes)` uploads processed at once, each by its own `elevra-pipeline process`."""
+    quotas = scaled_quotas(load_quotas(DEFAULT_QUOTAS_FILE), factor)
+    profile = LatencyProfile.parse(latency).scaled(factor)
+    with TemporaryDirectory(prefix="elevra-bench-") as tmp:
+        folder = Path(tmp)
+        quotas_file = folder / "quotas.yaml"
+        quotas_file.write_text(yaml.safe_dump(quotas.model_dump(exclude_none=True)))
+        dagster_home = folder / "dagster_home"
+        dagster_home.mkdir()
+        database_url, drop = _database(database, folder, postgres_url)
+        port = _free_port()
+        server = multiprocessing.get_context("spawn").Process(
+            target=_serve, args=(quotas.model_dump_json(), latency, factor, port), daemon=True
+        )
+        server.start()
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for(base_url)
+            env = {
+                **os.environ,
+                "ELEVRA_DATA_DIR": str(folder / "data"),
+                "ELEVRA_DATABASE_URL": database_url,
+                "ELEVRA_GEMINI_BASE_URL": base_url,
+                "ELEVRA_QUOTAS_FILE": str(quotas_file),
+                "DAGSTER_HOME": str(dagster_home),
+            }
+            env.pop("GEMINI_API_KEY", None)
+            env.pop("RESEND_API_KEY", None)
+            files, first = [], 0
+            for i, size in enumerate(sizes):
+                files.append(synthetic_upload(folder / f"upload-{i}-{size}.csv", size, first))
+                first += size
+            started = time.time()
+            runs = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "elevra_pipeline.cli", "process", str(f), "--uploader", "bench@example.org"],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                for f in files
+            ]
+            outputs = [r.communicate()[0] for r in runs]
+            wall = time.time() - started
+            for r, out in zip(runs, outputs):
+                if r.returncode != 0:
+                    raise RuntimeError(f"the pipeline exited with {r.returncode}:\n{out[-3000:]}")
+            stats = _emulator_stats(base_url)
+            spans = _step_spans(dagster_home)
+            planned = _planned_calls(database_url, profile, quotas.chains)
+            attempts = _attempt_counts(database_url)
+        finally:
+            server.kill()
+            drop()
+    result = {"uploads": sizes, "time_scale": factor, "database": database, "wall_seconds": round(wall, 2)}
+    total_actual = total_minimum = 0.0
+    for stage in STAGES:
+        plan = quota_bound_minimum(quotas, quotas.chains[stage], planned[stage])
+        actual = spans[stage][1] - spans[stage][0]
+        total_actual, total_minimum = total_actual + actual, total_minimum + plan.seconds
+        result[stage] = {
+            "seconds": round(actual, 2),
+            "minimum_seconds": round(plan.seconds, 2),
+            "ratio": round(actual / plan.seconds, 3),
+            "minimum_calls_per_model": plan.per_model,
+        }
+    result.update(
+        ratio=round(total_actual / total_minimum, 3),
+        model_stage_seconds=round(total_actual, 2),
+        minimum_seconds=round(total_minimum, 2),
+        quota_429s=sum(stats["rejected"].values()),
+        calls_per_model=stats["calls"],
+        peak_in_flight=stats["peak_in_flight"],
+        **attempts,
+    )
+    say(_describe(result))
+    return result
+
+
+def _wait_for(base_url: str, seconds: float = 30) -> None:
+    deadline = time.time() + seconds
+    while True:
+        try:
+            _emulator_stats(base_url)
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _describe(r: dict) -> str:
+    lines = [
+        f"{' + '.join(map(str, r['uploads']))} election batches at once ({r['database']}, time /{r['time_scale']:g}):"
+    ]
+    for stage in STAGES:
+        s = r[stage]
+        lines.append(
+            f"  {stage:<9} {s['seconds']:7.2f} s, quota-bound minimum {s['minimum_seconds']:6.2f} s: {s['ratio']:.3f}x"
+        )
+    lines.append(
+        f"  model stages {r['model_stage_seconds']:.2f} s vs {r['minimum_seconds']:.2f} s: {r['ratio']:.3f}x; "
+        f"whole run {r['wall_seconds']:.1f} s (intake, inserts, workbook, e-mails and start-up included)"
+    )
+    lines.append(
+        f"  quota 429s {r['quota_429s']}, fallbacks {r['fallbacks']}, failed attempts {r['failed']}, "
+        f"peak in flight {r['peak_in_flight']}"
+    )
+    return "\n".join(lines)
+
+
+def run(
+    sizes: list[int],
+    factor: float,
+    latency: str = DEFAULT_LATENCY,
+    database: str = "sqlite",
+    postgres_url: str = "",
+    concurrent: int = 200,
+    say=print,
+) -> list[dict]:
+    cases = [[size] for size in sizes] + ([[concurrent, concurrent]] if concurrent else [])
+    results = [run_case(case, factor, latency, database, postgres_url, say) for case in cases]
+    worst = max(r["ratio"] for r in results)
+    say(json.dumps({"bench": "pipeline", "worst_ratio": worst, "cases": results}))
+    return results
