@@ -109,11 +109,25 @@ def cmd_bench(args) -> int:
             say=lambda line: print(line, flush=True),
         )
         return 0
+    if args.ledger_only:
+        from elevra_pipeline.bench.ledger_bench import run as run_ledger
+
+        say = lambda line: print(line, flush=True)  # noqa: E731
+        result = run_ledger(
+            args.ledger,
+            args.processes,
+            tuple(int(n) for n in args.callers.split(",") if n.strip()),
+            args.seconds or 5.0,
+            args.postgres_url,
+            say=say,
+        )
+        say(json.dumps(result))
+        return 0
     from elevra_pipeline.bench.quota_bench import run
 
     run(
         args.processes,
-        args.seconds,
+        args.seconds or 42.0,
         args.quotas,
         args.ledger,
         threads=args.threads,
@@ -203,7 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmarks: `bench quota` (the quota engine), `bench intake` (reading uploads)")
     p.add_argument("what", choices=["quota", "intake", "pipeline"])
     p.add_argument("--processes", type=int, default=4)
-    p.add_argument("--seconds", type=float, default=42, help="load phase length (7 windows of the bench file)")
+    p.add_argument(
+        "--seconds", type=float, help="quota: load phase length (default 42 s, 7 windows); --ledger-only: 5 s per run"
+    )
+    p.add_argument("--ledger-only", action="store_true", help="quota: reservations per second, no model calls")
+    p.add_argument("--callers", default="1,8,32", help="--ledger-only: callers per process, one run each")
     p.add_argument("--threads", type=int, default=4, help="callers per process")
     p.add_argument("--quotas", help="quotas file (default: the scaled-minute bench file)")
     p.add_argument("--ledger", choices=["sqlite", "postgres"], default="sqlite")

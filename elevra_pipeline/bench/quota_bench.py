@@ -22,6 +22,7 @@ from google.genai import errors
 from sqlalchemy import create_engine, text
 
 from elevra_pipeline.bench import DEFAULT_POSTGRES
+from elevra_pipeline.bench.processes import start_together
 from elevra_pipeline.bench.workload import PROMPT, call_once, engine_worker, make_caller
 from elevra_pipeline.gemini.client import make_client, structured_config
 from elevra_pipeline.gemini.emulator.server import start_in_thread
@@ -122,18 +123,16 @@ def run_load(
 ) -> dict:
     emulator = start_in_thread(quotas=config, latency_seconds=latency, record_arrivals=True)
     context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    start = time.time() + 4.0  # time for the spawned processes to import and connect
-    stop = start + seconds
+    ready, out, go, start_at = context.Queue(), context.Queue(), context.Event(), context.Value("d", 0.0)
     workers = [
         context.Process(
             target=engine_worker,
-            args=(config.model_dump_json(), ledger_url, emulator.base_url, start, stop, threads, out),
+            args=(config.model_dump_json(), ledger_url, emulator.base_url, seconds, threads, ready, go, start_at, out),
         )
         for _ in range(processes)
     ]
-    for worker in workers:
-        worker.start()
+    # the clock starts once every process has imported and connected: a slow start cannot cost a window
+    start = start_together(workers, ready, go, start_at)
     stats = Counter()
     for _ in workers:
         stats.update(out.get(timeout=seconds + 120))

@@ -46,15 +46,20 @@ def call_once(caller: GeminiCaller, stats: Counter) -> None:
 
 
 def engine_worker(
-    config_json: str, ledger_url: str, base_url: str, start: float, stop: float, threads: int, out
+    config_json: str, ledger_url: str, base_url: str, seconds: float, threads: int, ready, go, start_at, out
 ) -> None:
-    """One OS process of the benchmark: `threads` callers looping from `start` until `stop`."""
+    """One OS process of the benchmark: `threads` callers looping for `seconds` from the shared start,
+    which the parent sets once every process is ready (see ledger_bench.start_together)."""
     from concurrent.futures import ThreadPoolExecutor
 
     config = QuotaConfig.model_validate_json(config_json)
     stats: Counter = Counter()
     caller = make_caller(config, ledger_url, base_url, stats)
-    time.sleep(max(0.0, start - time.time()))
+    caller.engine.ledger.usage(config.chain("analysis")[0], time.time())  # connected and migrated
+    ready.put(1)
+    go.wait()
+    stop = start_at.value + seconds
+    time.sleep(max(0.0, start_at.value - time.time()))
 
     def loop():
         while time.time() < stop:
