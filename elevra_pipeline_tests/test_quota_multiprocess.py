@@ -40,3 +40,17 @@ def test_mean_window_occupancy_scores_a_gap_after_each_window_as_lost_capacity()
     )
     steady = [(i * window / limit, 100) for i in range(40 * limit)]  # one call every window/limit
     assert mean_occupancy(steady, limit, 0.0, steady[-1][0], window, use_tokens=False) == pytest.approx(1.0, abs=0.01)
+
+
+def test_the_ledger_benchmark_counts_every_reservation_it_settled(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from elevra_pipeline.bench.ledger_bench import measure
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    result = measure(url, processes=2, callers=2, seconds=1.0)
+    assert result["calls"] > 0 and result["refused"] == 0
+    with create_engine(url).connect() as conn:
+        settled, open_ = conn.execute(text("SELECT sum(NOT in_flight), sum(in_flight) FROM quota_reservations")).one()
+    assert open_ == 0
+    assert settled == result["calls"] + 2  # and one warm-up call per process
