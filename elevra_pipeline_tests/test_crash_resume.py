@@ -31,6 +31,7 @@ def test_kill_9_mid_stage_then_rerun_finishes_without_duplicates(db_url, local_d
         "ELEVRA_DATA_DIR": str(local_data),
         "ELEVRA_DATABASE_URL": db_url,
         "ELEVRA_GEMINI_BASE_URL": slow.base_url,
+        "ELEVRA_MAX_IN_FLIGHT": "4",  # else all 22 calls of a stage are sent at once and answered together
     }
     repo = Repository(migrated_engine(db_url))
     try:
