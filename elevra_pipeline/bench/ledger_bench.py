@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from tempfile import TemporaryDirectory
 
+from elevra_pipeline.bench.cpu import machine_ticks
 from elevra_pipeline.bench.processes import start_together
 from elevra_pipeline.bench.quota_bench import _ledger_url
 from elevra_pipeline.quotas.ledger import QuotaLedger
@@ -53,16 +54,6 @@ def ledger_worker(ledger_url: str, callers: int, seconds: float, ready, go, star
     out.put({"calls": done[0], "refused": refused[0]})
 
 
-def _cpu_ticks() -> tuple[int, int] | None:
-    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat (Linux), else None."""
-    try:
-        fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return sum(fields) - idle, sum(fields)
-
-
 def measure(ledger_url: str, processes: int, callers: int, seconds: float) -> dict:
     context = multiprocessing.get_context("spawn")
     ready, out, go, start_at = context.Queue(), context.Queue(), context.Event(), context.Value("d", 0.0)
@@ -72,9 +63,9 @@ def measure(ledger_url: str, processes: int, callers: int, seconds: float) -> di
     ]
     start = start_together(workers, ready, go, start_at)
     time.sleep(max(0.0, start - time.time()))
-    before = _cpu_ticks()
+    before = machine_ticks()
     results = [out.get(timeout=seconds + 300) for _ in workers]
-    after = _cpu_ticks()
+    after = machine_ticks()
     for worker in workers:
         worker.join()
     calls = sum(r["calls"] for r in results)

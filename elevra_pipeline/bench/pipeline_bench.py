@@ -21,6 +21,7 @@ from tempfile import TemporaryDirectory
 
 import yaml
 
+from elevra_pipeline.bench.cpu import CpuSampler
 from elevra_pipeline.bench.minimum import PlannedCall, quota_bound_minimum
 from elevra_pipeline.gemini import prompts
 from elevra_pipeline.gemini.emulator.latency import LatencyProfile
@@ -193,17 +194,29 @@ def run_case(
                 files.append(synthetic_upload(folder / f"upload-{i}-{size}.csv", size, first))
                 first += size
             started = time.time()
-            runs = [
-                subprocess.Popen(
-                    [sys.executable, "-m", "elevra_pipeline.cli", "process", str(f), "--uploader", "bench@example.org"],
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                )
-                for f in files
-            ]
-            outputs = [r.communicate()[0] for r in runs]
+            with CpuSampler() as cpu:
+                cpu.watch("emulator", server.pid)
+                runs = [
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "elevra_pipeline.cli",
+                            "process",
+                            str(f),
+                            "--uploader",
+                            "bench@example.org",
+                        ],
+                        env=env,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                    )
+                    for f in files
+                ]
+                for r in runs:
+                    cpu.watch("client", r.pid)
+                outputs = [r.communicate()[0] for r in runs]
             wall = time.time() - started
             for r, out in zip(runs, outputs):
                 if r.returncode != 0:
@@ -221,11 +234,18 @@ def run_case(
         plan = quota_bound_minimum(quotas, quotas.chains[stage], planned[stage])
         actual = spans[stage][1] - spans[stage][0]
         total_actual, total_minimum = total_actual + actual, total_minimum + plan.seconds
+        used = cpu.between(*spans[stage])
         result[stage] = {
             "seconds": round(actual, 2),
             "minimum_seconds": round(plan.seconds, 2),
             "ratio": round(actual / plan.seconds, 3),
             "minimum_calls_per_model": plan.per_model,
+            # near 1: the machine's CPUs, not the quota, held the stage back
+            "machine_cpu_busy": used.get("machine_busy"),
+            "client_cpu_ms_per_call": round(1000 * used.get("client_cpu_seconds", 0) / max(1, len(planned[stage])), 2),
+            "emulator_cpu_ms_per_call": round(
+                1000 * used.get("emulator_cpu_seconds", 0) / max(1, len(planned[stage])), 2
+            ),
         }
     result.update(
         ratio=round(total_actual / total_minimum, 3),
@@ -260,6 +280,8 @@ def _describe(r: dict) -> str:
         s = r[stage]
         lines.append(
             f"  {stage:<9} {s['seconds']:7.2f} s, quota-bound minimum {s['minimum_seconds']:6.2f} s: {s['ratio']:.3f}x"
+            f"  (machine CPU busy {s['machine_cpu_busy']}, CPU per call: client {s['client_cpu_ms_per_call']} ms,"
+            f" emulator {s['emulator_cpu_ms_per_call']} ms)"
         )
     lines.append(
         f"  model stages {r['model_stage_seconds']:.2f} s vs {r['minimum_seconds']:.2f} s: {r['ratio']:.3f}x; "

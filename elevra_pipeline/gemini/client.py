@@ -37,13 +37,15 @@ def make_client(
 @lru_cache(maxsize=64)
 def structured_config(system: str, schema: type[BaseModel]) -> types.GenerateContentConfig:
     """JSON answers that must match `schema`, deterministic (temperature 0). Built once per prompt kind:
-    the schema goes in already converted (the SDK would rebuild it from the class on every call, ~2 ms);
-    what is sent is the same."""
+    the schema goes in already converted (the SDK would rebuild it from the class on every call, ~2 ms),
+    and automatic function calling is off (we pass no tools; left on, the SDK deep-copies the config on
+    every call, 0.4 of its 2.2 ms of CPU). What is sent is the same."""
     return types.GenerateContentConfig(
         system_instruction=system,
         response_mime_type="application/json",
         response_schema=_transformers.t_schema(None, schema),
         temperature=0,
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
     )
 
 

@@ -135,8 +135,9 @@ def analyze(rows: list[dict]) -> dict:
 
 
 def structure(rows: list[dict], analysis: dict) -> dict:
-    parts = [analysis["jurisdiction"], analysis["office"], analysis["district"]]
-    kind = analysis["election_type"] if analysis["election_type"] != "unknown" else ""
+    parts = [str(analysis.get(k) or "") for k in ("jurisdiction", "office", "district")]
+    kind = str(analysis.get("election_type") or "")
+    kind = "" if kind == "unknown" else kind
     name = " ".join(p for p in parts + [kind.title(), "Election"] if p)
     candidates, seen = [], set()
     for row in rows:
