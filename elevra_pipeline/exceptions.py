@@ -27,6 +27,8 @@ class ModelCallError(ElevraError):
         retry_delay: float | None = None,
         body: str | None = None,
         scope: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
     ):
         super().__init__(message)
         self.error_type = error_type
@@ -36,6 +38,9 @@ class ModelCallError(ElevraError):
         self.retry_delay = retry_delay
         self.body = body
         self.scope = scope
+        # an answer that came back and was rejected was still billed for these
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
 
 
 class InvalidModelOutput(ElevraError):

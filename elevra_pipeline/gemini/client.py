@@ -104,6 +104,10 @@ class GeminiCaller:
                 raise
             raise classify(e) from e
         usage = response.usage_metadata
+        billed = {
+            "input_tokens": (usage.prompt_token_count or 0) if usage else 0,
+            "output_tokens": (usage.candidates_token_count or 0) if usage else 0,
+        }
         text = response.text or ""
         try:
             value = response.parsed if isinstance(response.parsed, schema) else schema.model_validate_json(text)
@@ -113,20 +117,20 @@ class GeminiCaller:
                 error_type="invalid_output",
                 status_code=200,
                 body=text[:2000],
+                **billed,
             ) from e
         if check is not None:
             try:
                 value = check(value)
             except InvalidModelOutput as e:
                 raise ModelCallError(
-                    f"invalid output from {model}: {e}", error_type="invalid_output", status_code=200, body=text[:2000]
+                    f"invalid output from {model}: {e}",
+                    error_type="invalid_output",
+                    status_code=200,
+                    body=text[:2000],
+                    **billed,
                 ) from e
-        return CallResult(
-            value,
-            (usage.prompt_token_count or 0) if usage else 0,
-            (usage.candidates_token_count or 0) if usage else 0,
-            text,
-        )
+        return CallResult(value, billed["input_tokens"], billed["output_tokens"], text)
 
     def run(
         self,

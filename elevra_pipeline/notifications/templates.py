@@ -6,6 +6,8 @@ The first line of every e-mail is the outcome, so it reads on a phone's lock scr
 from html import escape
 from string import Template
 
+from elevra_pipeline.quotas.prices import format_cost
+
 LIST_LIMIT = 40
 WAITING_NOTE = (
     "Gemini was unavailable (down, failing or out of quota) for these batches. Nothing is wrong with "
@@ -202,8 +204,11 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
         usage = [
             f"{m}: {u.get('calls', 0)} calls, {u.get('rate_limited', 0)} rate-limited, "
             f"{u.get('fallback_calls', 0)} as fallback, {u.get('input_tokens', 0)} input tokens"
+            + (f", ${u['cost_usd']:.4f}" if u.get("cost_usd") is not None else "")
             for m, u in summary.get("model_usage", {}).items()
         ]
+        if summary.get("model_usage"):
+            usage.append(f"Cost: {format_cost(summary.get('cost_usd'))} ({summary.get('mode', 'online')} calls)")
         return headline, *_compose(
             upload,
             headline,

@@ -12,7 +12,13 @@ from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.pipeline.checks import RESULT_CHECKS, result_checks
 from elevra_pipeline.pipeline.cleanup import purge_raw_file
 from elevra_pipeline.pipeline.leases import owner_for, owner_is_gone
-from elevra_pipeline.pipeline.metadata import failed_table, mapping_markdown, model_usage_table, stage_metadata
+from elevra_pipeline.pipeline.metadata import (
+    cost_metadata,
+    failed_table,
+    mapping_markdown,
+    model_usage_table,
+    stage_metadata,
+)
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.queue import queue_snapshot
 from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, GeminiResource
@@ -24,6 +30,7 @@ from elevra_pipeline.pipeline.stages import (
 )
 from elevra_pipeline.pipeline.status import batches_markdown
 from elevra_pipeline.quotas.in_flight import run_paced
+from elevra_pipeline.quotas.prices import CallMode
 from elevra_pipeline.records.insert import insert_structured
 from elevra_pipeline.storage.batch_rules import (
     BatchStatus,
@@ -165,6 +172,8 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
             **stage_metadata(results, len(batches) - len(todo)),
             "leased_by_another_run": len(leased_elsewhere),
             "model_usage": model_usage_table(stage_attempts),
+            "mode": CallMode.ONLINE.value,
+            "cost_usd": cost_metadata(stage_attempts),
             "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload, gemini.quotas)),
         }
     )

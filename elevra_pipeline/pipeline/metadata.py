@@ -6,7 +6,7 @@ import dagster as dg
 
 from elevra_pipeline.pipeline.stages import BatchResult
 from elevra_pipeline.pipeline.status import markdown_cell
-from elevra_pipeline.workbook.summary import summarize_attempts
+from elevra_pipeline.workbook.summary import summarize_attempts, total_cost_usd
 
 
 def failed_table(rows: list[tuple[str, str]]) -> dg.MetadataValue:
@@ -38,10 +38,14 @@ def model_usage_table(attempts) -> dg.MetadataValue:
         "fallback_calls": "fallbacks",
         "retries": "retries",
         "errors": "errors",
+        "cost_usd": "cost USD",
     }
     usage = summarize_attempts(attempts)
     lines = ["| model | " + " | ".join(columns.values()) + " |", "| --- |" + " --- |" * len(columns)]
-    lines += [f"| {m} | " + " | ".join(str(u.get(c, 0)) for c in columns) + " |" for m, u in usage.items()]
+    lines += [
+        f"| {m} | " + " | ".join(str(u.get(c, 0) if u.get(c, 0) is not None else "unknown") for c in columns) + " |"
+        for m, u in usage.items()
+    ]
     return dg.MetadataValue.md("\n".join(lines) if usage else "No model calls.")
 
 
@@ -60,3 +64,9 @@ def mapping_markdown(report: dict) -> str:
             lines += [f"| {markdown_cell(m['column'])} | {m['role']} | {m['decided_by']} |" for m in sheet["mapping"]]
         lines.append("")
     return "\n".join(lines)
+
+
+def cost_metadata(attempts) -> dg.MetadataValue:
+    """The calls' cost in USD (a number, for charts), or "unknown" when a model has no price."""
+    cost = total_cost_usd(summarize_attempts(attempts))
+    return dg.MetadataValue.text("unknown") if cost is None else dg.MetadataValue.float(cost)

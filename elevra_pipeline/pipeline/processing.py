@@ -15,10 +15,11 @@ from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.registration import register_file
 from elevra_pipeline.pipeline.resources import AppResource
+from elevra_pipeline.quotas.prices import CallMode
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline.workbook.summary import model_usage
+from elevra_pipeline.workbook.summary import model_usage, total_cost_usd
 
 
 def dagster_instance_or_none() -> dg.DagsterInstance | None:
@@ -199,7 +200,8 @@ def upload_outcome(repo: Repository, upload_id: int) -> dict:
     upload = repo.get_upload_by_id(upload_id)
     batches = repo.batches(upload_id)
     summary = upload.summary_json or {}
-    calls = {m: u.get("calls", 0) for m, u in model_usage(repo, upload_id).items()}
+    usage = model_usage(repo, upload_id)
+    calls = {m: u.get("calls", 0) for m, u in usage.items()}
     return {
         "upload_id": upload.id,
         "partition_key": upload.partition_key,
@@ -216,4 +218,6 @@ def upload_outcome(repo: Repository, upload_id: int) -> dict:
         "candidates": len(summary.get("candidates", [])),
         "workbook": upload.workbook_path,
         "model_calls": calls,
+        "mode": CallMode.ONLINE.value,
+        "cost_usd": total_cost_usd(usage),
     }

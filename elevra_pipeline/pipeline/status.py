@@ -5,9 +5,10 @@ from collections import Counter
 from elevra_pipeline.notifications.templates import mapping_lines, rows_line
 from elevra_pipeline.pipeline.queue import DONE_BATCHES, OPEN_UPLOADS, queue_snapshot
 from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
+from elevra_pipeline.quotas.prices import CallMode, format_cost
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.workbook.row_accounting import account_rows
-from elevra_pipeline.workbook.summary import model_usage
+from elevra_pipeline.workbook.summary import model_usage, total_cost_usd
 
 
 def markdown_cell(text: object, limit: int = 300) -> str:
@@ -37,6 +38,8 @@ def upload_glance(repo: Repository, upload, quotas: QuotaConfig | None = None) -
         "429s": sum(u.get("rate_limited", 0) for u in usage.values()),
         "fallbacks": sum(u.get("fallback_calls", 0) for u in usage.values()),
         "emails": len(repo.notifications(upload.id)),
+        "mode": CallMode.ONLINE.value,
+        "cost_usd": total_cost_usd(usage),
     }
 
 
@@ -47,7 +50,7 @@ def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None
     lines = [
         f"**{upload.original_filename}** — {upload.status}, batches done {glance['progress']}, ETA {glance['eta']}, "
         f"{glance['calls']} model calls, {glance['429s']} 429s, {glance['fallbacks']} fallbacks, "
-        f"{glance['emails']} e-mails",
+        f"{glance['emails']} e-mails, cost {format_cost(glance['cost_usd'])}",
         "",
         "| batch | status | attempts | last error |",
         "| --- | --- | --- | --- |",
@@ -65,7 +68,7 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
             return 0
         print(
             f"{'id':>4}  {'status':24} {'done':>9}  {'ETA':28} {'calls':>6} {'tokens':>8} {'429s':>5} "
-            f"{'fallback':>8} {'e-mails':>7}  file"
+            f"{'fallback':>8} {'e-mails':>7} {'cost USD':>9}  file"
         )
         quotas = load_quotas()
         for u in uploads:
@@ -73,7 +76,7 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
             print(
                 f"{u.id:>4}  {u.status + (' (paused)' if u.paused else ''):24} {g['progress']:>9}  {g['eta']:28} "
                 f"{g['calls']:>6} {g['tokens']:>8} {g['429s']:>5} {g['fallbacks']:>8} "
-                f"{g['emails']:>7}  {u.original_filename}"
+                f"{g['emails']:>7} {format_cost(g['cost_usd']).lstrip('$'):>9}  {u.original_filename}"
             )
         if repo.control("pause_all"):
             print("\nModel work is PAUSED for all uploads (`elevra-pipeline resume --all`).")
@@ -116,12 +119,15 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         print(f"  {n.status:9} {n.kind:19} attempts {n.attempts}  {n.provider_id or n.error or ''}  | {n.subject}")
     print(
         f"\n  {'model':18} {'calls':>6} {'ok':>5} {'429s':>5} {'errors':>6} {'fallback':>8} "
-        f"{'tokens in':>10} {'tokens out':>10}"
+        f"{'tokens in':>10} {'tokens out':>10} {'cost USD':>9}"
     )
-    for model, u in model_usage(repo, upload.id).items():
+    usage = model_usage(repo, upload.id)
+    for model, u in usage.items():
         print(
             f"  {model:18} {u.get('calls', 0):>6} {u.get('ok', 0):>5} {u.get('rate_limited', 0):>5} "
             f"{u.get('errors', 0):>6} {u.get('fallback_calls', 0):>8} "
-            f"{u.get('input_tokens', 0):>10} {u.get('output_tokens', 0):>10}"
+            f"{u.get('input_tokens', 0):>10} {u.get('output_tokens', 0):>10} "
+            f"{format_cost(u.get('cost_usd')).lstrip('$'):>9}"
         )
+    print(f"\n  cost: {format_cost(total_cost_usd(usage))} ({CallMode.ONLINE.value} calls)")
     return 0

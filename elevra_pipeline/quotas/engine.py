@@ -185,6 +185,9 @@ class QuotaEngine:
                         error_message=str(e)[:2000],
                         latency_ms=(self.clock() - started) * 1000,
                         response_excerpt=(e.body or str(e))[:500],
+                        input_tokens=e.input_tokens or None,  # a rejected answer is billed too
+                        output_tokens=e.output_tokens or None,
+                        cost_usd=self.config.cost_usd(model, e.input_tokens, e.output_tokens),
                     ),
                 )
                 if e.error_type == "rate_limited":
@@ -217,6 +220,7 @@ class QuotaEngine:
                     output_tokens=result.output_tokens,
                     latency_ms=(self.clock() - started) * 1000,
                     response_excerpt=result.excerpt[:500],
+                    cost_usd=self.config.cost_usd(model, result.input_tokens, result.output_tokens),
                 ),
             )
             return Outcome(result.value, model, fallback_reason, attempt_no)

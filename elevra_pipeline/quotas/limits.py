@@ -7,6 +7,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
 
 from elevra_pipeline.exceptions import QuotaConfigError
+from elevra_pipeline.quotas.prices import CallMode, ModelPrice
 
 DEFAULT_QUOTAS_FILE = Path(__file__).parent / "default_quotas.yaml"
 
@@ -30,6 +31,7 @@ class QuotaConfig(BaseModel):
     arrival_margin_seconds: float = Field(default=2.0, ge=0)
     models: dict[str, ModelLimits]
     chains: dict[str, list[str]] = Field(default_factory=dict)
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)  # a model without a price has no known cost
 
     @model_validator(mode="after")
     def _chains_name_declared_models(self):
@@ -49,6 +51,11 @@ class QuotaConfig(BaseModel):
 
     def limits(self, model: str) -> ModelLimits:
         return self.models.get(model) or ModelLimits()
+
+    def cost_usd(self, model: str, input_tokens: int, output_tokens: int, mode: CallMode = CallMode.ONLINE):
+        """USD for one call's tokens, or None when the file gives no price for the model."""
+        price = self.prices.get(model)
+        return price.cost_usd(input_tokens, output_tokens, mode) if price else None
 
 
 def _field_path(error: dict) -> str:
@@ -70,12 +77,16 @@ def _read(path: Path) -> object:
         raise QuotaConfigError(f"cannot read quotas file {path}: {e}") from e
 
 
-def with_default_chains(data: object) -> object:
+def with_defaults(data: object) -> object:
     """A file that declares no `chains` uses the built-in ones; their models keep the built-in limits
-    unless the file declares them."""
-    if not isinstance(data, dict) or data.get("chains"):
+    unless the file declares them. A file without `prices` takes the built-in price of each model."""
+    if not isinstance(data, dict):
         return data
     defaults = _read(DEFAULT_QUOTAS_FILE)
+    if "prices" not in data:
+        data = {**data, "prices": defaults["prices"]}
+    if data.get("chains"):
+        return data
     models = data.get("models") if isinstance(data.get("models"), dict) else {}
     needed = {m for chain in defaults["chains"].values() for m in chain}
     return {
@@ -87,4 +98,4 @@ def with_default_chains(data: object) -> object:
 
 def load_quotas(path: str | Path | None = None) -> QuotaConfig:
     path = Path(path or os.environ.get("ELEVRA_QUOTAS_FILE") or DEFAULT_QUOTAS_FILE)
-    return parse_quotas(with_default_chains(_read(path)), str(path))
+    return parse_quotas(with_defaults(_read(path)), str(path))

@@ -88,6 +88,8 @@ class ModelAttempt(Base):
     latency_ms: Mapped[float | None] = mapped_column(Float)
     response_excerpt: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)  # e.g. why an answer was rejected
+    mode: Mapped[str] = mapped_column(String(16), default="online", server_default="online")  # prices.CallMode
+    cost_usd: Mapped[float | None] = mapped_column(Float)  # None: the model has no price in the quotas file
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

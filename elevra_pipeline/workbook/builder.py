@@ -78,6 +78,8 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
             ["Elections", len(elections)],
             ["Candidates", len(candidates)],
             ["Model calls", sum(m["calls"] for m in summary["model_usage"].values())],
+            ["Sent", summary.get("mode", "online")],
+            ["Cost (USD)", "unknown" if summary.get("cost_usd") is None else summary["cost_usd"]],
             ["Fallbacks", "; ".join(f"{f['batch']}: {f['note']}" for f in summary["fallbacks"]) or "none"],
             [
                 "Cleaned from the model's answers",
@@ -192,7 +194,7 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
     _sheet(
         book,
         "Model Usage",
-        ["Model", "Calls", "OK", "429s", "Errors", "Fallback calls", "Input tokens", "Output tokens"],
+        ["Model", "Calls", "OK", "429s", "Errors", "Fallback calls", "Input tokens", "Output tokens", "Cost (USD)"],
         [
             [
                 m,
@@ -203,6 +205,7 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
                 u.get("fallback_calls", 0),
                 u.get("input_tokens", 0),
                 u.get("output_tokens", 0),
+                "unknown" if u.get("cost_usd") is None else u["cost_usd"],
             ]
             for m, u in summary["model_usage"].items()
         ],

@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+from elevra_pipeline.quotas.prices import CallMode
 from elevra_pipeline.records.insert import candidate_url, election_url
 from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.models import Candidate, Election
@@ -14,9 +15,15 @@ def model_usage(repo: Repository, upload_id: int) -> dict[str, dict]:
 
 
 def summarize_attempts(attempts) -> dict[str, dict]:
-    """Calls, outcomes, fallbacks, retries and tokens per model, from attempt rows."""
+    """Calls, outcomes, fallbacks, retries, tokens and cost (USD, None if the model has no price) per model,
+    from attempt rows."""
     usage: dict[str, Counter] = {}
+    costs: dict[str, float | None] = {}
     for a in attempts:
+        if a.cost_usd is not None:
+            costs[a.model] = (costs.get(a.model) or 0.0) + a.cost_usd
+        else:
+            costs.setdefault(a.model, None)
         row = usage.setdefault(a.model, Counter())
         row["calls"] += 1
         row["ok"] += a.status == "ok"
@@ -26,7 +33,16 @@ def summarize_attempts(attempts) -> dict[str, dict]:
         row["retries"] += a.attempt_no > 1
         row["input_tokens"] += a.input_tokens or 0
         row["output_tokens"] += a.output_tokens or 0
-    return {model: dict(counts) for model, counts in sorted(usage.items())}
+    return {
+        model: {**counts, "cost_usd": None if costs[model] is None else round(costs[model], 6)}
+        for model, counts in sorted(usage.items())
+    }
+
+
+def total_cost_usd(usage: dict[str, dict]) -> float | None:
+    """The upload's cost: the sum over models, None if no model's cost is known."""
+    known = [u["cost_usd"] for u in usage.values() if u.get("cost_usd") is not None]
+    return round(sum(known), 6) if known else None if usage else 0.0
 
 
 def build_summary(repo: Repository, upload, base_url: str) -> dict:
@@ -101,5 +117,7 @@ def build_summary(repo: Repository, upload, base_url: str) -> dict:
         ],
         "fallbacks": [{"batch": b.batch_key, "note": b.fallback_note} for b in batches if b.fallback_note],
         "output_notes": [{"batch": b.batch_key, "note": note} for b in batches for note in b.output_notes or []],
-        "model_usage": model_usage(repo, upload.id),
+        "model_usage": (usage := model_usage(repo, upload.id)),
+        "mode": CallMode.ONLINE.value,  # every call is sent online (the Batch API is not used yet)
+        "cost_usd": total_cost_usd(usage),
     }

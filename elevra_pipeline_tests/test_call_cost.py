@@ -1,0 +1,98 @@
+"""What an upload cost: a price per model in the quotas file, kept on every attempt, shown everywhere."""
+
+import json
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+import yaml
+from openpyxl import load_workbook
+
+from elevra_pipeline import cli
+from elevra_pipeline.exceptions import ModelCallError, QuotaConfigError
+from elevra_pipeline.quotas.engine import CallResult, QuotaEngine
+from elevra_pipeline.quotas.ledger import QuotaLedger
+from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, load_quotas, parse_quotas
+from elevra_pipeline.quotas.prices import CallMode, ModelPrice
+from elevra_pipeline.samples import SAMPLE_XLSX
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.repository import Repository
+
+PUBLISHED = yaml.safe_load(DEFAULT_QUOTAS_FILE.read_text())["prices"]  # USD per 1M tokens
+
+
+def test_the_batch_api_costs_half_unless_the_file_says_otherwise():
+    price = ModelPrice(input=1.25, output=10.0)
+    assert price.cost_usd(1_000_000, 100_000) == pytest.approx(1.25 + 1.0)
+    assert price.cost_usd(1_000_000, 100_000, CallMode.BATCH) == pytest.approx((1.25 + 1.0) / 2)
+    assert ModelPrice(input=1, output=1, batch_input=0.9).cost_usd(1_000_000, 0, CallMode.BATCH) == 0.9
+
+
+def test_a_quotas_file_without_prices_takes_the_published_ones_and_a_bad_price_is_refused(tmp_path):
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("models:\n  gemini-2.5-pro: {rpm: 5}\n")
+    config = load_quotas(plain)
+    assert config.cost_usd("gemini-2.5-pro", 1_000_000, 0) == PUBLISHED["gemini-2.5-pro"]["input"]
+    priced = tmp_path / "priced.yaml"
+    priced.write_text("models:\n  gemini-2.5-pro: {rpm: 5}\nprices:\n  gemini-2.5-pro: {input: 2, output: 4}\n")
+    config = load_quotas(priced)
+    assert config.cost_usd("gemini-2.5-pro", 1_000_000, 1_000_000) == 6
+    assert config.cost_usd("gemini-2.5-flash", 1_000_000, 0) is None  # no price given: unknown, not free
+    with pytest.raises(QuotaConfigError, match=r"prices\.gemini-2\.5-pro\.input"):
+        parse_quotas({"models": {"gemini-2.5-pro": {}}, "prices": {"gemini-2.5-pro": {"input": -1, "output": 1}}})
+
+
+def test_an_answer_rejected_by_our_checks_is_still_charged(sqlite_url):
+    config = load_quotas()
+    rows = []
+    engine = QuotaEngine(
+        config, QuotaLedger.for_config(migrated_engine(sqlite_url), config), attempt_sink=rows.append, sleep=lambda s: 0
+    )
+    answers = iter(
+        [
+            ModelCallError("made up a candidate", error_type="invalid_output", input_tokens=800, output_tokens=200),
+            None,
+        ]
+    )
+
+    def invoke(model):
+        error = next(answers)
+        if error:
+            raise error
+        return CallResult("ok", 800, 150)
+
+    engine.call("structure", 2400, invoke)
+    price = PUBLISHED["gemini-2.5-flash"]
+    assert [r["status"] for r in rows] == ["invalid_output", "ok"]
+    assert rows[0]["cost_usd"] == pytest.approx((800 * price["input"] + 200 * price["output"]) / 1e6)
+    assert rows[1]["cost_usd"] == pytest.approx((800 * price["input"] + 150 * price["output"]) / 1e6)
+
+
+def test_an_upload_s_cost_is_in_the_json_line_status_workbook_and_final_email(
+    db_url, emulator, local_data, monkeypatch, capsys
+):
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
+    monkeypatch.setenv("ELEVRA_DATABASE_URL", db_url)
+    assert cli.main(["process", str(SAMPLE_XLSX), "--uploader", "ann@example.org"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    attempts = Repository(migrated_engine(db_url)).attempts(summary["upload_id"])
+    expected = sum(
+        (a.input_tokens * PUBLISHED[a.model]["input"] + a.output_tokens * PUBLISHED[a.model]["output"]) / 1e6
+        for a in attempts
+    )
+    assert all(a.mode == "online" and a.input_tokens > 0 and a.output_tokens > 0 for a in attempts)
+    assert summary["mode"] == "online"
+    assert expected > 0 and summary["cost_usd"] == pytest.approx(expected, abs=1e-6)
+
+    sheet = load_workbook(summary["workbook"])["Model Usage"]
+    header = [c.value for c in sheet[1]]
+    costs = [row[header.index("Cost (USD)")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert len(costs) == 2 and sum(costs) == pytest.approx(expected, abs=1e-5)
+
+    (final,) = [p for p in (local_data / "outbox").rglob("*final-*.eml") if not p.stem.endswith("-team")]
+    body = BytesParser(policy=policy.default).parsebytes(final.read_bytes()).get_body(("plain",)).get_content()
+    assert f"Cost: ${expected:,.4f} (online calls)" in body
+
+    assert cli.main(["status", str(summary["upload_id"])]) == 0
+    assert f"cost: ${expected:,.4f} (online calls)" in capsys.readouterr().out
