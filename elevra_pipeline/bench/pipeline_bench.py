@@ -153,6 +153,22 @@ def _attempt_counts(database_url: str) -> dict:
     }
 
 
+def _cost_per_thousand(database_url: str, quotas: QuotaConfig, elections: int) -> dict:
+    """USD per 1,000 elections as sent (online), and the same tokens at Batch API prices."""
+    from elevra_pipeline.quotas.prices import CallMode
+    from elevra_pipeline.storage.database import migrated_engine
+    from elevra_pipeline.storage.repository import Repository
+
+    repo = Repository(migrated_engine(database_url))
+    attempts = [a for upload in repo.list_uploads() for a in repo.attempts(upload.id)]
+    online = sum(a.cost_usd or 0.0 for a in attempts)
+    batch = sum(
+        quotas.cost_usd(a.model, a.input_tokens or 0, a.output_tokens or 0, CallMode.BATCH) or 0.0 for a in attempts
+    )
+    per = 1000 / max(1, elections)
+    return {"online": round(online * per, 4), "batch_prices": round(batch * per, 4)}
+
+
 def run_case(
     sizes: list[int],
     factor: float,
@@ -225,6 +241,7 @@ def run_case(
             spans = _step_spans(dagster_home)
             planned = _planned_calls(database_url, profile, quotas.chains)
             attempts = _attempt_counts(database_url)
+            cost = _cost_per_thousand(database_url, quotas, sum(sizes))
         finally:
             server.kill()
             drop()
@@ -254,6 +271,7 @@ def run_case(
         quota_429s=sum(stats["rejected"].values()),
         calls_per_model=stats["calls"],
         peak_in_flight=stats["peak_in_flight"],
+        usd_per_1000_elections=cost,
         **attempts,
     )
     say(_describe(result))
@@ -290,6 +308,10 @@ def _describe(r: dict) -> str:
     lines.append(
         f"  quota 429s {r['quota_429s']}, fallbacks {r['fallbacks']}, failed attempts {r['failed']}, "
         f"peak in flight {r['peak_in_flight']}"
+    )
+    lines.append(
+        f"  cost per 1,000 elections: ${r['usd_per_1000_elections']['online']:.2f} online, "
+        f"${r['usd_per_1000_elections']['batch_prices']:.2f} at Batch API prices (emulator's token counts)"
     )
     return "\n".join(lines)
 
