@@ -54,7 +54,13 @@ def cmd_emulator(args) -> int:
     except ValueError as e:
         print(f"error: --latency: {e}", file=sys.stderr)
         return 1
-    server = EmulatorServer((args.host, args.port), quotas, Faults.parse(args.faults), latency=latency)
+    server = EmulatorServer(
+        (args.host, args.port),
+        quotas,
+        Faults.parse(args.faults),
+        latency=latency,
+        batch_delay_seconds=args.batch_delay,
+    )
     print(
         f"Gemini EMULATOR listening on {server.base_url} (quotas {'off' if quotas is None else 'on'}, "
         f"faults: {args.faults or 'none'}). Point the pipeline at it with ELEVRA_GEMINI_BASE_URL={server.base_url}",
@@ -186,7 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8787)
     p.add_argument("--quotas", help="quotas file to enforce (default: ELEVRA_QUOTAS_FILE or built-in)")
     p.add_argument("--no-quotas", action="store_true", help="do not enforce any quota")
-    p.add_argument("--faults", help="e.g. 503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,seed=7")
+    p.add_argument(
+        "--faults",
+        help="e.g. 503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,batch_error=0.1,expire_jobs=1,seed=7",
+    )
+    p.add_argument(
+        "--batch-delay", type=float, default=2.0, help="seconds until a Batch API job ends (Google: up to 24 h)"
+    )
     p.add_argument("--latency-ms", type=float, default=0.0, help="the same simulated thinking time for every model")
     p.add_argument(
         "--latency",

@@ -45,7 +45,7 @@ def test_the_binding_limit_sizes_it_and_fallbacks_add_their_own():
     averages = ModelAverages(prior_latency_seconds=0.0)
     averages.observe("pro", 0.5, 1000)
     assert in_flight_target(quotas(rpm=20, tpm=5000), ["pro"], averages, 500) == 5  # tokens bind: 5000/1000
-    assert in_flight_target(quotas(rpm=20, batch_enqueued_tokens=3000), ["pro"], averages, 500) == 3
+    assert in_flight_target(quotas(rpm=20, batch_enqueued_tokens=3000), ["pro"], averages, 500) == 20  # Batch API's
     assert in_flight_target(quotas(rpm=20), ["pro", "flash"], averages, 500) == 30
     assert in_flight_target(quotas(), ["pro"], averages, 64) == 64  # unlimited: the ceiling
 

@@ -5,13 +5,19 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import ModelLimits
 from elevra_pipeline.quotas.windows import day_key, seconds_until_day_reset
 from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.repository import Repository
 
 T0 = 1_800_000_000.0
+
+
+def _upload(engine) -> int:
+    return Repository(engine).add_upload(partition_key="u1", content_hash="h1", original_filename="u.csv").id
 
 
 @pytest.fixture
@@ -73,18 +79,19 @@ def test_a_crashed_process_reservation_counts_until_its_window_passes_and_locks_
     assert survivor.try_reserve("m", limits, 30, T0 + 10.01).admitted
 
 
-def test_in_flight_tokens_are_capped_and_a_dead_caller_lets_go_after_the_lease(db_url):
+def test_batch_enqueued_tokens_hold_until_the_job_ends_and_online_calls_do_not_count(db_url):
     engine = migrated_engine(db_url)
-    crashed = QuotaLedger(engine, 10, in_flight_lease_seconds=30)
-    survivor = QuotaLedger(engine, 10, in_flight_lease_seconds=30)
+    one, other = QuotaLedger(engine, 10), QuotaLedger(engine, 10)
     limits = ModelLimits(batch_enqueued_tokens=100)
-    assert crashed.try_reserve("m", limits, 60, T0).admitted
-    queued = survivor.try_reserve("m", limits, 60, T0 + 1)
-    assert not queued.admitted and "batch enqueued" in queued.reason
-    done = survivor.try_reserve("m", limits, 30, T0 + 1)
-    survivor.settle(done.reservation_id, T0 + 2, 30)  # answered: no longer in flight
-    assert survivor.try_reserve("m", limits, 40, T0 + 3).admitted
-    assert survivor.try_reserve("m", limits, 60, T0 + 40).admitted  # both leases expired
+    assert one.try_reserve("m", limits, 90, T0).admitted  # an online call: not the Batch API's limit
+    job = {"key": "k1", "upload_id": _upload(engine), "stage": "analysis", "state": "submitting", "batch_ids": [1]}
+    first = one.open_batch_job("m", limits, 60, {**job, "submitted_at": T0})
+    assert first is not None and other.batch_capacity("m", limits) == 40
+    assert other.open_batch_job("m", limits, 60, {**job, "key": "k2", "submitted_at": T0}) is None
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE gemini_batch_jobs SET ended_at = :t WHERE id = :i"), {"t": T0 + 5, "i": first})
+    assert other.open_batch_job("m", limits, 60, {**job, "key": "k2", "submitted_at": T0 + 6}) is not None
+    assert one.batch_capacity("m", ModelLimits()) == float("inf")
 
 
 def test_cool_down_is_shared_by_every_process_and_never_shortened(db_url):

@@ -24,7 +24,6 @@ class PlannedCall:
 @dataclass
 class _Model:
     counted: list[tuple[float, int]] = field(default_factory=list)  # (counted from, tokens)
-    running: list[tuple[float, float, int]] = field(default_factory=list)  # (sent, answered, tokens)
     today: int = 0
 
 
@@ -53,14 +52,6 @@ def _wait(config: QuotaConfig, model: str, state: _Model, now: float, tokens: in
             if running + tokens <= limits.tpm:
                 waits.append(at + window - now)
                 break
-    if limits.batch_enqueued_tokens:
-        flying = sorted((answered, spent) for sent, answered, spent in state.running if sent <= now < answered)
-        queued = sum(t for _, t in flying)
-        for answered, spent in flying:
-            if queued + tokens <= limits.batch_enqueued_tokens:
-                break
-            queued -= spent
-            waits.append(answered - now)
     return max(waits)
 
 
@@ -89,7 +80,6 @@ def quota_bound_minimum(config: QuotaConfig, chain: list[str], calls: list[Plann
         answered = now + call.answer_seconds[chosen]
         state.counted.append((now + config.arrival_margin_seconds, call.tokens))
         state.counted.sort()
-        state.running.append((now, answered, call.tokens))
         state.today += 1
         per_model[chosen] += 1
         fallbacks += chosen != chain[0]

@@ -83,6 +83,41 @@ def classify(error: Exception) -> ModelCallError:
     return ModelCallError(f"{kind}: {name}: {error}", error_type=kind)
 
 
+def read_answer(
+    response: types.GenerateContentResponse, model: str, schema: type[BaseModel], check: Callable[[Any], Any] | None
+) -> CallResult:
+    """An answer (online, or one of a Batch API job's) parsed against `schema` and checked; a bad one is a
+    ModelCallError that still carries the tokens Google billed."""
+    usage = response.usage_metadata
+    billed = {
+        "input_tokens": (usage.prompt_token_count or 0) if usage else 0,
+        "output_tokens": (usage.candidates_token_count or 0) if usage else 0,
+    }
+    text = response.text or ""
+    try:
+        value = response.parsed if isinstance(response.parsed, schema) else schema.model_validate_json(text)
+    except (ValidationError, ValueError) as e:
+        raise ModelCallError(
+            f"invalid structured output from {model}: {str(e)[:300]}",
+            error_type="invalid_output",
+            status_code=200,
+            body=text[:2000],
+            **billed,
+        ) from e
+    if check is not None:
+        try:
+            value = check(value)
+        except InvalidModelOutput as e:
+            raise ModelCallError(
+                f"invalid output from {model}: {e}",
+                error_type="invalid_output",
+                status_code=200,
+                body=text[:2000],
+                **billed,
+            ) from e
+    return CallResult(value, billed["input_tokens"], billed["output_tokens"], text)
+
+
 class GeminiCaller:
     """Structured output under the quota engine; `response.parsed` is checked, never trusted."""
 
@@ -103,34 +138,7 @@ class GeminiCaller:
             if "httpx" not in type(e).__module__:
                 raise
             raise classify(e) from e
-        usage = response.usage_metadata
-        billed = {
-            "input_tokens": (usage.prompt_token_count or 0) if usage else 0,
-            "output_tokens": (usage.candidates_token_count or 0) if usage else 0,
-        }
-        text = response.text or ""
-        try:
-            value = response.parsed if isinstance(response.parsed, schema) else schema.model_validate_json(text)
-        except (ValidationError, ValueError) as e:
-            raise ModelCallError(
-                f"invalid structured output from {model}: {str(e)[:300]}",
-                error_type="invalid_output",
-                status_code=200,
-                body=text[:2000],
-                **billed,
-            ) from e
-        if check is not None:
-            try:
-                value = check(value)
-            except InvalidModelOutput as e:
-                raise ModelCallError(
-                    f"invalid output from {model}: {e}",
-                    error_type="invalid_output",
-                    status_code=200,
-                    body=text[:2000],
-                    **billed,
-                ) from e
-        return CallResult(value, billed["input_tokens"], billed["output_tokens"], text)
+        return read_answer(response, model, schema, check)
 
     def run(
         self,

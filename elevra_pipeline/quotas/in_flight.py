@@ -52,10 +52,7 @@ def calls_per_window(limits: ModelLimits, tokens_per_call: float | None) -> floa
 
 
 def model_in_flight(limits: ModelLimits, window: float, latency: float, tokens_per_call: float | None) -> float:
-    in_flight = calls_per_window(limits, tokens_per_call) * max(latency, window) / window
-    if limits.batch_enqueued_tokens and tokens_per_call:  # tokens in flight are capped outright
-        in_flight = min(in_flight, limits.batch_enqueued_tokens / tokens_per_call)
-    return in_flight
+    return calls_per_window(limits, tokens_per_call) * max(latency, window) / window
 
 
 def in_flight_target(config: QuotaConfig, chain: Sequence[str], averages: ModelAverages, ceiling: int) -> int:

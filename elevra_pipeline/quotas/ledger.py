@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from elevra_pipeline.quotas.limits import ModelLimits, QuotaConfig
 from elevra_pipeline.quotas.windows import day_key, seconds_until_day_reset
 from elevra_pipeline.storage.database import dialect_insert
-from elevra_pipeline.storage.models import ModelAttempt, QuotaDaily, QuotaModel, QuotaReservation
+from elevra_pipeline.storage.models import GeminiBatchJob, ModelAttempt, QuotaDaily, QuotaModel, QuotaReservation
 
 PRUNE_EVERY = 500
 
@@ -150,9 +150,6 @@ class QuotaLedger:
                 )
             if not reason and limits.rpd and (done or 0) + 1 > limits.rpd:
                 wait, reason = seconds_until_day_reset(now, self.day_seconds), "RPD"
-            if not reason and limits.batch_enqueued_tokens:
-                if queued + tokens > limits.batch_enqueued_tokens:
-                    wait, reason = min(1.0, self.window / 10), "batch enqueued tokens"
             if reason:
                 return Decision(False, wait=max(wait, 0.001), reason=f"{reason} limit reached")
             values = {"model": model, "at": now + self.arrival_margin, "tokens": tokens, "day": today}
@@ -176,6 +173,34 @@ class QuotaLedger:
                 return at + self.window - now
         return self.window
 
+    def enqueued_batch_tokens(self, conn, model: str) -> int:
+        """Input tokens of the model's Batch API jobs not yet ended (submitting ones included)."""
+        job = GeminiBatchJob
+        return conn.execute(
+            select(func.coalesce(func.sum(job.estimated_tokens), 0)).where(job.model == model, job.ended_at.is_(None))
+        ).scalar_one()
+
+    def batch_capacity(self, model: str, limits: ModelLimits) -> float:
+        """Tokens a new job of `model` may hold now: `batch_enqueued_tokens` less the open jobs' (inf: no limit)."""
+        if not limits.batch_enqueued_tokens:
+            return math.inf
+        with self.engine.begin() as conn:
+            return max(0, limits.batch_enqueued_tokens - self.enqueued_batch_tokens(conn, model))
+
+    def open_batch_job(self, model: str, limits: ModelLimits, tokens: int, job: dict) -> int | None:
+        """Reserve `tokens` of the model's `batch_enqueued_tokens` by writing the job's row (`job`: its
+        columns) in one transaction with the check; the row's id, or None when the job would not fit.
+        The tokens stay reserved until the job's `ended_at` is set."""
+        with self._transaction() as conn:
+            self._lock_model(conn, model)  # one job at a time per model, across processes
+            enqueued = self.enqueued_batch_tokens(conn, model)
+            if limits.batch_enqueued_tokens and enqueued + tokens > limits.batch_enqueued_tokens:
+                return None
+            values = {**job, "model": model, "estimated_tokens": tokens}
+            return conn.execute(
+                GeminiBatchJob.__table__.insert().values(**values).returning(GeminiBatchJob.id)
+            ).scalar_one()
+
     def settle(
         self, reservation_id: int, now: float, actual_tokens: int | None = None, attempt: dict | None = None
     ) -> None:
@@ -197,6 +222,10 @@ class QuotaLedger:
                     .values(cooldown_until=until, cooldown_reason=reason)
                 )
 
+    def _enqueued(self, model: str) -> int:
+        with self.engine.begin() as conn:
+            return self.enqueued_batch_tokens(conn, model)
+
     def usage(self, model: str, now: float) -> dict:
         with self.engine.begin() as conn:
             count, used, daily, queued = conn.execute(
@@ -217,6 +246,7 @@ class QuotaLedger:
             "tokens_in_window": int(used),
             "requests_today": daily,
             "tokens_in_flight": int(queued),
+            "batch_enqueued_tokens": int(self._enqueued(model)),
             "cooldown_seconds": max(0.0, cooldown[0] - now) if cooldown else 0.0,
             "cooldown_reason": cooldown[1] if cooldown and cooldown[0] > now else None,
         }

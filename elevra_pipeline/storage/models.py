@@ -93,6 +93,31 @@ class ModelAttempt(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class GeminiBatchJob(Base):
+    """A Gemini Batch API job: written before it is submitted (state `submitting`, its `key` is the job's
+    display name), so a crash never submits it twice; its input tokens count against the model's
+    `batch_enqueued_tokens` until it ends; `applied_at` once its answers are stored."""
+
+    __tablename__ = "gemini_batch_jobs"
+    __table_args__ = (UniqueConstraint("key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))  # Google's `batches/...`, once confirmed
+    state: Mapped[str] = mapped_column(String(16), index=True)  # gemini.batch_jobs.JobState
+    batch_ids: Mapped[list] = mapped_column(JSON)  # in request order
+    estimated_tokens: Mapped[int] = mapped_column(Integer)
+    fallback_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[float] = mapped_column(Float)
+    ended_at: Mapped[float | None] = mapped_column(Float)
+    applied_at: Mapped[float | None] = mapped_column(Float)
+    next_poll_at: Mapped[float] = mapped_column(Float, default=0.0)
+    polls: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class Election(Base):
     __tablename__ = "elections"
     __table_args__ = (UniqueConstraint("natural_key"),)

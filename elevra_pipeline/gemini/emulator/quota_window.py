@@ -20,6 +20,10 @@ QUOTA_IDS = {
         "generativelanguage.googleapis.com/generate_content_paid_tier_requests",
         "GenerateRequestsPerDayPerProjectPerModel",
     ),
+    "batch": (
+        "generativelanguage.googleapis.com/batch_enqueued_tokens",
+        "BatchEnqueuedTokensPerModelPerProject",
+    ),
 }
 
 
@@ -42,8 +46,11 @@ def rate_limit_body(model: str, limit: str, retry_delay: float | None, with_deta
                     }
                 ],
             },
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_delay:.3f}s"},
         ]
+        if retry_delay is not None:
+            error["details"].append(
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_delay:.3f}s"}
+            )
     return {"error": error}
 
 

@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from elevra_pipeline.gemini.emulator.answers import answer
+from elevra_pipeline.gemini.emulator.batches import BatchJobs
 from elevra_pipeline.gemini.emulator.latency import LatencyProfile
 from elevra_pipeline.gemini.emulator.quota_window import SlidingWindowQuotas, count_tokens, rate_limit_body
 from elevra_pipeline.quotas.limits import QuotaConfig
 
 log = logging.getLogger("elevra_pipeline.emulator")
-ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|countTokens)$")
+ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|countTokens|batchGenerateContent)$")
+BATCH_ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/(batches/[^/:]+)(:cancel)?$")
+BATCH_LIST = re.compile(r"^/(v1|v1beta|v1alpha)/batches$")
 
 
 @dataclass
@@ -28,13 +31,17 @@ class Faults:
     malformed: float = 0.0  # text that is not JSON
     schema: float = 0.0  # valid JSON that violates the schema
     bare_429: float = 0.0  # 429 with no details
+    batch_error: float = 0.0  # a request of a Batch API job fails on its own
+    expire_jobs: int = 0  # the first N Batch API jobs expire
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random)
 
     @classmethod
     def parse(cls, spec: str | None) -> "Faults":
-        """`503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,seed=7`."""
+        """`503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,batch_error=0.2,expire_jobs=1,seed=7`."""
         names = {
+            "batch_error": "batch_error",
+            "expire_jobs": "expire_jobs",
             "503": "server_error",
             "slow": "slow",
             "malformed": "malformed",
@@ -51,7 +58,7 @@ class Faults:
                 value, seconds = value.split(":", 1)
                 faults.slow_seconds = float(seconds)
             name = names[key.strip()]
-            setattr(faults, name, int(value) if name == "seed" else float(value))
+            setattr(faults, name, int(value) if name in ("seed", "expire_jobs") else float(value))
         faults.rng = random.Random(faults.seed)
         return faults
 
@@ -72,12 +79,20 @@ class EmulatorServer(ThreadingHTTPServer):
         latency_seconds: float = 0.0,
         record_arrivals: bool = False,
         latency: LatencyProfile | None = None,
+        batch_delay_seconds: float = 2.0,
     ):
         super().__init__(address, _Handler)
         self.quotas = SlidingWindowQuotas(quotas, record_arrivals) if quotas else None
         # a model's thinking time, for realistic benchmarks: per model, or `latency_seconds` for all
         self.latency = latency or LatencyProfile.fixed(latency_seconds)
         self.faults = faults or Faults()
+        self.batches = BatchJobs(
+            quotas,
+            lambda model, request, tokens: generated(model, request, tokens),
+            batch_delay_seconds,
+            self.faults.batch_error,
+            self.faults.expire_jobs,
+        )
         self.calls: dict[str, int] = {}
         self.in_flight: dict[str, int] = {}  # calls being answered now, per model
         self.peak_in_flight: dict[str, int] = {}
@@ -94,6 +109,7 @@ class EmulatorServer(ThreadingHTTPServer):
                 "calls": dict(self.calls),
                 "rejected": dict(self.quotas.rejected) if self.quotas else {},  # quota 429s
                 "peak_in_flight": dict(self.peak_in_flight),
+                "batch_jobs_created": dict(self.batches.created),
             }
 
     @property
@@ -119,11 +135,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        path, _, query = self.path.partition("?")
+        if match := BATCH_ROUTE.match(path):
+            return self._send(*self.server.batches.get(match.group(2), time.time()))
+        if BATCH_LIST.match(path):
+            token = next((v for k, _, v in (p.partition("=") for p in query.split("&")) if k == "pageToken"), None)
+            return self._send(*self.server.batches.page(token, time.time()))
         self._send(200, {"status": "ok", "emulator": True, **self.server.stats()})
 
     def do_POST(self):
         now = time.time()
-        match = ROUTE.match(self.path.split("?")[0])
+        path = self.path.split("?")[0]
+        if (cancel := BATCH_ROUTE.match(path)) and cancel.group(3):
+            return self._send(*self.server.batches.cancel(cancel.group(2), now))
+        match = ROUTE.match(path)
         length = int(self.headers.get("Content-Length") or 0)
         try:
             payload = json.loads(self.rfile.read(length) or b"{}")
@@ -134,6 +159,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not match:
             return self._send(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": f"no route {self.path}"}})
         model, method = match.group(2), match.group(3)
+        if method == "batchGenerateContent":
+            return self._send(*self.server.batches.create(model, payload, now))
         tokens = count_tokens(payload)
         if method == "countTokens":
             return self._send(200, {"totalTokens": tokens})
@@ -161,29 +188,34 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if faults.hit("slow"):
             time.sleep(faults.slow_seconds)
-        prompt = "\n".join(p.get("text", "") for c in payload.get("contents", []) for p in c.get("parts", []))
+        prompt = prompt_text(payload)
         if thinking := server.latency.seconds(model, prompt):  # after admission: the quota counted the arrival
             time.sleep(thinking)
-        text = json.dumps(answer(prompt), ensure_ascii=False)
-        if faults.hit("malformed"):
-            text = text[: len(text) // 2]
-        elif faults.hit("schema"):
-            text = json.dumps({"unexpected": "shape"})
-        self._send(
-            200,
-            {
-                "candidates": [
-                    {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}
-                ],
-                "usageMetadata": {
-                    "promptTokenCount": tokens,
-                    "candidatesTokenCount": len(text) // 4,
-                    "totalTokenCount": tokens + len(text) // 4,
-                },
-                "modelVersion": model,
-                "responseId": f"emu-{time.time_ns()}",
-            },
-        )
+        corrupt = "malformed" if faults.hit("malformed") else "schema" if faults.hit("schema") else None
+        self._send(200, generated(model, payload, tokens, corrupt))
+
+
+def prompt_text(payload: dict) -> str:
+    return "\n".join(p.get("text", "") for c in payload.get("contents", []) for p in c.get("parts", []))
+
+
+def generated(model: str, payload: dict, tokens: int, corrupt: str | None = None) -> dict:
+    """A generateContent response to `payload` (online or as one request of a Batch API job)."""
+    text = json.dumps(answer(prompt_text(payload)), ensure_ascii=False)
+    if corrupt == "malformed":
+        text = text[: len(text) // 2]
+    elif corrupt == "schema":
+        text = json.dumps({"unexpected": "shape"})
+    return {
+        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {
+            "promptTokenCount": tokens,
+            "candidatesTokenCount": len(text) // 4,
+            "totalTokenCount": tokens + len(text) // 4,
+        },
+        "modelVersion": model,
+        "responseId": f"emu-{time.time_ns()}",
+    }
 
 
 def start_in_thread(

@@ -1,0 +1,138 @@
+"""Gemini's Batch API through the real SDK: `client.batches.create` with inlined requests, `get` to poll,
+`list` to find a job by its display name (so a job is never submitted twice), `cancel`.
+
+Requests go inline: a job is kept under `MAX_INLINE_BYTES` by the caller splitting its work into
+several jobs rather than uploading a JSONL file through `client.files` (our requests are a few KB each).
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Callable
+
+from google import genai
+from google.genai import errors, types
+from pydantic import BaseModel
+
+from elevra_pipeline.exceptions import ModelCallError
+from elevra_pipeline.gemini.client import classify, read_answer, structured_config
+from elevra_pipeline.quotas.engine import CallResult
+
+MAX_INLINE_BYTES = 20_000_000  # Google's limit for a job's inlined requests
+INLINE_BUDGET_BYTES = 15_000_000  # what we put in one job, leaving room for the request envelope
+
+
+class JobState(StrEnum):
+    """A job as we record it: `submitting` until Google has confirmed it, then Google's own state."""
+
+    SUBMITTING = "submitting"
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+    @classmethod
+    def from_sdk(cls, state: types.JobState | str | None) -> "JobState":
+        name = str(getattr(state, "value", state) or "")
+        for prefix in ("JOB_STATE_", "BATCH_STATE_"):
+            name = name.removeprefix(prefix)
+        return {"QUEUED": cls.PENDING, "UNSPECIFIED": cls.PENDING}.get(name, None) or cls(name.lower())
+
+    @property
+    def is_open(self) -> bool:
+        return self in (JobState.SUBMITTING, JobState.PENDING, JobState.RUNNING)
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    key: str  # echoed back in the response's metadata: how an answer finds its batch
+    system: str
+    prompt: str
+    schema: type[BaseModel]
+
+    @property
+    def size(self) -> int:
+        return len(self.system) + len(self.prompt) + 2_000  # the schema and the envelope, generously
+
+
+@dataclass
+class RemoteJob:
+    name: str
+    state: JobState
+    responses: list[types.InlinedResponse] | None = None  # once SUCCEEDED
+
+
+class GeminiBatches:
+    def __init__(self, client: genai.Client):
+        self.client = client
+
+    def create(self, model: str, requests: list[BatchRequest], display_name: str) -> RemoteJob:
+        inlined = [
+            types.InlinedRequest(
+                contents=r.prompt, config=structured_config(r.system, r.schema), metadata={"key": r.key}
+            )
+            for r in requests
+        ]
+        job = self._call(
+            lambda: self.client.batches.create(model=model, src=inlined, config={"display_name": display_name})
+        )
+        return RemoteJob(job.name, JobState.from_sdk(job.state))
+
+    def get(self, name: str) -> RemoteJob:
+        job = self._call(lambda: self.client.batches.get(name=name))
+        responses = job.dest.inlined_responses if job.dest else None
+        return RemoteJob(job.name, JobState.from_sdk(job.state), responses)
+
+    def find(self, display_name: str) -> RemoteJob | None:
+        """The job submitted under `display_name`, if Google has it (after a crash before we recorded it)."""
+        for job in self._call(lambda: list(self.client.batches.list(config={"page_size": 100}))):
+            if job.display_name == display_name:
+                return RemoteJob(job.name, JobState.from_sdk(job.state))
+        return None
+
+    def cancel(self, name: str) -> None:
+        self._call(lambda: self.client.batches.cancel(name=name))
+
+    @staticmethod
+    def _call(request: Callable[[], Any]) -> Any:
+        try:
+            return request()
+        except (errors.APIError, OSError) as e:
+            raise classify(e) from e
+        except Exception as e:  # httpx timeouts and connection errors are not APIError
+            if "httpx" not in type(e).__module__:
+                raise
+            raise classify(e) from e
+
+
+def answers_by_key(requests: list[BatchRequest], responses: list[types.InlinedResponse]) -> dict[str, Any]:
+    """Each request's inlined response, by the key in its metadata, else by position (Google keeps the
+    order of the requests). A request without a response gets None."""
+    by_key: dict[str, Any] = {}
+    for index, response in enumerate(responses):
+        key = (response.metadata or {}).get("key")
+        if key is None and index < len(requests):
+            key = requests[index].key
+        if key is not None:
+            by_key[key] = response
+    return {r.key: by_key.get(r.key) for r in requests}
+
+
+def read_inlined(
+    response: types.InlinedResponse | None, model: str, schema: type[BaseModel], check: Callable[[Any], Any] | None
+) -> CallResult:
+    """One request's outcome in a finished job: the checked answer, or a ModelCallError like an online failure."""
+    if response is None:
+        raise ModelCallError(f"{model}: the batch job returned no response for this request", error_type="server_error")
+    if response.error is not None:
+        code = response.error.code or 500
+        raise ModelCallError(
+            f"{model}: batch request failed: {code} {response.error.message or ''}".strip(),
+            error_type="server_error" if code >= 500 else "client_error",
+            status_code=code,
+            retryable=True,
+        )
+    if response.response is None:
+        raise ModelCallError(f"{model}: the batch job's response is empty", error_type="server_error")
+    return read_answer(response.response, model, schema, check)
