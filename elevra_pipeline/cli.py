@@ -23,6 +23,8 @@ def cmd_process(args) -> int:
         "jurisdiction": args.jurisdiction,
         "state": args.state,
         "columns": args.columns,
+        "mode": args.mode,
+        "deadline": args.deadline,
     }
     summary = process_file(
         Path(args.path),
@@ -183,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jurisdiction", help="jurisdiction for rows without one, e.g. 'City of Philadelphia'")
     p.add_argument("--state", help="state for every row without one, e.g. PA")
     p.add_argument("--columns", help='header -> role, as JSON: \'{"Running for": "office", "Who": "candidate_name"}\'')
+    p.add_argument(
+        "--mode",
+        choices=["online", "batch", "auto"],
+        help="model calls online, through the Batch API (half price, up to 24 h) or chosen by size and deadline "
+        "(default: the sidecar's, else auto)",
+    )
+    p.add_argument("--deadline", help="when the results are needed, YYYY-MM-DD or YYYY-MM-DDTHH:MM (Pacific)")
     p.set_defaults(func=cmd_process)
     p = sub.add_parser("status", help="uploads, or one upload's batches, attempts and e-mails")
     p.add_argument("upload_id", nargs="?", type=int)

@@ -6,11 +6,18 @@ import dagster as dg
 
 from elevra_pipeline.pipeline.admin_job import upload_admin
 from elevra_pipeline.pipeline.assets import upload_assets
+from elevra_pipeline.pipeline.batch_sensor import batch_jobs_sensor
 from elevra_pipeline.pipeline.cleanup import retention_cleanup, retention_schedule
 from elevra_pipeline.pipeline.email_sensors import upload_email_sensor, upload_failure_email_sensor
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.recovery import model_recovery_sensor
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource, GeminiResource
+from elevra_pipeline.pipeline.resources import (
+    AppResource,
+    DatabaseResource,
+    EmailResource,
+    GeminiBatchesResource,
+    GeminiResource,
+)
 from elevra_pipeline.pipeline.schedules import upload_backfill_schedule
 from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.settings import Settings
@@ -43,6 +50,13 @@ def build_resources() -> dict:
             analysis_models=_models("ELEVRA_ANALYSIS_MODELS"),
             structure_models=_models("ELEVRA_STRUCTURE_MODELS"),
             max_in_flight=settings.max_in_flight,
+            batch_poll_seconds=settings.batch_poll_seconds,
+            batch_min_batches=settings.batch_min_batches,
+        ),
+        "gemini_batches": GeminiBatchesResource(
+            api_key=_env("GEMINI_API_KEY"),
+            base_url=_env("ELEVRA_GEMINI_BASE_URL"),
+            poll_seconds=settings.batch_poll_seconds,
         ),
         "email": EmailResource(
             api_key=_env("RESEND_API_KEY"),
@@ -56,6 +70,12 @@ defs = dg.Definitions(
     assets=upload_assets,
     jobs=[process_upload_job, upload_admin, retention_cleanup],
     schedules=[upload_backfill_schedule, retention_schedule],
-    sensors=[upload_bucket_sensor, upload_email_sensor, upload_failure_email_sensor, model_recovery_sensor],
+    sensors=[
+        batch_jobs_sensor,
+        upload_bucket_sensor,
+        upload_email_sensor,
+        upload_failure_email_sensor,
+        model_recovery_sensor,
+    ],
     resources=build_resources(),
 )

@@ -54,6 +54,8 @@ class Settings:
     intake_max_rows: int | None = None
     intake_max_cells: int | None = None
     max_in_flight: int = 1024
+    batch_poll_seconds: float = 60.0  # first poll of a Batch API job; then 1.5x per poll, up to 10 min
+    batch_min_batches: int = 200  # `auto` mode: uploads with fewer batches go online
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -80,6 +82,8 @@ class Settings:
             intake_max_rows=_number("ELEVRA_INTAKE_MAX_ROWS", None, int),
             intake_max_cells=_number("ELEVRA_INTAKE_MAX_CELLS", None, int),
             max_in_flight=_number("ELEVRA_MAX_IN_FLIGHT", 1024, int),
+            batch_poll_seconds=_number("ELEVRA_BATCH_POLL_SECONDS", 60.0),
+            batch_min_batches=_number("ELEVRA_BATCH_MIN_BATCHES", 200, int),
         )
 
 

@@ -62,6 +62,16 @@ class GeminiService:
         """The quotas file loaded at set-up (the one the engine enforces)."""
         return self.caller.engine.config
 
+    @property
+    def batch_unavailable(self) -> str | None:
+        """Batch API jobs outlive a run: the emulator started inside this run does not."""
+        if self.emulator is not None:
+            return (
+                "the Gemini emulator started inside the run ends with it; batch mode needs GEMINI_API_KEY "
+                "or ELEVRA_GEMINI_BASE_URL (e.g. `elevra-pipeline emulator`)"
+            )
+        return None
+
     def chain(self, stage: str) -> list[str]:
         override = {"analysis": self.analysis_models, "structure": self.structure_models}[stage]
         return self.caller.engine.config.chain(stage, override)

@@ -5,7 +5,8 @@ gaps. `columns` maps header text to a role and wins over every other layer of th
 """
 
 import json
-from datetime import date
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -36,6 +37,8 @@ class UploadOptions(BaseModel):
         default_factory=dict, description="header text -> role; wins over aliases and model"
     )
     include_hidden_sheets: bool = False
+    mode: Literal["online", "batch", "auto"] = Field(default="auto", description="how the model calls go")
+    deadline: str | None = Field(default=None, description="when results are needed: YYYY-MM-DD[THH:MM]")
     sidecar_error: str | None = None
 
     @field_validator("election_date")
@@ -44,6 +47,17 @@ class UploadOptions(BaseModel):
         if value and not plausible_date(value.strip()):
             raise ValueError(f"'{value}' is not a date between 1900 and 2100 written as YYYY-MM-DD")
         return value.strip() if value else None
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"'{value}' is not a date or time written as YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+        return value.strip()
 
     @field_validator("jurisdiction", "state", "uploader_email")
     @classmethod

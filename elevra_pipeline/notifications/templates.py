@@ -121,6 +121,8 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
             f"Ahead of it: {q.get('uploads_ahead', 0)} upload(s) with {q.get('batches_ahead', 0)} batch(es).",
             f"Estimated completion: {q.get('eta', 'unknown')} (from the declared model quotas and the work ahead).",
         ]
+        if plan := summary.get("plan"):
+            paragraphs.append(f"Model calls: {plan['reason']}.")
         if (upload.options_json or {}).get("sidecar_error"):
             paragraphs.append(f"Warning: {upload.options_json['sidecar_error']}.")
         needs = summary.get("stages", {}).get("intake", {}).get("failed_batches", [])

@@ -1,7 +1,9 @@
 """Per-upload assets: batches -> analysis -> structured output -> inserted records -> workbook."""
 
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -9,6 +11,7 @@ from elevra_pipeline.exceptions import BatchFailedError, UnusableUploadError
 from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.reader import read_upload
+from elevra_pipeline.pipeline.batch_stage import BatchStage
 from elevra_pipeline.pipeline.checks import RESULT_CHECKS, result_checks
 from elevra_pipeline.pipeline.cleanup import purge_raw_file
 from elevra_pipeline.pipeline.leases import owner_for, owner_is_gone
@@ -23,6 +26,7 @@ from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.queue import queue_snapshot
 from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, GeminiResource
 from elevra_pipeline.pipeline.stages import (
+    MODEL_STAGES,
     analyze_batch,
     column_mapper,
     stage_summary,
@@ -30,6 +34,7 @@ from elevra_pipeline.pipeline.stages import (
 )
 from elevra_pipeline.pipeline.status import batches_markdown
 from elevra_pipeline.quotas.in_flight import run_paced
+from elevra_pipeline.quotas.planner import ModePlan, choose_mode, parse_deadline, planned_mode
 from elevra_pipeline.quotas.prices import CallMode
 from elevra_pipeline.records.insert import insert_structured
 from elevra_pipeline.storage.batch_rules import (
@@ -41,6 +46,8 @@ from elevra_pipeline.storage.batch_rules import (
 )
 from elevra_pipeline.workbook.builder import build_workbook
 from elevra_pipeline.workbook.summary import build_summary
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
 def _upload(context: dg.AssetExecutionContext, database: DatabaseResource):
@@ -85,13 +92,19 @@ def upload_batches(
     report = {**parsed.report.to_json(), "model_columns": model_columns}
     repo.update_upload(upload.id, status=UploadStatus.PROCESSING, failure_reason=None, intake_json=report)
     queue = queue_snapshot(repo, upload, gemini.quotas, gemini.in_flight("analysis"))
-    stages = (repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
+    summary = repo.get_upload_by_id(upload.id).summary_json or {}
+    plan = summary.get("plan")
+    if not plan or plan.get("requested") != options.mode:  # decided once, unless the admin asks again
+        plan = plan_mode(options, len(drafts), gemini).to_json()
+    stages = summary.get("stages", {})
     stages["intake"] = {"failed_batches": [{"batch": d.batch_key, "reason": d.problem} for d in drafts if d.problem]}
     repo.merge_summary(
         upload.id,
         queue={**queue, "rows": len(parsed.rows), "needs_reupload": len(stages["intake"]["failed_batches"])},
         stages=stages,
+        plan=plan,
     )
+    context.log.info(f"model calls: {plan['reason']}")
     data_problems = sum(bool(d.problem) for d in drafts)
     context.log.info(
         f"{upload.original_filename}: {report['rows_read']} rows read, {len(parsed.rows)} candidate rows "
@@ -108,7 +121,27 @@ def upload_batches(
             "new_batches": new,
             "batches_needing_reupload_for_data": data_problems,
             "column_mapping": dg.MetadataValue.md(mapping_markdown(report)),
+            "mode": plan["mode"],
+            "mode_reason": plan["reason"],
         }
+    )
+
+
+def plan_mode(options: UploadOptions, batches: int, gemini: GeminiResource) -> ModePlan:
+    now = datetime.now(PACIFIC)
+    first = gemini.chain("analysis")[0]
+    rpd = gemini.quotas.limits(first).rpd
+    left = None
+    if rpd:
+        left = max(0, rpd - gemini.caller.engine.ledger.usage(first, now.timestamp())["requests_today"])
+    return choose_mode(
+        options.mode,
+        batches,
+        now,
+        parse_deadline(options.deadline, PACIFIC),
+        gemini.batch_min_batches,
+        left,
+        gemini.batch_unavailable,
     )
 
 
@@ -133,9 +166,34 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
     batches = repo.batches(upload.id)
     for stale in [b for b in batches if b.lease_owner and owner_is_gone(b.lease_owner, context.instance)]:
         repo.release_batch(stale.id, stale.lease_owner)  # left by a killed run
+    owner, leased_elsewhere = owner_for(context.run_id), []
+    mode, applied = planned_mode(upload.summary_json), []
+    if mode == CallMode.BATCH:
+        report = BatchStage(
+            repo,
+            gemini.batches,
+            gemini.caller.engine,
+            gemini.chain(stage),
+            gemini.max_attempts,
+            gemini.batch_poll_seconds,
+        ).run(upload, MODEL_STAGES[stage], eligible, owner)
+        applied = report.results
+        if report.submitted:
+            context.log.info(f"{stage}: sent {len(report.submitted)} Batch API job(s): {', '.join(report.submitted)}")
+        if applied:
+            context.log.info(f"{stage}: applied the answers of {len(applied)} batch(es) from Batch API jobs")
+        if report.open_jobs:
+            context.log.info(
+                f"{stage}: {report.open_jobs} Batch API job(s) still at Gemini; the batch_jobs sensor (or "
+                "`process`) runs this partition again when they end"
+            )
+            stages = (repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
+            stages[stage] = stage_summary(repo.batches(upload.id), stage)
+            repo.merge_summary(upload.id, stages=stages)
+            return  # not materialized: the steps after it are skipped until the answers are in
+        batches = repo.batches(upload.id)  # what no job could take goes online below
     todo = [b for b in batches if eligible(b)]
     context.log.info(f"{stage}: {len(todo)} batch(es) to process, {len(batches) - len(todo)} done or not eligible")
-    owner, leased_elsewhere = owner_for(context.run_id), []
 
     def leased_work(batch):
         fresh = repo.claim_batch(
@@ -154,7 +212,7 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
         paced = run_paced(leased_work, todo, lambda: gemini.in_flight(stage), gemini.max_in_flight)
     finally:  # one statement for the stage: each batch's lease is held until the stage ends
         repo.release_batches([b.id for b in todo], owner)
-    results = [r for r in paced if r is not None]
+    results = applied + [r for r in paced if r is not None]
     for r in results:
         if not r.ok:
             context.log.warning(
@@ -172,7 +230,7 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
             **stage_metadata(results, len(batches) - len(todo)),
             "leased_by_another_run": len(leased_elsewhere),
             "model_usage": model_usage_table(stage_attempts),
-            "mode": CallMode.ONLINE.value,
+            "mode": str(mode),
             "cost_usd": cost_metadata(stage_attempts),
             "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload, gemini.quotas)),
         }

@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -9,13 +10,16 @@ import dagster as dg
 from dagster._core.utils import make_new_run_id
 
 from elevra_pipeline.definitions import build_resources
+from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.pipeline.assets import upload_assets
+from elevra_pipeline.pipeline.batch_stage import refresh_job
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.registration import register_file
-from elevra_pipeline.pipeline.resources import AppResource
-from elevra_pipeline.quotas.prices import CallMode
+from elevra_pipeline.pipeline.resources import AppResource, GeminiBatchesResource
+from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, load_quotas
+from elevra_pipeline.quotas.planner import planned_mode
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
@@ -55,7 +59,13 @@ def process_file(
             f"'{path.name}' has the same content as upload {upload.id} ('{upload.original_filename}'): "
             "reporting that upload"
         )
+    if not registration.is_new and options and (options.get("mode") or options.get("deadline")):
+        changed = {k: options[k] for k in ("mode", "deadline") if options.get(k)}
+        repo.update_upload(upload.id, options_json={**(upload.options_json or {}), **changed})
     resources = {"app": AppResource.from_settings(settings), **(resources or build_resources())}
+    emulator = None
+    if not registration.rejected:
+        resources, emulator = _with_lasting_emulator(resources, settings, progress)
     notifier = Notifier(
         repo,
         resources["email"].process_config_and_initialize(),  # EnvVar fields resolved
@@ -70,9 +80,14 @@ def process_file(
         instance = instance or _instance()
         try:
             _run_job(instance, upload, resources, repo, notifier, progress)
+            while _wait_for_batch_jobs(repo, upload.id, resources.get("gemini_batches"), progress):
+                _run_job(instance, upload, resources, repo, notifier, progress)  # applies the answers
         finally:
             if owned:
                 instance.dispose()
+            if emulator is not None:
+                emulator.shutdown()
+                emulator.server_close()
     else:
         notifier.notify(upload, "rejected")
         _deliver(notifier, progress)
@@ -84,6 +99,59 @@ def process_file(
                 f"same content as upload {upload.id} ('{upload.original_filename}'): {outcome['reason']}"
             )
     return outcome
+
+
+def _with_lasting_emulator(resources: dict, settings: Settings, progress):
+    """Without a Gemini key or endpoint, one emulator for the whole command (not one per run), so Batch
+    API jobs outlive the run that sent them; its jobs end in seconds, so they are polled every second."""
+    gemini = resources.get("gemini")
+    if gemini is None:
+        return resources, None
+    batches = resources.get("gemini_batches") or GeminiBatchesResource(
+        api_key=gemini.api_key, base_url=gemini.base_url, poll_seconds=gemini.batch_poll_seconds
+    )
+    if gemini.api_key or gemini.base_url:
+        return {**resources, "gemini_batches": batches}, None
+    emulator = start_in_thread(quotas=load_quotas(gemini.quotas_file or DEFAULT_QUOTAS_FILE))
+    progress(
+        f"GEMINI_API_KEY is not set: using the offline Gemini EMULATOR at {emulator.base_url}. "
+        "Outputs are EMULATED, not real Gemini answers."
+    )
+    return {
+        **resources,
+        "gemini": _changed(gemini, base_url=emulator.base_url),
+        "gemini_batches": _changed(batches, base_url=emulator.base_url, poll_seconds=min(batches.poll_seconds, 1.0)),
+    }, emulator
+
+
+def _changed(resource: dg.ConfigurableResource, **changes):
+    """A copy of a resource with some fields changed (a new instance: Dagster keeps the config it was built with)."""
+    return type(resource)(**{**{name: getattr(resource, name) for name in type(resource).model_fields}, **changes})
+
+
+def _wait_for_batch_jobs(repo: Repository, upload_id: int, gemini_batches, progress, sleep=time.sleep) -> bool:
+    """Poll the upload's Batch API jobs until none is still at Gemini. True when there are answers to
+    apply (or jobs to confirm): run the job again; False when the upload has no job left."""
+    if gemini_batches is None:
+        return False
+    client = gemini_batches.client()
+    shown = None
+    while True:
+        jobs = [j for j in repo.unfinished_batch_jobs() if j.upload_id == upload_id]
+        if not jobs:
+            return False
+        waiting = [j for j in jobs if j.ended_at is None and j.name]
+        if len(waiting) < len(jobs):
+            return True
+        line = ", ".join(f"{j.key} {j.state}" for j in waiting)
+        if line != shown:
+            progress(f"      waiting for {len(waiting)} Batch API job(s) at Gemini: {line}")
+            shown = line
+        now = time.time()
+        for job in waiting:
+            if job.next_poll_at <= now:
+                refresh_job(repo, client, job, gemini_batches.poll_seconds, now)
+        sleep(max(0.05, min(j.next_poll_at for j in waiting) - time.time()))
 
 
 STAGE_EVENTS = {
@@ -218,6 +286,6 @@ def upload_outcome(repo: Repository, upload_id: int) -> dict:
         "candidates": len(summary.get("candidates", [])),
         "workbook": upload.workbook_path,
         "model_calls": calls,
-        "mode": CallMode.ONLINE.value,
+        "mode": str(planned_mode(upload.summary_json)),
         "cost_usd": total_cost_usd(usage),
     }

@@ -4,7 +4,8 @@
 import dagster as dg
 from pydantic import PrivateAttr
 
-from elevra_pipeline.gemini.client import GeminiCaller
+from elevra_pipeline.gemini.batch_jobs import GeminiBatches
+from elevra_pipeline.gemini.client import GeminiCaller, make_client
 from elevra_pipeline.gemini.service import GeminiService
 from elevra_pipeline.intake.limits import IntakeLimits
 from elevra_pipeline.notifications.mailer import DEFAULT_FROM, Mailer, OutgoingEmail
@@ -74,6 +75,8 @@ class GeminiResource(dg.ConfigurableResource):
     max_attempts: int = 5
     backoff_base_seconds: float = 1.0
     max_in_flight: int = 1024  # per run; the quotas decide how many of these are used (quotas.in_flight)
+    batch_poll_seconds: float = 60.0
+    batch_min_batches: int = 200
 
     _service: GeminiService | None = PrivateAttr(default=None)
 
@@ -109,6 +112,28 @@ class GeminiResource(dg.ConfigurableResource):
 
     def in_flight(self, stage: str) -> int:
         return self._service.in_flight(stage)
+
+    @property
+    def batches(self) -> GeminiBatches:
+        return GeminiBatches(self._service.caller.client)
+
+    @property
+    def batch_unavailable(self) -> str | None:
+        """Why this run cannot use the Batch API (None: it can)."""
+        return self._service.batch_unavailable
+
+
+class GeminiBatchesResource(dg.ConfigurableResource):
+    """Gemini's Batch API for the batch-jobs sensor: the SDK client alone (no quota engine, no emulator:
+    jobs live at Gemini, or at an emulator that outlives the runs, `ELEVRA_GEMINI_BASE_URL`)."""
+
+    api_key: str | None = None
+    base_url: str | None = None
+    timeout_seconds: float = 60.0
+    poll_seconds: float = 60.0
+
+    def client(self) -> GeminiBatches:
+        return GeminiBatches(make_client(self.api_key, self.base_url, self.timeout_seconds))
 
 
 class EmailResource(dg.ConfigurableResource):

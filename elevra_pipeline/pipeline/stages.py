@@ -2,11 +2,15 @@
 
 import re
 from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import BaseModel
 
 from elevra_pipeline.exceptions import BatchFailedError
 from elevra_pipeline.gemini import prompts
 from elevra_pipeline.gemini.schemas import BatchAnalysis, ColumnMappingAnswer, StructuredBatch
 from elevra_pipeline.pipeline.resources import GeminiResource
+from elevra_pipeline.quotas.engine import Outcome
 from elevra_pipeline.records.sanitize import plain_text
 from elevra_pipeline.records.validate import CheckedOutput, check_analysis, check_structured
 from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, stage_outcome
@@ -35,36 +39,20 @@ def _note(batch: ElectionBatch, stage: str, model: str, reason: str | None) -> s
     return f"{batch.fallback_note}; {note}" if batch.fallback_note else note
 
 
-def _give_up(repo: Repository, batch: ElectionBatch, error: BatchFailedError) -> BatchResult:
+def give_up(batch: ElectionBatch, error: BatchFailedError) -> tuple[dict, BatchResult]:
     """An outage leaves the batch waiting for the model (retried by a sensor); anything else needs re-upload."""
     if error.model_unavailable:
-        repo.update_batch(
-            batch.id,
+        fields = dict(
             status=BatchStatus.WAITING_FOR_MODEL,
             failure_kind=FailureKind.OUTAGE,
             error_reason=f"waiting for the model (retried automatically): {error}",
         )
-        return BatchResult(batch, False, error=str(error), waiting=True)
-    repo.update_batch(
-        batch.id, status=BatchStatus.NEEDS_REUPLOAD, error_reason=str(error), failure_kind=FailureKind.MODEL
-    )
-    return BatchResult(batch, False, error=str(error))
+        return fields, BatchResult(batch, False, error=str(error), waiting=True)
+    fields = dict(status=BatchStatus.NEEDS_REUPLOAD, error_reason=str(error), failure_kind=FailureKind.MODEL)
+    return fields, BatchResult(batch, False, error=str(error))
 
 
-def analyze_batch(repo: Repository, gemini: GeminiResource, batch: ElectionBatch) -> BatchResult:
-    context = {"upload_id": batch.upload_id, "batch_id": batch.id}
-    try:
-        outcome = gemini.caller.run(
-            "analysis",
-            prompts.ANALYSIS_SYSTEM,
-            prompts.analysis_prompt(batch.rows_json),
-            BatchAnalysis,
-            context,
-            gemini.chain("analysis"),
-            check=lambda answer: check_analysis(answer, batch.rows_json, batch.election_date),
-        )
-    except BatchFailedError as e:
-        return _give_up(repo, batch, e)
+def analysis_fields(batch: ElectionBatch, outcome: Outcome) -> tuple[dict, BatchResult]:
     analysis: BatchAnalysis = outcome.value
     fields = dict(
         analysis_json=analysis.model_dump(),
@@ -73,33 +61,16 @@ def analyze_batch(repo: Repository, gemini: GeminiResource, batch: ElectionBatch
     )
     if not analysis.can_structure:
         reason = f"analysis: the rows cannot form an election: {plain_text(analysis.reason, 500) or 'no reason given'}"
-        repo.update_batch(
-            batch.id, status=BatchStatus.NEEDS_REUPLOAD, error_reason=reason, failure_kind=FailureKind.DATA, **fields
-        )
-        return BatchResult(batch, False, outcome.model, outcome.fallback_reason, reason)
-    repo.update_batch(batch.id, status=BatchStatus.ANALYZED, error_reason=None, failure_kind=None, **fields)
-    return BatchResult(batch, True, outcome.model, outcome.fallback_reason)
+        fields.update(status=BatchStatus.NEEDS_REUPLOAD, error_reason=reason, failure_kind=FailureKind.DATA)
+        return fields, BatchResult(batch, False, outcome.model, outcome.fallback_reason, reason)
+    fields.update(status=BatchStatus.ANALYZED, error_reason=None, failure_kind=None)
+    return fields, BatchResult(batch, True, outcome.model, outcome.fallback_reason)
 
 
-def structure_batch(repo: Repository, gemini: GeminiResource, batch: ElectionBatch) -> BatchResult:
-    """The answer is checked against the batch's rows (records.validate) before it is stored."""
-    context = {"upload_id": batch.upload_id, "batch_id": batch.id}
-    prompt = prompts.structure_prompt(batch.rows_json, batch.analysis_json)
-    try:
-        outcome = gemini.caller.run(
-            "structure",
-            prompts.STRUCTURE_SYSTEM,
-            prompt,
-            StructuredBatch,
-            context,
-            gemini.chain("structure"),
-            check=lambda answer: check_structured(answer, batch.rows_json, batch.election_date),
-        )
-    except BatchFailedError as e:
-        return _give_up(repo, batch, e)
+def structure_fields(batch: ElectionBatch, outcome: Outcome) -> tuple[dict, BatchResult]:
+    """The answer was checked against the batch's rows (records.validate) before it got here."""
     checked: CheckedOutput = outcome.value
-    repo.update_batch(
-        batch.id,
+    fields = dict(
         status=BatchStatus.STRUCTURED,
         error_reason=None,
         failure_kind=None,
@@ -108,7 +79,66 @@ def structure_batch(repo: Repository, gemini: GeminiResource, batch: ElectionBat
         structure_model=outcome.model,
         fallback_note=_note(batch, "structure", outcome.model, outcome.fallback_reason),
     )
-    return BatchResult(batch, True, outcome.model, outcome.fallback_reason)
+    return fields, BatchResult(batch, True, outcome.model, outcome.fallback_reason)
+
+
+@dataclass(frozen=True)
+class ModelStage:
+    """What one model stage asks of a batch and how the answer is kept: shared by online calls and
+    Batch API jobs."""
+
+    name: str
+    system: str
+    schema: type[BaseModel]
+    prompt: Callable[[ElectionBatch], str]
+    check: Callable[[ElectionBatch], Callable[[Any], Any]]
+    fields: Callable[[ElectionBatch, Outcome], tuple[dict, BatchResult]]
+
+
+ANALYSIS = ModelStage(
+    "analysis",
+    prompts.ANALYSIS_SYSTEM,
+    BatchAnalysis,
+    lambda batch: prompts.analysis_prompt(batch.rows_json),
+    lambda batch: lambda answer: check_analysis(answer, batch.rows_json, batch.election_date),
+    analysis_fields,
+)
+STRUCTURE = ModelStage(
+    "structure",
+    prompts.STRUCTURE_SYSTEM,
+    StructuredBatch,
+    lambda batch: prompts.structure_prompt(batch.rows_json, batch.analysis_json),
+    lambda batch: lambda answer: check_structured(answer, batch.rows_json, batch.election_date),
+    structure_fields,
+)
+MODEL_STAGES = {s.name: s for s in (ANALYSIS, STRUCTURE)}
+
+
+def run_online(stage: ModelStage, repo: Repository, gemini: GeminiResource, batch: ElectionBatch) -> BatchResult:
+    try:
+        outcome = gemini.caller.run(
+            stage.name,
+            stage.system,
+            stage.prompt(batch),
+            stage.schema,
+            {"upload_id": batch.upload_id, "batch_id": batch.id},
+            gemini.chain(stage.name),
+            check=stage.check(batch),
+        )
+    except BatchFailedError as e:
+        fields, result = give_up(batch, e)
+    else:
+        fields, result = stage.fields(batch, outcome)
+    repo.update_batch(batch.id, **fields)
+    return result
+
+
+def analyze_batch(repo: Repository, gemini: GeminiResource, batch: ElectionBatch) -> BatchResult:
+    return run_online(ANALYSIS, repo, gemini, batch)
+
+
+def structure_batch(repo: Repository, gemini: GeminiResource, batch: ElectionBatch) -> BatchResult:
+    return run_online(STRUCTURE, repo, gemini, batch)
 
 
 def stage_summary(batches: list[ElectionBatch], stage: str) -> dict:

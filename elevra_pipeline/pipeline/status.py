@@ -5,7 +5,8 @@ from collections import Counter
 from elevra_pipeline.notifications.templates import mapping_lines, rows_line
 from elevra_pipeline.pipeline.queue import DONE_BATCHES, OPEN_UPLOADS, queue_snapshot
 from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
-from elevra_pipeline.quotas.prices import CallMode, format_cost
+from elevra_pipeline.quotas.planner import planned_mode
+from elevra_pipeline.quotas.prices import format_cost
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.workbook.row_accounting import account_rows
 from elevra_pipeline.workbook.summary import model_usage, total_cost_usd
@@ -38,7 +39,7 @@ def upload_glance(repo: Repository, upload, quotas: QuotaConfig | None = None) -
         "429s": sum(u.get("rate_limited", 0) for u in usage.values()),
         "fallbacks": sum(u.get("fallback_calls", 0) for u in usage.values()),
         "emails": len(repo.notifications(upload.id)),
-        "mode": CallMode.ONLINE.value,
+        "mode": str(planned_mode(upload.summary_json)),
         "cost_usd": total_cost_usd(usage),
     }
 
@@ -101,6 +102,8 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
             print(f"  columns: {line}")
         for reason, count in upload.intake_json.get("dropped_by_reason", {}).items():
             print(f"  dropped: {reason}: {count}")
+    if plan := (upload.summary_json or {}).get("plan"):
+        print(f"  model calls: {plan['reason']}")
     if (upload.options_json or {}).get("sidecar_error"):
         print(f"  warning: {upload.options_json['sidecar_error']}")
     per_batch = attempts_per_batch(repo, upload.id)
@@ -129,5 +132,10 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
             f"{u.get('input_tokens', 0):>10} {u.get('output_tokens', 0):>10} "
             f"{format_cost(u.get('cost_usd')).lstrip('$'):>9}"
         )
-    print(f"\n  cost: {format_cost(total_cost_usd(usage))} ({CallMode.ONLINE.value} calls)")
+    print(f"\n  cost: {format_cost(total_cost_usd(usage))} ({planned_mode(upload.summary_json)} calls)")
+    for job in repo.batch_jobs(upload.id):
+        print(
+            f"  Batch API job {job.key}: {job.state}{', applied' if job.applied_at else ''}, {job.model}, "
+            f"{len(job.batch_ids)} batch(es), {job.estimated_tokens} tokens{f' ({job.error})' if job.error else ''}"
+        )
     return 0

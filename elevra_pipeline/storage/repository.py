@@ -3,13 +3,20 @@
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.database import dialect_insert
-from elevra_pipeline.storage.models import AppControl, ElectionBatch, ModelAttempt, Notification, Upload
+from elevra_pipeline.storage.models import (
+    AppControl,
+    ElectionBatch,
+    GeminiBatchJob,
+    ModelAttempt,
+    Notification,
+    Upload,
+)
 
 
 class Repository:
@@ -143,6 +150,65 @@ class Repository:
 
     def is_paused(self, upload) -> bool:
         return bool(upload.paused) or self.control("pause_all") is not None
+
+    # -- Batch API jobs --------------------------------------------------------------------
+    def batch_jobs(self, upload_id: int, stage: str | None = None) -> list[GeminiBatchJob]:
+        with self.unit_of_work() as s:
+            query = select(GeminiBatchJob).where(GeminiBatchJob.upload_id == upload_id)
+            if stage:
+                query = query.where(GeminiBatchJob.stage == stage)
+            return list(s.scalars(query.order_by(GeminiBatchJob.id)))
+
+    def unfinished_batch_jobs(self, due_by: float | None = None) -> list[GeminiBatchJob]:
+        """Jobs not yet ended (or ended, with answers not yet applied); with `due_by`, only those due a poll."""
+        with self.unit_of_work() as s:
+            query = select(GeminiBatchJob).where(GeminiBatchJob.applied_at.is_(None))
+            if due_by is not None:
+                query = query.where(GeminiBatchJob.next_poll_at <= due_by)
+            return list(s.scalars(query.order_by(GeminiBatchJob.id)))
+
+    def update_batch_job(self, job_id: int, **fields) -> None:
+        with self.unit_of_work() as s:
+            s.execute(update(GeminiBatchJob).where(GeminiBatchJob.id == job_id).values(**fields))
+
+    def lease_batches(self, batch_ids: list[int], owner: str, now: float, until: float, taking_over: str) -> list[int]:
+        """Lease the batches to `owner` where they are free, expired, or held by `taking_over` (this run):
+        the ids leased, in the given order."""
+        with self.unit_of_work() as s:
+            b = ElectionBatch
+            s.execute(
+                update(b)
+                .where(
+                    b.id.in_(batch_ids),
+                    or_(b.lease_owner.is_(None), b.lease_owner.in_((owner, taking_over)), b.lease_expires_at < now),
+                )
+                .values(lease_owner=owner, lease_expires_at=until)
+            )
+            leased = set(s.scalars(select(b.id).where(b.id.in_(batch_ids), b.lease_owner == owner)))
+        return [i for i in batch_ids if i in leased]
+
+    def apply_job_answer(self, batch_id: int, owner: str, fields: dict, attempt: dict) -> bool:
+        """One transaction: the batch's answer (or failure) stored and its lease released, and the attempt
+        row written, only while `owner` (the job) still holds the batch: applying a job twice does nothing."""
+        with self.unit_of_work() as s:
+            done = s.execute(
+                update(ElectionBatch)
+                .where(ElectionBatch.id == batch_id, ElectionBatch.lease_owner == owner)
+                .values(**fields, lease_owner=None, lease_expires_at=None)
+            )
+            if done.rowcount != 1:
+                return False
+            s.add(ModelAttempt(**attempt))
+            return True
+
+    def failed_attempts(self, batch_id: int, stage: str) -> int:
+        with self.unit_of_work() as s:
+            a = ModelAttempt
+            return s.scalar(
+                select(func.count()).where(
+                    a.batch_id == batch_id, a.stage == stage, a.status != "ok", a.mode == "batch"
+                )
+            )
 
     # -- attempts --------------------------------------------------------------------------
     def record_attempt(self, **fields) -> None:

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from elevra_pipeline.quotas.prices import CallMode
+from elevra_pipeline.quotas.planner import planned_mode
 from elevra_pipeline.records.insert import candidate_url, election_url
 from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.models import Candidate, Election
@@ -118,6 +118,6 @@ def build_summary(repo: Repository, upload, base_url: str) -> dict:
         "fallbacks": [{"batch": b.batch_key, "note": b.fallback_note} for b in batches if b.fallback_note],
         "output_notes": [{"batch": b.batch_key, "note": note} for b in batches for note in b.output_notes or []],
         "model_usage": (usage := model_usage(repo, upload.id)),
-        "mode": CallMode.ONLINE.value,  # every call is sent online (the Batch API is not used yet)
+        "mode": str(planned_mode(upload.summary_json)),
         "cost_usd": total_cost_usd(usage),
     }
