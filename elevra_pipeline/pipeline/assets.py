@@ -34,7 +34,7 @@ from elevra_pipeline.pipeline.stages import (
 )
 from elevra_pipeline.pipeline.status import batches_markdown
 from elevra_pipeline.quotas.in_flight import run_paced
-from elevra_pipeline.quotas.planner import ModePlan, choose_mode, parse_deadline, planned_mode
+from elevra_pipeline.quotas.planner import BATCH_ETA, ModePlan, choose_mode, parse_deadline, planned_mode
 from elevra_pipeline.quotas.prices import CallMode
 from elevra_pipeline.records.insert import insert_structured
 from elevra_pipeline.storage.batch_rules import (
@@ -96,6 +96,8 @@ def upload_batches(
     plan = summary.get("plan")
     if not plan or plan.get("requested") != options.mode:  # decided once, unless the admin asks again
         plan = plan_mode(options, len(drafts), gemini).to_json()
+    if plan["mode"] == CallMode.BATCH:
+        queue["eta"] = BATCH_ETA
     stages = summary.get("stages", {})
     stages["intake"] = {"failed_batches": [{"batch": d.batch_key, "reason": d.problem} for d in drafts if d.problem]}
     repo.merge_summary(
@@ -190,6 +192,17 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
             stages = (repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
             stages[stage] = stage_summary(repo.batches(upload.id), stage)
             repo.merge_summary(upload.id, stages=stages)
+            open_jobs = [j for j in repo.batch_jobs(upload.id, stage) if j.ended_at is None]
+            context.log_event(
+                dg.AssetObservation(
+                    asset_key=context.asset_key,
+                    partition=context.partition_key,
+                    metadata={
+                        "waiting_for_batch_jobs": len(open_jobs),
+                        "batch_jobs": ", ".join(f"{j.key} ({j.state})" for j in open_jobs),
+                    },
+                )
+            )
             return  # not materialized: the steps after it are skipped until the answers are in
         batches = repo.batches(upload.id)  # what no job could take goes online below
     todo = [b for b in batches if eligible(b)]
@@ -227,7 +240,7 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
     repo.merge_summary(upload.id, stages=stages)
     yield dg.MaterializeResult(
         metadata={
-            **stage_metadata(results, len(batches) - len(todo)),
+            **stage_metadata(results, len(batches) - len(todo) - len(applied)),
             "leased_by_another_run": len(leased_elsewhere),
             "model_usage": model_usage_table(stage_attempts),
             "mode": str(mode),

@@ -51,7 +51,9 @@ def refresh_job(repo: Repository, client: GeminiBatches, job: GeminiBatchJob, po
             job.id, polls=job.polls + 1, next_poll_at=next_poll(now, job.polls, poll_seconds), error=str(e)[:500]
         )
         return None
-    fields = dict(state=remote.state, polls=job.polls + 1, next_poll_at=next_poll(now, job.polls, poll_seconds))
+    fields = dict(
+        state=remote.state, polls=job.polls + 1, next_poll_at=next_poll(now, job.polls, poll_seconds), error=None
+    )
     if not remote.state.is_open:
         fields["ended_at"] = now
     repo.update_batch_job(job.id, **fields)

@@ -134,6 +134,7 @@ def _wait_for_batch_jobs(repo: Repository, upload_id: int, gemini_batches, progr
     apply (or jobs to confirm): run the job again; False when the upload has no job left."""
     if gemini_batches is None:
         return False
+    gemini_batches = gemini_batches.process_config_and_initialize()  # EnvVar fields resolved
     client = gemini_batches.client()
     shown = None
     while True:
@@ -143,7 +144,7 @@ def _wait_for_batch_jobs(repo: Repository, upload_id: int, gemini_batches, progr
         waiting = [j for j in jobs if j.ended_at is None and j.name]
         if len(waiting) < len(jobs):
             return True
-        line = ", ".join(f"{j.key} {j.state}" for j in waiting)
+        line = ", ".join(f"{j.key} {j.state}" + (f" (last poll: {j.error})" if j.error else "") for j in waiting)
         if line != shown:
             progress(f"      waiting for {len(waiting)} Batch API job(s) at Gemini: {line}")
             shown = line
@@ -159,6 +160,7 @@ STAGE_EVENTS = {
     dg.DagsterEventType.STEP_FAILURE,
     dg.DagsterEventType.STEP_SKIPPED,
     dg.DagsterEventType.ASSET_MATERIALIZATION,
+    dg.DagsterEventType.ASSET_OBSERVATION,
 }
 
 
@@ -170,6 +172,7 @@ class StageProgress:
         self.order = [a.key.to_user_string() for a in upload_assets]
         self.seen: set[int] = set()
         self.metadata: dict[str, dict] = {}
+        self.observed: dict[str, dict] = {}  # e.g. a model stage waiting for Batch API jobs
         self.materialized: list[str] = []
         self.failure: tuple[str, str] | None = None
         self._stop = threading.Event()
@@ -202,7 +205,10 @@ class StageProgress:
         step = event.step_key or ""
         index = self.order.index(step) + 1 if step in self.order else "?"
         prefix = f"[{index}/{len(self.order)}] {step}"
-        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+        if event.event_type == dg.DagsterEventType.ASSET_OBSERVATION:
+            observation = event.event_specific_data.asset_observation
+            self.observed[step] = {k: v.value for k, v in observation.metadata.items()}
+        elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             self.materialized.append(step)
             materialization = event.event_specific_data.materialization
             self.metadata[step] = {k: v.value for k, v in materialization.metadata.items()}
@@ -213,12 +219,16 @@ class StageProgress:
                 if isinstance(v, (int, float, str)) and "\n" not in str(v) and k != "path"
             )
             seconds = event.event_specific_data.duration_ms / 1000
-            self.progress(
-                f"{prefix}: ok in {seconds:.1f}s {shown}"
-                if step in self.metadata
-                else f"{prefix}: ok in {seconds:.1f}s, nothing to do: the upload is paused or cancelled "
-                "(see `elevra-pipeline status`)"
-            )
+            if step in self.metadata:
+                self.progress(f"{prefix}: ok in {seconds:.1f}s {shown}")
+            elif waiting := self.observed.get(step, {}).get("waiting_for_batch_jobs"):
+                jobs = self.observed[step].get("batch_jobs", "")
+                self.progress(f"{prefix}: sent in {seconds:.1f}s; waiting for {waiting} Batch API job(s): {jobs}")
+            else:
+                self.progress(
+                    f"{prefix}: ok in {seconds:.1f}s, nothing to do: the upload is paused or cancelled "
+                    "(see `elevra-pipeline status`)"
+                )
         elif event.event_type == dg.DagsterEventType.STEP_SKIPPED:
             self.progress(f"{prefix}: skipped (an earlier step had nothing to do)")
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
@@ -231,7 +241,7 @@ def _run_job(instance, upload, resources, repo, notifier, progress) -> None:
     """One run of the `process_upload` job for the partition (the job the daemon runs), with live
     per-step progress; then the same e-mails the sensors send, by the same rule (`after_assets`)."""
     instance.add_dynamic_partitions(uploads_partitions.name, [upload.partition_key])
-    job = dg.Definitions(assets=upload_assets, jobs=[process_upload_job], resources=resources).get_job_def(
+    job = dg.Definitions(assets=upload_assets, jobs=[process_upload_job], resources=resources).resolve_job_def(
         process_upload_job.name
     )
     run_id = make_new_run_id()

@@ -5,8 +5,8 @@ from collections import Counter
 from elevra_pipeline.notifications.templates import mapping_lines, rows_line
 from elevra_pipeline.pipeline.queue import DONE_BATCHES, OPEN_UPLOADS, queue_snapshot
 from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
-from elevra_pipeline.quotas.planner import planned_mode
-from elevra_pipeline.quotas.prices import format_cost
+from elevra_pipeline.quotas.planner import BATCH_ETA, planned_mode
+from elevra_pipeline.quotas.prices import CallMode, format_cost
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.workbook.row_accounting import account_rows
 from elevra_pipeline.workbook.summary import model_usage, total_cost_usd
@@ -26,11 +26,12 @@ def upload_glance(repo: Repository, upload, quotas: QuotaConfig | None = None) -
     batches = repo.batches(upload.id)
     usage = model_usage(repo, upload.id)
     done = sum(b.status in DONE_BATCHES for b in batches)
-    eta = (
-        "-"
-        if done == len(batches) or upload.status not in OPEN_UPLOADS
-        else queue_snapshot(repo, upload, quotas or load_quotas())["eta"]
-    )
+    if done == len(batches) or upload.status not in OPEN_UPLOADS:
+        eta = "-"
+    elif planned_mode(upload.summary_json) == CallMode.BATCH:
+        eta = BATCH_ETA
+    else:
+        eta = queue_snapshot(repo, upload, quotas or load_quotas())["eta"]
     return {
         "progress": f"{done}/{len(batches)}",
         "eta": eta,

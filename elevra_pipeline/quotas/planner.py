@@ -7,6 +7,7 @@ from datetime import datetime
 from elevra_pipeline.quotas.prices import CallMode
 
 BATCH_TURNAROUND_HOURS = 24.0  # Google's target for a Batch API job
+BATCH_ETA = "within 24 h per stage (the Batch API's target; usually much sooner)"
 
 
 @dataclass(frozen=True)
