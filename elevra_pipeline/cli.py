@@ -84,7 +84,7 @@ def cmd_quota(args) -> int:
     now = time.time()
     print(
         f"{'model':18} {'requests/window':>16} {'tokens/window':>20} {'requests today':>16} "
-        f"{'in flight':>12}  cool-down"
+        f"{'in flight':>12} {'batch jobs (tokens)':>20}  cool-down"
     )
     for model, limits in config.models.items():
         u = ledger.usage(model, now)
@@ -92,7 +92,8 @@ def cmd_quota(args) -> int:
         print(
             f"{model:18} {u['requests_in_window']:>7}/{limits.rpm or '∞':<8} "
             f"{u['tokens_in_window']:>9}/{limits.tpm or '∞':<10} "
-            f"{u['requests_today']:>7}/{limits.rpd or '∞':<8} {u['tokens_in_flight']:>12}  {cool}"
+            f"{u['requests_today']:>7}/{limits.rpd or '∞':<8} {u['tokens_in_flight']:>12} "
+            f"{u['batch_enqueued_tokens']:>9}/{limits.batch_enqueued_tokens or '∞':<10}  {cool}"
         )
     return 0
 

@@ -3,6 +3,7 @@
 import os
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline.pipeline.admin_job import upload_admin
 from elevra_pipeline.pipeline.assets import upload_assets
@@ -58,6 +59,8 @@ def build_resources() -> dict:
             base_url=_env("ELEVRA_GEMINI_BASE_URL"),
             poll_seconds=settings.batch_poll_seconds,
         ),
+        # object storage for ELEVRA_UPLOAD_BUCKET: credentials from the environment or the instance role
+        "s3": S3Resource(endpoint_url=_env("AWS_ENDPOINT_URL"), region_name=_env("AWS_REGION")),
         "email": EmailResource(
             api_key=_env("RESEND_API_KEY"),
             api_url=_env("ELEVRA_RESEND_API_URL") or _env("RESEND_API_URL"),

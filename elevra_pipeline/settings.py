@@ -5,6 +5,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from elevra_pipeline.intake.object_bucket import BucketUrl
+
 DEFAULT_TEAM_EMAIL = "team@elevracommunity.com"
 
 
@@ -56,6 +58,8 @@ class Settings:
     max_in_flight: int = 1024
     batch_poll_seconds: float = 60.0  # first poll of a Batch API job; then 1.5x per poll, up to 10 min
     batch_min_batches: int = 200  # `auto` mode: uploads with fewer batches go online
+    upload_bucket: str | None = None  # s3://bucket/prefix: the upload bucket on object storage
+    results_bucket: str | None = None  # s3://bucket/prefix: result workbooks written back there
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -84,7 +88,19 @@ class Settings:
             max_in_flight=_number("ELEVRA_MAX_IN_FLIGHT", 1024, int),
             batch_poll_seconds=_number("ELEVRA_BATCH_POLL_SECONDS", 60.0),
             batch_min_batches=_number("ELEVRA_BATCH_MIN_BATCHES", 200, int),
+            upload_bucket=_bucket_url("ELEVRA_UPLOAD_BUCKET"),
+            results_bucket=_bucket_url("ELEVRA_RESULTS_BUCKET"),
         )
+
+
+def _bucket_url(name: str) -> str | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return str(BucketUrl.parse(raw))
+    except ValueError as e:
+        raise SettingsError(f"{name}={raw!r}: {e}") from None
 
 
 def intake_limits(max_file_mb: float | None = None, max_rows: int | None = None, max_cells: int | None = None):

@@ -18,6 +18,7 @@ def test_definitions_load_with_every_asset_job_and_sensor():
     }
     assert repository.get_job("process_upload") is not None
     assert {s.name for s in repository.sensor_defs} == {
+        "batch_jobs_sensor",
         "upload_bucket_sensor",
         "upload_email_sensor",
         "upload_failure_email_sensor",
@@ -105,6 +106,7 @@ def test_the_wiring_snapshot_a_change_to_it_shows_in_review():
         "upload_backfill_schedule",
     ]
     assert sorted(s.name for s in repository.sensor_defs) == [
+        "batch_jobs_sensor",
         "model_recovery_sensor",
         "upload_bucket_sensor",
         "upload_email_sensor",

@@ -8,6 +8,7 @@ import time
 from email import policy
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline.definitions import defs
 from elevra_pipeline.pipeline.email_sensors import upload_email_sensor, upload_failure_email_sensor
@@ -162,6 +163,7 @@ def test_a_rejected_upload_gets_its_email_from_the_bucket_sensor(instance, sqlit
             "app": app_resource(),
             "database": DatabaseResource(url=sqlite_url),
             "email": EmailResource(outbox_dir=local_outbox()),
+            "s3": S3Resource(),
         },
     ) as context:
         upload_bucket_sensor.evaluate_tick(context)

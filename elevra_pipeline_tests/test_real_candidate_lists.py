@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 from openpyxl import Workbook, load_workbook
 
 from elevra_pipeline.definitions import defs
@@ -66,7 +67,11 @@ def test_the_whole_state_board_listing_becomes_records_with_every_row_accounted(
     resources = {
         "database": DatabaseResource(url=sqlite_url),
         "gemini": GeminiResource(
-            base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01, max_in_flight=8
+            base_url=emulator.base_url,
+            database_url=sqlite_url,
+            backoff_base_seconds=0.01,
+            max_in_flight=8,
+            batch_min_batches=5000,  # 1,083 batches: `auto` keeps them online (see test_batch_mode)
         ),
     }
     materialize_upload(upload, instance, resources)
@@ -214,6 +219,7 @@ def test_the_same_file_dropped_again_tells_its_sender_it_is_a_duplicate(instance
             "app": app_resource(),
             "database": DatabaseResource(url=sqlite_url),
             "email": EmailResource(outbox_dir=local_outbox()),
+            "s3": S3Resource(),
         },
     ) as context:
         result = upload_bucket_sensor.evaluate_tick(context)

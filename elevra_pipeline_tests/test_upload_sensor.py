@@ -7,6 +7,7 @@ import time
 
 import dagster as dg
 import pytest
+from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline.definitions import defs
 from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource
@@ -42,6 +43,7 @@ def _tick(instance, sqlite_url, cursor=None):
             "app": app_resource(),
             "database": DatabaseResource(url=sqlite_url),
             "email": EmailResource(outbox_dir=local_outbox()),
+            "s3": S3Resource(),
         },
     ) as context:
         return upload_bucket_sensor.evaluate_tick(context)

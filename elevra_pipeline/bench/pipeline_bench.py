@@ -222,6 +222,8 @@ def run_case(
                             str(f),
                             "--uploader",
                             "bench@example.org",
+                            "--mode",
+                            "online",  # the quota-bound online path is what is measured
                         ],
                         env=env,
                         stdout=subprocess.PIPE,

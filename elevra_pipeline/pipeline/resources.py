@@ -29,6 +29,8 @@ class AppResource(dg.ConfigurableResource):
     intake_max_file_mb: float | None = None
     intake_max_rows: int | None = None
     intake_max_cells: int | None = None
+    upload_bucket: str | None = None  # s3://bucket/prefix instead of `upload_dir`
+    results_bucket: str | None = None  # s3://bucket/prefix for result workbooks
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppResource":
@@ -44,6 +46,8 @@ class AppResource(dg.ConfigurableResource):
             intake_max_file_mb=settings.intake_max_file_mb,
             intake_max_rows=settings.intake_max_rows,
             intake_max_cells=settings.intake_max_cells,
+            upload_bucket=settings.upload_bucket,
+            results_bucket=settings.results_bucket,
         )
 
     def intake_limits(self) -> IntakeLimits:

@@ -1,16 +1,22 @@
-"""Watch the upload bucket: each new file becomes one upload partition and one run."""
+"""Watch the upload bucket (a local folder or S3-compatible object storage): each new file becomes one
+upload partition and one run."""
 
 import json
+import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
+from elevra_pipeline.intake.object_bucket import BucketUrl, ObjectBucket
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.registration import register_file, sidecar, sidecar_email
 from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource
+from elevra_pipeline.storage.batch_rules import COMPLETE
 
 SETTLE_SECONDS = 2.0  # a file modified more recently may still be being copied in
 
@@ -34,27 +40,23 @@ def candidate_files(upload_dir: Path, now: float, settle_seconds: float = SETTLE
     )
 
 
-@dg.sensor(job=process_upload_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
-def upload_bucket_sensor(
-    context: dg.SensorEvaluationContext, database: DatabaseResource, email: EmailResource, app: AppResource
-) -> dg.SensorResult:
-    """Registers each new file once by content hash, adds its partition and requests its run."""
-    upload_dir, archive_dir = Path(app.upload_dir), Path(app.archive_dir)
-    upload_dir.mkdir(parents=True, exist_ok=True)
-    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    notifier = Notifier(database.repository(), email, app.team_email)
-    repo = notifier.repo
-    new_keys, requests, rejected = [], [], []
-    for path in candidate_files(upload_dir, time.time()):
-        stat = path.stat()
-        signature = f"{stat.st_size}:{stat.st_mtime_ns}"
-        if seen.get(path.name) == signature:
-            continue
-        registration = register_file(repo, path, archive_dir)
-        seen[path.name] = signature
+@dataclass
+class _Look:
+    """One evaluation's registrations, shared by the local folder and the object bucket."""
+
+    context: dg.SensorEvaluationContext
+    notifier: Notifier
+    archive_dir: Path
+    new_keys: list[str] = field(default_factory=list)
+    requests: list[dg.RunRequest] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+    def register(self, path: Path, shown_as: str, signature: str) -> None:
+        repo, notifier, log = self.notifier.repo, self.notifier, self.context.log
+        registration = register_file(repo, path, self.archive_dir)
         upload = registration.upload
         if not registration.is_new:
-            context.log.info(f"{path.name}: same content as upload {upload.id} ({upload.partition_key}); ignored")
+            log.info(f"{shown_as}: same content as upload {upload.id} ({upload.partition_key}); ignored")
             side, _ = sidecar(path)
             if notifier.notify(
                 upload,
@@ -63,26 +65,84 @@ def upload_bucket_sensor(
                 {"filename": path.name},
                 uploader_email=sidecar_email(side),
             ):
-                rejected.append(upload.partition_key)  # deliver now, like a rejection
+                self.rejected.append(upload.partition_key)  # deliver now, like a rejection
         elif registration.rejected:
-            rejected.append(upload.partition_key)
-            context.log.warning(f"{path.name} rejected: {upload.failure_reason}")
+            self.rejected.append(upload.partition_key)
+            log.warning(f"{shown_as} rejected: {upload.failure_reason}")
             notifier.notify(upload, "rejected")
         else:
-            new_keys.append(upload.partition_key)
-            requests.append(
+            self.new_keys.append(upload.partition_key)
+            self.requests.append(
                 dg.RunRequest(
                     partition_key=upload.partition_key,
                     run_key=upload.partition_key,
                     tags={"elevra/upload_id": str(upload.id), "elevra/kind": "fresh"},
                 )
             )
-            context.log.info(f"{path.name}: registered as upload {upload.id}, partition {upload.partition_key}")
-    if rejected:
-        notifier.deliver_due()  # the rejection e-mail goes now; a failed send is retried by upload_email_sensor
-    return dg.SensorResult(
-        run_requests=requests,
-        cursor=json.dumps(seen),
-        dynamic_partitions_requests=[uploads_partitions.build_add_request(new_keys)] if new_keys else [],
-        skip_reason=None if requests or rejected else "no new uploads",
-    )
+            log.info(f"{shown_as}: registered as upload {upload.id}, partition {upload.partition_key}")
+
+    def result(self, cursor: str, skip_reason: str = "no new uploads") -> dg.SensorResult:
+        if self.rejected:
+            self.notifier.deliver_due()  # rejections go now; a failed send is retried by upload_email_sensor
+        return dg.SensorResult(
+            run_requests=self.requests,
+            cursor=cursor,
+            dynamic_partitions_requests=[uploads_partitions.build_add_request(self.new_keys)] if self.new_keys else [],
+            skip_reason=None if self.requests or self.rejected else skip_reason,
+        )
+
+
+@dg.sensor(job=process_upload_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
+def upload_bucket_sensor(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    email: EmailResource,
+    app: AppResource,
+    s3: S3Resource,
+) -> dg.SensorResult:
+    """Registers each new file once by content hash, adds its partition and requests its run: from the
+    local folder `ELEVRA_UPLOAD_DIR`, or from object storage when `ELEVRA_UPLOAD_BUCKET` is set."""
+    look = _Look(context, Notifier(database.repository(), email, app.team_email), Path(app.archive_dir))
+    if app.upload_bucket:
+        return _look_in_object_bucket(look, app, s3)
+    upload_dir = Path(app.upload_dir)
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    for path in candidate_files(upload_dir, time.time()):
+        stat = path.stat()
+        signature = f"{stat.st_size}:{stat.st_mtime_ns}"
+        if seen.get(path.name) != signature:
+            look.register(path, path.name, signature)
+            seen[path.name] = signature
+    return look.result(json.dumps(seen))
+
+
+def _look_in_object_bucket(look: _Look, app: AppResource, s3: S3Resource) -> dg.SensorResult:
+    """Each new object is downloaded once into a staging folder, registered (its content hash decides
+    whether it is a new upload) and the staging copy removed; finished uploads' workbooks go back
+    under `ELEVRA_RESULTS_BUCKET`."""
+    results = BucketUrl.parse(app.results_bucket) if app.results_bucket else None
+    bucket = ObjectBucket(s3.get_client(), BucketUrl.parse(app.upload_bucket), results)
+    seen: dict[str, str] = json.loads(look.context.cursor) if look.context.cursor else {}
+    new, listed = bucket.list_new(seen)
+    staging = look.archive_dir / "_incoming"
+    for item in new:
+        folder = staging / item.etag
+        try:
+            look.register(bucket.fetch(item, folder), f"s3://{bucket.url.bucket}/{item.key}", item.etag)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    if results:
+        _write_back_results(look, bucket)
+    return look.result(json.dumps(listed), f"no new objects in {bucket.url}")
+
+
+def _write_back_results(look: _Look, bucket: ObjectBucket) -> None:
+    repo = look.notifier.repo
+    for upload in repo.list_uploads():
+        summary = upload.summary_json or {}
+        path = Path(upload.workbook_path) if upload.workbook_path else None
+        if upload.status in COMPLETE and path and path.exists() and summary.get("results_url_for") != str(path):
+            url = bucket.put_result(path)
+            repo.merge_summary(upload.id, results_url=url, results_url_for=str(path))
+            look.context.log.info(f"upload {upload.id}: result workbook written to {url}")

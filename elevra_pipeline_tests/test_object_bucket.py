@@ -1,0 +1,120 @@
+"""The upload bucket on S3-compatible object storage, against a real local S3 server (moto's, started
+here on 127.0.0.1): long listings, deleted keys, sidecar objects, one download per object, an upload
+processed end to end with its e-mails and its workbook written back."""
+
+import json
+import socket
+
+import boto3
+import dagster as dg
+import pytest
+from dagster_aws.s3 import S3Resource
+from moto.server import ThreadedMotoServer
+
+from elevra_pipeline.definitions import defs
+from elevra_pipeline.intake.object_bucket import BucketUrl, ObjectBucket
+from elevra_pipeline.pipeline.email_sensors import upload_email_sensor
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource
+from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
+from elevra_pipeline.samples import SAMPLE_XLSX
+from elevra_pipeline.settings import Settings
+from elevra_pipeline_tests.helpers import local_outbox, materialize_upload
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint):
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket="elevra")
+    return client
+
+
+def test_bucket_urls_are_checked():
+    assert BucketUrl.parse("s3://elevra/uploads/") == BucketUrl("elevra", "uploads/")
+    assert str(BucketUrl.parse("s3://elevra")) == "s3://elevra/"
+    with pytest.raises(ValueError, match="not an s3://bucket/prefix URL"):
+        BucketUrl.parse("/data/uploads")
+
+
+def test_listing_reads_every_page_survives_deleted_keys_and_sees_new_content(s3):
+    for i in range(1205):  # more than one page of 1,000 keys
+        s3.put_object(Bucket="elevra", Key=f"uploads/list-{i:04d}.csv", Body=f"name\nAnn {i}\n".encode())
+    s3.put_object(Bucket="elevra", Key="uploads/list-0000.csv.json", Body=b"{}")  # a sidecar, not an upload
+    s3.put_object(Bucket="elevra", Key="uploads/.hidden.csv", Body=b"x")
+    s3.put_object(Bucket="elevra", Key="elsewhere/other.csv", Body=b"x")
+    bucket = ObjectBucket(s3, BucketUrl.parse("s3://elevra/uploads"))
+    new, cursor = bucket.list_new({})
+    assert len(new) == len(cursor) == 1205
+
+    for i in range(5):  # deleted, including the last key listed: the next look is not thrown off
+        s3.delete_object(Bucket="elevra", Key=f"uploads/list-{1204 - i:04d}.csv")
+    s3.put_object(Bucket="elevra", Key="uploads/list-0003.csv", Body=b"name\nNew content\n")
+    s3.put_object(Bucket="elevra", Key="uploads/later.csv", Body=b"name\nBo\n")
+    new, cursor = bucket.list_new(cursor)
+    assert sorted(o.key for o in new) == ["uploads/later.csv", "uploads/list-0003.csv"]
+    assert len(cursor) == 1201 and bucket.list_new(cursor)[0] == []
+
+
+def _tick(sensor, instance, resources, cursor=None):
+    with dg.build_sensor_context(
+        instance_ref=instance.get_ref(), cursor=cursor, definitions=defs, resources=resources
+    ) as context:
+        return sensor.evaluate_tick(context)
+
+
+def test_an_object_dropped_in_the_bucket_is_processed_end_to_end_with_its_emails(
+    s3, s3_endpoint, instance, resources, db_url, outbox, monkeypatch
+):
+    monkeypatch.setenv("ELEVRA_UPLOAD_BUCKET", "s3://elevra/incoming")
+    monkeypatch.setenv("ELEVRA_RESULTS_BUCKET", "s3://elevra/results")
+    app = AppResource.from_settings(Settings.from_env())
+    sensor_resources = {
+        "app": app,
+        "database": DatabaseResource(url=db_url),
+        "email": EmailResource(outbox_dir=local_outbox()),
+        "s3": S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"),
+    }
+    s3.upload_file(str(SAMPLE_XLSX), "elevra", "incoming/county.xlsx")
+    s3.put_object(
+        Bucket="elevra", Key="incoming/county.xlsx.json", Body=json.dumps({"uploader_email": "ann@example.org"})
+    )
+    s3.upload_file(str(SAMPLE_XLSX), "elevra", "incoming/county_again.xlsx")  # the same bytes again
+
+    first = _tick(upload_bucket_sensor, instance, sensor_resources)
+    (request,) = first.run_requests
+    repo = DatabaseResource(url=db_url).repository()
+    (upload,) = repo.list_uploads()
+    assert upload.partition_key == request.partition_key and upload.uploader_email == "ann@example.org"
+    assert not list((Settings.from_env().archive_dir / "_incoming").glob("*/*"))  # staging copies removed
+
+    instance.add_dynamic_partitions("uploads", [upload.partition_key])
+    materialize_upload(upload, instance, {**resources, "app": app})
+    emails = _tick(upload_email_sensor, instance, sensor_resources)
+    assert "Delivery: 8 sent" in emails.skip_message  # queued, two stages and the final one, to both
+    again = _tick(upload_bucket_sensor, instance, sensor_resources, first.cursor)
+    assert again.run_requests == []  # nothing new; the finished workbook went back to the bucket
+
+    upload = repo.get_upload_by_id(upload.id)
+    key = f"results/{upload.partition_key}.xlsx"
+    assert upload.status == "completed" and upload.summary_json["results_url"] == f"s3://elevra/{key}"
+    assert s3.get_object(Bucket="elevra", Key=key)["Body"].read() == open(upload.workbook_path, "rb").read()
+    subjects = [n.subject for n in repo.notifications(upload.id)]
+    assert len(list(outbox.rglob("*.eml"))) == len(subjects) == 10  # and the duplicate's notice, to both
+    assert sum("county_again.xlsx" in s for s in subjects) == 2
