@@ -1,0 +1,168 @@
+"""The production recipe: nginx with basic auth in front of the Dagster webservers, which listen on
+127.0.0.1 only; one full UI for admins, one read-only UI for viewers (deploy/proxy/nginx.conf)."""
+
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CONF = REPO / "deploy" / "proxy" / "nginx.conf"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def tools():
+    missing = [
+        tool for tool in ("nginx", "openssl") if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists()
+    ]
+    if missing:
+        reason = f"{' and '.join(missing)} not installed (Debian: apt-get install nginx-light openssl; .ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the auth proxy test: {reason}")
+        pytest.skip(reason)
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def _htpasswd(path: Path, user: str, password: str) -> None:
+    """As the README says: `openssl passwd -apr1` (Apache's MD5-based crypt, which nginx reads)."""
+    hashed = subprocess.run(["openssl", "passwd", "-apr1", password], capture_output=True, text=True, check=True)
+    path.write_text(f"{user}:{hashed.stdout.strip()}\n")
+
+
+def _request(url: str, credentials: tuple[str, str] | None = None, body: dict | None = None):
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None)
+    if body:
+        request.add_header("Content-Type", "application/json")
+    if credentials:
+        request.add_header("Authorization", "Basic " + base64.b64encode(":".join(credentials).encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{url}: the server exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers (401 from nginx)
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {seconds}s")
+
+
+@pytest.fixture(scope="module")
+def proxy(tools, tmp_path_factory):
+    home = tmp_path_factory.mktemp("proxy")
+    (home / "dagster_home").mkdir()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home / "dagster_home"),
+        "ELEVRA_DATA_DIR": str(home / "data"),
+    }
+    ui, read_only, admins, viewers = (_free_port() for _ in range(4))
+    webserver = [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-w", str(REPO / "workspace.yaml")]
+    servers = [
+        subprocess.Popen(
+            [*webserver, "-p", str(ui)], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        ),
+        subprocess.Popen(
+            [*webserver, "-p", str(read_only), "--read-only"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+    ]
+    prefix = home / "nginx"
+    for folder in ("auth", "logs", "run"):
+        (prefix / folder).mkdir(parents=True)
+    # the recipe as shipped, with this test's free ports for the four well-known ones
+    conf = CONF.read_text()
+    for old, new in (
+        ("8080", admins),
+        ("8081", viewers),
+        ("127.0.0.1:3000", f"127.0.0.1:{ui}"),
+        ("127.0.0.1:3001", f"127.0.0.1:{read_only}"),
+    ):
+        conf = conf.replace(old, str(new))
+    (prefix / "nginx.conf").write_text(conf)
+    _htpasswd(prefix / "auth" / "admins.htpasswd", "admin", "admin-secret")
+    _htpasswd(prefix / "auth" / "viewers.htpasswd", "viewer", "viewer-secret")
+    servers.append(
+        # as root, nginx's workers would switch to `nobody`, who cannot read this test's private temp folder
+        subprocess.Popen(
+            [
+                tools,
+                "-p",
+                str(prefix),
+                "-c",
+                "nginx.conf",
+                "-g",
+                "daemon off;" + (" user root;" if os.geteuid() == 0 else ""),
+            ],
+            stderr=subprocess.DEVNULL,
+        )
+    )
+    try:
+        for port, process in ((ui, servers[0]), (read_only, servers[1])):
+            _wait_for(f"http://127.0.0.1:{port}/server_info", process)
+        _wait_for(f"http://127.0.0.1:{admins}/", servers[2], 20)
+        yield {"admins": f"http://127.0.0.1:{admins}", "viewers": f"http://127.0.0.1:{viewers}"}
+    finally:
+        for process in servers:
+            process.terminate()
+        for process in servers:
+            process.wait(timeout=30)
+
+
+PERMISSIONS = {"query": "{ version permissions { permission value } }"}
+
+
+def _permissions(body: str) -> dict:
+    data = json.loads(body)["data"]
+    assert data["version"]
+    return {p["permission"]: p["value"] for p in data["permissions"]}
+
+
+def test_without_credentials_the_proxy_answers_401_and_shows_nothing(proxy):
+    for url in (proxy["admins"] + "/", proxy["admins"] + "/graphql", proxy["viewers"] + "/"):
+        status, body = _request(url)
+        assert status == 401 and "Dagster" not in body
+    assert _request(proxy["admins"] + "/", ("admin", "wrong"))[0] == 401
+    assert _request(proxy["viewers"] + "/", ("admin", "admin-secret"))[0] == 401  # admins are not viewers here
+
+
+def test_admins_get_the_ui_and_its_graphql_with_every_permission(proxy):
+    status, page = _request(proxy["admins"] + "/", ("admin", "admin-secret"))
+    assert status == 200 and "Dagster" in page
+    status, body = _request(proxy["admins"] + "/graphql", ("admin", "admin-secret"), PERMISSIONS)
+    assert status == 200 and _permissions(body)["launch_pipeline_execution"] is True
+
+
+def test_viewers_get_a_read_only_ui(proxy):
+    status, body = _request(proxy["viewers"] + "/graphql", ("viewer", "viewer-secret"), PERMISSIONS)
+    permissions = _permissions(body)
+    assert status == 200 and permissions["launch_pipeline_execution"] is False
+    assert permissions["terminate_pipeline_execution"] is False and permissions["wipe_assets"] is False
