@@ -114,7 +114,7 @@ class BatchStage:
         number = len(self.repo.batch_jobs(upload.id, stage.name)) + 1
         submitted, passed_over = [], []
         for model in self.chain:
-            limits = self.engine.config.limits(model)
+            limits = self.engine.config.allowed(model)
             while pending:
                 capacity = self.engine.ledger.batch_capacity(model, limits)
                 chunk, tokens, size = [], 0, 0
@@ -141,7 +141,7 @@ class BatchStage:
             return False
         job_id = self.engine.ledger.open_batch_job(
             model,
-            self.engine.config.limits(model),
+            self.engine.config.allowed(model),
             sum(self._tokens(r) for r in chunk),
             dict(
                 key=key,

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from elevra_pipeline.exceptions import BatchFailedError, ModelCallError, QuotaExhaustedError
 from elevra_pipeline.quotas.in_flight import ModelAverages, in_flight_target
 from elevra_pipeline.quotas.ledger import QuotaLedger
-from elevra_pipeline.quotas.limits import QuotaConfig
+from elevra_pipeline.quotas.limits import ModelLimits, QuotaConfig
 from elevra_pipeline.quotas.windows import seconds_until_day_reset
 
 
@@ -94,10 +94,23 @@ class QuotaEngine:
         self.record_attempts = record_attempts
         self._waiting: Counter[str] = Counter()  # this process's callers asleep until a model frees
         self._waiting_lock = threading.Lock()
+        self._effective: dict[str, tuple[float, ModelLimits]] = {}
 
     def in_flight(self, stage: str, chain: list[str] | None = None) -> int:
-        """How many of the stage's calls to keep in flight now (see quotas.in_flight)."""
-        return in_flight_target(self.config, self.config.chain(stage, chain), self.averages, self.max_in_flight)
+        """How many of the stage's calls to keep in flight now (see quotas.in_flight), from the effective
+        limits (read from the ledger at most once a second)."""
+        return in_flight_target(
+            self.config, self.config.chain(stage, chain), self.averages, self.max_in_flight, self.effective_limits
+        )
+
+    def effective_limits(self, model: str) -> ModelLimits:
+        """What the pipeline may take of `model` now: declared x share, lowered by Google's 429s."""
+        now = self.clock()
+        cached = self._effective.get(model)
+        if cached is None or now - cached[0] > 1.0:
+            cached = (now, self.ledger.effective_limits(model, self.config.allowed(model), now))
+            self._effective[model] = cached
+        return cached[1]
 
     def backoff(self, failures: int) -> float:
         """Exponential backoff with full jitter."""
@@ -111,7 +124,7 @@ class QuotaEngine:
             passed_over, wait_for, wait_on = [], math.inf, chain[0]
             for model in chain:
                 decision = self.ledger.try_reserve(
-                    model, self.config.limits(model), tokens, now, ahead=self._waiting[model]
+                    model, self.config.allowed(model), tokens, now, ahead=self._waiting[model]
                 )
                 if decision.admitted:
                     return model, decision.reservation_id, "; ".join(passed_over) or None
@@ -175,7 +188,8 @@ class QuotaEngine:
                     reservation_id,
                     started,
                     None,
-                    dict(
+                    refused=e.error_type == "rate_limited",
+                    attempt=dict(
                         row,
                         status=e.error_type,
                         status_code=e.status_code,
@@ -190,7 +204,8 @@ class QuotaEngine:
                         cost_usd=self.config.cost_usd(model, e.input_tokens, e.output_tokens),
                     ),
                 )
-                if e.error_type == "rate_limited":
+                if e.error_type == "rate_limited":  # after the refused call left our counts
+                    self.ledger.rate_limited(model, self.config.allowed(model), e.scope, e.quota_id, self.clock())
                     if rate_limited >= self.max_rate_limited:
                         raise BatchFailedError(
                             f"{stage}: rate limited {rate_limited} times; last: {e}", model_unavailable=True
@@ -225,9 +240,16 @@ class QuotaEngine:
             )
             return Outcome(result.value, model, fallback_reason, attempt_no)
 
-    def _settle(self, reservation_id: int, sent: float, tokens: int | None, attempt: dict) -> None:
-        """One transaction: the reservation settled and (with `record_attempts`) the attempt row written."""
-        self.ledger.settle(reservation_id, self._counted_at(sent), tokens, attempt if self.record_attempts else None)
+    def _settle(
+        self, reservation_id: int, sent: float, tokens: int | None, attempt: dict, refused: bool = False
+    ) -> None:
+        """One transaction: the reservation settled (or, refused by a 429, dropped: Google did not count
+        it) and, with `record_attempts`, the attempt row written."""
+        row = attempt if self.record_attempts else None
+        if refused:
+            self.ledger.settle_refused(reservation_id, row)
+        else:
+            self.ledger.settle(reservation_id, self._counted_at(sent), tokens, row)
         self.sink(attempt)
 
     def _counted_at(self, sent: float) -> float:

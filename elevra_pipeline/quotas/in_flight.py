@@ -55,10 +55,18 @@ def model_in_flight(limits: ModelLimits, window: float, latency: float, tokens_p
     return calls_per_window(limits, tokens_per_call) * max(latency, window) / window
 
 
-def in_flight_target(config: QuotaConfig, chain: Sequence[str], averages: ModelAverages, ceiling: int) -> int:
-    """Calls to keep in flight for a stage whose chain is `chain` (fallbacks add their capacity)."""
+def in_flight_target(
+    config: QuotaConfig,
+    chain: Sequence[str],
+    averages: ModelAverages,
+    ceiling: int,
+    limits_of: Callable[[str], ModelLimits] | None = None,
+) -> int:
+    """Calls to keep in flight for a stage whose chain is `chain` (fallbacks add their capacity);
+    `limits_of(model)`: the limits in force (default: declared x share)."""
+    limits_of = limits_of or config.allowed
     total = sum(
-        model_in_flight(config.limits(m), config.window_seconds, averages.latency(m), averages.tokens(m)) for m in chain
+        model_in_flight(limits_of(m), config.window_seconds, averages.latency(m), averages.tokens(m)) for m in chain
     )
     return max(1, min(ceiling, math.ceil(total) if math.isfinite(total) else ceiling))
 

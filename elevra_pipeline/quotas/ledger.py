@@ -16,7 +16,14 @@ from sqlalchemy.engine import Engine
 from elevra_pipeline.quotas.limits import ModelLimits, QuotaConfig
 from elevra_pipeline.quotas.windows import day_key, seconds_until_day_reset
 from elevra_pipeline.storage.database import dialect_insert
-from elevra_pipeline.storage.models import GeminiBatchJob, ModelAttempt, QuotaDaily, QuotaModel, QuotaReservation
+from elevra_pipeline.storage.models import (
+    GeminiBatchJob,
+    ModelAttempt,
+    QuotaDaily,
+    QuotaLimitChange,
+    QuotaModel,
+    QuotaReservation,
+)
 
 PRUNE_EVERY = 500
 
@@ -37,6 +44,7 @@ class QuotaLedger:
         day_seconds: float | None = None,
         in_flight_lease_seconds: float = 600.0,
         arrival_margin_seconds: float = 0.0,
+        adaptive: bool = False,
     ):
         self.engine = engine
         # until settled, a call counts from the latest the server can have counted it: an answer that
@@ -45,6 +53,7 @@ class QuotaLedger:
         self.window = window_seconds
         self.day_seconds = day_seconds
         self.lease = in_flight_lease_seconds
+        self.adaptive = adaptive  # effective limits follow Google's 429s (see `rate_limited`)
         self._insert = dialect_insert(engine)
         self._postgres = engine.dialect.name == "postgresql"
         self._sql = self._statements()
@@ -57,6 +66,7 @@ class QuotaLedger:
             config.day_seconds,
             config.in_flight_lease_seconds,
             config.arrival_margin_seconds,
+            config.adaptive,
         )
 
     def _statements(self) -> dict:
@@ -64,10 +74,21 @@ class QuotaLedger:
         r, m, d = QuotaReservation, QuotaModel, QuotaDaily
         in_window = (r.model == bindparam("model")) & (r.at > bindparam("since"))
         daily = self._insert(d.__table__).values(model=bindparam("model"), day_key=bindparam("day"), requests=1)
+        model_row = (  # the model's lock row: its cool-down and what was learnt of its limits
+            m.cooldown_until,
+            m.cooldown_reason,
+            m.rpm_effective,
+            m.tpm_effective,
+            m.rpd_effective,
+            m.rpd_effective_day,
+            m.limits_changed_at,
+            m.probe_windows,
+        )
         statements = {
-            "lock": select(m.cooldown_until, m.cooldown_reason, *self._no_flush_wait())
+            "lock": select(*model_row, *self._no_flush_wait())
             .where(m.model == bindparam("model"))
             .with_for_update(of=m),
+            "read": select(*model_row).where(m.model == bindparam("model")),
             # one round trip while the model is locked: the window, the day and the tokens in flight
             "usage": select(
                 select(func.count()).where(in_window).scalar_subquery(),
@@ -117,21 +138,127 @@ class QuotaLedger:
         return [func.set_config("synchronous_commit", "off", True)] if self._postgres else []
 
     def _lock_model(self, conn, model: str):
-        """Lock the model's row (creating it on first use) and return its cool-down."""
+        """Lock the model's row (creating it on first use) and return it: the cool-down first."""
         row = conn.execute(self._sql["lock"], {"model": model}).first()
         if row is None:
             conn.execute(
                 self._insert(QuotaModel.__table__).values(model=model, cooldown_until=0.0).on_conflict_do_nothing()
             )
             row = conn.execute(self._sql["lock"], {"model": model}).one()
-        return row[0], row[1]
+        return row
+
+    def _effective(self, row, allowed: ModelLimits, day: str) -> ModelLimits:
+        """`allowed` (declared x share) lowered by what was learnt from Google's 429s."""
+        rpm, tpm, rpd, rpd_day = row[2], row[3], row[4], row[5]
+        return allowed.model_copy(
+            update={
+                "rpm": min(allowed.rpm, rpm) if allowed.rpm and rpm else allowed.rpm,
+                "tpm": min(allowed.tpm, tpm) if allowed.tpm and tpm else allowed.tpm,
+                "rpd": min(allowed.rpd, rpd) if allowed.rpd and rpd and rpd_day == day else allowed.rpd,
+            }
+        )
+
+    def _change(self, conn, model: str, limit: str, old: int, new: int, now: float, reason: str, **row) -> None:
+        conn.execute(update(QuotaModel).where(QuotaModel.model == model).values(**row))
+        conn.execute(
+            QuotaLimitChange.__table__.insert().values(
+                at=now, model=model, limit=limit, old=old, new=new, reason=reason
+            )
+        )
+
+    def _raise_after_clean_windows(self, conn, model: str, row, allowed: ModelLimits, now: float) -> None:
+        """Additive increase: a step (5% of what is allowed, at least 1) back towards it after
+        `probe_windows` windows without a 429; the number of windows doubles after each cut (at most
+        32), so a limit that was really reached is probed more and more rarely."""
+        changed_at, probe = row[6], row[7] or 1
+        if now - changed_at < self.window * probe:
+            return
+        for limit, column, current in (("rpm", "rpm_effective", row[2]), ("tpm", "tpm_effective", row[3])):
+            ceiling = getattr(allowed, limit)
+            if current is None or not ceiling or current >= ceiling:
+                continue
+            new = min(ceiling, current + max(1, round(ceiling * 0.05)))
+            back = new >= ceiling
+            self._change(
+                conn,
+                model,
+                limit,
+                current,
+                new,
+                now,
+                f"{probe} clean window(s): raised by a step" + (", back to the share" if back else ""),
+                **{column: None if back else new, "limits_changed_at": now, "probe_windows": 1 if back else probe},
+            )
+
+    def rate_limited(
+        self, model: str, allowed: ModelLimits, scope: str | None, quota_id: str | None, now: float
+    ) -> None:
+        """Google said 429 while our own count was under the effective limit: someone else (the web app,
+        another job) uses the same project's quota. Per minute: cut the limit the quota id names to what
+        we had admitted in the window (at least one step); per day: today's limit to what we had sent.
+        Recorded in `quota_limit_changes`."""
+        if not self.adaptive or scope not in ("minute", "day"):
+            return
+        with self._transaction() as conn:
+            row = self._lock_model(conn, model)
+            today = day_key(now, self.day_seconds)
+            effective = self._effective(row, allowed, today)
+            count, used, done, _ = conn.execute(
+                self._sql["usage"],
+                {"model": model, "since": now - self.window, "day": today, "lease_since": now - self.lease},
+            ).one()
+            why = f"429 {quota_id or ''}".strip()
+            if scope == "day":
+                sent = max(1, done or 0)  # the refused call has left the count (settle_refused)
+                if effective.rpd and sent < effective.rpd:
+                    self._change(
+                        conn, model, "rpd", effective.rpd, sent, now,
+                        f"{why} after {sent} of our calls today: the rest of today's quota is used elsewhere",
+                        rpd_effective=sent, rpd_effective_day=today,
+                    )  # fmt: skip
+                return
+            limit = "tpm" if "token" in (quota_id or "").lower() else "rpm"
+            current = getattr(effective, limit)
+            ours = count if limit == "rpm" else int(used)  # the refused calls have left the window
+            if not current or ours >= current:
+                return  # we were at our own limit: nothing learnt
+            step = max(1, round(getattr(allowed, limit) * 0.05))
+            new = max(1, min(ours, current - step))
+            # the 429s of one burst are one event: the wait before the next raise doubles once per event
+            probe = (row[7] or 1) if now - row[6] < self.window else min(32, (row[7] or 1) * 2)
+            self._change(
+                conn, model, limit, current, new, now,
+                f"{why} with {ours} of our {'calls' if limit == 'rpm' else 'tokens'} in the window: "
+                "someone else uses this quota",
+                **{f"{limit}_effective": new, "limits_changed_at": now, "probe_windows": probe},
+            )  # fmt: skip
+
+    def limit_changes(self, model: str | None = None, since: float = 0.0) -> list[dict]:
+        c = QuotaLimitChange
+        query = select(c.at, c.model, c.limit, c.old, c.new, c.reason).where(c.at >= since).order_by(c.id)
+        if model:
+            query = query.where(c.model == model)
+        with self.engine.begin() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def effective_limits(self, model: str, allowed: ModelLimits, now: float) -> ModelLimits:
+        with self.engine.begin() as conn:
+            row = conn.execute(self._sql["read"], {"model": model}).first()
+        return allowed if row is None else self._effective(row, allowed, day_key(now, self.day_seconds))
 
     def try_reserve(self, model: str, limits: ModelLimits, tokens: int, now: float, ahead: int = 0) -> Decision:
         """Admit now, or say how long until this call could be admitted behind `ahead` callers of the
-        same process already waiting for this model (so they do not all wake for the same slot)."""
+        same process already waiting for this model (so they do not all wake for the same slot).
+        `limits`: what the pipeline may take (declared x share); with `adaptive`, lowered by 429s."""
         r = QuotaReservation
         with self.engine.begin() as conn:
-            cooldown_until, cooldown_reason = self._lock_model(conn, model)  # counted only once locked
+            row = self._lock_model(conn, model)  # counted only once locked
+            cooldown_until, cooldown_reason = row[0], row[1]
+            if self.adaptive:
+                if row[2] is not None or row[3] is not None:
+                    self._raise_after_clean_windows(conn, model, row, limits, now)
+                    row = conn.execute(self._sql["lock"], {"model": model}).one()
+                limits = self._effective(row, limits, day_key(now, self.day_seconds))
             if cooldown_until > now:
                 return Decision(False, wait=cooldown_until - now, reason=f"cooling down ({cooldown_reason})")
             if limits.tpm and tokens > limits.tpm:
@@ -211,10 +338,22 @@ class QuotaLedger:
             if attempt is not None:
                 conn.execute(ModelAttempt.__table__.insert().values(**attempt))
 
+    def settle_refused(self, reservation_id: int, attempt: dict | None = None) -> None:
+        """A call Google refused with a 429 was not counted by Google: it leaves our windows and our day
+        too, so our counts stay what Google counted (which is what `rate_limited` compares)."""
+        r, d = QuotaReservation, QuotaDaily
+        with self._transaction() as conn:
+            row = conn.execute(select(r.model, r.day_key).where(r.id == reservation_id)).first()
+            conn.execute(update(r).where(r.id == reservation_id).values(at=0.0, tokens=0, in_flight=False))
+            if row is not None:
+                conn.execute(update(d).where(d.model == row[0], d.day_key == row[1]).values(requests=d.requests - 1))
+            if attempt is not None:
+                conn.execute(ModelAttempt.__table__.insert().values(**attempt))
+
     def cool_down(self, model: str, until: float, reason: str) -> None:
         """Shared by every process: nobody sends to `model` before `until` (never shortened)."""
         with self._transaction() as conn:
-            current, _ = self._lock_model(conn, model)
+            current = self._lock_model(conn, model)[0]
             if until > current:
                 conn.execute(
                     update(QuotaModel)

@@ -2,14 +2,35 @@
 
 import os
 from pathlib import Path
+from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
 
 from elevra_pipeline.exceptions import QuotaConfigError
 from elevra_pipeline.quotas.prices import CallMode, ModelPrice
 
 DEFAULT_QUOTAS_FILE = Path(__file__).parent / "default_quotas.yaml"
+
+
+STRATEGIES = {"conservative": 0.5, "balanced": 0.8, "aggressive": 1.0}
+
+
+def _share(value):
+    """A fraction in (0, 1], or one of the named strategies."""
+    return STRATEGIES.get(value, value) if isinstance(value, str) else value
+
+
+Share = Annotated[float, BeforeValidator(_share), Field(gt=0, le=1)]
 
 
 class ModelLimits(BaseModel):
@@ -18,6 +39,18 @@ class ModelLimits(BaseModel):
     tpm: PositiveInt | None = None
     rpd: PositiveInt | None = None
     batch_enqueued_tokens: PositiveInt | None = None
+    share: Share | None = None  # this model's share, instead of the file's
+
+    def scaled(self, share: float) -> "ModelLimits":
+        """The limits the pipeline may use: each declared one times `share` (at least 1)."""
+        scale = lambda limit: max(1, int(limit * share)) if limit else limit  # noqa: E731
+        return ModelLimits(
+            rpm=scale(self.rpm),
+            tpm=scale(self.tpm),
+            rpd=scale(self.rpd),
+            batch_enqueued_tokens=scale(self.batch_enqueued_tokens),
+            share=share,
+        )
 
 
 class QuotaConfig(BaseModel):
@@ -29,6 +62,8 @@ class QuotaConfig(BaseModel):
     in_flight_lease_seconds: PositiveFloat = 600.0
     # The latest, after sending, that the server can have counted a call (it counts on arrival).
     arrival_margin_seconds: float = Field(default=2.0, ge=0)
+    share: Share = 1.0  # of every declared limit the pipeline may take (a model's own `share` wins)
+    adaptive: bool = True  # lower a limit when Google's 429s say others use the quota (quotas.adaptive)
     models: dict[str, ModelLimits]
     chains: dict[str, list[str]] = Field(default_factory=dict)
     prices: dict[str, ModelPrice] = Field(default_factory=dict)  # a model without a price has no known cost
@@ -50,7 +85,16 @@ class QuotaConfig(BaseModel):
         return chain
 
     def limits(self, model: str) -> ModelLimits:
+        """The declared limits."""
         return self.models.get(model) or ModelLimits()
+
+    def share_of(self, model: str) -> float:
+        declared = self.limits(model)
+        return declared.share if declared.share is not None else self.share
+
+    def allowed(self, model: str) -> ModelLimits:
+        """Declared x share: the most the pipeline may take of the model (before adaptation)."""
+        return self.limits(model).scaled(self.share_of(model))
 
     def cost_usd(self, model: str, input_tokens: int, output_tokens: int, mode: CallMode = CallMode.ONLINE):
         """USD for one call's tokens, or None when the file gives no price for the model."""

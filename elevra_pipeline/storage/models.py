@@ -173,6 +173,26 @@ class QuotaModel(Base):
     model: Mapped[str] = mapped_column(String(64), primary_key=True)
     cooldown_until: Mapped[float] = mapped_column(Float, default=0.0)
     cooldown_reason: Mapped[str | None] = mapped_column(Text)
+    # Effective limits learned from Google's 429s (None: declared x share), shared by every process.
+    rpm_effective: Mapped[int | None] = mapped_column(Integer)
+    tpm_effective: Mapped[int | None] = mapped_column(Integer)
+    rpd_effective: Mapped[int | None] = mapped_column(Integer)
+    rpd_effective_day: Mapped[str | None] = mapped_column(String(32))  # the day the daily one holds for
+    limits_changed_at: Mapped[float] = mapped_column(Float, default=0.0)
+    probe_windows: Mapped[int] = mapped_column(Integer, default=1)  # clean windows before the next raise
+
+
+class QuotaLimitChange(Base):
+    """Every change of an effective limit: when, which, old -> new, and why."""
+
+    __tablename__ = "quota_limit_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    model: Mapped[str] = mapped_column(String(64), index=True)
+    limit: Mapped[str] = mapped_column(String(8))  # rpm, tpm or rpd
+    old: Mapped[int] = mapped_column(Integer)
+    new: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class QuotaReservation(Base):
