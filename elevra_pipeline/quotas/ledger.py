@@ -83,6 +83,7 @@ class QuotaLedger:
             m.rpd_effective_day,
             m.limits_changed_at,
             m.probe_windows,
+            m.last_cut_at,
         )
         statements = {
             "lock": select(*model_row, *self._no_flush_wait())
@@ -225,12 +226,12 @@ class QuotaLedger:
             step = max(1, round(getattr(allowed, limit) * 0.05))
             new = max(1, min(ours, current - step))
             # the 429s of one burst are one event: the wait before the next raise doubles once per event
-            probe = (row[7] or 1) if now - row[6] < self.window else min(32, (row[7] or 1) * 2)
+            probe = (row[7] or 1) if now - row[8] < self.window else min(32, (row[7] or 1) * 2)
             self._change(
                 conn, model, limit, current, new, now,
                 f"{why} with {ours} of our {'calls' if limit == 'rpm' else 'tokens'} in the window: "
                 "someone else uses this quota",
-                **{f"{limit}_effective": new, "limits_changed_at": now, "probe_windows": probe},
+                **{f"{limit}_effective": new, "limits_changed_at": now, "probe_windows": probe, "last_cut_at": now},
             )  # fmt: skip
 
     def limit_changes(self, model: str | None = None, since: float = 0.0) -> list[dict]:

@@ -180,6 +180,7 @@ class QuotaModel(Base):
     rpd_effective_day: Mapped[str | None] = mapped_column(String(32))  # the day the daily one holds for
     limits_changed_at: Mapped[float] = mapped_column(Float, default=0.0)
     probe_windows: Mapped[int] = mapped_column(Integer, default=1)  # clean windows before the next raise
+    last_cut_at: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class QuotaLimitChange(Base):

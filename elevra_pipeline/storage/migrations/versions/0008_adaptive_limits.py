@@ -21,6 +21,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("rpd_effective_day", sa.String(32), nullable=True))
         batch_op.add_column(sa.Column("limits_changed_at", sa.Float(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("probe_windows", sa.Integer(), nullable=False, server_default="1"))
+        batch_op.add_column(sa.Column("last_cut_at", sa.Float(), nullable=False, server_default="0"))
     op.create_table(
         "quota_limit_changes",
         sa.Column("id", sa.Integer(), primary_key=True),
