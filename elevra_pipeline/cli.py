@@ -42,6 +42,12 @@ def cmd_process(args) -> int:
 def cmd_status(args) -> int:
     from elevra_pipeline.pipeline.status import print_status
 
+    if args.json:
+        from elevra_pipeline.pipeline.status import status_document
+
+        document = status_document(_repo(), args.upload_id)
+        print(json.dumps(document, ensure_ascii=False))
+        return 1 if args.upload_id is not None and not document["uploads"] else 0
     return print_status(_repo(), args.upload_id)
 
 
@@ -78,23 +84,39 @@ def cmd_emulator(args) -> int:
 def cmd_quota(args) -> int:
     from elevra_pipeline.quotas.ledger import QuotaLedger
     from elevra_pipeline.quotas.limits import load_quotas
+    from elevra_pipeline.quotas.report import quota_report
 
     config = load_quotas(args.quotas)
-    ledger = QuotaLedger.for_config(_repo().engine, config)
-    now = time.time()
+    report = quota_report(config, QuotaLedger.for_config(_repo().engine, config), time.time())
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
     print(
-        f"{'model':18} {'requests/window':>16} {'tokens/window':>20} {'requests today':>16} "
+        f"{'model':18} {'share':>5} {'requests/window':>16} {'tokens/window':>20} {'requests today':>16} "
         f"{'in flight':>12} {'batch jobs (tokens)':>20}  cool-down"
     )
-    for model, limits in config.models.items():
-        u = ledger.usage(model, now)
-        cool = f"{u['cooldown_seconds']:.0f}s ({u['cooldown_reason']})" if u["cooldown_seconds"] else "-"
+    for model, m in report["models"].items():
+        eff, used = m["effective"], m["used"]
+        cool = f"{m['cooldown']['seconds']:.0f}s ({m['cooldown']['reason']})" if m["cooldown"]["seconds"] else "-"
         print(
-            f"{model:18} {u['requests_in_window']:>7}/{limits.rpm or '∞':<8} "
-            f"{u['tokens_in_window']:>9}/{limits.tpm or '∞':<10} "
-            f"{u['requests_today']:>7}/{limits.rpd or '∞':<8} {u['tokens_in_flight']:>12} "
-            f"{u['batch_enqueued_tokens']:>9}/{limits.batch_enqueued_tokens or '∞':<10}  {cool}"
+            f"{model:18} {m['share']:>5.2f} {used['requests_in_window']:>7}/{eff['rpm'] or '∞':<8} "
+            f"{used['tokens_in_window']:>9}/{eff['tpm'] or '∞':<10} "
+            f"{used['requests_today']:>7}/{eff['rpd'] or '∞':<8} {used['tokens_in_flight']:>12} "
+            f"{used['batch_enqueued_tokens']:>9}/{eff['batch_enqueued_tokens'] or '∞':<10}  {cool}"
         )
+    changes = [(model, c) for model, m in report["models"].items() for c in m["limit_changes"]]
+    print(
+        "\nLimits in force: declared x share, lowered when Google's 429s show others use the quota"
+        f" (adaptive: {'on' if report['adaptive'] else 'off'})."
+    )
+    for model, m in report["models"].items():
+        lowered = [k for k in ("rpm", "tpm", "rpd") if m["effective"][k] != m["allowed"][k]]
+        for k in lowered:
+            print(f"  {model}: {k} {m['effective'][k]} of {m['allowed'][k]} allowed ({m['declared'][k]} declared)")
+    if changes:
+        print("\nRecent changes:")
+        for model, c in sorted(changes, key=lambda mc: mc[1]["at"])[-20:]:
+            print(f"  {c['at']}  {model} {c['limit']} {c['old']} -> {c['new']}: {c['reason']}")
     return 0
 
 
@@ -196,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_process)
     p = sub.add_parser("status", help="uploads, or one upload's batches, attempts and e-mails")
     p.add_argument("upload_id", nargs="?", type=int)
+    p.add_argument("--json", action="store_true", help="one JSON document for the admin app (see the README)")
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("emulator", help="run the offline Gemini emulator")
     p.add_argument("--host", default="127.0.0.1")
@@ -218,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_emulator)
     p = sub.add_parser("quota", help="current usage against each model's limits, from the shared ledger")
     p.add_argument("--quotas")
+    p.add_argument("--json", action="store_true", help="one JSON document (see the README's fields)")
     p.set_defaults(func=cmd_quota)
     p = sub.add_parser("batch", help="redo or skip one batch of an upload")
     p.add_argument("action", choices=["redo", "skip"])

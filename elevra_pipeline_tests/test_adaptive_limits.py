@@ -1,6 +1,7 @@
 """Effective limits: declared x share, shared by every process through the ledger, lowered when Google's
 429s show that someone else uses the quota, raised again step by step, every change recorded."""
 
+import json
 import time
 
 import pytest
@@ -111,3 +112,66 @@ def test_against_a_real_limit_half_the_declared_one_the_engine_converges(sqlite_
     assert 8 <= final <= 12, final
     assert elapsed < 80 / 10 * 1.6  # near the real limit's 8 s, not stalled by cool-downs
     assert ledger.limit_changes("pro")[0]["old"] == 20
+
+
+def test_status_and_quota_print_one_json_document_for_the_admin_app(emulator, local_data, monkeypatch, capsys):
+    from elevra_pipeline import cli
+    from elevra_pipeline.samples import SAMPLE_XLSX
+
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
+    assert cli.main(["process", str(SAMPLE_XLSX), "--uploader", "ann@example.org"]) == 0
+    capsys.readouterr()
+    assert cli.main(["status", "--json"]) == 0
+    (upload,) = json.loads(capsys.readouterr().out)["uploads"]
+    assert upload["status"] == "completed" and upload["progress"]["batches_done"] == 22
+    assert upload["progress"]["percent"] == 100.0 and upload["mode"] == "online" and upload["eta"] == "-"
+    assert upload["model_calls"] == 44 and upload["cost_usd"] > 0 and upload["rate_limited"] == 0
+    assert set(upload["models"]) == {"gemini-2.5-pro", "gemini-2.5-flash"} and "batches" not in upload
+    assert cli.main(["status", "--json", str(upload["id"])]) == 0
+    (detail,) = json.loads(capsys.readouterr().out)["uploads"]
+    assert len(detail["batches"]) == 22 and {b["status"] for b in detail["batches"]} == {"inserted"}
+    assert len(detail["email_log"]) == 8 and detail["batch_jobs"] == []
+    assert cli.main(["status", "--json", "999"]) == 1
+    assert json.loads(capsys.readouterr().out)["uploads"] == []
+
+    assert cli.main(["quota", "--json"]) == 0
+    quota = json.loads(capsys.readouterr().out)
+    pro = quota["models"]["gemini-2.5-pro"]
+    assert pro["declared"]["rpm"] == 150 and pro["effective"]["rpm"] == 150 and pro["share"] == 1.0
+    assert pro["used"]["requests_today"] == 22 and pro["limit_changes"] == [] and quota["adaptive"] is True
+
+
+def test_the_eta_follows_the_limits_in_force_and_the_measured_answer_time(sqlite_url):
+    from types import SimpleNamespace
+
+    from elevra_pipeline.pipeline.queue import queue_snapshot
+    from elevra_pipeline.storage.repository import Repository
+
+    repo = Repository(migrated_engine(sqlite_url))
+    upload = repo.add_upload(partition_key="p", content_hash="h", original_filename="f.csv", status="processing")
+    drafts = [
+        SimpleNamespace(
+            batch_key=f"b{i}", jurisdiction="", office="", district="", election_date="", rows=[], problem=None
+        )
+        for i in range(120)
+    ]
+    repo.save_batches(upload.id, drafts)
+    quotas = parse_quotas(
+        {
+            "window_seconds": 60,
+            "models": {"pro": {"rpm": 60}, "flash": {"rpm": 600}},
+            "chains": {"analysis": ["pro"], "structure": ["flash"]},
+        }
+    )
+    declared = queue_snapshot(repo, upload, quotas, concurrency=1000)["eta_seconds"]
+    assert declared == pytest.approx(120 + 12)  # 120 calls at 60 a minute, then at 600 a minute
+    ledger = QuotaLedger.for_config(repo.engine, quotas)
+    now = time.time()
+    for i in range(31):
+        ledger.try_reserve("pro", quotas.allowed("pro"), 10, now - 1 + i * 0.01)
+    ledger.rate_limited("pro", quotas.allowed("pro"), "minute", "GenerateRequestsPerMinutePerProjectPerModel", now)
+    repo.record_attempt(
+        upload_id=upload.id, stage="structure", model="flash", attempt_no=1, status="ok", latency_ms=30_000
+    )
+    learnt = queue_snapshot(repo, upload, quotas, concurrency=1000)["eta_seconds"]
+    assert learnt == pytest.approx(120 / 31 * 60 + 30, rel=0.02)  # Google admits 31 a minute; answers take 30 s

@@ -18,6 +18,7 @@ from elevra_pipeline.pipeline.leases import owner_for, owner_is_gone
 from elevra_pipeline.pipeline.metadata import (
     cost_metadata,
     failed_table,
+    limit_changes_table,
     mapping_markdown,
     model_usage_table,
     stage_metadata,
@@ -165,6 +166,7 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
     repo, upload = _upload(context, database)
     if _halted(context, repo, upload):
         return
+    started = time.time()
     batches = repo.batches(upload.id)
     for stale in [b for b in batches if b.lease_owner and owner_is_gone(b.lease_owner, context.instance)]:
         repo.release_batch(stale.id, stale.lease_owner)  # left by a killed run
@@ -243,6 +245,9 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
             **stage_metadata(results, len(batches) - len(todo) - len(applied)),
             "leased_by_another_run": len(leased_elsewhere),
             "model_usage": model_usage_table(stage_attempts),
+            "limit_changes": limit_changes_table(
+                gemini.caller.engine.ledger.limit_changes(since=started), gemini.chain(stage)
+            ),
             "mode": str(mode),
             "cost_usd": cost_metadata(stage_attempts),
             "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload, gemini.quotas)),

@@ -70,3 +70,13 @@ def cost_metadata(attempts) -> dg.MetadataValue:
     """The calls' cost in USD (a number, for charts), or "unknown" when a model has no price."""
     cost = total_cost_usd(summarize_attempts(attempts))
     return dg.MetadataValue.text("unknown") if cost is None else dg.MetadataValue.float(cost)
+
+
+def limit_changes_table(changes: list[dict], models: list[str]) -> dg.MetadataValue:
+    """The effective limits the stage's models changed to while it ran (quotas.ledger.rate_limited)."""
+    mine = [c for c in changes if c["model"] in models]
+    if not mine:
+        return dg.MetadataValue.md("No limit changed: the effective limits held.")
+    lines = ["| model | limit | old | new | why |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {c['model']} | {c['limit']} | {c['old']} | {c['new']} | {c['reason']} |" for c in mine]
+    return dg.MetadataValue.md("\n".join(lines))

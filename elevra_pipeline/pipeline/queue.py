@@ -1,7 +1,9 @@
-"""How much work is ahead of an upload, and when it should be done, from the declared quotas."""
+"""How much work is ahead of an upload, and when it should be done: from the limits in force (declared x
+share, lowered by what Google's 429s taught the ledger) and the answer times measured on recent calls."""
 
 from datetime import datetime, timedelta, timezone
 
+from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import QuotaConfig
 from elevra_pipeline.storage.batch_rules import FINISHED, UploadStatus
 from elevra_pipeline.storage.repository import Repository
@@ -12,9 +14,10 @@ UNLIMITED_RPM = 1000  # a model with no declared rpm is assumed to take this man
 SECONDS_PER_CALL = 10.0  # a model call's typical latency, when calls cannot all run at once
 
 
-def stage_rate(config: QuotaConfig, stage: str) -> float:
-    """Calls per second the stage's whole chain can take."""
-    per_window = sum(config.limits(m).rpm or UNLIMITED_RPM for m in config.chain(stage))
+def stage_rate(config: QuotaConfig, stage: str, limits_of=None) -> float:
+    """Calls per second the stage's whole chain can take (`limits_of(model)`: the limits in force)."""
+    limits_of = limits_of or config.allowed
+    per_window = sum(limits_of(m).rpm or UNLIMITED_RPM for m in config.chain(stage))
     return per_window / config.window_seconds
 
 
@@ -29,10 +32,16 @@ def queue_snapshot(
     batches_ahead = sum(_unfinished(repo, u.id) for u in ahead)
     own = _unfinished(repo, upload.id)
     work = batches_ahead + own
-    quota_bound = sum(work / stage_rate(config, stage) for stage in ("analysis", "structure"))
-    latency_bound = 2 * SECONDS_PER_CALL * -(-work // max(1, concurrency))
-    seconds = max(quota_bound, latency_bound)
-    finish = (now or datetime.now(timezone.utc)) + timedelta(seconds=seconds)
+    now = now or datetime.now(timezone.utc)
+    ledger = QuotaLedger.for_config(repo.engine, config)
+    limits_of = lambda model: ledger.effective_limits(model, config.allowed(model), now.timestamp())  # noqa: E731
+    seconds = 0.0
+    for stage in ("analysis", "structure"):
+        first = config.chain(stage)[0]
+        latency = repo.recent_latency_seconds(first) or SECONDS_PER_CALL
+        quota_bound = work / stage_rate(config, stage, limits_of)
+        seconds += max(quota_bound, latency * -(-work // max(1, concurrency)))
+    finish = now + timedelta(seconds=seconds)
     return {
         "uploads_ahead": len(ahead),
         "batches_ahead": batches_ahead,

@@ -1,6 +1,7 @@
 """`elevra-pipeline status`: uploads at a glance, or one upload's batches and model usage."""
 
 from collections import Counter
+from datetime import datetime, timezone
 
 from elevra_pipeline.notifications.templates import mapping_lines, rows_line
 from elevra_pipeline.pipeline.queue import DONE_BATCHES, OPEN_UPLOADS, queue_snapshot
@@ -42,6 +43,97 @@ def upload_glance(repo: Repository, upload, quotas: QuotaConfig | None = None) -
         "emails": len(repo.notifications(upload.id)),
         "mode": str(planned_mode(upload.summary_json)),
         "cost_usd": total_cost_usd(usage),
+    }
+
+
+def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) -> dict:
+    glance = upload_glance(repo, upload, quotas)
+    batches = repo.batches(upload.id)
+    usage = model_usage(repo, upload.id)
+    done = sum(b.status in DONE_BATCHES for b in batches)
+    plan = (upload.summary_json or {}).get("plan") or {}
+    document = {
+        "id": upload.id,
+        "partition_key": upload.partition_key,
+        "file": upload.original_filename,
+        "status": upload.status,
+        "paused": bool(upload.paused),
+        "reason": upload.failure_reason,
+        "created_at": _iso(upload.created_at),
+        "progress": {
+            "batches_done": done,
+            "batches_total": len(batches),
+            "percent": round(100 * done / len(batches), 1) if batches else 0.0,
+            "by_status": dict(Counter(b.status for b in batches)),
+        },
+        "eta": glance["eta"],
+        "mode": glance["mode"],
+        "mode_reason": plan.get("reason"),
+        "model_calls": glance["calls"],
+        "tokens": {
+            "input": sum(u.get("input_tokens", 0) for u in usage.values()),
+            "output": sum(u.get("output_tokens", 0) for u in usage.values()),
+        },
+        "rate_limited": glance["429s"],
+        "fallbacks": glance["fallbacks"],
+        "cost_usd": glance["cost_usd"],
+        "emails": glance["emails"],
+        "workbook": upload.workbook_path,
+        "results_url": (upload.summary_json or {}).get("results_url"),
+        "models": usage,
+    }
+    if detail:
+        attempts = attempts_per_batch(repo, upload.id)
+        document["batches"] = [
+            {
+                "key": b.batch_key,
+                "status": b.status,
+                "attempts": attempts[b.id],
+                "error": b.error_reason,
+                "fallback": b.fallback_note,
+                "admin_note": b.admin_note,
+            }
+            for b in batches
+        ]
+        document["batch_jobs"] = [
+            {
+                "key": j.key,
+                "stage": j.stage,
+                "model": j.model,
+                "state": j.state,
+                "applied": j.applied_at is not None,
+                "batches": len(j.batch_ids),
+                "error": j.error,
+            }
+            for j in repo.batch_jobs(upload.id)
+        ]
+        document["email_log"] = [
+            {"kind": n.kind, "status": n.status, "to": n.recipients, "subject": n.subject, "error": n.error}
+            for n in repo.notifications(upload.id)
+        ]
+    return document
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """UTC, `Z`-suffixed (SQLite hands back naive datetimes: they were written in UTC)."""
+    if moment is None:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def status_document(repo: Repository, upload_id: int | None = None, quotas: QuotaConfig | None = None) -> dict:
+    """`status --json`: every upload (or one, with its batches, Batch API jobs and e-mails) as one JSON
+    document; the contract the admin app polls. `uploads` is empty when the id is unknown."""
+    quotas = quotas or load_quotas()
+    if upload_id is None:
+        uploads = repo.list_uploads()
+    else:
+        uploads = [u for u in [repo.get_upload_by_id(upload_id)] if u is not None]
+    return {
+        "generated_at": _iso(datetime.now(timezone.utc)),
+        "paused_all": repo.control("pause_all") is not None,
+        "uploads": [_upload_json(repo, u, quotas, detail=upload_id is not None) for u in uploads],
     }
 
 

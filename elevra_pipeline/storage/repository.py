@@ -201,6 +201,20 @@ class Repository:
             s.add(ModelAttempt(**attempt))
             return True
 
+    def recent_latency_seconds(self, model: str, calls: int = 200) -> float | None:
+        """The mean answer time of the model's last `calls` successful online calls (None: none yet)."""
+        with self.unit_of_work() as s:
+            a = ModelAttempt
+            recent = (
+                select(a.latency_ms)
+                .where(a.model == model, a.status == "ok", a.mode == "online")
+                .order_by(a.id.desc())
+                .limit(calls)
+                .subquery()
+            )
+            mean = s.scalar(select(func.avg(recent.c.latency_ms)))
+        return mean / 1000 if mean else None
+
     def failed_attempts(self, batch_id: int, stage: str) -> int:
         with self.unit_of_work() as s:
             a = ModelAttempt
