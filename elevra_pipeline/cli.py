@@ -140,6 +140,17 @@ def cmd_bench(args) -> int:
             say=lambda line: print(line, flush=True),
         )
         return 0
+    if args.invisible_consumer:
+        from elevra_pipeline.bench.shared_quota_bench import run as run_shared
+
+        run_shared(
+            args.seconds,
+            args.invisible_consumer,
+            args.threads,
+            args.latency_ms,
+            say=lambda line: print(line, flush=True),
+        )
+        return 0
     if args.ledger_only:
         from elevra_pipeline.bench.ledger_bench import run as run_ledger
 
@@ -267,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--seconds", type=float, help="quota: load phase length (default 42 s, 7 windows); --ledger-only: 5 s per run"
     )
     p.add_argument("--ledger-only", action="store_true", help="quota: reservations per second, no model calls")
+    p.add_argument(
+        "--invisible-consumer",
+        type=float,
+        metavar="SHARE",
+        help="quota: another consumer takes this share of the quota behind our back (adaptive limits)",
+    )
     p.add_argument("--callers", default="1,8,32", help="--ledger-only: callers per process, one run each")
     p.add_argument("--threads", type=int, default=4, help="callers per process")
     p.add_argument("--quotas", help="quotas file (default: the scaled-minute bench file)")

@@ -98,6 +98,14 @@ class SlidingWindowQuotas:
             self.admitted[model] += 1
             return None
 
+    def consume(self, model: str, tokens: int, now: float) -> None:
+        """A call of another client of the same project (benchmarks): counted, never refused, as if it
+        had reached Google just before ours."""
+        with self._lock:
+            self._calls[model].append((now, tokens))
+            self._tokens[model] += tokens
+            self._days[(model, day_key(now, self.config.day_seconds))] += 1
+
 
 def count_tokens(payload: dict) -> int:
     """A deterministic tokenizer stand-in: one token per four characters of each text part."""
