@@ -199,7 +199,12 @@ def cmd_admin(args) -> int:
 
             resources = build_resources()
             notifier = Notifier(repo, resources["email"].process_config_and_initialize(), resources["app"].team_email)
-            print(admin.cancel_upload(repo, args.upload_id, notifier, dagster_instance_or_none(), args.reason or ""))
+            batches = resources["gemini_batches"].process_config_and_initialize().client()
+            print(
+                admin.cancel_upload(
+                    repo, args.upload_id, notifier, dagster_instance_or_none(), args.reason or "", batches
+                )
+            )
     except ElevraError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -262,3 +262,37 @@ def test_kill_9_while_polling_resumes_without_sending_a_job_again(db_url, local_
     assert server.stats()["batch_jobs_created"] == {"gemini-2.5-pro": 1, "gemini-2.5-flash": 1}
     assert [j.name for j in repo.batch_jobs(upload.id)][0] == job.name  # the same job, picked up again
     assert (repo.count(Election), repo.count(Candidate), repo.count(ModelAttempt)) == (22, 66, 44)
+
+
+def test_cancelling_an_upload_cancels_its_open_jobs_at_gemini_and_here(sqlite_url, batch_env):
+    from elevra_pipeline.pipeline.admin import cancel_upload
+
+    server = batch_env(sqlite_url, delay=30)  # the job is still running when the admin cancels
+    lines = []
+    try:
+        with pytest.raises(_Stop):
+            process_file(SAMPLE_XLSX, progress=_stop_when_waiting(lines), options={"mode": "batch"})
+        repo = Repository(migrated_engine(sqlite_url))
+        (upload,) = repo.list_uploads()
+        batches = GeminiBatches(make_client(None, server.base_url, 30))
+        message = cancel_upload(repo, upload.id, None, None, "wrong file", batches)
+        (job,) = repo.batch_jobs(upload.id)
+        assert batches.get(job.name).state == JobState.CANCELLED  # at Gemini
+    finally:
+        server.shutdown()
+    assert "1 Batch API job(s) cancelled" in message
+    assert job.state == "cancelled" and job.applied_at and repo.unfinished_batch_jobs() == []
+    assert all(b.lease_owner is None and b.status == "cancelled" for b in repo.batches(upload.id))
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_when_waiting(lines):
+    def progress(line):
+        lines.append(line)
+        if "waiting for" in line:
+            raise _Stop(line)
+
+    return progress

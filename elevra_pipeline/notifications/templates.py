@@ -119,7 +119,8 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
                 else "."
             ),
             f"Ahead of it: {q.get('uploads_ahead', 0)} upload(s) with {q.get('batches_ahead', 0)} batch(es).",
-            f"Estimated completion: {q.get('eta', 'unknown')} (from the limits in force, the measured answer times and the work ahead).",
+            f"Estimated completion: {q.get('eta', 'unknown')} "
+            "(from the limits in force, the measured answer times and the work ahead).",
         ]
         if plan := summary.get("plan"):
             paragraphs.append(f"Model calls: {plan['reason']}.")

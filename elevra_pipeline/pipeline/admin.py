@@ -1,9 +1,13 @@
 """Admin actions on uploads and batches, shared by the CLI and the `upload_admin` Dagster job."""
 
+import time
+
 import dagster as dg
 
-from elevra_pipeline.exceptions import ElevraError
+from elevra_pipeline.exceptions import ElevraError, ModelCallError
+from elevra_pipeline.gemini.batch_jobs import GeminiBatches, JobState
 from elevra_pipeline.notifications.notifier import Notifier
+from elevra_pipeline.pipeline.batch_stage import job_owner
 from elevra_pipeline.storage.batch_rules import FINISHED, BatchStatus, UploadStatus
 from elevra_pipeline.storage.repository import Repository
 
@@ -61,8 +65,34 @@ def set_paused(repo: Repository, upload_id: int | None, paused: bool) -> str:
     )
 
 
+def cancel_batch_jobs(repo: Repository, upload_id: int, batches: GeminiBatches | None, now: float) -> int:
+    """The upload's Batch API jobs still open are cancelled at Gemini (when it can be reached) and closed
+    here, their batches released, so nothing waits for them and the sensor stops polling them."""
+    closed = 0
+    for job in repo.batch_jobs(upload_id):
+        if job.applied_at is not None:
+            continue
+        if batches is not None and job.name and job.ended_at is None:
+            try:
+                batches.cancel(job.name)
+            except ModelCallError:
+                pass  # Google ends it anyway (expiry); its answers are never applied
+        repo.update_batch_job(
+            job.id, state=JobState.CANCELLED if job.ended_at is None else job.state, ended_at=job.ended_at or now,
+            applied_at=now, error="upload cancelled",
+        )  # fmt: skip
+        repo.release_batches(job.batch_ids, job_owner(job.key))
+        closed += 1
+    return closed
+
+
 def cancel_upload(
-    repo: Repository, upload_id: int, notifier: Notifier | None, instance: dg.DagsterInstance | None, reason: str = ""
+    repo: Repository,
+    upload_id: int,
+    notifier: Notifier | None,
+    instance: dg.DagsterInstance | None,
+    reason: str = "",
+    batches: GeminiBatches | None = None,
 ) -> str:
     upload = repo.get_upload_by_id(upload_id)
     if upload is None:
@@ -76,6 +106,7 @@ def cancel_upload(
     for batch in [b for b in repo.batches(upload_id) if b.status not in FINISHED]:  # waiting ones too
         repo.update_batch(batch.id, status=BatchStatus.CANCELLED, error_reason="upload cancelled")
         cancelled += 1
+    jobs = cancel_batch_jobs(repo, upload_id, batches, time.time())
     terminated = 0
     if instance is not None:
         runs = instance.get_runs(
@@ -98,4 +129,6 @@ def cancel_upload(
     if notifier is not None:
         notifier.notify(repo.get_upload_by_id(upload_id), "cancelled")
         notifier.deliver_due()
-    return f"upload {upload_id} cancelled: {cancelled} unfinished batch(es) cancelled, {terminated} run(s) stopped"
+    return f"upload {upload_id} cancelled: {cancelled} unfinished batch(es) cancelled, {terminated} run(s) stopped" + (
+        f", {jobs} Batch API job(s) cancelled" if jobs else ""
+    )

@@ -6,7 +6,7 @@ import dagster as dg
 
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.pipeline import admin
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource, GeminiBatchesResource
 
 
 class UploadAdminConfig(dg.Config):
@@ -23,6 +23,7 @@ def apply_upload_admin_action(
     database: DatabaseResource,
     email: EmailResource,
     app: AppResource,
+    gemini_batches: GeminiBatchesResource,
 ) -> None:
     """Redo or skip a batch, pause or resume model work, or cancel an upload; recorded on the batch."""
     repo = database.repository()
@@ -36,7 +37,9 @@ def apply_upload_admin_action(
         message = admin.set_paused(repo, config.upload_id, config.action == "pause")
     else:
         notifier = Notifier(repo, email, app.team_email)
-        message = admin.cancel_upload(repo, config.upload_id, notifier, context.instance, config.reason)
+        message = admin.cancel_upload(
+            repo, config.upload_id, notifier, context.instance, config.reason, gemini_batches.client()
+        )
     context.log.info(message)
 
 

@@ -24,6 +24,11 @@ def batch_jobs_sensor(
     if not jobs:
         return dg.SensorResult(skip_reason="no open Batch API jobs")
     client, now = gemini_batches.client(), time.time()
+    if client is None:
+        return dg.SensorResult(
+            skip_reason=f"{len(jobs)} Batch API job(s) open but no Gemini endpoint is set "
+            "(GEMINI_API_KEY or ELEVRA_GEMINI_BASE_URL)"
+        )
     ready: dict[int, list[str]] = {}
     for job in jobs:
         if job.ended_at is None and job.name and job.next_poll_at <= now:

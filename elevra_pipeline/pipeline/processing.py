@@ -136,6 +136,8 @@ def _wait_for_batch_jobs(repo: Repository, upload_id: int, gemini_batches, progr
         return False
     gemini_batches = gemini_batches.process_config_and_initialize()  # EnvVar fields resolved
     client = gemini_batches.client()
+    if client is None:
+        return False
     shown = None
     while True:
         jobs = [j for j in repo.unfinished_batch_jobs() if j.upload_id == upload_id]

@@ -136,7 +136,10 @@ class GeminiBatchesResource(dg.ConfigurableResource):
     timeout_seconds: float = 60.0
     poll_seconds: float = 60.0
 
-    def client(self) -> GeminiBatches:
+    def client(self) -> GeminiBatches | None:
+        """None without a key or an endpoint: no Batch API job can exist then."""
+        if not self.api_key and not self.base_url:
+            return None
         return GeminiBatches(make_client(self.api_key, self.base_url, self.timeout_seconds))
 
 
