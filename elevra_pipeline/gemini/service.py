@@ -27,6 +27,7 @@ class GeminiService:
     max_in_flight: int = 1024
     caller: GeminiCaller = field(init=False)
     emulator: object = field(init=False, default=None)
+    endpoint: str | None = field(init=False, default=None)  # the base URL in use (None: Google's own)
 
     def start(self, warn=lambda message: None) -> "GeminiService":
         quotas = load_quotas(self.quotas_file or DEFAULT_QUOTAS_FILE)
@@ -38,6 +39,7 @@ class GeminiService:
                 f"GEMINI_API_KEY is not set: using the offline Gemini EMULATOR at {base_url}. "
                 "Outputs are EMULATED, not real Gemini answers."
             )
+        self.endpoint = base_url
         engine = migrated_engine(self.database_url)
         ledger = QuotaLedger.for_config(engine, quotas)
         quota_engine = QuotaEngine(

@@ -144,7 +144,10 @@ def _wait_for_batch_jobs(repo: Repository, upload_id: int, gemini_batches, progr
         if not jobs:
             return False
         waiting = [j for j in jobs if j.ended_at is None and j.name]
-        if len(waiting) < len(jobs):
+        if any(j.ended_at is not None for j in jobs):
+            return True  # answers to apply
+        if len(waiting) < len(jobs):  # a job not confirmed by Gemini: the next run looks it up or sends it
+            sleep(gemini_batches.poll_seconds)
             return True
         line = ", ".join(f"{j.key} {j.state}" + (f" (last poll: {j.error})" if j.error else "") for j in waiting)
         if line != shown:

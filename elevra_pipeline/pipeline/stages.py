@@ -2,20 +2,22 @@
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import BaseModel
 
 from elevra_pipeline.exceptions import BatchFailedError
 from elevra_pipeline.gemini import prompts
 from elevra_pipeline.gemini.schemas import BatchAnalysis, ColumnMappingAnswer, StructuredBatch
-from elevra_pipeline.pipeline.resources import GeminiResource
 from elevra_pipeline.quotas.engine import Outcome
 from elevra_pipeline.records.sanitize import plain_text
 from elevra_pipeline.records.validate import CheckedOutput, check_analysis, check_structured
 from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, stage_outcome
 from elevra_pipeline.storage.models import ElectionBatch
 from elevra_pipeline.storage.repository import Repository
+
+if TYPE_CHECKING:  # the stage workers run these without Dagster: anything with `caller` and `chain`
+    from elevra_pipeline.pipeline.resources import GeminiResource
 
 
 @dataclass
@@ -114,7 +116,7 @@ STRUCTURE = ModelStage(
 MODEL_STAGES = {s.name: s for s in (ANALYSIS, STRUCTURE)}
 
 
-def run_online(stage: ModelStage, repo: Repository, gemini: GeminiResource, batch: ElectionBatch) -> BatchResult:
+def run_online(stage: ModelStage, repo: Repository, gemini: "GeminiResource", batch: ElectionBatch) -> BatchResult:
     try:
         outcome = gemini.caller.run(
             stage.name,
@@ -133,11 +135,11 @@ def run_online(stage: ModelStage, repo: Repository, gemini: GeminiResource, batc
     return result
 
 
-def analyze_batch(repo: Repository, gemini: GeminiResource, batch: ElectionBatch) -> BatchResult:
+def analyze_batch(repo: Repository, gemini: "GeminiResource", batch: ElectionBatch) -> BatchResult:
     return run_online(ANALYSIS, repo, gemini, batch)
 
 
-def structure_batch(repo: Repository, gemini: GeminiResource, batch: ElectionBatch) -> BatchResult:
+def structure_batch(repo: Repository, gemini: "GeminiResource", batch: ElectionBatch) -> BatchResult:
     return run_online(STRUCTURE, repo, gemini, batch)
 
 
@@ -166,7 +168,7 @@ def stage_summary(batches: list[ElectionBatch], stage: str) -> dict:
     }
 
 
-def column_mapper(gemini: GeminiResource, upload_id: int, answers: dict):
+def column_mapper(gemini: "GeminiResource", upload_id: int, answers: dict):
     """Intake's model layer: one structured-output call per sheet, on the structure chain, as an attempt row.
     `answers` (sheet -> headers and answer) is kept on the upload, so a re-run asks nothing again."""
 
