@@ -90,6 +90,12 @@ def _database(kind: str, folder: Path, postgres_url: str) -> tuple[str, callable
     return fresh_postgres_schema(postgres_url)
 
 
+def _create_instance(dagster_home: Path) -> None:
+    import dagster as dg
+
+    dg.DagsterInstance.from_config(str(dagster_home)).dispose()
+
+
 def _step_spans(dagster_home: Path) -> dict[str, tuple[float, float]]:
     """Per model stage, the first step start and the last step end over every run."""
     import dagster as dg
@@ -186,6 +192,9 @@ def run_case(
         quotas_file.write_text(yaml.safe_dump(quotas.model_dump(exclude_none=True)))
         dagster_home = folder / "dagster_home"
         dagster_home.mkdir()
+        # create the instance's storage once, here: two `process` commands creating it at the same
+        # moment would both stamp its schema version
+        _create_instance(dagster_home)
         database_url, drop = _database(database, folder, postgres_url)
         port = _free_port()
         server = multiprocessing.get_context("spawn").Process(
