@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timezone
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -139,6 +140,35 @@ def _planned_calls(database_url: str, profile: LatencyProfile, chains: dict) -> 
     return calls
 
 
+def _send_times(database_url: str, spans: dict) -> dict:
+    """Per stage: by when (seconds after the stage began) half, 90 % and all of its successful calls had
+    been sent, and their median answer time; a call was sent its answer time before it was recorded."""
+    from sqlalchemy import select
+
+    from elevra_pipeline.storage.database import migrated_engine
+    from elevra_pipeline.storage.models import ModelAttempt
+
+    a = ModelAttempt
+    with migrated_engine(database_url).connect() as conn:
+        rows = conn.execute(select(a.stage, a.created_at, a.latency_ms).where(a.status == "ok")).all()
+    result = {}
+    for stage in STAGES:
+        start = spans[stage][0]
+        recorded = [
+            (c.replace(tzinfo=c.tzinfo or timezone.utc).timestamp(), ms / 1000) for st, c, ms in rows if st == stage
+        ]
+        sent = sorted(at - answer - start for at, answer in recorded)
+        answers = sorted(answer for _, answer in recorded)
+        if not sent:
+            continue
+        pick = lambda values, q: round(values[min(len(values) - 1, int(q * len(values)))], 2)  # noqa: E731
+        result[stage] = {
+            "sent_by_seconds": {"p50": pick(sent, 0.5), "p90": pick(sent, 0.9), "all": round(sent[-1], 2)},
+            "median_answer_seconds": pick(answers, 0.5),
+        }
+    return result
+
+
 def _attempt_counts(database_url: str) -> dict:
     from sqlalchemy import func, select
 
@@ -253,6 +283,7 @@ def run_case(
             planned = _planned_calls(database_url, profile, quotas.chains)
             attempts = _attempt_counts(database_url)
             cost = _cost_per_thousand(database_url, quotas, sum(sizes))
+            sends = _send_times(database_url, spans)
         finally:
             server.kill()
             drop()
@@ -274,6 +305,7 @@ def run_case(
             "emulator_cpu_ms_per_call": round(
                 1000 * used.get("emulator_cpu_seconds", 0) / max(1, len(planned[stage])), 2
             ),
+            **sends.get(stage, {}),
         }
     result.update(
         ratio=round(total_actual / total_minimum, 3),
@@ -312,6 +344,12 @@ def _describe(r: dict) -> str:
             f"  (machine CPU busy {s['machine_cpu_busy']}, CPU per call: client {s['client_cpu_ms_per_call']} ms,"
             f" emulator {s['emulator_cpu_ms_per_call']} ms)"
         )
+        if "sent_by_seconds" in s:
+            sent = s["sent_by_seconds"]
+            lines.append(
+                f"  {'':<9} calls sent: half by {sent['p50']} s, 90% by {sent['p90']} s, all by {sent['all']} s "
+                f"after the stage began; median answer {s['median_answer_seconds']} s"
+            )
     lines.append(
         f"  model stages {r['model_stage_seconds']:.2f} s vs {r['minimum_seconds']:.2f} s: {r['ratio']:.3f}x; "
         f"whole run {r['wall_seconds']:.1f} s (intake, inserts, workbook, e-mails and start-up included)"
