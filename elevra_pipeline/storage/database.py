@@ -1,5 +1,7 @@
 """Engines for the app database, tuned for several processes sharing SQLite or PostgreSQL."""
 
+import sqlite3
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,10 +35,25 @@ def alembic_config(url: str) -> Config:
 def _tune_sqlite(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see _begin_sqlite
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    _use_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _use_wal(cursor, seconds: float = 30.0) -> None:
+    """Switch the file to WAL (kept by the file once set). The switch needs the database to itself and
+    does not wait in the busy handler: while another process migrates a new file it fails at once with
+    "database is locked", so it is tried again for up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")  # an in-memory database stays in memory mode
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _begin_sqlite(conn) -> None:
