@@ -57,11 +57,12 @@ def _request(url: str, credentials: tuple[str, str] | None = None, body: dict | 
         return e.code, e.read().decode()
 
 
-def _wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 120, log: Path | None = None) -> None:
     deadline = time.time() + seconds
     while time.time() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"{url}: the server exited with {process.returncode}")
+            said = log.read_text()[-2000:] if log and log.exists() else ""
+            raise AssertionError(f"{url}: the server exited with {process.returncode}\n{said}")
         try:
             urllib.request.urlopen(url, timeout=2)
             return
@@ -81,19 +82,19 @@ def proxy(tools, tmp_path_factory):
         "DAGSTER_HOME": str(home / "dagster_home"),
         "ELEVRA_DATA_DIR": str(home / "data"),
     }
+    # the instance's storage created once, before two webservers open it at the same moment (each would
+    # create and stamp the fresh SQLite storage, and one of them can fail)
+    import dagster as dg
+
+    dg.DagsterInstance.from_config(str(home / "dagster_home")).dispose()
     ui, read_only, admins, viewers = (_free_port() for _ in range(4))
     webserver = [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-w", str(REPO / "workspace.yaml")]
+    logs = [home / "ui.log", home / "read_only.log"]
     servers = [
         subprocess.Popen(
-            [*webserver, "-p", str(ui)], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        ),
-        subprocess.Popen(
-            [*webserver, "-p", str(read_only), "--read-only"],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
+            [*webserver, "-p", str(port), *extra], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log.open("w")
+        )
+        for port, extra, log in ((ui, [], logs[0]), (read_only, ["--read-only"], logs[1]))
     ]
     prefix = home / "nginx"
     for folder in ("auth", "logs", "run"):
@@ -126,8 +127,8 @@ def proxy(tools, tmp_path_factory):
         )
     )
     try:
-        for port, process in ((ui, servers[0]), (read_only, servers[1])):
-            _wait_for(f"http://127.0.0.1:{port}/server_info", process)
+        for port, process, log in ((ui, servers[0], logs[0]), (read_only, servers[1], logs[1])):
+            _wait_for(f"http://127.0.0.1:{port}/server_info", process, log=log)
         _wait_for(f"http://127.0.0.1:{admins}/", servers[2], 20)
         yield {"admins": f"http://127.0.0.1:{admins}", "viewers": f"http://127.0.0.1:{viewers}"}
     finally:
