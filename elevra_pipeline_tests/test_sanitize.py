@@ -15,6 +15,8 @@ from elevra_pipeline.workbook.builder import safe_cell
         ("x" * 300, "x" * 255),
         (None, ""),
         ("bell\x07", "bell"),
+        ('Bob "<script>alert(1)</script>"', "Bob"),  # the quotes only quoted the markup
+        ('Ann "Annie" Lee', 'Ann "Annie" Lee'),
     ],
 )
 def test_plain_text(raw, clean):
@@ -79,3 +81,27 @@ def test_safe_url_rejects_disguised_or_hostless_urls(raw):
 def test_entities_are_decoded_before_markup_is_stripped_and_what_was_removed_is_kept(raw, text, removed):
     cleaned = clean_text(raw)
     assert (cleaned.text, cleaned.removed) == (text, removed)
+
+
+def test_a_row_whose_name_carried_markup_is_accounted_as_the_candidate_it_became(emulator, local_data, monkeypatch):
+    """Written from a hostile list: the stored name is the cleaned one, and the row is not 'dropped'."""
+    from elevra_pipeline.pipeline.processing import process_file
+
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
+    hostile = local_data / "hostile.csv"
+    hostile.parent.mkdir(parents=True, exist_ok=True)
+    hostile.write_text(
+        "Candidate,Office,City,Election Date\n"
+        "Ann Lee,Mayor,Springfield,2026-11-03\n"
+        '"Bob ""<script>alert(1)</script>""",Mayor,Springfield,2026-11-03\n'
+    )
+    outcome = process_file(hostile, progress=lambda line: None)
+    assert outcome["status"] == "completed" and outcome["candidates"] == 2
+    assert outcome["rows"] == {
+        "read": 3,
+        "header": 1,
+        "candidates": 2,
+        "needs_reupload": 0,
+        "dropped": 0,
+        "in_progress": 0,
+    }

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 _SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.I | re.S)
 _TAG = re.compile(r"</?[a-z!?][^>]*>?", re.I)
+_EMPTY_QUOTES = re.compile(r"([\"'“”‘’])\s*[\"'“”‘’]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -36,6 +37,8 @@ def clean_text(value: object, max_length: int = 255) -> Cleaned:
     text = _SCRIPT.sub(" ", text)
     removed += [m.group(0) for m in _TAG.finditer(text)]
     text = _TAG.sub(" ", text)
+    if removed:  # `Bob "<script>…</script>"` leaves `Bob " "`: the quotes quoted only the markup
+        text = _EMPTY_QUOTES.sub(" ", text)
     text = re.sub(r"\s+", " ", _CONTROL.sub(" ", text)).strip()
     return Cleaned(text[:max_length].rstrip(), removed)
 

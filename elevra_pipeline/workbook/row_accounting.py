@@ -12,6 +12,7 @@ import unicodedata
 from collections import Counter
 
 from elevra_pipeline.intake.accounting import DropReason
+from elevra_pipeline.records.sanitize import plain_text
 from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.models import Candidate
 
@@ -24,7 +25,8 @@ def name_match_key(name: str) -> str:
 
 
 def _matches(name: str, stored: set[str]) -> bool:
-    key = name_match_key(name)
+    """`name` as the row gave it, cleaned as stored names are (records.sanitize), against the stored ones."""
+    key = name_match_key(plain_text(name))
     return key in stored or any(difflib.SequenceMatcher(None, key, s).ratio() >= 0.85 for s in stored)
 
 
