@@ -10,11 +10,11 @@ from enum import StrEnum
 from typing import Any, Callable
 
 from google import genai
-from google.genai import errors, types
+from google.genai import types
 from pydantic import BaseModel
 
 from elevra_pipeline.exceptions import ModelCallError
-from elevra_pipeline.gemini.client import classify, read_answer, structured_config
+from elevra_pipeline.gemini.client import call_sdk, read_answer, structured_config
 from elevra_pipeline.quotas.engine import CallResult
 
 MAX_INLINE_BYTES = 20_000_000  # Google's limit for a job's inlined requests
@@ -74,36 +74,25 @@ class GeminiBatches:
             )
             for r in requests
         ]
-        job = self._call(
+        job = call_sdk(
             lambda: self.client.batches.create(model=model, src=inlined, config={"display_name": display_name})
         )
         return RemoteJob(job.name, JobState.from_sdk(job.state))
 
     def get(self, name: str) -> RemoteJob:
-        job = self._call(lambda: self.client.batches.get(name=name))
+        job = call_sdk(lambda: self.client.batches.get(name=name))
         responses = job.dest.inlined_responses if job.dest else None
         return RemoteJob(job.name, JobState.from_sdk(job.state), responses)
 
     def find(self, display_name: str) -> RemoteJob | None:
         """The job submitted under `display_name`, if Google has it (after a crash before we recorded it)."""
-        for job in self._call(lambda: list(self.client.batches.list(config={"page_size": 100}))):
+        for job in call_sdk(lambda: list(self.client.batches.list(config={"page_size": 100}))):
             if job.display_name == display_name:
                 return RemoteJob(job.name, JobState.from_sdk(job.state))
         return None
 
     def cancel(self, name: str) -> None:
-        self._call(lambda: self.client.batches.cancel(name=name))
-
-    @staticmethod
-    def _call(request: Callable[[], Any]) -> Any:
-        try:
-            return request()
-        except (errors.APIError, OSError) as e:
-            raise classify(e) from e
-        except Exception as e:  # httpx timeouts and connection errors are not APIError
-            if "httpx" not in type(e).__module__:
-                raise
-            raise classify(e) from e
+        call_sdk(lambda: self.client.batches.cancel(name=name))
 
 
 def answers_by_key(requests: list[BatchRequest], responses: list[types.InlinedResponse]) -> dict[str, Any]:

@@ -83,6 +83,23 @@ def classify(error: Exception) -> ModelCallError:
     return ModelCallError(f"{kind}: {name}: {error}", error_type=kind)
 
 
+def call_sdk(request: Callable[[], Any]) -> Any:
+    """One SDK request; every way it can fail becomes a ModelCallError (see `classify`)."""
+    try:
+        return request()
+    except (errors.APIError, OSError) as e:
+        raise classify(e) from e
+    except Exception as e:  # httpx (or httpx2) timeouts and connection errors are not APIError
+        if "httpx" not in type(e).__module__:
+            raise
+        raise classify(e) from e
+
+
+def _rejected(message: str, text: str, billed: dict) -> ModelCallError:
+    """An answer our checks refused: retried like a failure, and billed all the same."""
+    return ModelCallError(message, error_type="invalid_output", status_code=200, body=text[:2000], **billed)
+
+
 def read_answer(
     response: types.GenerateContentResponse, model: str, schema: type[BaseModel], check: Callable[[Any], Any] | None
 ) -> CallResult:
@@ -97,24 +114,12 @@ def read_answer(
     try:
         value = response.parsed if isinstance(response.parsed, schema) else schema.model_validate_json(text)
     except (ValidationError, ValueError) as e:
-        raise ModelCallError(
-            f"invalid structured output from {model}: {str(e)[:300]}",
-            error_type="invalid_output",
-            status_code=200,
-            body=text[:2000],
-            **billed,
-        ) from e
+        raise _rejected(f"invalid structured output from {model}: {str(e)[:300]}", text, billed) from e
     if check is not None:
         try:
             value = check(value)
         except InvalidModelOutput as e:
-            raise ModelCallError(
-                f"invalid output from {model}: {e}",
-                error_type="invalid_output",
-                status_code=200,
-                body=text[:2000],
-                **billed,
-            ) from e
+            raise _rejected(f"invalid output from {model}: {e}", text, billed) from e
     return CallResult(value, billed["input_tokens"], billed["output_tokens"], text)
 
 
@@ -128,16 +133,11 @@ class GeminiCaller:
     def _invoke(
         self, model: str, system: str, prompt: str, schema: type[BaseModel], check: Callable[[Any], Any] | None = None
     ) -> CallResult:
-        try:
-            response = self.client.models.generate_content(
+        response = call_sdk(
+            lambda: self.client.models.generate_content(
                 model=model, contents=prompt, config=structured_config(system, schema)
             )
-        except (errors.APIError, OSError) as e:
-            raise classify(e) from e
-        except Exception as e:  # httpx (or httpx2) timeouts and connection errors are not APIError
-            if "httpx" not in type(e).__module__:
-                raise
-            raise classify(e) from e
+        )
         return read_answer(response, model, schema, check)
 
     def run(

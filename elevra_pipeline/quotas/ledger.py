@@ -362,10 +362,6 @@ class QuotaLedger:
                     .values(cooldown_until=until, cooldown_reason=reason)
                 )
 
-    def _enqueued(self, model: str) -> int:
-        with self.engine.begin() as conn:
-            return self.enqueued_batch_tokens(conn, model)
-
     def usage(self, model: str, now: float) -> dict:
         with self.engine.begin() as conn:
             count, used, daily, queued = conn.execute(
@@ -378,6 +374,7 @@ class QuotaLedger:
                 },
             ).one()
             daily = daily or 0
+            enqueued = self.enqueued_batch_tokens(conn, model)
             cooldown = conn.execute(
                 select(QuotaModel.cooldown_until, QuotaModel.cooldown_reason).where(QuotaModel.model == model)
             ).first()
@@ -386,7 +383,7 @@ class QuotaLedger:
             "tokens_in_window": int(used),
             "requests_today": daily,
             "tokens_in_flight": int(queued),
-            "batch_enqueued_tokens": int(self._enqueued(model)),
+            "batch_enqueued_tokens": int(enqueued),
             "cooldown_seconds": max(0.0, cooldown[0] - now) if cooldown else 0.0,
             "cooldown_reason": cooldown[1] if cooldown and cooldown[0] > now else None,
         }
