@@ -1,6 +1,7 @@
 """Effective limits: declared x share, shared by every process through the ledger, lowered when Google's
 429s show that someone else uses the quota, raised again step by step, every change recorded."""
 
+import asyncio
 import json
 import time
 
@@ -93,12 +94,13 @@ def test_against_a_real_limit_half_the_declared_one_the_engine_converges(sqlite_
     prompts = [f'TASK: analyze-election-batch\n<rows>[{{"candidate_name": "N{i}"}}]</rows>' for i in range(80)]
     started = time.time()
     try:
-        run_paced(
-            lambda prompt: caller.run("analysis", ANALYSIS_SYSTEM, prompt, BatchAnalysis),
+        paced = run_paced(
+            lambda prompt: caller.arun("analysis", ANALYSIS_SYSTEM, prompt, BatchAnalysis),
             prompts,
             lambda: engine.in_flight("analysis"),
             ceiling=40,
         )
+        asyncio.run(paced)
         stats = server.stats()
     finally:
         server.shutdown()

@@ -1,7 +1,6 @@
 """Calls in flight follow each model's quota and answer time, never a fixed thread count."""
 
-import threading
-import time
+import asyncio
 from collections import Counter
 
 import pytest
@@ -52,20 +51,18 @@ def test_the_binding_limit_sizes_it_and_fallbacks_add_their_own():
 
 def test_run_paced_keeps_to_a_limit_that_changes_while_it_runs():
     running, peaks, limit = Counter(), [], {"now": 2}
-    lock = threading.Lock()
 
-    def work(item):
-        with lock:
-            running["now"] += 1
-            peaks.append((limit["now"], running["now"]))
-        time.sleep(0.02)
+    async def work(item):
+        running["now"] += 1
+        peaks.append((limit["now"], running["now"]))
+        await asyncio.sleep(0.02)
         if item == 10:
             limit["now"] = 6
-        with lock:
-            running["now"] -= 1
+        running["now"] -= 1
         return item * 2
 
-    assert run_paced(work, list(range(40)), lambda: limit["now"], ceiling=50) == [i * 2 for i in range(40)]
+    paced = asyncio.run(run_paced(work, list(range(40)), lambda: limit["now"], ceiling=50))
+    assert paced == [i * 2 for i in range(40)]
     assert all(now <= allowed for allowed, now in peaks)
     assert max(now for _, now in peaks) > 2  # it followed the new limit
 
@@ -73,14 +70,14 @@ def test_run_paced_keeps_to_a_limit_that_changes_while_it_runs():
 def test_run_paced_raises_what_a_call_raised_and_starts_no_more():
     started = []
 
-    def work(item):
+    async def work(item):
         started.append(item)
         if item == 3:
             raise RuntimeError("boom")
-        time.sleep(0.01)
+        await asyncio.sleep(0.01)
 
     with pytest.raises(RuntimeError, match="boom"):
-        run_paced(work, list(range(100)), lambda: 2, ceiling=8)
+        asyncio.run(run_paced(work, list(range(100)), lambda: 2, ceiling=8))
     assert len(started) < 100
 
 
@@ -95,12 +92,13 @@ def test_through_the_emulator_in_flight_follows_latency_within_the_quota(sqlite_
     caller = GeminiCaller(make_client(None, server.base_url, 30, 200), engine)
     prompts = [f'TASK: analyze-election-batch\n<rows>[{{"candidate_name": "N{i}"}}]</rows>' for i in range(90)]
     try:
-        run_paced(
-            lambda prompt: caller.run("analysis", ANALYSIS_SYSTEM, prompt, BatchAnalysis),
+        paced = run_paced(
+            lambda prompt: caller.arun("analysis", ANALYSIS_SYSTEM, prompt, BatchAnalysis),
             prompts,
             lambda: engine.in_flight("analysis"),
             ceiling=200,
         )
+        asyncio.run(paced)
         stats = server.stats()
     finally:
         server.shutdown()

@@ -1,5 +1,6 @@
 """Per-upload assets: batches -> analysis -> structured output -> inserted records -> workbook."""
 
+import asyncio
 import time
 from datetime import datetime
 from pathlib import Path
@@ -26,13 +27,7 @@ from elevra_pipeline.pipeline.metadata import (
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.queue import queue_snapshot
 from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, GeminiResource
-from elevra_pipeline.pipeline.stages import (
-    MODEL_STAGES,
-    analyze_batch,
-    column_mapper,
-    stage_summary,
-    structure_batch,
-)
+from elevra_pipeline.pipeline.stages import MODEL_STAGES, column_mapper, run_online, stage_summary
 from elevra_pipeline.pipeline.status import batches_markdown
 from elevra_pipeline.quotas.in_flight import run_paced
 from elevra_pipeline.quotas.planner import BATCH_ETA, ModePlan, choose_mode, parse_deadline, planned_mode
@@ -45,6 +40,8 @@ from elevra_pipeline.storage.batch_rules import (
     needs_structure,
     upload_status,
 )
+from elevra_pipeline.storage.coalesce import Coalescer
+from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.workbook.builder import build_workbook
 from elevra_pipeline.workbook.summary import build_summary
 
@@ -162,7 +159,37 @@ def _halted(context, repo, upload) -> bool:
     return False
 
 
-def _model_stage(context, database, gemini, app, stage: str, eligible, work):
+def _lease(repo: Repository, upload_id: int, todo: list, owner: str, lease_seconds: float) -> list:
+    """The stage's batches leased to this run in one statement (where free, expired or already ours),
+    as they are now: one another run finished meanwhile is left out by the caller's `eligible`."""
+    now = time.time()
+    ids = set(repo.lease_batches([b.id for b in todo], owner, now, now + lease_seconds, owner))
+    return [b for b in repo.batches(upload_id) if b.id in ids]
+
+
+async def _run_online(repo, gemini, stage, eligible, leased: list, owner: str, app) -> list:
+    """Every leased batch's call on one event loop, as many in flight as the quotas admit; the leases
+    are renewed while the stage runs (a stage held back by its quotas can outlast one lease)."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(app.batch_lease_seconds / 3)
+            now = time.time()
+            repo.lease_batches([b.id for b in leased], owner, now, now + app.batch_lease_seconds, owner)
+
+    renewing, keep = asyncio.create_task(renew()), Coalescer(repo.update_batches)
+    try:
+        return await run_paced(
+            lambda batch: run_online(stage, gemini, batch, keep),
+            [b for b in leased if eligible(b)],
+            lambda: gemini.in_flight(stage.name),
+            gemini.max_in_flight,
+        )
+    finally:
+        renewing.cancel()
+
+
+def _model_stage(context, database, gemini, app, stage: str, eligible):
     repo, upload = _upload(context, database)
     if _halted(context, repo, upload):
         return
@@ -170,7 +197,7 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
     batches = repo.batches(upload.id)
     for stale in [b for b in batches if b.lease_owner and owner_is_gone(b.lease_owner, context.instance)]:
         repo.release_batch(stale.id, stale.lease_owner)  # left by a killed run
-    owner, leased_elsewhere = owner_for(context.run_id), []
+    owner = owner_for(context.run_id)
     mode, applied = planned_mode(upload.summary_json), []
     if mode == CallMode.BATCH:
         report = BatchStage(
@@ -210,21 +237,11 @@ def _model_stage(context, database, gemini, app, stage: str, eligible, work):
     todo = [b for b in batches if eligible(b)]
     context.log.info(f"{stage}: {len(todo)} batch(es) to process, {len(batches) - len(todo)} done or not eligible")
 
-    def leased_work(batch):
-        fresh = repo.claim_batch(
-            batch.id,
-            owner,
-            time.time(),
-            app.batch_lease_seconds,
-            lambda holder: owner_is_gone(holder, context.instance),
-        )
-        if fresh is None:
-            leased_elsewhere.append(batch.batch_key)
-            return None
-        return work(repo, gemini, fresh) if eligible(fresh) else None  # another run may have finished it
-
+    leased = _lease(repo, upload.id, todo, owner, app.batch_lease_seconds)
+    leased_ids = {b.id for b in leased}
+    leased_elsewhere = [b.batch_key for b in todo if b.id not in leased_ids]
     try:
-        paced = run_paced(leased_work, todo, lambda: gemini.in_flight(stage), gemini.max_in_flight)
+        paced = asyncio.run(_run_online(repo, gemini, MODEL_STAGES[stage], eligible, leased, owner, app))
     finally:  # one statement for the stage: each batch's lease is held until the stage ends
         repo.release_batches([b.id for b in todo], owner)
     results = applied + [r for r in paced if r is not None]
@@ -262,7 +279,7 @@ def batch_analysis(
     context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource, app: AppResource
 ):
     """Gemini's reading of each election batch (what the messy rows mean)."""
-    yield from _model_stage(context, database, gemini, app, "analysis", needs_analysis, analyze_batch)
+    yield from _model_stage(context, database, gemini, app, "analysis", needs_analysis)
 
 
 @dg.asset(
@@ -272,7 +289,7 @@ def structured_output(
     context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource, app: AppResource
 ):
     """Strict election and candidate records from Gemini for each analysed batch."""
-    yield from _model_stage(context, database, gemini, app, "structure", needs_structure, structure_batch)
+    yield from _model_stage(context, database, gemini, app, "structure", needs_structure)
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[structured_output])

@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from pydantic import BaseModel
 
@@ -14,7 +14,6 @@ from elevra_pipeline.records.sanitize import plain_text
 from elevra_pipeline.records.validate import CheckedOutput, check_analysis, check_structured
 from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, stage_outcome
 from elevra_pipeline.storage.models import ElectionBatch
-from elevra_pipeline.storage.repository import Repository
 
 if TYPE_CHECKING:  # the stage workers run these without Dagster: anything with `caller` and `chain`
     from elevra_pipeline.pipeline.resources import GeminiResource
@@ -116,9 +115,13 @@ STRUCTURE = ModelStage(
 MODEL_STAGES = {s.name: s for s in (ANALYSIS, STRUCTURE)}
 
 
-def run_online(stage: ModelStage, repo: Repository, gemini: "GeminiResource", batch: ElectionBatch) -> BatchResult:
+async def run_online(
+    stage: ModelStage, gemini: "GeminiResource", batch: ElectionBatch, keep: Callable[[tuple[int, dict]], Awaitable]
+) -> BatchResult:
+    """One batch's call of `stage`, on the event loop; `keep((batch id, fields))` stores its answer (or
+    failure): the stage stores those of one turn of the loop together (storage.coalesce)."""
     try:
-        outcome = gemini.caller.run(
+        outcome = await gemini.caller.arun(
             stage.name,
             stage.system,
             stage.prompt(batch),
@@ -131,16 +134,8 @@ def run_online(stage: ModelStage, repo: Repository, gemini: "GeminiResource", ba
         fields, result = give_up(batch, e)
     else:
         fields, result = stage.fields(batch, outcome)
-    repo.update_batch(batch.id, **fields)
+    await keep((batch.id, fields))
     return result
-
-
-def analyze_batch(repo: Repository, gemini: "GeminiResource", batch: ElectionBatch) -> BatchResult:
-    return run_online(ANALYSIS, repo, gemini, batch)
-
-
-def structure_batch(repo: Repository, gemini: "GeminiResource", batch: ElectionBatch) -> BatchResult:
-    return run_online(STRUCTURE, repo, gemini, batch)
 
 
 def stage_summary(batches: list[ElectionBatch], stage: str) -> dict:

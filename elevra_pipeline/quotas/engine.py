@@ -5,19 +5,23 @@ processes. Every attempt, good or bad, is one dict (an attempt row): with `recor
 writes it in the transaction that settles the call, and `attempt_sink` (if any) sees it after.
 """
 
+import asyncio
 import math
 import random
 import threading
 import time
+import weakref
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable, Generator
 
 from elevra_pipeline.exceptions import BatchFailedError, ModelCallError, QuotaExhaustedError
 from elevra_pipeline.quotas.in_flight import ModelAverages, in_flight_target
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import ModelLimits, QuotaConfig
 from elevra_pipeline.quotas.windows import seconds_until_day_reset
+from elevra_pipeline.storage.coalesce import Coalescer
 
 
 @dataclass
@@ -34,6 +38,50 @@ class Outcome:
     model: str
     fallback_reason: str | None
     attempts: int
+
+
+# A call's rules are written once, as a generator of steps (see `QuotaEngine._attempts`); a driver runs
+# them in a thread (`call`) or on an event loop (`acall`, where the database steps of the calls that
+# reach them in the same turn of the loop share one transaction).
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait this long (a quota to free, a backoff)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Invoke:
+    """Send the call to `model`: sent back the CallResult, or thrown the ModelCallError."""
+
+    model: str
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """Ask the ledger for a slot of `model`: sent back its Decision."""
+
+    model: str
+    limits: ModelLimits
+    tokens: int
+    now: float
+    ahead: int
+
+
+@dataclass(frozen=True)
+class Settle:
+    """Settle a reservation after the call, writing its attempt row (`refused`: Google's 429, not counted)."""
+
+    reservation_id: int
+    at: float
+    tokens: int | None
+    attempt: dict | None
+    refused: bool = False
+
+
+Steps = Generator[Sleep | Invoke | Reserve | Settle, Any, Any]
 
 
 class TokenEstimator:
@@ -95,6 +143,7 @@ class QuotaEngine:
         self._waiting: Counter[str] = Counter()  # this process's callers asleep until a model frees
         self._waiting_lock = threading.Lock()
         self._effective: dict[str, tuple[float, ModelLimits]] = {}
+        self._loop_coalescers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def in_flight(self, stage: str, chain: list[str] | None = None) -> int:
         """How many of the stage's calls to keep in flight now (see quotas.in_flight), from the effective
@@ -118,14 +167,99 @@ class QuotaEngine:
 
     def acquire(self, chain: list[str], tokens: int) -> tuple[str, int, str | None]:
         """(model, reservation id, why the preferred model was passed over) — or QuotaExhaustedError."""
+        return self._drive(self._acquire(chain, tokens), invoke=None)
+
+    def _drive(self, steps: Steps, invoke: Callable[[str], CallResult] | None) -> Any:
+        """Run a call's steps in this thread."""
+        try:
+            step, sent = next(steps), None
+            while True:
+                if isinstance(step, Invoke):
+                    try:
+                        sent = invoke(step.model)
+                    except ModelCallError as e:
+                        step = steps.throw(e)
+                        continue
+                elif isinstance(step, Reserve):
+                    sent = self.ledger.try_reserve(step.model, step.limits, step.tokens, step.now, step.ahead)
+                elif isinstance(step, Settle):
+                    sent = self._settle_all([step])[0]
+                else:
+                    sent = self.sleep(step.seconds)
+                step = steps.send(sent)
+        except StopIteration as done:
+            return done.value
+
+    async def _drive_async(self, steps: Steps, invoke: Callable[[str], Awaitable[CallResult]]) -> Any:
+        """Run a call's steps on the event loop: its waits let the loop's other calls go on, and its
+        database steps join those of the other calls of the same turn of the loop."""
+        reserve, settle = self._coalescers()
+        try:
+            step, sent = next(steps), None
+            while True:
+                if isinstance(step, Invoke):
+                    try:
+                        sent = await invoke(step.model)
+                    except ModelCallError as e:
+                        step = steps.throw(e)
+                        continue
+                elif isinstance(step, Reserve):
+                    sent = await reserve(step)
+                elif isinstance(step, Settle):
+                    sent = await settle(step)
+                else:
+                    sent = await asyncio.sleep(step.seconds)
+                step = steps.send(sent)
+        except StopIteration as done:
+            return done.value
+
+    def _coalescers(self) -> tuple[Coalescer, Coalescer]:
+        loop = asyncio.get_running_loop()
+        pair = self._loop_coalescers.get(loop)
+        if pair is None:
+            pair = self._loop_coalescers[loop] = (Coalescer(self._reserve_all), Coalescer(self._settle_all))
+        return pair
+
+    def _reserve_all(self, asked: list[Reserve]) -> list:
+        """One ledger transaction per model for the reservations asked in one turn of the loop."""
+        decisions: list = [None] * len(asked)
+        by_model: dict[str, list[int]] = {}
+        for i, step in enumerate(asked):
+            by_model.setdefault(step.model, []).append(i)
+        for model, indexes in by_model.items():
+            first = asked[indexes[0]]
+            got = self.ledger.try_reserve_many(
+                model,
+                first.limits,
+                [asked[i].tokens for i in indexes],
+                max(asked[i].now for i in indexes),
+                first.ahead,
+                patience=self.config.fallback_after_seconds,
+            )
+            for i, decision in zip(indexes, got):
+                decisions[i] = decision
+        return decisions
+
+    def _settle_all(self, settled: list[Settle]) -> list[None]:
+        """Settled calls in one transaction (a refused one in its own), then their attempts to the sink."""
+        counted = [s for s in settled if not s.refused]
+        if counted:
+            rows = [(s.reservation_id, s.at, s.tokens, s.attempt if self.record_attempts else None) for s in counted]
+            self.ledger.settle_many(rows)
+        for s in settled:
+            if s.refused:
+                self.ledger.settle_refused(s.reservation_id, s.attempt if self.record_attempts else None)
+        for s in settled:
+            self.sink(s.attempt)
+        return [None] * len(settled)
+
+    def _acquire(self, chain: list[str], tokens: int) -> "Steps":
         deadline = self.clock() + self.config.max_wait_seconds
         while True:
             now = self.clock()
             passed_over, wait_for, wait_on = [], math.inf, chain[0]
             for model in chain:
-                decision = self.ledger.try_reserve(
-                    model, self.config.allowed(model), tokens, now, ahead=self._waiting[model]
-                )
+                decision = yield Reserve(model, self.config.allowed(model), tokens, now, self._waiting[model])
                 if decision.admitted:
                     return model, decision.reservation_id, "; ".join(passed_over) or None
                 if decision.wait <= self.config.fallback_after_seconds:
@@ -136,13 +270,16 @@ class QuotaEngine:
                     wait_for, wait_on = decision.wait, model
             if now + wait_for > deadline:
                 raise QuotaExhaustedError("no model has capacity: " + "; ".join(passed_over))
-            self._sleep_in_line(wait_on, wait_for + 0.001)
+            with self._in_line(wait_on):
+                yield Sleep(wait_for + 0.001)
 
-    def _sleep_in_line(self, model: str, seconds: float) -> None:
+    @contextmanager
+    def _in_line(self, model: str):
+        """Counted as waiting for `model` meanwhile: the ledger spaces the next callers behind us."""
         with self._waiting_lock:
             self._waiting[model] += 1
         try:
-            self.sleep(seconds)
+            yield
         finally:
             with self._waiting_lock:
                 self._waiting[model] -= 1
@@ -155,6 +292,24 @@ class QuotaEngine:
         chain: list[str] | None = None,
         context: dict | None = None,
     ) -> Outcome:
+        """One call of `stage` through the quotas, in this thread: `invoke(model)` sends it."""
+        return self._drive(self._attempts(stage, prompt_chars, chain, context), invoke)
+
+    async def acall(
+        self,
+        stage: str,
+        prompt_chars: int,
+        invoke: Callable[[str], Awaitable[CallResult]],
+        chain: list[str] | None = None,
+        context: dict | None = None,
+    ) -> Outcome:
+        """The same call on an event loop: `await invoke(model)` sends it, waits are `asyncio.sleep`s,
+        so one thread keeps hundreds of calls in flight."""
+        return await self._drive_async(self._attempts(stage, prompt_chars, chain, context), invoke)
+
+    def _attempts(self, stage: str, prompt_chars: int, chain: list[str] | None, context: dict | None) -> "Steps":
+        """The rules of one call, written once for both drivers: yields `Sleep` and `Invoke` steps, is sent
+        the answer (or thrown the ModelCallError) of each `Invoke`, returns the Outcome."""
         chain = self.config.chain(stage, chain)
         context = context or {}
         failures = rate_limited = attempt_no = 0
@@ -162,7 +317,7 @@ class QuotaEngine:
         while True:
             estimate = self.estimator.estimate(prompt_chars)
             try:
-                model, reservation_id, fallback_reason = self.acquire(order, estimate)
+                model, reservation_id, fallback_reason = yield from self._acquire(order, estimate)
             except QuotaExhaustedError as e:
                 raise BatchFailedError(f"{stage}: {e}", model_unavailable=True) from e
             if model != chain[0] and outage_note:
@@ -179,12 +334,12 @@ class QuotaEngine:
                 fallback_reason=fallback_reason,
             )
             try:
-                result = invoke(model)
+                result = yield Invoke(model)
             except ModelCallError as e:
                 if e.error_type == "rate_limited":
                     rate_limited += 1
                     self._cool_down(model, e, rate_limited)  # first, so no other caller sends meanwhile
-                self._settle(
+                yield self._settle(
                     reservation_id,
                     started,
                     None,
@@ -219,11 +374,11 @@ class QuotaEngine:
                     raise BatchFailedError(
                         f"{stage} failed after {failures} attempt(s): {e}", model_unavailable=is_outage(e)
                     ) from e
-                self.sleep(self.backoff(failures))
+                yield Sleep(self.backoff(failures))
                 continue
             self.estimator.observe(prompt_chars, result.input_tokens)
             self.averages.observe(model, self.clock() - started, result.input_tokens)
-            self._settle(
+            yield self._settle(
                 reservation_id,
                 started,
                 result.input_tokens,
@@ -242,15 +397,10 @@ class QuotaEngine:
 
     def _settle(
         self, reservation_id: int, sent: float, tokens: int | None, attempt: dict, refused: bool = False
-    ) -> None:
-        """One transaction: the reservation settled (or, refused by a 429, dropped: Google did not count
-        it) and, with `record_attempts`, the attempt row written."""
-        row = attempt if self.record_attempts else None
-        if refused:
-            self.ledger.settle_refused(reservation_id, row)
-        else:
-            self.ledger.settle(reservation_id, self._counted_at(sent), tokens, row)
-        self.sink(attempt)
+    ) -> Settle:
+        """The reservation settled (or, refused by a 429, dropped: Google did not count it) in one
+        transaction with the attempt row (with `record_attempts`); the sink sees the attempt after."""
+        return Settle(reservation_id, self._counted_at(sent), tokens, attempt, refused)
 
     def _counted_at(self, sent: float) -> float:
         """When the server counted the call, at the latest: it counts a call when the call arrives,

@@ -8,10 +8,10 @@ ledger would admit right now. The ledger, not this number, decides who is sent; 
 sure enough callers are waiting to be admitted. `ceiling` protects the machine.
 """
 
+import asyncio
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence, TypeVar
+from typing import Awaitable, Callable, Sequence, TypeVar
 
 from elevra_pipeline.quotas.limits import ModelLimits, QuotaConfig
 
@@ -71,38 +71,43 @@ def in_flight_target(
     return max(1, min(ceiling, math.ceil(total) if math.isfinite(total) else ceiling))
 
 
-def run_paced(work: Callable[[T], R], items: Sequence[T], limit: Callable[[], int], ceiling: int) -> list[R]:
-    """`work(item)` for every item, results in item order, with at most `limit()` running at once.
+async def run_paced(
+    work: Callable[[T], Awaitable[R]], items: Sequence[T], limit: Callable[[], int], ceiling: int
+) -> list[R]:
+    """`await work(item)` for every item, results in item order, with at most `limit()` running at once,
+    all on the running event loop (a model call waiting for its answer costs no thread).
 
     `limit` is asked again each time a call finishes (or every half second), so the number in
-    flight follows what is learnt about the models while the stage runs."""
-    if not items:
-        return []
+    flight follows what is learnt about the models while the stage runs. After a call raises, no
+    more start; the running ones finish, then the first error is raised."""
     results: list = [None] * len(items)
     errors: list[BaseException] = []
     running = 0
-    changed = threading.Condition()
+    changed = asyncio.Event()
 
-    def run(index: int, item: T) -> None:
+    async def run(index: int, item: T) -> None:
         nonlocal running
         try:
-            results[index] = work(item)
-        except BaseException as e:  # re-raised in the caller's thread once everything has stopped
+            results[index] = await work(item)
+        except Exception as e:
             errors.append(e)
         finally:
-            with changed:
-                running -= 1
-                changed.notify_all()
+            running -= 1
+            changed.set()
 
-    with ThreadPoolExecutor(max_workers=max(1, min(ceiling, len(items))), thread_name_prefix="model-call") as pool:
-        for index, item in enumerate(items):
-            with changed:
-                while running >= max(1, min(ceiling, limit())) and not errors:
-                    changed.wait(timeout=0.5)
-                if errors:
-                    break
-                running += 1
-            pool.submit(run, index, item)
+    tasks = []
+    for index, item in enumerate(items):
+        while running >= max(1, min(ceiling, limit())) and not errors:
+            changed.clear()
+            try:
+                await asyncio.wait_for(changed.wait(), timeout=0.5)
+            except TimeoutError:
+                pass
+        if errors:
+            break
+        running += 1
+        tasks.append(asyncio.create_task(run(index, item)))
+    await asyncio.gather(*tasks)
     if errors:
         raise errors[0]
     return results

@@ -73,7 +73,9 @@ class QuotaLedger:
         """Built once: constructing SQLAlchemy statements per call costs more than running them."""
         r, m, d = QuotaReservation, QuotaModel, QuotaDaily
         in_window = (r.model == bindparam("model")) & (r.at > bindparam("since"))
-        daily = self._insert(d.__table__).values(model=bindparam("model"), day_key=bindparam("day"), requests=1)
+        daily = self._insert(d.__table__).values(
+            model=bindparam("model"), day_key=bindparam("day"), requests=bindparam("n", type_=Integer)
+        )
         model_row = (  # the model's lock row: its cool-down and what was learnt of its limits
             m.cooldown_until,
             m.cooldown_reason,
@@ -109,9 +111,10 @@ class QuotaLedger:
                 day_key=bindparam("day"),
                 in_flight=True,
             )
-            .returning(r.id),
-            "count_day": daily.on_conflict_do_update(
-                index_elements=["model", "day_key"], set_={"requests": d.__table__.c.requests + 1}
+            .returning(r.id, sort_by_parameter_order=True),  # one row per call admitted, in their order
+            "count_days": daily.on_conflict_do_update(
+                index_elements=["model", "day_key"],
+                set_={"requests": d.__table__.c.requests + bindparam("n", type_=Integer)},
             ),
             "settle": update(r)
             .where(r.id == bindparam("rid"))
@@ -119,7 +122,6 @@ class QuotaLedger:
                 at=bindparam("at"), in_flight=False, tokens=func.coalesce(bindparam("tokens", type_=Integer), r.tokens)
             ),
         }
-        statements["reserve_and_count_day"] = statements["reserve"].add_cte(statements["count_day"].cte("day"))
         return statements
 
     @contextmanager
@@ -251,6 +253,20 @@ class QuotaLedger:
         """Admit now, or say how long until this call could be admitted behind `ahead` callers of the
         same process already waiting for this model (so they do not all wake for the same slot).
         `limits`: what the pipeline may take (declared x share); with `adaptive`, lowered by 429s."""
+        return self.try_reserve_many(model, limits, [tokens], now, ahead)[0]
+
+    def try_reserve_many(
+        self,
+        model: str,
+        limits: ModelLimits,
+        tokens: list[int],
+        now: float,
+        ahead: int = 0,
+        patience: float = math.inf,
+    ) -> list[Decision]:
+        """`try_reserve` for several calls in one transaction, in order, as if each came after the one
+        before: a refused call that will wait for this model (its wait within `patience`) is one more
+        caller ahead of the next. One lock and one read of the window for a whole turn of the event loop."""
         r = QuotaReservation
         with self.engine.begin() as conn:
             row = self._lock_model(conn, model)  # counted only once locked
@@ -261,39 +277,55 @@ class QuotaLedger:
                     row = conn.execute(self._sql["lock"], {"model": model}).one()
                 limits = self._effective(row, limits, day_key(now, self.day_seconds))
             if cooldown_until > now:
-                return Decision(False, wait=cooldown_until - now, reason=f"cooling down ({cooldown_reason})")
-            if limits.tpm and tokens > limits.tpm:
-                return Decision(False, wait=math.inf, reason=f"request of {tokens} tokens exceeds TPM {limits.tpm}")
+                refused = Decision(False, wait=cooldown_until - now, reason=f"cooling down ({cooldown_reason})")
+                return [refused] * len(tokens)
             since, today = now - self.window, day_key(now, self.day_seconds)
-            count, used, done, queued = conn.execute(
+            count, used, done, _ = conn.execute(
                 self._sql["usage"], {"model": model, "since": since, "day": today, "lease_since": now - self.lease}
             ).one()
-            wait, reason = 0.0, ""
-            if limits.rpm and count + 1 > limits.rpm:
-                wait, reason = self._wait_for(conn, model, since, now, lambda c, _t: c + 1 + ahead <= limits.rpm), "RPM"
-            elif limits.tpm and used + tokens > limits.tpm:
-                wait, reason = (
-                    self._wait_for(conn, model, since, now, lambda _c, t: t + tokens * (1 + ahead) <= limits.tpm),
-                    "TPM",
-                )
-            if not reason and limits.rpd and (done or 0) + 1 > limits.rpd:
-                wait, reason = seconds_until_day_reset(now, self.day_seconds), "RPD"
-            if reason:
-                return Decision(False, wait=max(wait, 0.001), reason=f"{reason} limit reached")
-            values = {"model": model, "at": now + self.arrival_margin, "tokens": tokens, "day": today}
-            if self._postgres:  # the day's count rides along in a WITH clause: one round trip fewer
-                reservation_id = conn.execute(self._sql["reserve_and_count_day"], values).scalar_one()
-            else:
-                reservation_id = conn.execute(self._sql["reserve"], values).scalar_one()
-                conn.execute(self._sql["count_day"], values)
-            if reservation_id % PRUNE_EVERY == 0:
-                conn.execute(delete(r).where(r.at < now - max(self.window, self.lease) - 60))
-            return Decision(True, reservation_id=reservation_id)
+            window: list | None = None  # the window's entries, read once if a call must wait
+            decisions, admitted = [], []
+            for asked in tokens:
+                wait, reason = 0.0, ""
+                if limits.tpm and asked > limits.tpm:
+                    decisions.append(
+                        Decision(False, wait=math.inf, reason=f"request of {asked} tokens exceeds TPM {limits.tpm}")
+                    )
+                    continue
+                if limits.rpm and count + 1 > limits.rpm:
+                    window = window if window is not None else self._window(conn, model, since)
+                    wait = self._wait_for(window, now, lambda c, _t: c + 1 + ahead <= limits.rpm)
+                    reason = "RPM"
+                elif limits.tpm and used + asked > limits.tpm:
+                    window = window if window is not None else self._window(conn, model, since)
+                    wait = self._wait_for(window, now, lambda _c, t: t + asked * (1 + ahead) <= limits.tpm)
+                    reason = "TPM"
+                if not reason and limits.rpd and (done or 0) + len(admitted) + 1 > limits.rpd:
+                    wait, reason = seconds_until_day_reset(now, self.day_seconds), "RPD"
+                if reason:
+                    decisions.append(Decision(False, wait=max(wait, 0.001), reason=f"{reason} limit reached"))
+                    ahead += wait <= patience
+                    continue
+                count, used = count + 1, used + asked
+                admitted.append(len(decisions))
+                decisions.append(None)
+            if admitted:
+                at = now + self.arrival_margin
+                values = [{"model": model, "at": at, "tokens": tokens[i], "day": today} for i in admitted]
+                ids = conn.execute(self._sql["reserve"], values).scalars().all()
+                conn.execute(self._sql["count_days"], {"model": model, "day": today, "n": len(admitted)})
+                for i, reservation_id in zip(admitted, ids):
+                    decisions[i] = Decision(True, reservation_id=reservation_id)
+                if any(i % PRUNE_EVERY == 0 for i in ids):
+                    conn.execute(delete(r).where(r.at < now - max(self.window, self.lease) - 60))
+            return decisions
 
-    def _wait_for(self, conn, model, since, now, fits) -> float:
-        """Seconds until enough of the oldest entries leave the window for `fits(count, tokens)`."""
+    def _window(self, conn, model: str, since: float) -> list:
         r = QuotaReservation
-        rows = conn.execute(select(r.at, r.tokens).where(r.model == model, r.at > since).order_by(r.at)).all()
+        return conn.execute(select(r.at, r.tokens).where(r.model == model, r.at > since).order_by(r.at)).all()
+
+    def _wait_for(self, rows: list, now: float, fits) -> float:
+        """Seconds until enough of the oldest entries leave the window for `fits(count, tokens)`."""
         count, tokens = len(rows), sum(t for _, t in rows)
         for at, spent in rows:
             count, tokens = count - 1, tokens - spent
@@ -334,10 +366,20 @@ class QuotaLedger:
     ) -> None:
         """After the call: count it from `now`, the latest the server can have counted it (see the engine).
         `attempt`, the call's attempt row, is written in the same transaction."""
+        self.settle_many([(reservation_id, now, actual_tokens, attempt)])
+
+    def settle_many(self, settled: list[tuple[int, float, int | None, dict | None]]) -> None:
+        """`settle` for several calls (reservation id, at, tokens, attempt row or None) in one transaction."""
         with self._transaction() as conn:
-            conn.execute(self._sql["settle"], {"rid": reservation_id, "at": now, "tokens": actual_tokens})
-            if attempt is not None:
-                conn.execute(ModelAttempt.__table__.insert().values(**attempt))
+            conn.execute(
+                self._sql["settle"], [{"rid": rid, "at": at, "tokens": tokens} for rid, at, tokens, _ in settled]
+            )
+            by_columns: dict[tuple, list[dict]] = {}
+            for *_, attempt in settled:
+                if attempt is not None:
+                    by_columns.setdefault(tuple(sorted(attempt)), []).append(attempt)
+            for rows in by_columns.values():  # one INSERT per set of columns (executemany)
+                conn.execute(ModelAttempt.__table__.insert(), rows)
 
     def settle_refused(self, reservation_id: int, attempt: dict | None = None) -> None:
         """A call Google refused with a 429 was not counted by Google: it leaves our windows and our day

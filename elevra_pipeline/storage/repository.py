@@ -3,7 +3,7 @@
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -94,18 +94,16 @@ class Repository:
         with self.unit_of_work() as s:  # one UPDATE, no read first: a stage updates hundreds at once
             s.execute(update(ElectionBatch).where(ElectionBatch.id == batch_id).values(**fields))
 
-    def claim_batch(
-        self, batch_id: int, owner: str, now: float, lease_seconds: float, owner_is_gone
-    ) -> ElectionBatch | None:
-        """Take the batch's lease if it is free, expired, ours, or its owner is gone: the batch as it is
-        now (another run may have finished it), or None when someone else holds it."""
-        with self.unit_of_work() as s:  # row lock: FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite
-            batch = s.scalar(select(ElectionBatch).where(ElectionBatch.id == batch_id).with_for_update())
-            holder, expires = batch.lease_owner, batch.lease_expires_at
-            if holder and holder != owner and (expires or 0) > now and not owner_is_gone(holder):
-                return None
-            batch.lease_owner, batch.lease_expires_at = owner, now + lease_seconds
-            return batch
+    def update_batches(self, updates: list[tuple[int, dict]]) -> list[None]:
+        """Several batches' fields (batch id, fields) in one transaction: one UPDATE per set of fields."""
+        table = ElectionBatch.__table__
+        by_fields: dict[tuple, list[dict]] = {}
+        for batch_id, fields in updates:
+            by_fields.setdefault(tuple(sorted(fields)), []).append({"batch_id_": batch_id, **fields})
+        with self.engine.begin() as conn:
+            for rows in by_fields.values():  # executemany; the SET clause is the rows' other keys
+                conn.execute(update(table).where(table.c.id == bindparam("batch_id_")), rows)
+        return [None] * len(updates)
 
     def release_batch(self, batch_id: int, owner: str) -> None:
         self.release_batches([batch_id], owner)
