@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class CaptureServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # a test may open dozens of connections at once
 
     def __init__(self, replies: list[tuple[int, dict, dict]] | None = None):
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -27,9 +27,15 @@ class ModelProxy(ThreadingHTTPServer):
         self.upstream = upstream.rstrip("/")
         self.rewrite = rewrite
         self.down: str | None = None  # None (pass through), "503", or "refuse" (drop the connection)
+        self._down_after: tuple[int, str] | None = None
         self.calls: list[str] = []  # task of each generateContent call that reached the model
         self.refused = 0
         self._lock = threading.Lock()
+
+    def go_down_after(self, calls: int, how: str) -> None:
+        """The model answers `calls` calls, then is down (`how`) for every call that arrives after them,
+        however many are in flight (calls are counted as they arrive, not as they are answered)."""
+        self._down_after = (calls, how)
 
     @property
     def url(self) -> str:
@@ -61,6 +67,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         proxy = self.server
+        with proxy._lock:
+            if proxy._down_after and len(proxy.calls) >= proxy._down_after[0]:
+                proxy.down, proxy._down_after = proxy._down_after[1], None
         if proxy.down:
             with proxy._lock:
                 proxy.refused += 1

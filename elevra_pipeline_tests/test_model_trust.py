@@ -170,12 +170,8 @@ def test_an_outage_mid_run_waits_for_the_model_and_finishes_without_an_admin(
 ):
     monkeypatch.setenv("ELEVRA_QUOTAS_FILE", outage_quotas(tmp_path))
 
-    def go_down_after_30_calls(task, answer, number):
-        if number == 30:
-            proxy.down = failure
-        return answer
-
-    with ModelProxy(emulator.base_url, go_down_after_30_calls) as proxy:
+    with ModelProxy(emulator.base_url) as proxy:
+        proxy.go_down_after(30, failure)  # 22 analysis calls, then 8 of the 22 structure calls
         resources = {
             "database": DatabaseResource(url=db_url),
             "gemini": GeminiResource(

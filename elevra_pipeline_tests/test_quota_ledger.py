@@ -131,3 +131,30 @@ def test_the_day_resets_at_midnight_pacific(local, key, until_reset):
     now = local.timestamp()
     assert day_key(now) == key
     assert seconds_until_day_reset(now) == pytest.approx(until_reset)
+
+
+def test_reserving_several_calls_at_once_decides_as_one_after_another(db_url):
+    """One transaction for a turn of the event loop must admit exactly what calls one at a time would:
+    the same admissions, the same waits (each refused caller waiting is one more ahead of the next),
+    the same day count."""
+    limits = ModelLimits(rpm=4, tpm=1000, rpd=50)
+    together = QuotaLedger(migrated_engine(db_url), window_seconds=10, day_seconds=None)
+    assert together.try_reserve("m", limits, 100, T0).admitted
+    asked = [100, 2000, 300, 100, 100, 100, 100]  # the 2,000-token call can never fit; the last three wait
+    decisions = together.try_reserve_many("m", limits, asked, T0 + 1, ahead=0)
+
+    alone = QuotaLedger(migrated_engine(db_url), window_seconds=10, day_seconds=None)
+    assert alone.try_reserve("other", limits, 100, T0).admitted
+    ahead, expected = 0, []
+    for tokens in asked:
+        decision = alone.try_reserve("other", limits, tokens, T0 + 1, ahead)
+        ahead += not decision.admitted and decision.wait != float("inf")
+        expected.append(decision)
+
+    assert [d.admitted for d in decisions] == [True, False, True, True, False, False, False]
+    assert [(d.admitted, d.wait, d.reason) for d in decisions] == [(e.admitted, e.wait, e.reason) for e in expected]
+    # behind 0, 1, 2 callers: the first waits for the call of T0 to leave, the others for this turn's
+    assert [d.wait for d in decisions[4:]] == pytest.approx([9, 10, 10])
+    ids = [d.reservation_id for d in decisions if d.admitted]
+    assert len(set(ids)) == 3 and ids == sorted(ids)
+    assert together.usage("m", T0 + 1)["requests_today"] == 4 == alone.usage("other", T0 + 1)["requests_today"]

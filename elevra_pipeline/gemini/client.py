@@ -15,8 +15,9 @@ from elevra_pipeline.quotas.server_errors import parse_rate_limit
 
 
 def _connection_limits(connections: int):
-    """The SDK's HTTP pool (httpx2 where installed, else httpx) defaults to 100 connections: as many as
-    the calls we keep in flight, or the pool, not the quota, would cap them."""
+    """The SDK's synchronous HTTP pool (httpx2 where installed, else httpx) defaults to 100 connections:
+    as many as the calls we keep in flight, or the pool, not the quota, would cap them. (The model
+    stages' async path uses the SDK's aiohttp session, which sets no cap: the quota engine is the cap.)"""
     try:
         import httpx2 as http
     except ImportError:  # pragma: no cover - depends on the SDK's optional backend
@@ -31,6 +32,9 @@ def make_client(
         timeout=int(timeout_seconds * 1000),
         base_url=base_url or None,
         client_args={"limits": _connection_limits(connections)},
+        # one attempt per request: the quota engine retries (with the server's retryDelay and the
+        # ledger); without this the SDK's async path silently resends after a connection error, 1-10 s later
+        retry_options=types.HttpRetryOptions(attempts=1),
     )
     return genai.Client(api_key=api_key or "emulator-no-key", http_options=options)
 

@@ -240,10 +240,12 @@ def _model_stage(context, database, gemini, app, stage: str, eligible):
     leased = _lease(repo, upload.id, todo, owner, app.batch_lease_seconds)
     leased_ids = {b.id for b in leased}
     leased_elsewhere = [b.batch_key for b in todo if b.id not in leased_ids]
+    calls_began = time.time()
     try:
         paced = asyncio.run(_run_online(repo, gemini, MODEL_STAGES[stage], eligible, leased, owner, app))
     finally:  # one statement for the stage: each batch's lease is held until the stage ends
         repo.release_batches([b.id for b in todo], owner)
+    context.log.info(f"{stage}: the model calls of {len(paced)} batch(es) took {time.time() - calls_began:.1f}s")
     results = applied + [r for r in paced if r is not None]
     for r in results:
         if not r.ok:

@@ -285,6 +285,17 @@ class QuotaLedger:
             ).one()
             window: list | None = None  # the window's entries, read once if a call must wait
             decisions, admitted = [], []
+            at = now + self.arrival_margin
+
+            seen: tuple[int, list] = (-1, [])
+
+            def entries() -> list:  # the window as the next call sees it: with this turn's admissions
+                nonlocal window, seen
+                window = window if window is not None else self._window(conn, model, since)
+                if seen[0] != len(admitted):
+                    seen = (len(admitted), sorted(window + [(at, tokens[i]) for i in admitted]))
+                return seen[1]
+
             for asked in tokens:
                 wait, reason = 0.0, ""
                 if limits.tpm and asked > limits.tpm:
@@ -293,12 +304,9 @@ class QuotaLedger:
                     )
                     continue
                 if limits.rpm and count + 1 > limits.rpm:
-                    window = window if window is not None else self._window(conn, model, since)
-                    wait = self._wait_for(window, now, lambda c, _t: c + 1 + ahead <= limits.rpm)
-                    reason = "RPM"
+                    wait, reason = self._wait_for_requests(entries(), now, count + 1 + ahead - limits.rpm), "RPM"
                 elif limits.tpm and used + asked > limits.tpm:
-                    window = window if window is not None else self._window(conn, model, since)
-                    wait = self._wait_for(window, now, lambda _c, t: t + asked * (1 + ahead) <= limits.tpm)
+                    wait = self._wait_for(entries(), now, lambda _c, t: t + asked * (1 + ahead) <= limits.tpm)
                     reason = "TPM"
                 if not reason and limits.rpd and (done or 0) + len(admitted) + 1 > limits.rpd:
                     wait, reason = seconds_until_day_reset(now, self.day_seconds), "RPD"
@@ -310,7 +318,6 @@ class QuotaLedger:
                 admitted.append(len(decisions))
                 decisions.append(None)
             if admitted:
-                at = now + self.arrival_margin
                 values = [{"model": model, "at": at, "tokens": tokens[i], "day": today} for i in admitted]
                 ids = conn.execute(self._sql["reserve"], values).scalars().all()
                 conn.execute(self._sql["count_days"], {"model": model, "day": today, "n": len(admitted)})
@@ -323,6 +330,10 @@ class QuotaLedger:
     def _window(self, conn, model: str, since: float) -> list:
         r = QuotaReservation
         return conn.execute(select(r.at, r.tokens).where(r.model == model, r.at > since).order_by(r.at)).all()
+
+    def _wait_for_requests(self, rows: list, now: float, leaving: int) -> float:
+        """Seconds until the `leaving` oldest entries have left the window."""
+        return rows[leaving - 1][0] + self.window - now if 0 < leaving <= len(rows) else self.window
 
     def _wait_for(self, rows: list, now: float, fits) -> float:
         """Seconds until enough of the oldest entries leave the window for `fits(count, tokens)`."""

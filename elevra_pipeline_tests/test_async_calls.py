@@ -1,0 +1,169 @@
+"""The model stages' calls on one event loop: the same request as the SDK's own `generate_content`,
+the same reading of the answer, the same errors, and database work of one loop turn in one transaction."""
+
+import asyncio
+import json
+import socket
+
+import pytest
+from google.genai import types
+
+from elevra_pipeline.exceptions import ModelCallError
+from elevra_pipeline.gemini import prompts
+from elevra_pipeline.gemini.client import GeminiCaller, make_client, read_answer, read_answer_json, structured_config
+from elevra_pipeline.gemini.emulator.answers import answer
+from elevra_pipeline.gemini.emulator.server import generated
+from elevra_pipeline.gemini.schemas import BatchAnalysis, StructuredBatch
+from elevra_pipeline.quotas.engine import QuotaEngine
+from elevra_pipeline.quotas.ledger import QuotaLedger
+from elevra_pipeline.quotas.limits import parse_quotas
+from elevra_pipeline.storage.coalesce import Coalescer
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline_tests.capture_server import CaptureServer
+
+ROWS = [{"office": "City Council", "candidate_name": "Ann Lee", "election_date": "2026-11-03"}]
+ANALYSIS = answer(prompts.analysis_prompt(ROWS))  # what the emulator makes of ROWS
+
+
+def _caller(base_url: str, db_url: str | None = None) -> GeminiCaller:
+    config = parse_quotas({"window_seconds": 60, "models": {"m": {"rpm": 100}}, "chains": {"analysis": ["m"]}})
+    engine = migrated_engine(db_url) if db_url else None
+    ledger = QuotaLedger.for_config(engine, config) if engine else None
+    return GeminiCaller(make_client(None, base_url, 5), QuotaEngine(config, ledger, backoff_base=0.01))
+
+
+def _answering(server: CaptureServer) -> CaptureServer:
+    server.decide = lambda request: (200, generated("m", request["json"], 42), {})
+    return server.start()
+
+
+@pytest.mark.parametrize(
+    "system,schema,prompt",
+    [
+        (prompts.ANALYSIS_SYSTEM, BatchAnalysis, prompts.analysis_prompt(ROWS)),
+        (prompts.STRUCTURE_SYSTEM, StructuredBatch, prompts.structure_prompt(ROWS, ANALYSIS)),
+    ],
+)
+def test_the_async_path_sends_exactly_what_the_sdks_generate_content_sends(system, schema, prompt):
+    server = _answering(CaptureServer())
+    caller = _caller(server.url)
+    try:
+        caller.client.models.generate_content(
+            model="gemini-2.5-flash", contents=prompt, config=structured_config(system, schema)
+        )
+        asyncio.run(caller._ainvoke("gemini-2.5-flash", system, prompt, schema))
+    finally:
+        server.stop()
+    by_sdk, ours = server.requests
+    assert ours["path"] == by_sdk["path"] and by_sdk["path"].endswith("/models/gemini-2.5-flash:generateContent")
+    assert ours["json"] == by_sdk["json"]
+    assert ours["json"]["generationConfig"]["responseSchema"]  # the schema did go
+    assert ours["headers"]["x-goog-api-key"] == by_sdk["headers"]["x-goog-api-key"]
+
+
+def test_an_answer_is_read_from_the_wire_as_the_sdk_reads_it():
+    """Thoughts are not the answer; the usage is what Google billed."""
+    text = json.dumps(ANALYSIS)
+    body = {
+        "candidates": [
+            {"content": {"role": "model", "parts": [{"text": "thinking...", "thought": True}, {"text": text}]}}
+        ],
+        "usageMetadata": {"promptTokenCount": 120, "candidatesTokenCount": 30},
+    }
+    ours = read_answer_json(body, "m", BatchAnalysis, None)
+    sdks = read_answer(types.GenerateContentResponse.model_validate(body), "m", BatchAnalysis, None)
+    assert (ours.value, ours.input_tokens, ours.output_tokens, ours.excerpt) == (
+        sdks.value,
+        sdks.input_tokens,
+        sdks.output_tokens,
+        sdks.excerpt,
+    )
+    assert ours.excerpt == text and ours.input_tokens == 120
+
+
+def test_an_answer_that_is_not_the_schema_is_refused_and_still_billed():
+    body = {
+        "candidates": [{"content": {"parts": [{"text": '{"unexpected": '}]}}],
+        "usageMetadata": {"promptTokenCount": 50, "candidatesTokenCount": 4},
+    }
+    with pytest.raises(ModelCallError) as refused:
+        read_answer_json(body, "m", BatchAnalysis, None)
+    assert refused.value.error_type == "invalid_output" and refused.value.input_tokens == 50
+
+
+def test_async_errors_are_the_same_model_call_errors():
+    rate_limited = CaptureServer(
+        [(429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "quota", "details": []}}, {})]
+    ).start()
+    caller = _caller(rate_limited.url)
+    try:
+        with pytest.raises(ModelCallError) as limited:
+            asyncio.run(caller._ainvoke("m", "s", "p", BatchAnalysis))
+    finally:
+        rate_limited.stop()
+    assert limited.value.error_type == "rate_limited" and limited.value.status_code == 429
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(ModelCallError) as refused:
+        asyncio.run(_caller(f"http://127.0.0.1:{port}")._ainvoke("m", "s", "p", BatchAnalysis))
+    assert refused.value.error_type == "network"
+
+
+def test_requests_of_one_loop_turn_are_done_together_and_each_caller_gets_its_own_result():
+    seen: list[list[int]] = []
+
+    def double_all(requests: list[int]) -> list[int]:
+        seen.append(list(requests))
+        return [r * 2 for r in requests]
+
+    async def scenario():
+        coalescer = Coalescer(double_all)
+        first = await asyncio.gather(*(coalescer(i) for i in range(50)))
+        later = await coalescer(7)
+        return first, later, coalescer.turns
+
+    first, later, turns = asyncio.run(scenario())
+    assert first == [i * 2 for i in range(50)] and later == 14
+    assert seen == [list(range(50)), [7]] and turns == 2
+
+
+def test_a_failed_turn_fails_each_of_its_callers():
+    def broken(_requests):
+        raise RuntimeError("database is locked")
+
+    async def scenario():
+        coalescer = Coalescer(broken)
+        return await asyncio.gather(coalescer(1), coalescer(2), return_exceptions=True)
+
+    assert [str(e) for e in asyncio.run(scenario())] == ["database is locked"] * 2
+
+
+def test_calls_on_one_loop_share_ledger_transactions_and_every_attempt_is_written(sqlite_url):
+    """60 calls at once: a handful of reservation and settlement transactions, 60 attempt rows."""
+    from sqlalchemy import func, select
+
+    from elevra_pipeline.storage.models import ModelAttempt
+
+    server = _answering(CaptureServer())
+    caller = _caller(server.url, sqlite_url)
+    caller.engine.record_attempts = True
+    turns = {}
+
+    async def scenario():
+        outcomes = await asyncio.gather(
+            *(caller.arun("analysis", "s", prompts.analysis_prompt(ROWS), BatchAnalysis) for _ in range(60))
+        )
+        reserve, settle = caller.engine._coalescers()
+        turns.update(reserve=reserve.turns, settle=settle.turns)
+        return outcomes
+
+    try:
+        outcomes = asyncio.run(scenario())
+    finally:
+        server.stop()
+    assert len(outcomes) == 60 and {o.model for o in outcomes} == {"m"}
+    assert turns["reserve"] == 1 and turns["settle"] < 60
+    with migrated_engine(sqlite_url).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ModelAttempt)).scalar_one() == 60
