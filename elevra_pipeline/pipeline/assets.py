@@ -179,12 +179,13 @@ async def _run_online(repo, gemini, stage, eligible, leased: list, owner: str, a
 
     renewing, keep = asyncio.create_task(renew()), Coalescer(repo.update_batches)
     try:
-        return await run_paced(
-            lambda batch: run_online(stage, gemini, batch, keep),
-            [b for b in leased if eligible(b)],
-            lambda: gemini.in_flight(stage.name),
-            gemini.max_in_flight,
-        )
+        async with gemini.caller.async_session():
+            return await run_paced(
+                lambda batch: run_online(stage, gemini, batch, keep),
+                [b for b in leased if eligible(b)],
+                lambda: gemini.in_flight(stage.name),
+                gemini.max_in_flight,
+            )
     finally:
         renewing.cancel()
 
@@ -255,9 +256,10 @@ def _model_stage(context, database, gemini, app, stage: str, eligible):
             )
     if leased_elsewhere:
         context.log.warning(f"{stage}: {len(leased_elsewhere)} batch(es) are being processed by another run")
-    stage_attempts = [a for a in repo.attempts(upload.id) if a.stage == stage]
+    attempts, batches_now = repo.attempts(upload.id), repo.batches(upload.id)  # read once for the reports
+    stage_attempts = [a for a in attempts if a.stage == stage]
     stages = (repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
-    stages[stage] = stage_summary(repo.batches(upload.id), stage)
+    stages[stage] = stage_summary(batches_now, stage)
     repo.merge_summary(upload.id, stages=stages)
     yield dg.MaterializeResult(
         metadata={
@@ -269,7 +271,7 @@ def _model_stage(context, database, gemini, app, stage: str, eligible):
             ),
             "mode": str(mode),
             "cost_usd": cost_metadata(stage_attempts),
-            "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload, gemini.quotas)),
+            "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload, gemini.quotas, batches_now, attempts)),
         }
     )
 

@@ -10,7 +10,7 @@ from elevra_pipeline.quotas.planner import BATCH_ETA, planned_mode
 from elevra_pipeline.quotas.prices import CallMode, format_cost
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.workbook.row_accounting import account_rows
-from elevra_pipeline.workbook.summary import model_usage, total_cost_usd
+from elevra_pipeline.workbook.summary import model_usage, summarize_attempts, total_cost_usd
 
 
 def markdown_cell(text: object, limit: int = 300) -> str:
@@ -22,10 +22,11 @@ def attempts_per_batch(repo: Repository, upload_id: int) -> Counter:
     return Counter(a.batch_id for a in repo.attempts(upload_id))
 
 
-def upload_glance(repo: Repository, upload, quotas: QuotaConfig | None = None) -> dict:
-    """`quotas` (read from the quotas file when needed and not given) only matter for the ETA."""
-    batches = repo.batches(upload.id)
-    usage = model_usage(repo, upload.id)
+def upload_glance(repo: Repository, upload, quotas: QuotaConfig | None = None, batches=None, attempts=None) -> dict:
+    """`quotas` (read from the quotas file when needed and not given) only matter for the ETA; `batches`
+    and `attempts`, the upload's, when the caller has them already."""
+    batches = repo.batches(upload.id) if batches is None else batches
+    usage = summarize_attempts(repo.attempts(upload.id) if attempts is None else attempts)
     done = sum(b.status in DONE_BATCHES for b in batches)
     if done == len(batches) or upload.status not in OPEN_UPLOADS:
         eta = "-"
@@ -137,10 +138,13 @@ def status_document(repo: Repository, upload_id: int | None = None, quotas: Quot
     }
 
 
-def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None) -> str:
-    """Per batch: status, attempts, last error — for Dagster metadata."""
-    attempts = attempts_per_batch(repo, upload.id)
-    glance = upload_glance(repo, upload, quotas)
+def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None, batches=None, attempts=None) -> str:
+    """Per batch: status, attempts, last error — for Dagster metadata. (`batches`, `attempts`: the
+    upload's, when the caller has them already.)"""
+    batches = repo.batches(upload.id) if batches is None else batches
+    attempts = repo.attempts(upload.id) if attempts is None else attempts
+    glance = upload_glance(repo, upload, quotas, batches, attempts)
+    attempts = Counter(a.batch_id for a in attempts)
     lines = [
         f"**{upload.original_filename}** — {upload.status}, batches done {glance['progress']}, ETA {glance['eta']}, "
         f"{glance['calls']} model calls, {glance['429s']} 429s, {glance['fallbacks']} fallbacks, "
@@ -149,7 +153,7 @@ def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None
         "| batch | status | attempts | last error |",
         "| --- | --- | --- | --- |",
     ]
-    for b in repo.batches(upload.id):
+    for b in batches:
         lines.append(f"| {b.batch_key} | {b.status} | {attempts[b.id]} | {markdown_cell(b.error_reason, 200)} |")
     return "\n".join(lines)
 

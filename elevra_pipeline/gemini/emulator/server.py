@@ -1,13 +1,14 @@
 """The emulator's HTTP front: `generateContent` and `countTokens` under /v1 and /v1beta."""
 
+import asyncio
 import json
-import logging
 import random
 import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiohttp import web
 
 from elevra_pipeline.gemini.emulator.answers import answer
 from elevra_pipeline.gemini.emulator.batches import BatchJobs
@@ -15,7 +16,6 @@ from elevra_pipeline.gemini.emulator.latency import LatencyProfile
 from elevra_pipeline.gemini.emulator.quota_window import SlidingWindowQuotas, count_tokens, rate_limit_body
 from elevra_pipeline.quotas.limits import QuotaConfig
 
-log = logging.getLogger("elevra_pipeline.emulator")
 ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|countTokens|batchGenerateContent)$")
 BATCH_ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/(batches/[^/:]+)(:cancel)?$")
 BATCH_LIST = re.compile(r"^/(v1|v1beta|v1alpha)/batches$")
@@ -67,9 +67,11 @@ class Faults:
         return probability > 0 and self.rng.random() < probability
 
 
-class EmulatorServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # a stage may open hundreds of connections at once
+class EmulatorServer:
+    """The emulator on one asyncio event loop (aiohttp's server): hundreds of calls arriving at once are
+    read as they come, and a model's thinking is an `asyncio.sleep`, so the answer times hold under load
+    (a thread per connection could not accept a thousand connections a second on a busy machine).
+    `serve_forever()` runs it in the calling thread; `shutdown()` (from another thread) stops it."""
 
     def __init__(
         self,
@@ -81,7 +83,6 @@ class EmulatorServer(ThreadingHTTPServer):
         latency: LatencyProfile | None = None,
         batch_delay_seconds: float = 2.0,
     ):
-        super().__init__(address, _Handler)
         self.quotas = SlidingWindowQuotas(quotas, record_arrivals) if quotas else None
         # a model's thinking time, for realistic benchmarks: per model, or `latency_seconds` for all
         self.latency = latency or LatencyProfile.fixed(latency_seconds)
@@ -96,7 +97,17 @@ class EmulatorServer(ThreadingHTTPServer):
         self.calls: dict[str, int] = {}
         self.in_flight: dict[str, int] = {}  # calls being answered now, per model
         self.peak_in_flight: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # stats() is read from other threads
+        self._loop = asyncio.new_event_loop()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{path:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, address[0], address[1], backlog=1024, reuse_address=True)
+        self._loop.run_until_complete(site.start())
+        self.server_address = site._server.sockets[0].getsockname()
+        self._stopped = threading.Event()
+        self._stopped.set()
 
     def _count(self, counter: dict[str, int], model: str, step: int = 1) -> int:
         with self._lock:
@@ -117,82 +128,90 @@ class EmulatorServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server: EmulatorServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go in two writes: avoid the 40 ms delayed-ACK stall
-
-    def log_message(self, fmt, *args):
-        log.debug(fmt, *args)
-
-    def _send(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):
-        path, _, query = self.path.partition("?")
-        if match := BATCH_ROUTE.match(path):
-            return self._send(*self.server.batches.get(match.group(2), time.time()))
-        if BATCH_LIST.match(path):
-            token = next((v for k, _, v in (p.partition("=") for p in query.split("&")) if k == "pageToken"), None)
-            return self._send(*self.server.batches.page(token, time.time()))
-        self._send(200, {"status": "ok", "emulator": True, **self.server.stats()})
-
-    def do_POST(self):
-        now = time.time()
-        path = self.path.split("?")[0]
-        if (cancel := BATCH_ROUTE.match(path)) and cancel.group(3):
-            return self._send(*self.server.batches.cancel(cancel.group(2), now))
-        match = ROUTE.match(path)
-        length = int(self.headers.get("Content-Length") or 0)
+    def serve_forever(self) -> None:
+        self._stopped.clear()
+        asyncio.set_event_loop(self._loop)
         try:
-            payload = json.loads(self.rfile.read(length) or b"{}")
+            self._loop.run_forever()
+        finally:
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._stopped.wait(10)
+
+    def server_close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.close()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return self._get(request)
+        if request.method == "POST":
+            return await self._post(request)
+        return _json(405, {"error": {"code": 405, "status": "METHOD_NOT_ALLOWED", "message": request.method}})
+
+    def _get(self, request: web.Request) -> web.Response:
+        path = request.path
+        if match := BATCH_ROUTE.match(path):
+            return _json(*self.batches.get(match.group(2), time.time()))
+        if BATCH_LIST.match(path):
+            return _json(*self.batches.page(request.query.get("pageToken"), time.time()))
+        return _json(200, {"status": "ok", "emulator": True, **self.stats()})
+
+    async def _post(self, request: web.Request) -> web.Response:
+        arrived = time.time()
+        path = request.path
+        if (cancel := BATCH_ROUTE.match(path)) and cancel.group(3):
+            return _json(*self.batches.cancel(cancel.group(2), arrived))
+        match = ROUTE.match(path)
+        try:
+            payload = json.loads(await request.read() or b"{}")
         except json.JSONDecodeError:
-            return self._send(
-                400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "body is not JSON"}}
-            )
+            return _json(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "body is not JSON"}})
         if not match:
-            return self._send(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": f"no route {self.path}"}})
+            return _json(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": f"no route {request.path_qs}"}})
         model, method = match.group(2), match.group(3)
+        now = time.time()
         if method == "batchGenerateContent":
-            return self._send(*self.server.batches.create(model, payload, now))
+            return _json(*self.batches.create(model, payload, now))
         tokens = count_tokens(payload)
         if method == "countTokens":
-            return self._send(200, {"totalTokens": tokens})
-        server, faults = self.server, self.server.faults
-        if faults.hit("bare_429"):
-            return self._send(429, rate_limit_body(model, "rpm", None, with_details=False))
-        if server.quotas is not None:
-            violation = server.quotas.admit(model, tokens, now)
+            return _json(200, {"totalTokens": tokens})
+        if self.faults.hit("bare_429"):
+            return _json(429, rate_limit_body(model, "rpm", None, with_details=False))
+        if self.quotas is not None:
+            violation = self.quotas.admit(model, tokens, now)
             if violation:
-                return self._send(429, rate_limit_body(model, violation[0], violation[1]))
-        server._count(server.calls, model)
-        now_in_flight = server._count(server.in_flight, model)
-        with server._lock:
-            server.peak_in_flight[model] = max(server.peak_in_flight.get(model, 0), now_in_flight)
+                return _json(429, rate_limit_body(model, violation[0], violation[1]))
+        self._count(self.calls, model)
+        now_in_flight = self._count(self.in_flight, model)
+        with self._lock:
+            self.peak_in_flight[model] = max(self.peak_in_flight.get(model, 0), now_in_flight)
         try:
-            self._answer(model, payload, tokens)
+            return await self._answer(model, payload, tokens, arrived)
         finally:
-            server._count(server.in_flight, model, -1)
+            self._count(self.in_flight, model, -1)
 
-    def _answer(self, model: str, payload: dict, tokens: int) -> None:
-        server, faults = self.server, self.server.faults
+    async def _answer(self, model: str, payload: dict, tokens: int, arrived: float) -> web.Response:
+        faults = self.faults
         if faults.hit("server_error"):
-            return self._send(
-                503, {"error": {"code": 503, "status": "UNAVAILABLE", "message": "The model is overloaded."}}
-            )
+            return _json(503, {"error": {"code": 503, "status": "UNAVAILABLE", "message": "The model is overloaded."}})
         if faults.hit("slow"):
-            time.sleep(faults.slow_seconds)
+            await asyncio.sleep(faults.slow_seconds)
         prompt = prompt_text(payload)
-        if thinking := server.latency.seconds(model, prompt):  # after admission: the quota counted the arrival
-            time.sleep(thinking)
+        # after admission (the quota counted the arrival); the model thinks from the call's arrival
+        if thinking := self.latency.seconds(model, prompt):
+            await asyncio.sleep(max(0.0, thinking - (time.time() - arrived)))
         corrupt = "malformed" if faults.hit("malformed") else "schema" if faults.hit("schema") else None
-        self._send(200, generated(model, payload, tokens, corrupt))
+        return _json(200, generated(model, payload, tokens, corrupt))
+
+
+def _json(status: int, body: dict) -> web.Response:
+    return web.Response(status=status, body=json.dumps(body).encode(), content_type="application/json", charset="UTF-8")
 
 
 def prompt_text(payload: dict) -> str:
@@ -223,4 +242,5 @@ def start_in_thread(
 ) -> EmulatorServer:
     server = EmulatorServer((host, port), quotas, faults, **options)
     threading.Thread(target=server.serve_forever, name="gemini-emulator", daemon=True).start()
+    server._stopped.clear()  # running from now on: shutdown() waits for the loop to stop
     return server
