@@ -42,13 +42,14 @@ def test_mean_window_occupancy_scores_a_gap_after_each_window_as_lost_capacity()
     assert mean_occupancy(steady, limit, 0.0, steady[-1][0], window, use_tokens=False) == pytest.approx(1.0, abs=0.01)
 
 
-def test_the_ledger_benchmark_counts_every_reservation_it_settled(tmp_path):
+@pytest.mark.parametrize("mode", ["threads", "loop"])
+def test_the_ledger_benchmark_counts_every_reservation_it_settled(tmp_path, mode):
     from sqlalchemy import create_engine, text
 
     from elevra_pipeline.bench.ledger_bench import measure
 
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    result = measure(url, processes=2, callers=2, seconds=1.0)
+    result = measure(url, processes=2, callers=4, seconds=1.0, mode=mode)
     assert result["calls"] > 0 and result["refused"] == 0
     with create_engine(url).connect() as conn:
         settled, open_ = conn.execute(text("SELECT sum(NOT in_flight), sum(in_flight) FROM quota_reservations")).one()
