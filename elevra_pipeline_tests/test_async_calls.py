@@ -52,9 +52,17 @@ def test_the_async_path_sends_exactly_what_the_sdks_generate_content_sends(syste
             model="gemini-2.5-flash", contents=prompt, config=structured_config(system, schema)
         )
         asyncio.run(caller._ainvoke("gemini-2.5-flash", system, prompt, schema))
+
+        async def in_a_stage():  # the model stages' own session
+            async with caller.async_session():
+                await caller._ainvoke("gemini-2.5-flash", system, prompt, schema)
+
+        asyncio.run(in_a_stage())
     finally:
         server.stop()
-    by_sdk, ours = server.requests
+    by_sdk, ours, in_stage = server.requests
+    assert in_stage["json"] == ours["json"] and in_stage["path"] == ours["path"]
+    assert in_stage["headers"]["x-goog-api-key"] == by_sdk["headers"]["x-goog-api-key"]
     assert ours["path"] == by_sdk["path"] and by_sdk["path"].endswith("/models/gemini-2.5-flash:generateContent")
     assert ours["json"] == by_sdk["json"]
     assert ours["json"]["generationConfig"]["responseSchema"]  # the schema did go
@@ -167,3 +175,43 @@ def test_calls_on_one_loop_share_ledger_transactions_and_every_attempt_is_writte
     assert turns["reserve"] == 1 and turns["settle"] < 60
     with migrated_engine(sqlite_url).connect() as conn:
         assert conn.execute(select(func.count()).select_from(ModelAttempt)).scalar_one() == 60
+
+
+def test_a_stage_renews_its_leases_while_its_calls_run_and_stores_every_answer(sqlite_url):
+    """A stage whose calls outlast a third of the lease renews it (another run cannot take the batches
+    over mid-call), and each batch's answer is stored, though they are written a loop turn at a time."""
+    from types import SimpleNamespace
+
+    from elevra_pipeline.gemini.emulator.latency import LatencyProfile
+    from elevra_pipeline.gemini.emulator.server import start_in_thread
+    from elevra_pipeline.gemini.service import GeminiService
+    from elevra_pipeline.pipeline.assets import _lease, _run_online
+    from elevra_pipeline.pipeline.stages import ANALYSIS
+    from elevra_pipeline.storage.batch_rules import needs_analysis
+    from elevra_pipeline.storage.repository import Repository
+
+    repo = Repository(migrated_engine(sqlite_url))
+    upload = repo.add_upload(partition_key="u", content_hash="h", original_filename="u.csv")
+    drafts = [
+        SimpleNamespace(
+            batch_key=f"b{i}", jurisdiction="Town", office="Council", district=str(i), election_date="2026-11-03",
+            rows=[{**ROWS[0], "district": str(i)}], problem=None,
+        )
+        for i in range(12)
+    ]  # fmt: skip
+    repo.save_batches(upload.id, drafts)
+    server = start_in_thread(quotas=None, latency=LatencyProfile.fixed(1.2))
+    gemini = GeminiService(database_url=sqlite_url, base_url=server.base_url).start()
+    app = SimpleNamespace(batch_lease_seconds=0.9)  # renewed every 0.3 s; the calls take 1.2 s
+    leased = _lease(repo, upload.id, repo.batches(upload.id), "run-1", app.batch_lease_seconds)
+    first_expiry = max(b.lease_expires_at for b in leased)
+    try:
+        results = asyncio.run(_run_online(repo, gemini, ANALYSIS, needs_analysis, leased, "run-1", app))
+    finally:
+        server.shutdown()
+        server.server_close()
+    batches = repo.batches(upload.id)
+    assert len(results) == 12 and all(r.ok for r in results)
+    assert {b.status for b in batches} == {"analyzed"} and all(b.analysis_json for b in batches)
+    assert min(b.lease_expires_at for b in batches) > first_expiry + 0.5  # renewed during the 1.2 s calls
+    assert {b.lease_owner for b in batches} == {"run-1"}  # released by the stage itself, after
