@@ -195,6 +195,7 @@ class GeminiCaller:
         self.client = client
         self.engine = engine
         self._templates: dict[tuple[str, type[BaseModel]], dict] = {}
+        self._paths: dict[str, str] = {}  # model -> its generateContent path
         self._loop_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     @asynccontextmanager
@@ -226,7 +227,9 @@ class GeminiCaller:
     async def _ainvoke(
         self, model: str, system: str, prompt: str, schema: type[BaseModel], check: Callable[[Any], Any] | None = None
     ) -> CallResult:
-        path = f"{_transformers.t_model(self.client._api_client, model)}:generateContent"
+        path = self._paths.get(model)
+        if path is None:
+            path = self._paths[model] = f"{_transformers.t_model(self.client._api_client, model)}:generateContent"
         body = self.request_body(system, schema, prompt)
         response = await call_sdk_async(lambda: self._async_api().async_request("post", path, body))
         try:

@@ -144,7 +144,7 @@ def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None
     batches = repo.batches(upload.id) if batches is None else batches
     attempts = repo.attempts(upload.id) if attempts is None else attempts
     glance = upload_glance(repo, upload, quotas, batches, attempts)
-    attempts = Counter(a.batch_id for a in attempts)
+    per_batch = Counter(a.batch_id for a in attempts)
     lines = [
         f"**{upload.original_filename}** — {upload.status}, batches done {glance['progress']}, ETA {glance['eta']}, "
         f"{glance['calls']} model calls, {glance['429s']} 429s, {glance['fallbacks']} fallbacks, "
@@ -154,7 +154,7 @@ def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None
         "| --- | --- | --- | --- |",
     ]
     for b in batches:
-        lines.append(f"| {b.batch_key} | {b.status} | {attempts[b.id]} | {markdown_cell(b.error_reason, 200)} |")
+        lines.append(f"| {b.batch_key} | {b.status} | {per_batch[b.id]} | {markdown_cell(b.error_reason, 200)} |")
     return "\n".join(lines)
 
 

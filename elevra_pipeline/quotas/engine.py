@@ -339,7 +339,7 @@ class QuotaEngine:
                 if e.error_type == "rate_limited":
                     rate_limited += 1
                     self._cool_down(model, e, rate_limited)  # first, so no other caller sends meanwhile
-                yield self._settle(
+                yield self._settlement(
                     reservation_id,
                     started,
                     None,
@@ -378,7 +378,7 @@ class QuotaEngine:
                 continue
             self.estimator.observe(prompt_chars, result.input_tokens)
             self.averages.observe(model, self.clock() - started, result.input_tokens)
-            yield self._settle(
+            yield self._settlement(
                 reservation_id,
                 started,
                 result.input_tokens,
@@ -395,7 +395,7 @@ class QuotaEngine:
             )
             return Outcome(result.value, model, fallback_reason, attempt_no)
 
-    def _settle(
+    def _settlement(
         self, reservation_id: int, sent: float, tokens: int | None, attempt: dict, refused: bool = False
     ) -> Settle:
         """The reservation settled (or, refused by a 429, dropped: Google did not count it) in one

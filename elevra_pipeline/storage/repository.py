@@ -91,8 +91,7 @@ class Repository:
             return list(s.scalars(query.order_by(ElectionBatch.id)))
 
     def update_batch(self, batch_id: int, **fields) -> None:
-        with self.unit_of_work() as s:  # one UPDATE, no read first: a stage updates hundreds at once
-            s.execute(update(ElectionBatch).where(ElectionBatch.id == batch_id).values(**fields))
+        self.update_batches([(batch_id, fields)])  # one UPDATE, no read first
 
     def update_batches(self, updates: list[tuple[int, dict]]) -> list[None]:
         """Several batches' fields (batch id, fields) in one transaction: one UPDATE per set of fields."""
