@@ -68,10 +68,12 @@ def cmd_emulator(args) -> int:
         Faults.parse(args.faults),
         latency=latency,
         batch_delay_seconds=args.batch_delay,
+        retired=None if args.retired is None else frozenset(filter(None, args.retired.split(","))) - {"none"},
+        thoughts_ratio=args.thoughts_ratio,
     )
     print(
         f"Gemini EMULATOR listening on {server.base_url} (quotas {'off' if quotas is None else 'on'}, "
-        f"faults: {args.faults or 'none'}). Point the pipeline at it with ELEVRA_GEMINI_BASE_URL={server.base_url}",
+        f"faults: {args.faults or 'none'}, retired: {', '.join(sorted(server.retired)) or 'none'}). Point the pipeline at it with ELEVRA_GEMINI_BASE_URL={server.base_url}",
         flush=True,
     )
     try:
@@ -92,14 +94,16 @@ def cmd_quota(args) -> int:
         print(json.dumps(report, ensure_ascii=False))
         return 0
     print(
-        f"{'model':18} {'share':>5} {'requests/window':>16} {'tokens/window':>20} {'requests today':>16} "
+        f"{'model':24} {'share':>5} {'requests/window':>16} {'tokens/window':>20} {'requests today':>16} "
         f"{'in flight':>12} {'batch jobs (tokens)':>20}  cool-down"
     )
     for model, m in report["models"].items():
         eff, used = m["effective"], m["used"]
         cool = f"{m['cooldown']['seconds']:.0f}s ({m['cooldown']['reason']})" if m["cooldown"]["seconds"] else "-"
+        if m["unavailable"]:
+            cool = f"UNAVAILABLE since {m['unavailable']['since']}: {m['unavailable']['reason'][:160]}"
         print(
-            f"{model:18} {m['share']:>5.2f} {used['requests_in_window']:>7}/{eff['rpm'] or '∞':<8} "
+            f"{model:24} {m['share']:>5.2f} {used['requests_in_window']:>7}/{eff['rpm'] or '∞':<8} "
             f"{used['tokens_in_window']:>9}/{eff['tpm'] or '∞':<10} "
             f"{used['requests_today']:>7}/{eff['rpd'] or '∞':<8} {used['tokens_in_flight']:>12} "
             f"{used['batch_enqueued_tokens']:>9}/{eff['batch_enqueued_tokens'] or '∞':<10}  {cool}"
@@ -243,7 +247,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-quotas", action="store_true", help="do not enforce any quota")
     p.add_argument(
         "--faults",
-        help="e.g. 503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,batch_error=0.1,expire_jobs=1,seed=7",
+        help="e.g. 503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,batch_error=0.1,expire_jobs=1,"
+        "max_tokens=3,safety=0.01,seed=7",
+    )
+    p.add_argument(
+        "--retired",
+        help="models that answer 404 as shut down, comma-separated, or 'none' (default: the source document's "
+        "four models and the early Gemini 3 previews, as today's Gemini)",
+    )
+    p.add_argument(
+        "--thoughts-ratio", type=float, default=1.0, help="thinking models' thought tokens per answer token"
     )
     p.add_argument(
         "--batch-delay", type=float, default=2.0, help="seconds until a Batch API job ends (Google: up to 24 h)"
@@ -251,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-ms", type=float, default=0.0, help="the same simulated thinking time for every model")
     p.add_argument(
         "--latency",
-        help="per-model thinking time, e.g. 'gemini-2.5-pro=lognormal:15s:0.5,gemini-2.5-flash=3s,*=1s' "
+        help="per-model thinking time, e.g. 'gemini-3.1-pro-preview=lognormal:15s:0.5,gemini-3.8-flash=3s,*=1s' "
         "(wins over --latency-ms)",
     )
     p.set_defaults(func=cmd_emulator)

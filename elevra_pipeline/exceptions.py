@@ -52,12 +52,17 @@ class QuotaExhaustedError(ElevraError):
 
 
 class BatchFailedError(ElevraError):
-    """A batch used up its attempts for a stage. `model_unavailable`: the model was down or out of
-    quota (the batch waits for it); otherwise the answer or the data was at fault (re-upload)."""
+    """A batch used up its attempts for a stage. `fault` (quotas.failures.Fault) says who must act: the
+    data (needs re-upload), the model's answers, an outage or our configuration (the batch waits)."""
 
-    def __init__(self, message: str, *, model_unavailable: bool = False):
+    def __init__(self, message: str, *, fault: str = "model"):
         super().__init__(message)
-        self.model_unavailable = model_unavailable
+        self.fault = fault
+
+    @property
+    def model_unavailable(self) -> bool:
+        """The batch waits (outage, quota, retired model, our configuration): nobody re-uploads."""
+        return self.fault in ("outage", "configuration")
 
 
 class DeliveryError(ElevraError):

@@ -128,7 +128,7 @@ def test_status_and_quota_print_one_json_document_for_the_admin_app(emulator, lo
     assert upload["status"] == "completed" and upload["progress"]["batches_done"] == 22
     assert upload["progress"]["percent"] == 100.0 and upload["mode"] == "online" and upload["eta"] == "-"
     assert upload["model_calls"] == 44 and upload["cost_usd"] > 0 and upload["rate_limited"] == 0
-    assert set(upload["models"]) == {"gemini-2.5-pro", "gemini-2.5-flash"} and "batches" not in upload
+    assert set(upload["models"]) == {"gemini-3.1-pro-preview", "gemini-3.8-flash"} and "batches" not in upload
     assert cli.main(["status", "--json", str(upload["id"])]) == 0
     (detail,) = json.loads(capsys.readouterr().out)["uploads"]
     assert len(detail["batches"]) == 22 and {b["status"] for b in detail["batches"]} == {"inserted"}
@@ -138,7 +138,7 @@ def test_status_and_quota_print_one_json_document_for_the_admin_app(emulator, lo
 
     assert cli.main(["quota", "--json"]) == 0
     quota = json.loads(capsys.readouterr().out)
-    pro = quota["models"]["gemini-2.5-pro"]
+    pro = quota["models"]["gemini-3.1-pro-preview"]
     assert pro["declared"]["rpm"] == 150 and pro["effective"]["rpm"] == 150 and pro["share"] == 1.0
     assert pro["used"]["requests_today"] == 22 and pro["limit_changes"] == [] and quota["adaptive"] is True
 

@@ -10,7 +10,14 @@ from google.genai import types
 
 from elevra_pipeline.exceptions import ModelCallError
 from elevra_pipeline.gemini import prompts
-from elevra_pipeline.gemini.client import GeminiCaller, make_client, read_answer, read_answer_json, structured_config
+from elevra_pipeline.gemini.client import (
+    GeminiCaller,
+    OutputBudget,
+    make_client,
+    read_answer,
+    read_answer_json,
+    structured_config,
+)
 from elevra_pipeline.gemini.emulator.answers import answer
 from elevra_pipeline.gemini.emulator.server import generated
 from elevra_pipeline.gemini.schemas import BatchAnalysis, StructuredBatch
@@ -26,7 +33,14 @@ ANALYSIS = answer(prompts.analysis_prompt(ROWS))  # what the emulator makes of R
 
 
 def _caller(base_url: str, db_url: str | None = None) -> GeminiCaller:
-    config = parse_quotas({"window_seconds": 60, "models": {"m": {"rpm": 100}}, "chains": {"analysis": ["m"]}})
+    config = parse_quotas(
+        {
+            "window_seconds": 60,
+            "models": {"m": {"rpm": 100}},
+            "chains": {"analysis": ["m"]},
+            "stages": {"analysis": {"max_output_tokens": 4096, "thinking_level": "low", "thinking_budget": 512}},
+        }
+    )
     engine = migrated_engine(db_url) if db_url else None
     ledger = QuotaLedger.for_config(engine, config) if engine else None
     return GeminiCaller(make_client(None, base_url, 5), QuotaEngine(config, ledger, backoff_base=0.01))
@@ -47,15 +61,15 @@ def _answering(server: CaptureServer) -> CaptureServer:
 def test_the_async_path_sends_exactly_what_the_sdks_generate_content_sends(system, schema, prompt):
     server = _answering(CaptureServer())
     caller = _caller(server.url)
+    budget = OutputBudget(caller.engine.config, "analysis")
+    config = structured_config(system, schema, budget.tokens, budget.thinking("gemini-3.8-flash"))
     try:
-        caller.client.models.generate_content(
-            model="gemini-2.5-flash", contents=prompt, config=structured_config(system, schema)
-        )
-        asyncio.run(caller._ainvoke("gemini-2.5-flash", system, prompt, schema))
+        caller.client.models.generate_content(model="gemini-3.8-flash", contents=prompt, config=config)
+        asyncio.run(caller._ainvoke("gemini-3.8-flash", system, prompt, schema, None, budget))
 
         async def in_a_stage():  # the model stages' own session
             async with caller.async_session():
-                await caller._ainvoke("gemini-2.5-flash", system, prompt, schema)
+                await caller._ainvoke("gemini-3.8-flash", system, prompt, schema, None, budget)
 
         asyncio.run(in_a_stage())
     finally:
@@ -63,9 +77,13 @@ def test_the_async_path_sends_exactly_what_the_sdks_generate_content_sends(syste
     by_sdk, ours, in_stage = server.requests
     assert in_stage["json"] == ours["json"] and in_stage["path"] == ours["path"]
     assert in_stage["headers"]["x-goog-api-key"] == by_sdk["headers"]["x-goog-api-key"]
-    assert ours["path"] == by_sdk["path"] and by_sdk["path"].endswith("/models/gemini-2.5-flash:generateContent")
+    assert ours["path"] == by_sdk["path"] and by_sdk["path"].endswith("/models/gemini-3.8-flash:generateContent")
     assert ours["json"] == by_sdk["json"]
     assert ours["json"]["generationConfig"]["responseSchema"]  # the schema did go
+    # Gemini 3 is sent its thinking level and never a budget beside it (Gemini answers 400 to both); the
+    # SDK writes the field in snake case, which Google's JSON reader accepts (recorded requests do the same)
+    assert ours["json"]["generationConfig"]["thinkingConfig"] == {"thinking_level": "LOW"}
+    assert ours["json"]["generationConfig"]["maxOutputTokens"] == 4096
     assert ours["headers"]["x-goog-api-key"] == by_sdk["headers"]["x-goog-api-key"]
 
 

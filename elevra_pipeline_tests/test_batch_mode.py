@@ -218,7 +218,7 @@ def test_a_job_whose_confirmation_was_lost_is_adopted_not_sent_again(sqlite_url,
     jobs = Repository(migrated_engine(sqlite_url)).batch_jobs(outcome["upload_id"])
     assert outcome["status"] == "completed"
     assert [(j.stage, j.error) for j in jobs] == [("analysis", None), ("structure", None)]
-    assert server.stats()["batch_jobs_created"] == {"gemini-2.5-pro": 1, "gemini-2.5-flash": 1}
+    assert server.stats()["batch_jobs_created"] == {"gemini-3.1-pro-preview": 1, "gemini-3.8-flash": 1}
 
 
 def _process(env):
@@ -259,7 +259,7 @@ def test_kill_9_while_polling_resumes_without_sending_a_job_again(db_url, local_
         server.shutdown()
     summary = json.loads(out.strip().splitlines()[-1])
     assert survivor.returncode == 0 and summary["status"] == "completed" and summary["mode"] == "batch"
-    assert server.stats()["batch_jobs_created"] == {"gemini-2.5-pro": 1, "gemini-2.5-flash": 1}
+    assert server.stats()["batch_jobs_created"] == {"gemini-3.1-pro-preview": 1, "gemini-3.8-flash": 1}
     assert [j.name for j in repo.batch_jobs(upload.id)][0] == job.name  # the same job, picked up again
     assert (repo.count(Election), repo.count(Candidate), repo.count(ModelAttempt)) == (22, 66, 44)
 

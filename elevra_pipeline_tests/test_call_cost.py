@@ -30,16 +30,16 @@ def test_the_batch_api_costs_half_unless_the_file_says_otherwise():
 
 def test_a_quotas_file_without_prices_takes_the_published_ones_and_a_bad_price_is_refused(tmp_path):
     plain = tmp_path / "plain.yaml"
-    plain.write_text("models:\n  gemini-2.5-pro: {rpm: 5}\n")
+    plain.write_text("models:\n  gemini-3.1-pro-preview: {rpm: 5}\n")
     config = load_quotas(plain)
-    assert config.cost_usd("gemini-2.5-pro", 1_000_000, 0) == PUBLISHED["gemini-2.5-pro"]["input"]
+    assert config.cost_usd("gemini-3.1-pro-preview", 1_000_000, 0) == PUBLISHED["gemini-3.1-pro-preview"]["input"]
     priced = tmp_path / "priced.yaml"
-    priced.write_text("models:\n  gemini-2.5-pro: {rpm: 5}\nprices:\n  gemini-2.5-pro: {input: 2, output: 4}\n")
+    priced.write_text("models:\n  gemini-3.1-pro-preview: {rpm: 5}\nprices:\n  gemini-3.1-pro-preview: {input: 2, output: 4}\n")
     config = load_quotas(priced)
-    assert config.cost_usd("gemini-2.5-pro", 1_000_000, 1_000_000) == 6
-    assert config.cost_usd("gemini-2.5-flash", 1_000_000, 0) is None  # no price given: unknown, not free
-    with pytest.raises(QuotaConfigError, match=r"prices\.gemini-2\.5-pro\.input"):
-        parse_quotas({"models": {"gemini-2.5-pro": {}}, "prices": {"gemini-2.5-pro": {"input": -1, "output": 1}}})
+    assert config.cost_usd("gemini-3.1-pro-preview", 1_000_000, 1_000_000) == 6
+    assert config.cost_usd("gemini-3.8-flash", 1_000_000, 0) is None  # no price given: unknown, not free
+    with pytest.raises(QuotaConfigError, match=r"prices\.gemini-3\.1-pro-preview\.input"):
+        parse_quotas({"models": {"gemini-3.1-pro-preview": {}}, "prices": {"gemini-3.1-pro-preview": {"input": -1, "output": 1}}})
 
 
 def test_an_answer_rejected_by_our_checks_is_still_charged(sqlite_url):
@@ -62,7 +62,7 @@ def test_an_answer_rejected_by_our_checks_is_still_charged(sqlite_url):
         return CallResult("ok", 800, 150)
 
     engine.call("structure", 2400, invoke)
-    price = PUBLISHED["gemini-2.5-flash"]
+    price = PUBLISHED["gemini-3.8-flash"]
     assert [r["status"] for r in rows] == ["invalid_output", "ok"]
     assert rows[0]["cost_usd"] == pytest.approx((800 * price["input"] + 200 * price["output"]) / 1e6)
     assert rows[1]["cost_usd"] == pytest.approx((800 * price["input"] + 150 * price["output"]) / 1e6)

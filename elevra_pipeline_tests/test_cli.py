@@ -19,7 +19,7 @@ def test_process_prints_a_json_summary_and_leaves_the_stage_emails(emulator, loc
         "waiting_for_model": 0,
     }
     assert (summary["elections"], summary["candidates"]) == (22, 66)
-    assert summary["model_calls"] == {"gemini-2.5-pro": 22, "gemini-2.5-flash": 22}
+    assert summary["model_calls"] == {"gemini-3.1-pro-preview": 22, "gemini-3.8-flash": 22}
     assert [line.split(":")[0] for line in lines if line.startswith("[")] == [
         "[1/5] upload_batches",
         "[2/5] batch_analysis",
@@ -63,7 +63,7 @@ def test_status_lists_uploads_batches_and_emails(emulator, local_data, monkeypat
     assert "completed" in capsys.readouterr().out
     cli.main(["status", "1"])
     out = capsys.readouterr().out
-    assert "e-mails (4)" in out and "inserted" in out and "gemini-2.5-pro" in out
+    assert "e-mails (4)" in out and "inserted" in out and "gemini-3.1-pro-preview" in out
 
 
 def test_process_honours_the_production_mail_settings(emulator, local_data, monkeypatch, capsys, tmp_path):

@@ -138,7 +138,7 @@ def test_an_invalid_quotas_file_is_refused_when_the_code_location_loads(monkeypa
     from elevra_pipeline.exceptions import QuotaConfigError
 
     path = tmp_path / "quotas.yaml"
-    path.write_text("models:\n  gemini-2.5-pro: {rpm: -1}\n")
+    path.write_text("models:\n  gemini-3.1-pro-preview: {rpm: -1}\n")
     monkeypatch.setenv("ELEVRA_QUOTAS_FILE", str(path))
-    with pytest.raises(QuotaConfigError, match="models.gemini-2.5-pro.rpm"):
+    with pytest.raises(QuotaConfigError, match="models.gemini-3.1-pro-preview.rpm"):
         build_resources()

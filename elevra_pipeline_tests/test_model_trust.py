@@ -190,7 +190,7 @@ def test_an_outage_mid_run_waits_for_the_model_and_finishes_without_an_admin(
         assert all("waiting for the model" in b.error_reason for b in waiting)
         assert repo.get_upload_by_id(upload.id).status == "waiting_for_model"
         failed = [a for a in repo.attempts(upload.id) if a.status != "ok"]
-        assert {a.model for a in failed} == {"gemini-2.5-flash", "gemini-2.0-flash"}  # the fallback was tried
+        assert {a.model for a in failed} == {"gemini-3.8-flash", "gemini-3.5-flash-lite"}  # the fallback was tried
         tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
         subjects = [m["Subject"] for m in read_outbox(outbox)]
         assert any(s.startswith(f"Waiting for Gemini: {len(waiting)} batch(es)") for s in subjects)

@@ -17,7 +17,7 @@ def test_sample_upload_becomes_records_and_a_workbook(repo, instance, resources)
     assert repo.count(ElectionLink) >= 22 and repo.count(CandidateLink) >= 40
     attempts = repo.attempts(upload.id)
     assert len(attempts) == 44 and all(a.status == "ok" and a.input_tokens > 0 for a in attempts)
-    assert {a.model for a in attempts} == {"gemini-2.5-pro", "gemini-2.5-flash"}
+    assert {a.model for a in attempts} == {"gemini-3.1-pro-preview", "gemini-3.8-flash"}
     done = repo.get_upload(upload.partition_key)
     assert done.status == "completed"
     book = load_workbook(done.workbook_path)

@@ -29,12 +29,12 @@ QUOTAS = {
     "fallback_after_seconds": 1,
     "max_wait_seconds": 120,
     "models": {
-        "gemini-2.5-pro": {"rpm": 10},
-        "gemini-1.5-pro": {"rpm": 1000},
-        "gemini-2.5-flash": {"rpm": 1000},
-        "gemini-2.0-flash": {"rpm": 1000},
+        "gemini-3.1-pro-preview": {"rpm": 10},
+        "gemini-3-flash-preview": {"rpm": 1000},
+        "gemini-3.8-flash": {"rpm": 1000},
+        "gemini-3.5-flash-lite": {"rpm": 1000},
     },
-    "chains": {"analysis": ["gemini-2.5-pro", "gemini-1.5-pro"], "structure": ["gemini-2.5-flash", "gemini-2.0-flash"]},
+    "chains": {"analysis": ["gemini-3.1-pro-preview", "gemini-3-flash-preview"], "structure": ["gemini-3.8-flash", "gemini-3.5-flash-lite"]},
 }
 
 
@@ -141,10 +141,10 @@ def test_daemon_and_webserver_on_postgres_complete_three_uploads_with_shared_quo
     uploads = repo.list_uploads()
     assert [u.status for u in uploads] == ["completed"] * 3, (tmp_path / "dagster.log").read_text()[-3000:]
     attempts = repo.attempts()
-    pro_calls = sum(a.model == "gemini-2.5-pro" and a.status == "ok" for a in attempts)
+    pro_calls = sum(a.model == "gemini-3.1-pro-preview" and a.status == "ok" for a in attempts)
     assert pro_calls <= 10  # three run processes, one shared ledger: together they stay within rpm
     assert sum(a.is_fallback for a in attempts) == 21 - pro_calls
-    assert emulator.quotas.rejected.get("gemini-2.5-pro", 0) == 0
+    assert emulator.quotas.rejected.get("gemini-3.1-pro-preview", 0) == 0
 
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", dagster_postgres_url)
     with dg.DagsterInstance.from_config(str(home)) as instance:

@@ -19,7 +19,7 @@ REAL_429 = {
                     {
                         "quotaMetric": "generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count",
                         "quotaId": "GenerateContentPaidTierInputTokensPerModelPerMinute",
-                        "quotaDimensions": {"model": "gemini-2.5-pro", "location": "global"},
+                        "quotaDimensions": {"model": "gemini-3.1-pro-preview", "location": "global"},
                     }
                 ],
             },
@@ -31,19 +31,19 @@ REAL_429 = {
 
 def test_the_default_quotas_are_the_source_documents():
     config = load_quotas()
-    pro = config.limits("gemini-2.5-pro")
+    pro = config.limits("gemini-3.1-pro-preview")
     assert (pro.rpm, pro.tpm, pro.rpd, pro.batch_enqueued_tokens) == (150, 2_000_000, 10_000, 5_000_000)
-    assert config.limits("gemini-1.5-pro").rpd is None
-    assert config.chain("analysis") == ["gemini-2.5-pro", "gemini-1.5-pro"]
-    assert config.chain("structure") == ["gemini-2.5-flash", "gemini-2.0-flash"]
+    assert config.limits("gemini-3-flash-preview").rpd is None
+    assert config.chain("analysis") == ["gemini-3.1-pro-preview", "gemini-3-flash-preview"]
+    assert config.chain("structure") == ["gemini-3.8-flash", "gemini-3.5-flash-lite"]
     assert config.window_seconds == 60 and config.day_seconds is None
 
 
 @pytest.mark.parametrize(
     "data, field",
     [
-        ({"models": {"gemini-2.5-pro": {"rpm": -1}}}, "models.gemini-2.5-pro.rpm"),
-        ({"models": {"gemini-2.5-pro": {"rpmm": 5}}}, "models.gemini-2.5-pro.rpmm"),
+        ({"models": {"gemini-3.1-pro-preview": {"rpm": -1}}}, "models.gemini-3.1-pro-preview.rpm"),
+        ({"models": {"gemini-3.1-pro-preview": {"rpmm": 5}}}, "models.gemini-3.1-pro-preview.rpmm"),
         ({"models": {"a": {}}, "chains": {"analysis": ["b"]}}, "chains.analysis names 'b'"),
         ({"models": {"a": {}}, "window_seconds": 0}, "window_seconds"),
         ({}, "models"),
@@ -71,7 +71,7 @@ def test_per_minute_429_gives_quota_id_and_delay():
 
 
 def test_per_day_429_is_read_as_daily():
-    body = rate_limit_body("gemini-2.5-pro", "rpd", 3600)
+    body = rate_limit_body("gemini-3.1-pro-preview", "rpd", 3600)
     assert parse_rate_limit(body).scope == "day"
 
 
@@ -82,7 +82,7 @@ def test_429_without_details_leaves_the_wait_to_our_backoff(body):
 
 
 def test_emulator_429_bodies_have_the_real_shape():
-    info = parse_rate_limit(rate_limit_body("gemini-2.5-flash", "rpm", 1.25))
+    info = parse_rate_limit(rate_limit_body("gemini-3.8-flash", "rpm", 1.25))
     assert (info.scope, info.retry_delay) == ("minute", 1.25)
 
 
@@ -90,8 +90,8 @@ def test_a_quotas_file_without_chains_uses_the_default_chains(tmp_path):
     from elevra_pipeline.quotas.limits import load_quotas
 
     path = tmp_path / "quotas.yaml"
-    path.write_text("models:\n  gemini-2.5-pro: {rpm: 5}\n")
+    path.write_text("models:\n  gemini-3.1-pro-preview: {rpm: 5}\n")
     quotas = load_quotas(path)
-    assert quotas.chain("analysis") == ["gemini-2.5-pro", "gemini-1.5-pro"]
-    assert quotas.chain("structure") == ["gemini-2.5-flash", "gemini-2.0-flash"]
-    assert quotas.limits("gemini-2.5-pro").rpm == 5 and quotas.limits("gemini-2.5-flash").rpm == 1000
+    assert quotas.chain("analysis") == ["gemini-3.1-pro-preview", "gemini-3-flash-preview"]
+    assert quotas.chain("structure") == ["gemini-3.8-flash", "gemini-3.5-flash-lite"]
+    assert quotas.limits("gemini-3.1-pro-preview").rpm == 5 and quotas.limits("gemini-3.8-flash").rpm == 1000

@@ -10,8 +10,8 @@ CONFIG = parse_quotas(
         "window_seconds": 2,
         "fallback_after_seconds": 0.1,
         "max_wait_seconds": 20,
-        "models": {"gemini-2.5-pro": {"rpm": 12}, "gemini-1.5-pro": {"rpm": 100, "tpm": 4000}},
-        "chains": {"analysis": ["gemini-2.5-pro", "gemini-1.5-pro"]},
+        "models": {"gemini-3.1-pro-preview": {"rpm": 12}, "gemini-3-flash-preview": {"rpm": 100, "tpm": 4000}},
+        "chains": {"analysis": ["gemini-3.1-pro-preview", "gemini-3-flash-preview"]},
     }
 )
 
@@ -20,7 +20,7 @@ CONFIG = parse_quotas(
 def test_three_processes_fill_both_models_without_a_single_429(backend, request, tmp_path):
     url = f"sqlite:///{tmp_path / 'ledger.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
     result = run_load(CONFIG, processes=3, seconds=4, threads=3, ledger_url=url, latency=0.005)
-    pro, backup = result["models"]["gemini-2.5-pro"], result["models"]["gemini-1.5-pro"]
+    pro, backup = result["models"]["gemini-3.1-pro-preview"], result["models"]["gemini-3-flash-preview"]
     assert pro["quota_429s_from_emulator"] == 0 and backup["quota_429s_from_emulator"] == 0
     assert pro["busiest_window_requests"] <= 12
     assert backup["busiest_window_tokens"] <= 4000

@@ -24,7 +24,7 @@ from elevra_pipeline.quotas.limits import ModelLimits
 from elevra_pipeline.storage.coalesce import Coalescer
 from elevra_pipeline.storage.database import migrated_engine
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.8-flash"
 LIMITS = ModelLimits(rpm=10**9, tpm=10**12, rpd=10**9)
 WINDOW_SECONDS = 1.0
 

@@ -32,8 +32,8 @@ from elevra_pipeline.samples.make_sample import FIRST, LAST, PARTIES
 
 # Answer times seen from Gemini: 2.5 Pro thinks 10-30 s, Flash 2-5 s.
 DEFAULT_LATENCY = (
-    "gemini-2.5-pro=lognormal:15s:0.35,gemini-1.5-pro=lognormal:12s:0.35,"
-    "gemini-2.5-flash=lognormal:3s:0.3,gemini-2.0-flash=lognormal:2.5s:0.3"
+    "gemini-3.1-pro-preview=lognormal:15s:0.35,gemini-3-flash-preview=lognormal:12s:0.35,"
+    "gemini-3.8-flash=lognormal:3s:0.3,gemini-3.5-flash-lite=lognormal:2.5s:0.3"
 )
 STAGES = {"analysis": "batch_analysis", "structure": "structured_output"}
 

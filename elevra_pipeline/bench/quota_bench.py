@@ -154,7 +154,7 @@ def run_load(
 
 
 def run_overhead(ledger_url: str, latency: float, calls: int) -> dict:
-    unlimited = QuotaConfig(models={"gemini-2.5-pro": ModelLimits()}, chains={"analysis": ["gemini-2.5-pro"]})
+    unlimited = QuotaConfig(models={"gemini-3.1-pro-preview": ModelLimits()}, chains={"analysis": ["gemini-3.1-pro-preview"]})
     emulator = start_in_thread(quotas=None, latency_seconds=latency)
     client = make_client(None, emulator.base_url, 30)
     config = structured_config(ANALYSIS_SYSTEM, BatchAnalysis)
@@ -164,7 +164,7 @@ def run_overhead(ledger_url: str, latency: float, calls: int) -> dict:
     for block in range(calls // 10):  # interleaved blocks so machine noise hits both alike
         began = time.perf_counter()
         for _ in range(10):
-            client.models.generate_content(model="gemini-2.5-pro", contents=PROMPT, config=config).parsed
+            client.models.generate_content(model="gemini-3.1-pro-preview", contents=PROMPT, config=config).parsed
         direct += time.perf_counter() - began
         began = time.perf_counter()
         for _ in range(10):

@@ -33,8 +33,8 @@ def _prompt(i: int) -> str:
 
 
 def run(seconds: float, taken: float, threads: int = 8, latency_ms: float = 50.0, say=print) -> dict:
-    config = load_quotas(BENCH_QUOTAS).model_copy(update={"chains": {"analysis": ["gemini-2.5-pro"]}})
-    model, window = "gemini-2.5-pro", config.window_seconds
+    config = load_quotas(BENCH_QUOTAS).model_copy(update={"chains": {"analysis": ["gemini-3.1-pro-preview"]}})
+    model, window = "gemini-3.1-pro-preview", config.window_seconds
     limit = config.limits(model).rpm
     server = start_in_thread(quotas=config, latency=LatencyProfile.fixed(latency_ms / 1000), record_arrivals=True)
     stop = threading.Event()

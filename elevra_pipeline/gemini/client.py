@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 import weakref
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -14,7 +15,10 @@ from google.genai import models as genai_models
 from pydantic import BaseModel, ValidationError
 
 from elevra_pipeline.exceptions import InvalidModelOutput, ModelCallError
+from elevra_pipeline.gemini.finish import answer_text, billed_tokens, finish_problem
 from elevra_pipeline.quotas.engine import CallResult, Outcome, QuotaEngine
+from elevra_pipeline.quotas.failures import CallFailure
+from elevra_pipeline.quotas.limits import QuotaConfig
 from elevra_pipeline.quotas.server_errors import parse_rate_limit
 
 
@@ -43,8 +47,13 @@ def make_client(
     return genai.Client(api_key=api_key or "emulator-no-key", http_options=options)
 
 
-@lru_cache(maxsize=64)
-def structured_config(system: str, schema: type[BaseModel]) -> types.GenerateContentConfig:
+Thinking = tuple[tuple[str, object], ...]  # the one thinking setting a model takes, hashable
+
+
+@lru_cache(maxsize=256)
+def structured_config(
+    system: str, schema: type[BaseModel], max_output_tokens: int | None = None, thinking: Thinking = ()
+) -> types.GenerateContentConfig:
     """JSON answers that must match `schema`, deterministic (temperature 0). Built once per prompt kind:
     the schema goes in already converted (the SDK would rebuild it from the class on every call, ~2 ms),
     and automatic function calling is off (we pass no tools; left on, the SDK deep-copies the config on
@@ -55,41 +64,85 @@ def structured_config(system: str, schema: type[BaseModel]) -> types.GenerateCon
         response_schema=_transformers.t_schema(None, schema),
         temperature=0,
         automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        max_output_tokens=max_output_tokens,
+        thinking_config=types.ThinkingConfig(**dict(thinking)) if thinking else None,
     )
 
 
+def grown_budget(current: int | None, model_limit: int) -> int | None:
+    """max_output_tokens after an answer cut at `current` (None: the model's default, its limit):
+    doubled, up to the model's limit; None when there is no more room to give."""
+    current = current or model_limit
+    return None if current >= model_limit else min(model_limit, current * 2)
+
+
+class OutputBudget:
+    """One call's max_output_tokens: the stage's first, grown after each MAX_TOKENS answer."""
+
+    def __init__(self, config: QuotaConfig, stage: str):
+        self.config = config
+        self.settings = config.stage(stage)
+        self.tokens = self.settings.max_output_tokens
+
+    def thinking(self, model: str) -> Thinking:
+        return tuple(sorted(self.settings.thinking_for(model).items()))
+
+    def after(self, model: str, error: ModelCallError) -> None:
+        """A MAX_TOKENS answer: the next attempt gets more room, or none is left and it is not retried."""
+        if error.error_type != CallFailure.MAX_TOKENS:
+            return
+        grown = grown_budget(self.tokens, self.config.limits(model).output_tokens)
+        if grown is None:
+            error.retryable = False
+            error.args = (f"{error}; already at the model's output limit: the election has too many rows for one answer",)
+        else:
+            self.tokens = grown
+
+
 def classify(error: Exception) -> ModelCallError:
+    """An SDK or transport error as a ModelCallError whose `error_type` is its CallFailure (quotas.failures)."""
     if isinstance(error, errors.APIError):
         body = error.details if isinstance(error.details, dict) else {}
         text = json.dumps(body)[:2000] if body else str(error)
+        message = f"{error.code} {error.status}: {error.message}"
         if error.code == 429:
             info = parse_rate_limit(body)
             return ModelCallError(
                 f"429 {error.status}: {error.message}",
-                error_type="rate_limited",
+                error_type=CallFailure.RATE_LIMITED,
                 status_code=429,
                 quota_id=info.quota_id,
                 retry_delay=info.retry_delay,
                 body=text,
                 scope=info.scope,
             )
-        if error.code and error.code >= 500:
-            return ModelCallError(
-                f"{error.code} {error.status}: {error.message}",
-                error_type="server_error",
-                status_code=error.code,
-                body=text,
-            )
+        kind = http_failure(error.code or 0, str(error.message or ""))
         return ModelCallError(
-            f"{error.code} {error.status}: {error.message}",
-            error_type="client_error",
+            message,
+            error_type=kind,
             status_code=error.code,
-            retryable=error.code in (408, 409),
+            retryable=kind == CallFailure.SERVER_ERROR or error.code in (408, 409),
             body=text,
         )
     name = type(error).__name__
-    kind = "timeout" if "Timeout" in name else "network"
+    kind = CallFailure.TIMEOUT if "Timeout" in name else CallFailure.NETWORK
     return ModelCallError(f"{kind}: {name}: {error}", error_type=kind)
+
+
+_TOO_LARGE = re.compile(r"input token count.*exceeds|exceeds the maximum number of tokens|request payload size", re.I)
+
+
+def http_failure(code: int, message: str) -> CallFailure:
+    """What an HTTP error answer means for us (429 is read by `classify`, with its quota details)."""
+    if code >= 500:
+        return CallFailure.SERVER_ERROR
+    if code == 404:
+        return CallFailure.MODEL_NOT_FOUND  # "models/X is not found for API version v1beta ..."
+    if code == 400 and _TOO_LARGE.search(message):
+        return CallFailure.INPUT_TOO_LARGE
+    if code in (400, 401, 403):
+        return CallFailure.CONFIGURATION  # API_KEY_INVALID, PERMISSION_DENIED, billing, a request it rejects
+    return CallFailure.CLIENT_ERROR
 
 
 def _is_transport_error(error: Exception) -> bool:
@@ -121,35 +174,26 @@ async def call_sdk_async(request: Callable[[], Awaitable[Any]]) -> Any:
 
 def _rejected(message: str, text: str, billed: dict) -> ModelCallError:
     """An answer our checks refused: retried like a failure, and billed all the same."""
-    return ModelCallError(message, error_type="invalid_output", status_code=200, body=text[:2000], **billed)
+    return ModelCallError(message, error_type=CallFailure.INVALID_OUTPUT, status_code=200, body=text[:2000], **billed)
 
 
 def read_answer(
     response: types.GenerateContentResponse, model: str, schema: type[BaseModel], check: Callable[[Any], Any] | None
 ) -> CallResult:
-    """An answer (one of a Batch API job's, or the SDK's response object) parsed against `schema` and
-    checked; a bad one is a ModelCallError that still carries the tokens Google billed."""
-    usage = response.usage_metadata
-    billed = {
-        "input_tokens": (usage.prompt_token_count or 0) if usage else 0,
-        "output_tokens": (usage.candidates_token_count or 0) if usage else 0,
-    }
-    parsed = response.parsed if isinstance(response.parsed, schema) else None
-    return checked_answer(response.text or "", billed, model, schema, check, parsed)
+    """An answer as the SDK's response object (one of a Batch API job's, or `generate_content`'s): read
+    from its wire JSON like the model stages' answers, so both bill thoughts and see finish reasons."""
+    body = response.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return read_answer_json(body, model, schema, check)
 
 
 def read_answer_json(body: dict, model: str, schema: type[BaseModel], check: Callable[[Any], Any] | None) -> CallResult:
-    """`read_answer` for generateContent's JSON as it came over the wire (the REST field names): the
-    text of the first candidate's parts (thoughts left out, as `response.text` does) and the usage."""
-    usage = body.get("usageMetadata") or {}
-    billed = {
-        "input_tokens": usage.get("promptTokenCount") or 0,
-        "output_tokens": usage.get("candidatesTokenCount") or 0,
-    }
-    candidates = body.get("candidates") or [{}]
-    parts = ((candidates[0] or {}).get("content") or {}).get("parts") or []
-    text = "".join(p["text"] for p in parts if isinstance(p.get("text"), str) and not p.get("thought"))
-    return checked_answer(text, billed, model, schema, check)
+    """generateContent's JSON as it came over the wire: cut or blocked answers are errors (billed all the
+    same), the text is the first candidate's parts without thoughts, parsed against `schema` and checked."""
+    billed = billed_tokens(body)
+    if problem := finish_problem(body, model, billed):
+        problem.body = json.dumps(body)[:2000]
+        raise problem
+    return checked_answer(answer_text(body), billed, model, schema, check)
 
 
 def checked_answer(
@@ -172,7 +216,9 @@ def checked_answer(
     return CallResult(value, billed["input_tokens"], billed["output_tokens"], text)
 
 
-def request_template(client: genai.Client, system: str, schema: type[BaseModel]) -> dict:
+def request_template(
+    client: genai.Client, system: str, schema: type[BaseModel], max_output_tokens: int | None = None, thinking: Thinking = ()
+) -> dict:
     """generateContent's body for a prompt kind, all but `contents`, converted by the SDK's own code
     (`models._GenerateContentParameters_to_mldev`, what `generate_content` runs on every call).
 
@@ -181,7 +227,8 @@ def request_template(client: genai.Client, system: str, schema: type[BaseModel])
     sends a stage's calls. No public SDK call sends a prepared body, so the async path sends this one
     through the SDK's HTTP client (`_api_client.async_request`: its auth, base URL, timeout and error
     types). A test checks the emulator receives the same body from both paths."""
-    params = types._GenerateContentParameters(model="m", contents="-", config=structured_config(system, schema))
+    config = structured_config(system, schema, max_output_tokens, thinking)
+    params = types._GenerateContentParameters(model="m", contents="-", config=config)
     body = genai_models._GenerateContentParameters_to_mldev(client._api_client, params, None, params)
     for key in ("config", "_url", "_query", "contents"):
         body.pop(key, None)
@@ -194,7 +241,7 @@ class GeminiCaller:
     def __init__(self, client: genai.Client, engine: QuotaEngine):
         self.client = client
         self.engine = engine
-        self._templates: dict[tuple[str, type[BaseModel]], dict] = {}
+        self._templates: dict[tuple, dict] = {}
         self._paths: dict[str, str] = {}  # model -> its generateContent path
         self._loop_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -218,25 +265,33 @@ class GeminiCaller:
         client = self._loop_clients.get(asyncio.get_running_loop(), self.client)
         return client.aio._api_client
 
-    def request_body(self, system: str, schema: type[BaseModel], prompt: str) -> dict:
-        template = self._templates.get((system, schema))
+    def request_body(
+        self, system: str, schema: type[BaseModel], prompt: str, max_output_tokens: int | None = None, thinking=()
+    ) -> dict:
+        key = (system, schema, max_output_tokens, thinking)
+        template = self._templates.get(key)
         if template is None:
-            template = self._templates[(system, schema)] = request_template(self.client, system, schema)
+            template = self._templates[key] = request_template(self.client, system, schema, max_output_tokens, thinking)
         return {**template, "contents": [{"parts": [{"text": prompt}], "role": "user"}]}
 
     async def _ainvoke(
-        self, model: str, system: str, prompt: str, schema: type[BaseModel], check: Callable[[Any], Any] | None = None
+        self, model: str, system: str, prompt: str, schema: type[BaseModel], check=None, budget=None
     ) -> CallResult:
+        budget = budget or OutputBudget(self.engine.config, "")
         path = self._paths.get(model)
         if path is None:
             path = self._paths[model] = f"{_transformers.t_model(self.client._api_client, model)}:generateContent"
-        body = self.request_body(system, schema, prompt)
-        response = await call_sdk_async(lambda: self._async_api().async_request("post", path, body))
+        body = self.request_body(system, schema, prompt, budget.tokens, budget.thinking(model))
         try:
-            answer = json.loads(response.body) if response.body else {}
-        except ValueError as e:
-            raise _rejected(f"unreadable answer from {model}: {e}", response.body or "", {}) from e
-        return read_answer_json(answer if isinstance(answer, dict) else {}, model, schema, check)
+            response = await call_sdk_async(lambda: self._async_api().async_request("post", path, body))
+            try:
+                answer = json.loads(response.body) if response.body else {}
+            except ValueError as e:
+                raise _rejected(f"unreadable answer from {model}: {e}", response.body or "", {}) from e
+            return read_answer_json(answer if isinstance(answer, dict) else {}, model, schema, check)
+        except ModelCallError as e:
+            budget.after(model, e)
+            raise
 
     async def arun(
         self,
@@ -249,23 +304,24 @@ class GeminiCaller:
         check: Callable[[Any], Any] | None = None,
     ) -> Outcome:
         """`run` on the event loop (the model stages: one thread, hundreds of calls in flight)."""
+        budget = OutputBudget(self.engine.config, stage)
         return await self.engine.acall(
             stage,
             len(system) + len(prompt),
-            lambda model: self._ainvoke(model, system, prompt, schema, check),
+            lambda model: self._ainvoke(model, system, prompt, schema, check, budget),
             chain,
             context,
         )
 
-    def _invoke(
-        self, model: str, system: str, prompt: str, schema: type[BaseModel], check: Callable[[Any], Any] | None = None
-    ) -> CallResult:
-        response = call_sdk(
-            lambda: self.client.models.generate_content(
-                model=model, contents=prompt, config=structured_config(system, schema)
-            )
-        )
-        return read_answer(response, model, schema, check)
+    def _invoke(self, model: str, system: str, prompt: str, schema: type[BaseModel], check=None, budget=None) -> CallResult:
+        budget = budget or OutputBudget(self.engine.config, "")
+        config = structured_config(system, schema, budget.tokens, budget.thinking(model))
+        try:
+            response = call_sdk(lambda: self.client.models.generate_content(model=model, contents=prompt, config=config))
+            return read_answer(response, model, schema, check)
+        except ModelCallError as e:
+            budget.after(model, e)
+            raise
 
     def run(
         self,
@@ -278,10 +334,11 @@ class GeminiCaller:
         check: Callable[[Any], Any] | None = None,
     ) -> Outcome:
         """`check` turns the parsed answer into what is kept, or raises InvalidModelOutput (then retried)."""
+        budget = OutputBudget(self.engine.config, stage)
         return self.engine.call(
             stage,
             len(system) + len(prompt),
-            lambda model: self._invoke(model, system, prompt, schema, check),
+            lambda model: self._invoke(model, system, prompt, schema, check, budget),
             chain,
             context,
         )

@@ -17,7 +17,7 @@ from elevra_pipeline.notifications.headers import address_problem, clean_header
 from elevra_pipeline.notifications.mailer import Mailer, OutgoingEmail
 from elevra_pipeline.notifications.templates import render, waiting_batches
 from elevra_pipeline.settings import DEFAULT_TEAM_EMAIL
-from elevra_pipeline.storage.batch_rules import UploadStatus
+from elevra_pipeline.storage.batch_rules import WAITING, UploadStatus
 from elevra_pipeline.storage.repository import Repository
 
 DAY = 24 * 3600.0
@@ -109,7 +109,7 @@ class Notifier:
         if kind != "final":
             return self.notify(upload, kind)
         summary = upload.summary_json or {}
-        if upload.status == UploadStatus.WAITING_FOR_MODEL:
+        if upload.status in WAITING:
             waiting = sorted(b["batch"] for b in waiting_batches(summary))
             digest = hashlib.sha1(json.dumps(waiting).encode()).hexdigest()[:10]
             return self.notify(upload, "waiting_for_model", f"upload-{upload.id}-waiting-{digest}")

@@ -8,7 +8,7 @@ from elevra_pipeline.quotas.limits import QuotaConfig
 from elevra_pipeline.storage.batch_rules import FINISHED, UploadStatus
 from elevra_pipeline.storage.repository import Repository
 
-OPEN_UPLOADS = (UploadStatus.QUEUED, UploadStatus.PROCESSING, UploadStatus.WAITING_FOR_MODEL)
+OPEN_UPLOADS = (UploadStatus.QUEUED, UploadStatus.PROCESSING, UploadStatus.WAITING_FOR_MODEL, UploadStatus.BLOCKED)
 DONE_BATCHES = FINISHED
 UNLIMITED_RPM = 1000  # a model with no declared rpm is assumed to take this many calls per window
 SECONDS_PER_CALL = 10.0  # a model call's typical latency, when calls cannot all run at once

@@ -15,7 +15,7 @@ from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 from elevra_pipeline.pipeline.schedules import backfill_reasons
 from elevra_pipeline.quotas.ledger import QuotaLedger
-from elevra_pipeline.storage.batch_rules import UploadStatus
+from elevra_pipeline.storage.batch_rules import WAITING
 
 BACKOFF_BASE_SECONDS = 60.0
 BACKOFF_CAP_SECONDS = 1800.0
@@ -34,7 +34,7 @@ def model_recovery_sensor(
     quotas = app.quotas()
     ledger = QuotaLedger.for_config(repo.engine, quotas)
     tries: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
-    waiting = [u.partition_key for u in repo.list_uploads() if u.status == UploadStatus.WAITING_FOR_MODEL]
+    waiting = [u.partition_key for u in repo.list_uploads() if u.status in WAITING]
     tries = {key: value for key, value in tries.items() if key in waiting}  # recovered uploads start afresh
     now, requests = time.time(), []
     due = [key for key in waiting if now >= tries.get(key, {}).get("next", 0)]

@@ -40,17 +40,24 @@ def _note(batch: ElectionBatch, stage: str, model: str, reason: str | None) -> s
     return f"{batch.fallback_note}; {note}" if batch.fallback_note else note
 
 
+CONFIGURATION_NOTE = (
+    "blocked: Gemini configuration (our side, not the file: the team has been told; resumes automatically "
+    "once fixed)"
+)
+
+
 def give_up(batch: ElectionBatch, error: BatchFailedError) -> tuple[dict, BatchResult]:
-    """An outage leaves the batch waiting for the model (retried by a sensor); anything else needs re-upload."""
-    if error.model_unavailable:
-        fields = dict(
-            status=BatchStatus.WAITING_FOR_MODEL,
-            failure_kind=FailureKind.OUTAGE,
-            error_reason=f"waiting for the model (retried automatically): {error}",
-        )
-        return fields, BatchResult(batch, False, error=str(error), waiting=True)
-    fields = dict(status=BatchStatus.NEEDS_REUPLOAD, error_reason=str(error), failure_kind=FailureKind.MODEL)
-    return fields, BatchResult(batch, False, error=str(error))
+    """An outage or our own configuration leaves the batch waiting (resumed by a sensor); the data, or
+    answers that kept failing the checks, need re-upload (with the reason)."""
+    if error.fault == FailureKind.CONFIGURATION:
+        reason = f"{CONFIGURATION_NOTE}: {error}"
+    elif error.model_unavailable:
+        reason = f"waiting for the model (retried automatically): {error}"
+    else:
+        fields = dict(status=BatchStatus.NEEDS_REUPLOAD, error_reason=str(error), failure_kind=error.fault)
+        return fields, BatchResult(batch, False, error=str(error))
+    fields = dict(status=BatchStatus.WAITING_FOR_MODEL, failure_kind=error.fault, error_reason=reason)
+    return fields, BatchResult(batch, False, error=reason, waiting=True)
 
 
 def analysis_fields(batch: ElectionBatch, outcome: Outcome) -> tuple[dict, BatchResult]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Generator
 
 from elevra_pipeline.exceptions import BatchFailedError, ModelCallError, QuotaExhaustedError
+from elevra_pipeline.quotas.failures import NOT_COUNTED, CallFailure, Fault, fault_of, is_outage
 from elevra_pipeline.quotas.in_flight import ModelAverages, in_flight_target
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import ModelLimits, QuotaConfig
@@ -104,11 +105,6 @@ class TokenEstimator:
             # First observation replaces the prior; later ones only raise it (never under-reserve).
             self.ratio = seen if not self._calibrated else max(self.ratio * 0.999, seen)
             self._calibrated = True
-
-
-def is_outage(error: ModelCallError) -> bool:
-    """The model could not answer (5xx, timeout, network): nothing the batch's data can fix."""
-    return error.error_type in ("server_error", "timeout", "network")
 
 
 class QuotaEngine:
@@ -265,7 +261,8 @@ class QuotaEngine:
                 if decision.wait <= self.config.fallback_after_seconds:
                     wait_for, wait_on = decision.wait, model  # worth waiting for rather than falling back
                     break
-                passed_over.append(f"{model}: {decision.reason}, free in {decision.wait:.1f}s")
+                free = f", free in {decision.wait:.1f}s" if decision.wait < math.inf else ""
+                passed_over.append(f"{model}: {decision.reason}{free}")
                 if decision.wait < wait_for:
                     wait_for, wait_on = decision.wait, model
             if now + wait_for > deadline:
@@ -319,7 +316,7 @@ class QuotaEngine:
             try:
                 model, reservation_id, fallback_reason = yield from self._acquire(order, estimate)
             except QuotaExhaustedError as e:
-                raise BatchFailedError(f"{stage}: {e}", model_unavailable=True) from e
+                raise BatchFailedError(f"{stage}: {e}", fault=Fault.OUTAGE) from e
             if model != chain[0] and outage_note:
                 fallback_reason = "; ".join(filter(None, (outage_note, fallback_reason)))
             attempt_no += 1
@@ -343,7 +340,7 @@ class QuotaEngine:
                     reservation_id,
                     started,
                     None,
-                    refused=e.error_type == "rate_limited",
+                    refused=e.error_type in NOT_COUNTED,
                     attempt=dict(
                         row,
                         status=e.error_type,
@@ -359,20 +356,25 @@ class QuotaEngine:
                         cost_usd=self.config.cost_usd(model, e.input_tokens, e.output_tokens),
                     ),
                 )
-                if e.error_type == "rate_limited":  # after the refused call left our counts
+                if e.error_type == CallFailure.RATE_LIMITED:  # after the refused call left our counts
                     self.ledger.rate_limited(model, self.config.allowed(model), e.scope, e.quota_id, self.clock())
                     if rate_limited >= self.max_rate_limited:
                         raise BatchFailedError(
-                            f"{stage}: rate limited {rate_limited} times; last: {e}", model_unavailable=True
+                            f"{stage}: rate limited {rate_limited} times; last: {e}", fault=Fault.OUTAGE
                         ) from e
                     continue
+                if e.error_type == CallFailure.MODEL_NOT_FOUND:
+                    # retired or unknown: every process skips it from now on; the next model is tried at once
+                    self.ledger.mark_unavailable(model, self.clock(), str(e)[:500])
+                    outage_note = f"{model} is unavailable: {e}"[:200]
+                    continue
                 failures += 1
-                if is_outage(e) and len(order) > 1:
+                if is_outage(e.error_type) and len(order) > 1:
                     order = [m for m in order if m != model] + [model]
                     outage_note = f"{model} failed: {e}"[:200]
                 if not e.retryable or failures >= self.max_attempts:
                     raise BatchFailedError(
-                        f"{stage} failed after {failures} attempt(s): {e}", model_unavailable=is_outage(e)
+                        f"{stage} failed after {failures} attempt(s): {e}", fault=fault_of(e.error_type)
                     ) from e
                 yield Sleep(self.backoff(failures))
                 continue

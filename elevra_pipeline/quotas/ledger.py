@@ -86,6 +86,8 @@ class QuotaLedger:
             m.limits_changed_at,
             m.probe_windows,
             m.last_cut_at,
+            m.unavailable_at,
+            m.unavailable_reason,
         )
         statements = {
             "lock": select(*model_row, *self._no_flush_wait())
@@ -271,6 +273,8 @@ class QuotaLedger:
         with self.engine.begin() as conn:
             row = self._lock_model(conn, model)  # counted only once locked
             cooldown_until, cooldown_reason = row[0], row[1]
+            if row[9] is not None:  # retired or not found: never worth waiting for
+                return [Decision(False, wait=math.inf, reason=f"unavailable ({row[10]})")] * len(tokens)
             if self.adaptive:
                 if row[2] is not None or row[3] is not None:
                     self._raise_after_clean_windows(conn, model, row, limits, now)
@@ -415,6 +419,36 @@ class QuotaLedger:
                     .values(cooldown_until=until, cooldown_reason=reason)
                 )
 
+    def mark_unavailable(self, model: str, at: float, reason: str) -> bool:
+        """Gemini does not serve `model` (404, or not listed): every process skips it until it is found
+        again. True when this call marked it (the first to see it: that one alerts the team)."""
+        with self._transaction() as conn:
+            if self._lock_model(conn, model)[9] is not None:
+                return False
+            conn.execute(
+                update(QuotaModel)
+                .where(QuotaModel.model == model)
+                .values(unavailable_at=at, unavailable_reason=reason[:2000])
+            )
+            return True
+
+    def mark_available(self, model: str) -> bool:
+        """The start-up check found `model` again. True when it had been marked unavailable."""
+        with self._transaction() as conn:
+            if self._lock_model(conn, model)[9] is None:
+                return False
+            conn.execute(
+                update(QuotaModel).where(QuotaModel.model == model).values(unavailable_at=None, unavailable_reason=None)
+            )
+            return True
+
+    def unavailable_models(self) -> dict[str, tuple[float, str]]:
+        """model -> (since when, why) for every model marked unavailable."""
+        m = QuotaModel
+        query = select(m.model, m.unavailable_at, m.unavailable_reason).where(m.unavailable_at.is_not(None))
+        with self.engine.begin() as conn:
+            return {row[0]: (row[1], row[2] or "") for row in conn.execute(query)}
+
     def usage(self, model: str, now: float) -> dict:
         with self.engine.begin() as conn:
             count, used, daily, queued = conn.execute(
@@ -429,7 +463,12 @@ class QuotaLedger:
             daily = daily or 0
             enqueued = self.enqueued_batch_tokens(conn, model)
             cooldown = conn.execute(
-                select(QuotaModel.cooldown_until, QuotaModel.cooldown_reason).where(QuotaModel.model == model)
+                select(
+                    QuotaModel.cooldown_until,
+                    QuotaModel.cooldown_reason,
+                    QuotaModel.unavailable_at,
+                    QuotaModel.unavailable_reason,
+                ).where(QuotaModel.model == model)
             ).first()
         return {
             "requests_in_window": count,
@@ -439,4 +478,6 @@ class QuotaLedger:
             "batch_enqueued_tokens": int(enqueued),
             "cooldown_seconds": max(0.0, cooldown[0] - now) if cooldown else 0.0,
             "cooldown_reason": cooldown[1] if cooldown and cooldown[0] > now else None,
+            "unavailable_since": cooldown[2] if cooldown else None,
+            "unavailable_reason": cooldown[3] if cooldown else None,
         }

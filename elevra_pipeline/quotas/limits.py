@@ -1,8 +1,9 @@
 """Declared limits: a YAML quotas file (`ELEVRA_QUOTAS_FILE`) or the built-in default table."""
 
 import os
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
@@ -40,6 +41,7 @@ class ModelLimits(BaseModel):
     rpd: PositiveInt | None = None
     batch_enqueued_tokens: PositiveInt | None = None
     share: Share | None = None  # this model's share, instead of the file's
+    output_tokens: PositiveInt = 65536  # the model's output limit: max_output_tokens never grows past it
 
     def scaled(self, share: float) -> "ModelLimits":
         """The limits the pipeline may use: each declared one times `share` (at least 1)."""
@@ -50,7 +52,32 @@ class ModelLimits(BaseModel):
             rpd=scale(self.rpd),
             batch_enqueued_tokens=scale(self.batch_enqueued_tokens),
             share=share,
+            output_tokens=self.output_tokens,
         )
+
+
+_GENERATION = re.compile(r"gemini-(\d+)")
+
+
+def takes_thinking_level(model: str) -> bool:
+    """Gemini 3 and later take `thinking_level`; earlier thinking models take `thinking_budget`."""
+    match = _GENERATION.search(model)
+    return bool(match) and int(match.group(1)) >= 3
+
+
+class StageSettings(BaseModel):
+    """How a stage asks: its first max_output_tokens and how much the model thinks."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_output_tokens: PositiveInt | None = None  # None: the model's own default
+    thinking_level: Literal["minimal", "low", "medium", "high"] | None = None  # for Gemini 3 and later
+    thinking_budget: int | None = Field(default=None, ge=-1)  # for earlier thinking models (-1: dynamic)
+
+    def thinking_for(self, model: str) -> dict:
+        """The one thinking setting `model` takes (never both: Gemini answers 400 to both)."""
+        if takes_thinking_level(model):
+            return {"thinking_level": self.thinking_level} if self.thinking_level else {}
+        return {"thinking_budget": self.thinking_budget} if self.thinking_budget is not None else {}
 
 
 class QuotaConfig(BaseModel):
@@ -67,6 +94,10 @@ class QuotaConfig(BaseModel):
     models: dict[str, ModelLimits]
     chains: dict[str, list[str]] = Field(default_factory=dict)
     prices: dict[str, ModelPrice] = Field(default_factory=dict)  # a model without a price has no known cost
+    stages: dict[str, StageSettings] = Field(default_factory=dict)
+
+    def stage(self, stage: str) -> StageSettings:
+        return self.stages.get(stage) or StageSettings()
 
     @model_validator(mode="after")
     def _chains_name_declared_models(self):
@@ -129,6 +160,8 @@ def with_defaults(data: object) -> object:
     defaults = _read(DEFAULT_QUOTAS_FILE)
     if "prices" not in data:
         data = {**data, "prices": defaults["prices"]}
+    if "stages" not in data:
+        data = {**data, "stages": defaults["stages"]}
     if data.get("chains"):
         return data
     models = data.get("models") if isinstance(data.get("models"), dict) else {}

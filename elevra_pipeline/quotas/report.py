@@ -33,6 +33,10 @@ def quota_report(config: QuotaConfig, ledger: QuotaLedger, now: float, changes: 
                 "batch_enqueued_tokens": used["batch_enqueued_tokens"],
             },
             "cooldown": {"seconds": round(used["cooldown_seconds"], 1), "reason": used["cooldown_reason"]},
+            "available": used["unavailable_since"] is None,
+            "unavailable": None
+            if used["unavailable_since"] is None
+            else {"since": iso(used["unavailable_since"]), "reason": used["unavailable_reason"]},
             "limit_changes": [
                 {**{k: c[k] for k in ("limit", "old", "new", "reason")}, "at": iso(c["at"])}
                 for c in ledger.limit_changes(model)[-changes:]

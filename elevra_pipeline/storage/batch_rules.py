@@ -2,6 +2,8 @@
 
 from enum import StrEnum
 
+from elevra_pipeline.quotas.failures import Fault
+
 
 class BatchStatus(StrEnum):
     PENDING = "pending"
@@ -18,6 +20,7 @@ class UploadStatus(StrEnum):
     QUEUED = "queued"
     PROCESSING = "processing"
     WAITING_FOR_MODEL = "waiting_for_model"  # some batches wait for a model outage to end; not complete
+    BLOCKED = "blocked_configuration"  # batches wait for the team to fix Gemini's key, billing or request
     COMPLETED = "completed"
     COMPLETED_WITH_FAILURES = "completed_with_failures"
     FAILED = "failed"
@@ -25,13 +28,11 @@ class UploadStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class FailureKind(StrEnum):
-    DATA = "data"  # the rows cannot form an election: only a new upload helps
-    MODEL = "model"  # the model's answers kept failing the checks: a later run may succeed
-    OUTAGE = "outage"  # the model was unreachable, failing or out of quota: not the uploader's doing
+FailureKind = Fault  # a batch's failure_kind: data, model, outage or configuration (quotas.failures)
 
 
 COMPLETE = (UploadStatus.COMPLETED, UploadStatus.COMPLETED_WITH_FAILURES)
+WAITING = (UploadStatus.WAITING_FOR_MODEL, UploadStatus.BLOCKED)  # the recovery sensor resumes these
 OPEN = (BatchStatus.PENDING, BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL)
 FINISHED = (BatchStatus.INSERTED, BatchStatus.NEEDS_REUPLOAD, BatchStatus.SKIPPED, BatchStatus.CANCELLED)
 
@@ -86,6 +87,8 @@ def upload_status(upload, batches) -> UploadStatus:
     """An upload is complete only when every batch is finished; waiting on a model is not finished."""
     if upload.status == UploadStatus.CANCELLED:
         return UploadStatus.CANCELLED
+    if any(waiting_for_model(b) and b.failure_kind == FailureKind.CONFIGURATION for b in batches):
+        return UploadStatus.BLOCKED
     if any(waiting_for_model(b) for b in batches):
         return UploadStatus.WAITING_FOR_MODEL
     if any(b.status not in FINISHED for b in batches):

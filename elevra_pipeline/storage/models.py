@@ -181,6 +181,9 @@ class QuotaModel(Base):
     limits_changed_at: Mapped[float] = mapped_column(Float, default=0.0)
     probe_windows: Mapped[int] = mapped_column(Integer, default=1)  # clean windows before the next raise
     last_cut_at: Mapped[float] = mapped_column(Float, default=0.0)
+    # Gemini answered 404 for it (retired) or the start-up check did not find it: skipped until found again.
+    unavailable_at: Mapped[float | None] = mapped_column(Float)
+    unavailable_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class QuotaLimitChange(Base):

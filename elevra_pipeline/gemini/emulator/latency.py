@@ -1,6 +1,6 @@
 """How long the emulated model "thinks" before answering, per model.
 
-`gemini-2.5-pro=lognormal:15s:0.5,gemini-2.5-flash=3s,*=1s`: a fixed time (`3s`, `250ms`), a
+`gemini-3.1-pro-preview=lognormal:15s:0.5,gemini-3.8-flash=3s,*=1s`: a fixed time (`3s`, `250ms`), a
 log-normal around a median (`lognormal:MEDIAN:SIGMA`) or a uniform range (`uniform:LOW:HIGH`), per
 model, `*` for the rest. The draw is seeded by the model and the prompt, so the same request always
 thinks as long, however many arrive at once. The quota counts a call when it arrives, before it

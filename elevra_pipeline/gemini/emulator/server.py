@@ -1,6 +1,8 @@
 """The emulator's HTTP front: `generateContent` and `countTokens` under /v1 and /v1beta."""
 
 import asyncio
+import base64
+import hashlib
 import json
 import random
 import re
@@ -13,12 +15,16 @@ from aiohttp import web
 from elevra_pipeline.gemini.emulator.answers import answer
 from elevra_pipeline.gemini.emulator.batches import BatchJobs
 from elevra_pipeline.gemini.emulator.latency import LatencyProfile
+from elevra_pipeline.gemini.emulator.models import CURRENT, RETIRED, model_entry, model_page, not_found_body
 from elevra_pipeline.gemini.emulator.quota_window import SlidingWindowQuotas, count_tokens, rate_limit_body
-from elevra_pipeline.quotas.limits import QuotaConfig
+from elevra_pipeline.quotas.limits import QuotaConfig, takes_thinking_level
 
 ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|countTokens|batchGenerateContent)$")
 BATCH_ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/(batches/[^/:]+)(:cancel)?$")
 BATCH_LIST = re.compile(r"^/(v1|v1beta|v1alpha)/batches$")
+MODEL_LIST = re.compile(r"^/(v1|v1beta|v1alpha)/models$")
+MODEL_GET = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+)$")
+THOUGHTS_RATIO = 1.0  # thinking models' thought tokens per answer token (real Gemini 3 answers: 1-6x)
 
 
 @dataclass
@@ -33,12 +39,15 @@ class Faults:
     bare_429: float = 0.0  # 429 with no details
     batch_error: float = 0.0  # a request of a Batch API job fails on its own
     expire_jobs: int = 0  # the first N Batch API jobs expire
+    max_tokens: int = 0  # the first N generateContent answers end MAX_TOKENS with no parts (spent thinking)
+    safety: float = 0.0  # the answer is blocked: finishReason SAFETY, no parts
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random)
 
     @classmethod
     def parse(cls, spec: str | None) -> "Faults":
-        """`503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,batch_error=0.2,expire_jobs=1,seed=7`."""
+        """`503=0.1,slow=0.05:3,malformed=0.02,schema=0.02,429=0.01,batch_error=0.2,expire_jobs=1,max_tokens=3,
+        safety=0.1,seed=7`."""
         names = {
             "batch_error": "batch_error",
             "expire_jobs": "expire_jobs",
@@ -47,6 +56,8 @@ class Faults:
             "malformed": "malformed",
             "schema": "schema",
             "429": "bare_429",
+            "max_tokens": "max_tokens",
+            "safety": "safety",
             "seed": "seed",
         }
         faults = cls()
@@ -58,13 +69,20 @@ class Faults:
                 value, seconds = value.split(":", 1)
                 faults.slow_seconds = float(seconds)
             name = names[key.strip()]
-            setattr(faults, name, int(value) if name in ("seed", "expire_jobs") else float(value))
+            setattr(faults, name, int(value) if name in ("seed", "expire_jobs", "max_tokens") else float(value))
         faults.rng = random.Random(faults.seed)
         return faults
 
     def hit(self, name: str) -> bool:
         probability = getattr(self, name)
         return probability > 0 and self.rng.random() < probability
+
+    def take(self, name: str) -> bool:
+        """One of a counted fault's first N hits (e.g. `max_tokens`)."""
+        left = getattr(self, name)
+        if left > 0:
+            setattr(self, name, left - 1)
+        return left > 0
 
 
 class EmulatorServer:
@@ -82,14 +100,20 @@ class EmulatorServer:
         record_arrivals: bool = False,
         latency: LatencyProfile | None = None,
         batch_delay_seconds: float = 2.0,
+        retired: frozenset[str] | None = None,
+        thoughts_ratio: float = THOUGHTS_RATIO,
     ):
+        self.retired = set(RETIRED if retired is None else retired)
+        # served and listed: today's models and the quotas file's (unknown names are served too, leniently)
+        self.listed = list(dict.fromkeys([*CURRENT, *(quotas.models if quotas else [])]))
+        self.thoughts_ratio = thoughts_ratio
         self.quotas = SlidingWindowQuotas(quotas, record_arrivals) if quotas else None
         # a model's thinking time, for realistic benchmarks: per model, or `latency_seconds` for all
         self.latency = latency or LatencyProfile.fixed(latency_seconds)
         self.faults = faults or Faults()
         self.batches = BatchJobs(
             quotas,
-            lambda model, request, tokens: generated(model, request, tokens),
+            lambda model, request, tokens: generated(model, request, tokens, thoughts_ratio=self.thoughts_ratio),
             batch_delay_seconds,
             self.faults.batch_error,
             self.faults.expire_jobs,
@@ -108,6 +132,15 @@ class EmulatorServer:
         self.server_address = site._server.sockets[0].getsockname()
         self._stopped = threading.Event()
         self._stopped.set()
+
+    def retire(self, model: str) -> None:
+        """From now on `model` answers 404 as a shut-down model does (tests: a model retired mid-run)."""
+        with self._lock:
+            self.retired.add(model)
+
+    def models(self) -> list[str]:
+        with self._lock:
+            return [m for m in self.listed if m not in self.retired]
 
     def _count(self, counter: dict[str, int], model: str, step: int = 1) -> int:
         with self._lock:
@@ -160,6 +193,14 @@ class EmulatorServer:
             return _json(*self.batches.get(match.group(2), time.time()))
         if BATCH_LIST.match(path):
             return _json(*self.batches.page(request.query.get("pageToken"), time.time()))
+        if MODEL_LIST.match(path):
+            size = int(request.query.get("pageSize") or 50)
+            return _json(200, model_page(self.models(), request.query.get("pageToken"), size))
+        if match := MODEL_GET.match(path):
+            model = match.group(2)
+            if model in self.retired:
+                return _json(404, not_found_body(model, True))
+            return _json(200, model_entry(model))
         return _json(200, {"status": "ok", "emulator": True, **self.stats()})
 
     async def _post(self, request: web.Request) -> web.Response:
@@ -175,6 +216,8 @@ class EmulatorServer:
         if not match:
             return _json(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": f"no route {request.path_qs}"}})
         model, method = match.group(2), match.group(3)
+        if model in self.retired and method != "countTokens":
+            return _json(404, not_found_body(model, True))
         now = time.time()
         if method == "batchGenerateContent":
             return _json(*self.batches.create(model, payload, now))
@@ -207,7 +250,8 @@ class EmulatorServer:
         if thinking := self.latency.seconds(model, prompt):
             await asyncio.sleep(max(0.0, thinking - (time.time() - arrived)))
         corrupt = "malformed" if faults.hit("malformed") else "schema" if faults.hit("schema") else None
-        return _json(200, generated(model, payload, tokens, corrupt))
+        cut = "MAX_TOKENS" if faults.take("max_tokens") else "SAFETY" if faults.hit("safety") else None
+        return _json(200, generated(model, payload, tokens, corrupt, cut, self.thoughts_ratio))
 
 
 def _json(status: int, body: dict) -> web.Response:
@@ -218,23 +262,51 @@ def prompt_text(payload: dict) -> str:
     return "\n".join(p.get("text", "") for c in payload.get("contents", []) for p in c.get("parts", []))
 
 
-def generated(model: str, payload: dict, tokens: int, corrupt: str | None = None) -> dict:
-    """A generateContent response to `payload` (online or as one request of a Batch API job)."""
+def generated(
+    model: str,
+    payload: dict,
+    tokens: int,
+    corrupt: str | None = None,
+    cut: str | None = None,
+    thoughts_ratio: float = THOUGHTS_RATIO,
+) -> dict:
+    """A generateContent response to `payload` (online or as one request of a Batch API job), shaped as
+    real answers are (elevra_pipeline_tests/fixtures/gemini_recorded): a thinking model reports
+    `thoughtsTokenCount` and signs its part; an answer that does not fit `maxOutputTokens` (thoughts
+    included) ends MAX_TOKENS with no parts, as does `cut="MAX_TOKENS"`; `cut="SAFETY"` is blocked."""
     text = json.dumps(answer(prompt_text(payload)), ensure_ascii=False)
     if corrupt == "malformed":
         text = text[: len(text) // 2]
     elif corrupt == "schema":
         text = json.dumps({"unexpected": "shape"})
+    written = max(1, len(text) // 4)
+    thinking = takes_thinking_level(model) or "2.5" in model
+    thoughts = int(written * thoughts_ratio) if thinking else 0
+    limit = (payload.get("generationConfig") or {}).get("maxOutputTokens")
+    if cut is None and limit and written + thoughts > limit:
+        cut = "MAX_TOKENS"
+    usage = {"promptTokenCount": tokens, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}]}
+    if cut:
+        spent = min(limit or thoughts or written, 65536) if cut == "MAX_TOKENS" else 0
+        usage.update(totalTokenCount=tokens + spent, **({"thoughtsTokenCount": spent} if spent else {}))
+        candidate = {"content": {"role": "model"}, "finishReason": cut, "index": 0}
+    else:
+        part = {"text": text, **({"thoughtSignature": _signature(model, text)} if thinking else {})}
+        candidate = {"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}
+        usage.update(candidatesTokenCount=written, totalTokenCount=tokens + written + thoughts)
+        if thoughts:
+            usage["thoughtsTokenCount"] = thoughts
     return {
-        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}],
-        "usageMetadata": {
-            "promptTokenCount": tokens,
-            "candidatesTokenCount": len(text) // 4,
-            "totalTokenCount": tokens + len(text) // 4,
-        },
+        "candidates": [candidate],
+        "usageMetadata": usage,
         "modelVersion": model,
         "responseId": f"emu-{time.time_ns()}",
     }
+
+
+def _signature(model: str, text: str) -> str:
+    """An opaque thought signature (base64), as thinking models put on their parts."""
+    return base64.b64encode(hashlib.sha256(f"{model}:{text}".encode()).digest()).decode()
 
 
 def start_in_thread(

@@ -1,0 +1,60 @@
+"""Every way a model call can fail, and whose problem it is.
+
+Only the data can be the uploader's fault: an answer that does not match the rows, or content Gemini
+blocks because of what the rows say. A retired model, a bad key, billing or a request Gemini rejects is
+ours to fix (the team is told, the upload waits); an outage or a quota waits on its own.
+"""
+
+from enum import StrEnum
+
+
+class CallFailure(StrEnum):
+    """What one attempt ran into (the attempt row's `error_type`)."""
+
+    RATE_LIMITED = "rate_limited"  # 429: the model cools down; wait for it or fall back
+    SERVER_ERROR = "server_error"  # 5xx
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    MODEL_NOT_FOUND = "model_not_found"  # 404: retired or unknown model: marked unavailable, next model
+    CONFIGURATION = "configuration"  # 401/403/400 on our request: key, billing, project, request shape
+    CLIENT_ERROR = "client_error"  # any other 4xx (408/409 retried)
+    INVALID_OUTPUT = "invalid_output"  # the answer failed our checks against the rows
+    MAX_TOKENS = "max_tokens"  # the answer was cut at max_output_tokens: retried with more room
+    BLOCKED = "blocked"  # safety / recitation / blocked prompt: the rows' content
+    INPUT_TOO_LARGE = "input_too_large"  # the batch's rows exceed the model's input
+
+
+class Fault(StrEnum):
+    """Who must act when a batch gives up on a stage (kept as the batch's `failure_kind`)."""
+
+    DATA = "data"  # the rows: only a new upload helps (needs re-upload, with the reason)
+    MODEL = "model"  # the answers kept failing the checks: a later run may succeed
+    OUTAGE = "outage"  # the model was down, out of quota or retired with no other model left: waits
+    CONFIGURATION = "configuration"  # our key, billing or request: the team fixes it, the upload waits
+
+
+OUTAGES = frozenset({CallFailure.SERVER_ERROR, CallFailure.TIMEOUT, CallFailure.NETWORK})
+IN_THE_ROWS = frozenset({CallFailure.BLOCKED, CallFailure.INPUT_TOO_LARGE})
+# Gemini did not count these against the quota (it refused the request): they leave our windows too.
+NOT_COUNTED = frozenset({CallFailure.RATE_LIMITED, CallFailure.MODEL_NOT_FOUND, CallFailure.CONFIGURATION})
+
+
+def is_outage(error_type: str) -> bool:
+    """The model could not answer (5xx, timeout, network): nothing the batch's data can fix."""
+    return error_type in OUTAGES
+
+
+def fault_of(error_type: str) -> Fault:
+    """Who must act when a batch's last attempt failed this way."""
+    if error_type in OUTAGES or error_type in (CallFailure.RATE_LIMITED, CallFailure.MODEL_NOT_FOUND):
+        return Fault.OUTAGE
+    if error_type == CallFailure.CONFIGURATION:
+        return Fault.CONFIGURATION
+    if error_type in IN_THE_ROWS:
+        return Fault.DATA
+    return Fault.MODEL
+
+
+def waits(fault: Fault) -> bool:
+    """The batch waits (retried without the uploader) rather than needing a re-upload."""
+    return fault in (Fault.OUTAGE, Fault.CONFIGURATION)
