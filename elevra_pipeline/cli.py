@@ -73,7 +73,8 @@ def cmd_emulator(args) -> int:
     )
     print(
         f"Gemini EMULATOR listening on {server.base_url} (quotas {'off' if quotas is None else 'on'}, "
-        f"faults: {args.faults or 'none'}, retired: {', '.join(sorted(server.retired)) or 'none'}). Point the pipeline at it with ELEVRA_GEMINI_BASE_URL={server.base_url}",
+        f"faults: {args.faults or 'none'}, retired: {', '.join(sorted(server.retired)) or 'none'}). "
+        f"Point the pipeline at it with ELEVRA_GEMINI_BASE_URL={server.base_url}",
         flush=True,
     )
     try:
@@ -81,6 +82,41 @@ def cmd_emulator(args) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def cmd_models(args) -> int:
+    """The chain models against what the key can use (`models.list`), and the ledger's marks."""
+    import os
+
+    from elevra_pipeline.gemini.client import make_client
+    from elevra_pipeline.gemini.model_check import check_models
+    from elevra_pipeline.quotas.ledger import QuotaLedger
+    from elevra_pipeline.quotas.limits import load_quotas
+
+    config = load_quotas(args.quotas)
+    ledger = QuotaLedger.for_config(_repo().engine, config)
+    for model in args.reset or []:
+        print(f"{model}: {'mark cleared' if ledger.mark_available(model) else 'was not marked unavailable'}")
+    key, base_url = os.environ.get("GEMINI_API_KEY"), os.environ.get("ELEVRA_GEMINI_BASE_URL")
+    chains = {m for chain in config.chains.values() for m in chain}
+    if key or base_url:
+        check = check_models(make_client(key, base_url, 30), ledger, sorted(chains), batch=args.batch, now=time.time())
+        print(f"{'Emulator' if check.emulated else 'Gemini'} ({base_url or 'Google'}): {check.summary()}")
+    else:
+        print("GEMINI_API_KEY is not set: the models were not listed (runs use the offline emulator).")
+    marks = ledger.unavailable_models()
+    for stage, chain in config.chains.items():
+        for model in chain:
+            mark = marks.get(model)
+            state = "available" if mark is None else f"UNAVAILABLE since {report_time(mark[0])}: {mark[1]}"
+            print(f"  {stage:10} {model:26} {state}")
+    return 0
+
+
+def report_time(at: float) -> str:
+    from elevra_pipeline.quotas.report import iso
+
+    return iso(at)
 
 
 def cmd_quota(args) -> int:
@@ -255,9 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="models that answer 404 as shut down, comma-separated, or 'none' (default: the source document's "
         "four models and the early Gemini 3 previews, as today's Gemini)",
     )
-    p.add_argument(
-        "--thoughts-ratio", type=float, default=1.0, help="thinking models' thought tokens per answer token"
-    )
+    p.add_argument("--thoughts-ratio", type=float, default=1.0, help="thinking models' thought tokens per answer token")
     p.add_argument(
         "--batch-delay", type=float, default=2.0, help="seconds until a Batch API job ends (Google: up to 24 h)"
     )
@@ -272,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quotas")
     p.add_argument("--json", action="store_true", help="one JSON document (see the README's fields)")
     p.set_defaults(func=cmd_quota)
+    p = sub.add_parser("models", help="check the chain models against what the Gemini key can use")
+    p.add_argument("--quotas")
+    p.add_argument("--batch", action="store_true", help="also require batchGenerateContent (batch mode)")
+    p.add_argument("--reset", nargs="+", metavar="MODEL", help="clear a model's unavailable mark first")
+    p.set_defaults(func=cmd_models)
     p = sub.add_parser("batch", help="redo or skip one batch of an upload")
     p.add_argument("action", choices=["redo", "skip"])
     p.add_argument("upload_id", type=int)

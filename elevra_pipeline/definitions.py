@@ -52,7 +52,6 @@ def build_resources() -> dict:
             structure_models=_models("ELEVRA_STRUCTURE_MODELS"),
             max_in_flight=settings.max_in_flight,
             batch_poll_seconds=settings.batch_poll_seconds,
-            batch_min_batches=settings.batch_min_batches,
         ),
         "gemini_batches": GeminiBatchesResource(
             api_key=_env("GEMINI_API_KEY"),

@@ -57,9 +57,9 @@ class Settings:
     intake_max_cells: int | None = None
     max_in_flight: int = 1024
     batch_poll_seconds: float = 60.0  # first poll of a Batch API job; then 1.5x per poll, up to 10 min
-    batch_min_batches: int = 200  # `auto` mode: uploads with fewer batches go online
     upload_bucket: str | None = None  # s3://bucket/prefix: the upload bucket on object storage
     results_bucket: str | None = None  # s3://bucket/prefix: result workbooks written back there
+    environment: str = "development"  # ELEVRA_ENVIRONMENT; production refuses to run without GEMINI_API_KEY
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -68,6 +68,7 @@ class Settings:
         default_db = f"sqlite:///{base / 'elevra.db'}"
         database_url = os.environ.get("ELEVRA_DATABASE_URL") or default_db
         outbox = base / "outbox" if database_url == default_db else base / "outbox" / database_label(database_url)
+        environment = require_gemini_key_in_production(os.environ)
         quotas_file = os.environ.get("ELEVRA_QUOTAS_FILE") or None
         if quotas_file and not Path(quotas_file).is_file():
             raise SettingsError(f"ELEVRA_QUOTAS_FILE={quotas_file!r} is not a file")
@@ -87,10 +88,28 @@ class Settings:
             intake_max_cells=_number("ELEVRA_INTAKE_MAX_CELLS", None, int),
             max_in_flight=_number("ELEVRA_MAX_IN_FLIGHT", 1024, int),
             batch_poll_seconds=_number("ELEVRA_BATCH_POLL_SECONDS", 60.0),
-            batch_min_batches=_number("ELEVRA_BATCH_MIN_BATCHES", 200, int),
             upload_bucket=_bucket_url("ELEVRA_UPLOAD_BUCKET"),
             results_bucket=_bucket_url("ELEVRA_RESULTS_BUCKET"),
+            environment=environment,
         )
+
+
+ENVIRONMENTS = ("development", "production")
+
+
+def require_gemini_key_in_production(env) -> str:
+    """ELEVRA_ENVIRONMENT, checked: production never falls back to the offline emulator, whose invented
+    answers would become records in a real database."""
+    environment = (env.get("ELEVRA_ENVIRONMENT") or "development").strip().lower()
+    if environment not in ENVIRONMENTS:
+        raise SettingsError(f"ELEVRA_ENVIRONMENT={environment!r}: use one of {', '.join(ENVIRONMENTS)}")
+    if environment == "production" and not (env.get("GEMINI_API_KEY") or "").strip():
+        raise SettingsError(
+            "ELEVRA_ENVIRONMENT=production but GEMINI_API_KEY is not set: refusing to start, because without "
+            "a key the pipeline would use its offline Gemini emulator and store invented records. Set "
+            "GEMINI_API_KEY (a secret), or unset ELEVRA_ENVIRONMENT for a local trial."
+        )
+    return environment
 
 
 def _bucket_url(name: str) -> str | None:

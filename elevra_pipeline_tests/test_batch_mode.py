@@ -89,13 +89,22 @@ def test_a_request_that_failed_inside_a_job_is_a_model_call_error():
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
 
-def test_auto_picks_the_batch_api_for_large_uploads_whose_deadline_allows_and_says_why():
-    assert choose_mode("auto", 500, NOW).mode == CallMode.BATCH
-    assert choose_mode("auto", 500, NOW, NOW + timedelta(days=3)).mode == CallMode.BATCH
-    near = choose_mode("auto", 500, NOW, NOW + timedelta(hours=6), online_calls_left_today=300)
+def test_auto_stays_online_unless_online_cannot_finish_in_time_and_says_why():
+    """A 300-election upload an admin expects in minutes is not sent to a job that may take 24 hours."""
+    large = choose_mode("auto", 500, NOW, online_calls_left_today=9000)
+    assert large.mode == CallMode.ONLINE and "--mode batch" in large.reason
+    assert choose_mode("auto", 500, NOW, NOW + timedelta(days=3), online_finish=NOW + timedelta(hours=1)).mode == (
+        CallMode.ONLINE
+    )
+    # today's online quota cannot take the upload: the Batch API has its own
+    short = choose_mode("auto", 500, NOW, online_calls_left_today=300)
+    assert short.mode == CallMode.BATCH and "300 of the upload's 1000 calls" in short.reason
+    # online would finish after a deadline that leaves the Batch API its 24 hours
+    slow = choose_mode("auto", 500, NOW, NOW + timedelta(days=2), online_finish=NOW + timedelta(days=3))
+    assert slow.mode == CallMode.BATCH and "after the deadline" in slow.reason
+    # a deadline too near for a batch job: online, and the reason says it will be late and why
+    near = choose_mode("auto", 500, NOW, NOW + timedelta(hours=6), 300, None, NOW + timedelta(hours=8))
     assert near.mode == CallMode.ONLINE and "6 h away" in near.reason and "300 of its 1000 calls" in near.reason
-    small = choose_mode("auto", 22, NOW, min_batches=200)
-    assert small.mode == CallMode.ONLINE and "fewer than 200" in small.reason
     assert choose_mode("batch", 22, NOW).mode == CallMode.BATCH  # asked for: size does not matter
     assert choose_mode("online", 5000, NOW).mode == CallMode.ONLINE
     unavailable = choose_mode("batch", 500, NOW, batch_unavailable="no endpoint outlives the run")

@@ -34,12 +34,16 @@ def test_a_quotas_file_without_prices_takes_the_published_ones_and_a_bad_price_i
     config = load_quotas(plain)
     assert config.cost_usd("gemini-3.1-pro-preview", 1_000_000, 0) == PUBLISHED["gemini-3.1-pro-preview"]["input"]
     priced = tmp_path / "priced.yaml"
-    priced.write_text("models:\n  gemini-3.1-pro-preview: {rpm: 5}\nprices:\n  gemini-3.1-pro-preview: {input: 2, output: 4}\n")
+    priced.write_text(
+        "models:\n  gemini-3.1-pro-preview: {rpm: 5}\nprices:\n  gemini-3.1-pro-preview: {input: 2, output: 4}\n"
+    )
     config = load_quotas(priced)
     assert config.cost_usd("gemini-3.1-pro-preview", 1_000_000, 1_000_000) == 6
     assert config.cost_usd("gemini-3.8-flash", 1_000_000, 0) is None  # no price given: unknown, not free
     with pytest.raises(QuotaConfigError, match=r"prices\.gemini-3\.1-pro-preview\.input"):
-        parse_quotas({"models": {"gemini-3.1-pro-preview": {}}, "prices": {"gemini-3.1-pro-preview": {"input": -1, "output": 1}}})
+        parse_quotas(
+            {"models": {"gemini-3.1-pro-preview": {}}, "prices": {"gemini-3.1-pro-preview": {"input": -1, "output": 1}}}
+        )
 
 
 def test_an_answer_rejected_by_our_checks_is_still_charged(sqlite_url):

@@ -11,7 +11,7 @@ import yaml
 from elevra_pipeline.definitions import defs
 from elevra_pipeline.gemini import prompts
 from elevra_pipeline.pipeline.recovery import model_recovery_sensor
-from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, GeminiResource
+from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, GeminiBatchesResource, GeminiResource
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
@@ -154,12 +154,16 @@ def outage_quotas(tmp_path) -> str:
     return str(path)
 
 
-def recovery_tick(instance, db_url, cursor=None):
+def recovery_tick(instance, db_url, cursor=None, gemini_url=None):
     with dg.build_sensor_context(
         instance_ref=instance.get_ref(),
         cursor=cursor,
         definitions=defs,
-        resources={"app": app_resource(), "database": DatabaseResource(url=db_url)},
+        resources={
+            "app": app_resource(),
+            "database": DatabaseResource(url=db_url),
+            "gemini_batches": GeminiBatchesResource(base_url=gemini_url),
+        },
     ) as context:
         return model_recovery_sensor.evaluate_tick(context)
 

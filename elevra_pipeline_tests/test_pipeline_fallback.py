@@ -18,7 +18,10 @@ DECLARED = {
         "gemini-3.8-flash": {"rpm": 1000},
         "gemini-3.5-flash-lite": {"rpm": 1000},
     },
-    "chains": {"analysis": ["gemini-3.1-pro-preview", "gemini-3-flash-preview"], "structure": ["gemini-3.8-flash", "gemini-3.5-flash-lite"]},
+    "chains": {
+        "analysis": ["gemini-3.1-pro-preview", "gemini-3-flash-preview"],
+        "structure": ["gemini-3.8-flash", "gemini-3.5-flash-lite"],
+    },
 }
 
 
@@ -44,7 +47,9 @@ def test_declared_quota_full_sends_the_rest_to_the_fallback(repo, instance, db_u
     analysis = [a for a in repo.attempts(upload.id) if a.stage == "analysis"]
     assert sum(a.model == "gemini-3.1-pro-preview" for a in analysis) == 3
     fallbacks = [a for a in analysis if a.is_fallback]
-    assert len(fallbacks) == 19 and all("gemini-3.1-pro-preview: RPM limit reached" in a.fallback_reason for a in fallbacks)
+    assert len(fallbacks) == 19 and all(
+        "gemini-3.1-pro-preview: RPM limit reached" in a.fallback_reason for a in fallbacks
+    )
     assert metadata(result, "batch_analysis")["fallbacks"] == 19
     assert metadata(result, "result_workbook")["inserted"] == 22
     notes = [b.fallback_note for b in repo.batches(upload.id) if b.fallback_note]

@@ -34,7 +34,10 @@ QUOTAS = {
         "gemini-3.8-flash": {"rpm": 1000},
         "gemini-3.5-flash-lite": {"rpm": 1000},
     },
-    "chains": {"analysis": ["gemini-3.1-pro-preview", "gemini-3-flash-preview"], "structure": ["gemini-3.8-flash", "gemini-3.5-flash-lite"]},
+    "chains": {
+        "analysis": ["gemini-3.1-pro-preview", "gemini-3-flash-preview"],
+        "structure": ["gemini-3.8-flash", "gemini-3.5-flash-lite"],
+    },
 }
 
 

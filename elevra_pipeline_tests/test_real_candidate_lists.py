@@ -71,7 +71,6 @@ def test_the_whole_state_board_listing_becomes_records_with_every_row_accounted(
             database_url=sqlite_url,
             backoff_base_seconds=0.01,
             max_in_flight=8,
-            batch_min_batches=5000,  # 1,083 batches: `auto` keeps them online (see test_batch_mode)
         ),
     }
     materialize_upload(upload, instance, resources)

@@ -154,7 +154,9 @@ def run_load(
 
 
 def run_overhead(ledger_url: str, latency: float, calls: int) -> dict:
-    unlimited = QuotaConfig(models={"gemini-3.1-pro-preview": ModelLimits()}, chains={"analysis": ["gemini-3.1-pro-preview"]})
+    unlimited = QuotaConfig(
+        models={"gemini-3.1-pro-preview": ModelLimits()}, chains={"analysis": ["gemini-3.1-pro-preview"]}
+    )
     emulator = start_in_thread(quotas=None, latency_seconds=latency)
     client = make_client(None, emulator.base_url, 30)
     config = structured_config(ANALYSIS_SYSTEM, BatchAnalysis)

@@ -94,7 +94,9 @@ class OutputBudget:
         grown = grown_budget(self.tokens, self.config.limits(model).output_tokens)
         if grown is None:
             error.retryable = False
-            error.args = (f"{error}; already at the model's output limit: the election has too many rows for one answer",)
+            error.args = (
+                f"{error}; already at the model's output limit: the election has too many rows for one answer",
+            )
         else:
             self.tokens = grown
 
@@ -217,7 +219,11 @@ def checked_answer(
 
 
 def request_template(
-    client: genai.Client, system: str, schema: type[BaseModel], max_output_tokens: int | None = None, thinking: Thinking = ()
+    client: genai.Client,
+    system: str,
+    schema: type[BaseModel],
+    max_output_tokens: int | None = None,
+    thinking: Thinking = (),
 ) -> dict:
     """generateContent's body for a prompt kind, all but `contents`, converted by the SDK's own code
     (`models._GenerateContentParameters_to_mldev`, what `generate_content` runs on every call).
@@ -313,11 +319,15 @@ class GeminiCaller:
             context,
         )
 
-    def _invoke(self, model: str, system: str, prompt: str, schema: type[BaseModel], check=None, budget=None) -> CallResult:
+    def _invoke(
+        self, model: str, system: str, prompt: str, schema: type[BaseModel], check=None, budget=None
+    ) -> CallResult:
         budget = budget or OutputBudget(self.engine.config, "")
         config = structured_config(system, schema, budget.tokens, budget.thinking(model))
         try:
-            response = call_sdk(lambda: self.client.models.generate_content(model=model, contents=prompt, config=config))
+            response = call_sdk(
+                lambda: self.client.models.generate_content(model=model, contents=prompt, config=config)
+            )
             return read_answer(response, model, schema, check)
         except ModelCallError as e:
             budget.after(model, e)

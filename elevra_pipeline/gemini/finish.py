@@ -40,9 +40,15 @@ def finish_problem(body: dict, model: str, billed: dict) -> ModelCallError | Non
     candidates = body.get("candidates") or []
     reason = str((candidates[0] or {}).get("finishReason") or "") if candidates else ""
     if blocked or (not candidates and "promptFeedback" in body):
-        why = BLOCKED_BECAUSE.get(str(blocked), f"Gemini refused these rows before answering ({blocked or 'no reason'})")
+        why = BLOCKED_BECAUSE.get(
+            str(blocked), f"Gemini refused these rows before answering ({blocked or 'no reason'})"
+        )
         return ModelCallError(
-            f"blocked by Gemini ({blocked}): {why}", error_type=CallFailure.BLOCKED, retryable=False, status_code=200, **billed
+            f"blocked by Gemini ({blocked}): {why}",
+            error_type=CallFailure.BLOCKED,
+            retryable=False,
+            status_code=200,
+            **billed,
         )
     if reason == "MAX_TOKENS":
         return ModelCallError(

@@ -1,9 +1,11 @@
 """Gemini for the pipeline: the real SDK, to Gemini with a key, else to the bundled emulator."""
 
+import time
 from dataclasses import dataclass, field
 
 from elevra_pipeline.gemini.client import GeminiCaller, make_client
 from elevra_pipeline.gemini.emulator.server import start_in_thread
+from elevra_pipeline.gemini.model_check import ModelCheck, check_models
 from elevra_pipeline.quotas.engine import QuotaEngine
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
@@ -28,6 +30,7 @@ class GeminiService:
     caller: GeminiCaller = field(init=False)
     emulator: object = field(init=False, default=None)
     endpoint: str | None = field(init=False, default=None)  # the base URL in use (None: Google's own)
+    model_check: ModelCheck = field(init=False, default_factory=ModelCheck)
 
     def start(self, warn=lambda message: None) -> "GeminiService":
         quotas = load_quotas(self.quotas_file or DEFAULT_QUOTAS_FILE)
@@ -52,7 +55,16 @@ class GeminiService:
         )
         client = make_client(self.api_key, base_url, self.timeout_seconds, self.max_in_flight)
         self.caller = GeminiCaller(client, quota_engine)
+        models = [m for stage in ("analysis", "structure") for m in self.chain(stage)]
+        self.model_check = check_models(client, ledger, models, batch=False, now=time.time())
+        if self.model_check.error or self.model_check.problems:
+            warn(f"Gemini models: {self.model_check.summary()}")
         return self
+
+    @property
+    def emulated(self) -> bool:
+        """Answers come from the offline emulator, not Gemini: records made from them are not real."""
+        return self.emulator is not None or self.model_check.emulated
 
     def stop(self) -> None:
         if self.emulator is not None:

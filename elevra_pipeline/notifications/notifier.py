@@ -16,8 +16,9 @@ from elevra_pipeline.exceptions import DeliveryError
 from elevra_pipeline.notifications.headers import address_problem, clean_header
 from elevra_pipeline.notifications.mailer import Mailer, OutgoingEmail
 from elevra_pipeline.notifications.templates import render, waiting_batches
+from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.settings import DEFAULT_TEAM_EMAIL
-from elevra_pipeline.storage.batch_rules import WAITING, UploadStatus
+from elevra_pipeline.storage.batch_rules import WAITING, UploadStatus, blocked_by_configuration
 from elevra_pipeline.storage.repository import Repository
 
 DAY = 24 * 3600.0
@@ -128,6 +129,7 @@ class Notifier:
             for a in assets
             if a in STAGE_EMAILS and self.notify_stage(self.repo.get_upload_by_id(upload.id), STAGE_EMAILS[a])
         ]
+        logged += self.gemini_alerts(upload)
         stages = (self.repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
         failed = {b["batch"]: b for a in assets for b in stages.get(STAGE_OF.get(a, ""), {}).get("failed_batches", [])}
         if failed:
@@ -136,6 +138,27 @@ class Notifier:
                 upload, "batch_failed", f"upload-{upload.id}-batch-failed-{digest}", {"batches": list(failed.values())}
             ):
                 logged.append(f"batch_failed ({len(failed)} batches) for upload {upload.id}")
+        return logged
+
+    def gemini_alerts(self, upload) -> list[str]:
+        """The team (never the uploader) hears once of each model Gemini stopped serving and of each
+        configuration error (key, billing, a rejected request) that holds this upload's batches."""
+        if not self.team_email:
+            return []
+        logged = []
+        for model, (since, reason) in QuotaLedger(self.repo.engine).unavailable_models().items():
+            extra = {"model": model, "reason": reason}
+            key = f"gemini-model-unavailable-{model}-{int(since)}"
+            if self.notify(upload, "model_unavailable", key, extra, uploader_email=self.team_email):
+                logged.append(f"model_unavailable ({model}) to the team")
+        blocked = [b for b in self.repo.batches(upload.id) if blocked_by_configuration(b)]
+        if blocked:
+            reason = blocked[0].error_reason or ""
+            day = datetime.now(timezone.utc).date().isoformat()
+            key = f"gemini-configuration-{hashlib.sha1(reason.encode()).hexdigest()[:10]}-{day}"
+            extra = {"reason": reason, "batches": len(blocked)}
+            if self.notify(upload, "gemini_configuration", key, extra, uploader_email=self.team_email):
+                logged.append(f"gemini_configuration for upload {upload.id} to the team")
         return logged
 
     def notify_failed_run(self, upload, run_id: str, step: str, error: str) -> bool:

@@ -10,8 +10,34 @@ from elevra_pipeline.quotas.prices import format_cost
 
 LIST_LIMIT = 40
 WAITING_NOTE = (
-    "Gemini was unavailable (down, failing or out of quota) for these batches. Nothing is wrong with "
-    "the file and there is nothing to re-upload: they are retried automatically when the model is back."
+    "Gemini could not be used for these batches (down, out of quota, a retired model or a configuration "
+    "problem on our side). Nothing is wrong with the file and there is nothing to re-upload: they are "
+    "retried automatically when Gemini is back, and the Elevra team has been told of anything it must fix."
+)
+CONFIGURATION_FIXES = (
+    ("API_KEY_INVALID", "GEMINI_API_KEY is not a valid key: set a valid key (a secret) and restart the pipeline."),
+    ("401", "Gemini did not accept the key: check GEMINI_API_KEY."),
+    (
+        "403",
+        "The key's project may not call the Gemini API: check in Google AI Studio / Cloud Console that the API is "
+        "enabled, billing is active and the key is not restricted or suspended.",
+    ),
+    (
+        "400",
+        "Gemini rejected our request: check the quotas file's `stages:` settings (thinking_level is for Gemini 3 "
+        "and later, thinking_budget for earlier models; max_output_tokens within the model's limit).",
+    ),
+)
+
+
+def configuration_fix(reason: str) -> str:
+    """What the team should change, from the error Gemini gave."""
+    return next((fix for marker, fix in CONFIGURATION_FIXES if marker in reason), "Check GEMINI_API_KEY and billing.")
+
+
+EMULATED_NOTE = (
+    "EMULATED: processed by the offline Gemini emulator (GEMINI_API_KEY was not set), not by Gemini. "
+    "Its records are test data, not real answers."
 )
 
 _HTML = Template("""<!doctype html><html><body style="font-family:Arial,sans-serif;max-width:640px;margin:auto">
@@ -103,8 +129,15 @@ def _dropped_lines(summary: dict) -> list[str]:
 
 
 def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple[str, str, str]:
-    """(subject, text, html) for one e-mail."""
-    extra = extra or {}
+    """(subject, text, html) for one e-mail; an upload the emulator processed says so first."""
+    subject, text, html = _render(kind, upload, summary, extra or {})
+    if not summary.get("emulated"):
+        return subject, text, html
+    marked = f'<p style="color:#b00000;font-weight:bold">{escape(EMULATED_NOTE)}</p><p style="font-size:18px'
+    return f"{subject} [EMULATED]", f"{EMULATED_NOTE}\n\n{text}", html.replace('<p style="font-size:18px', marked, 1)
+
+
+def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, str]:
     name = upload.original_filename
     if kind == "queued":
         q = summary.get("queue", {})
@@ -174,6 +207,35 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
                 "The final e-mail, with the result workbook, follows when the waiting batches are done.",
             ],
             [("Waiting for the model", [f"{w['batch']}: {w['reason']}" for w in waiting])],
+        )
+    if kind == "model_unavailable":
+        headline = f"Gemini model {extra['model']} is unavailable: its calls go to the next model of the chain"
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                f"Gemini does not serve {extra['model']} for our key: {extra['reason']}",
+                "Nothing is lost: each batch falls back to the next model of its stage's chain; when no model of "
+                "a chain is left, the batches wait (waiting_for_model) instead of failing, and no uploader is "
+                "asked to re-upload.",
+                "Fix: name current models in the quotas file's chains (ELEVRA_QUOTAS_FILE; `elevra-pipeline "
+                "models` lists what the key can use), then waiting uploads resume by themselves. A model marked "
+                "by mistake: `elevra-pipeline models --reset MODEL`.",
+            ],
+            [],
+        )
+    if kind == "gemini_configuration":
+        headline = f"Gemini configuration problem: {extra['batches']} batch(es) of {name} are blocked"
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                f"Gemini refused our request: {extra['reason']}",
+                f"Fix: {configuration_fix(extra['reason'])}",
+                "The uploader is not asked to do anything. The upload resumes by itself: the model recovery "
+                "sensor probes Gemini and re-runs it once a call is answered.",
+            ],
+            [],
         )
     if kind == "undeliverable":
         headline = f"E-mail not delivered: {extra['subject']}"

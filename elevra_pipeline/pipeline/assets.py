@@ -2,7 +2,7 @@
 
 import asyncio
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from elevra_pipeline.pipeline.metadata import (
     mapping_markdown,
     model_usage_table,
     stage_metadata,
+    unavailable_table,
 )
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.queue import queue_snapshot
@@ -93,7 +94,7 @@ def upload_batches(
     summary = repo.get_upload_by_id(upload.id).summary_json or {}
     plan = summary.get("plan")
     if not plan or plan.get("requested") != options.mode:  # decided once, unless the admin asks again
-        plan = plan_mode(options, len(drafts), gemini).to_json()
+        plan = plan_mode(options, len(drafts), gemini, queue).to_json()
     if plan["mode"] == CallMode.BATCH:
         queue["eta"] = BATCH_ETA
     stages = summary.get("stages", {})
@@ -102,6 +103,7 @@ def upload_batches(
         upload.id,
         queue={**queue, "rows": len(parsed.rows), "needs_reupload": len(stages["intake"]["failed_batches"])},
         stages=stages,
+        **({"emulated": True} if gemini.emulated else {}),
         plan=plan,
     )
     context.log.info(f"model calls: {plan['reason']}")
@@ -127,8 +129,9 @@ def upload_batches(
     )
 
 
-def plan_mode(options: UploadOptions, batches: int, gemini: GeminiResource) -> ModePlan:
+def plan_mode(options: UploadOptions, batches: int, gemini: GeminiResource, queue: dict) -> ModePlan:
     now = datetime.now(PACIFIC)
+    eta = queue.get("eta_seconds")
     first = gemini.chain("analysis")[0]
     rpd = gemini.quotas.limits(first).rpd
     left = None
@@ -139,9 +142,9 @@ def plan_mode(options: UploadOptions, batches: int, gemini: GeminiResource) -> M
         batches,
         now,
         parse_deadline(options.deadline, PACIFIC),
-        gemini.batch_min_batches,
         left,
         gemini.batch_unavailable,
+        None if eta is None else now + timedelta(seconds=eta),
     )
 
 
@@ -194,6 +197,8 @@ def _model_stage(context, database, gemini, app, stage: str, eligible):
     repo, upload = _upload(context, database)
     if _halted(context, repo, upload):
         return
+    if gemini.emulated and not (upload.summary_json or {}).get("emulated"):
+        repo.merge_summary(upload.id, emulated=True)  # shown in status, the workbook and every e-mail
     started = time.time()
     batches = repo.batches(upload.id)
     for stale in [b for b in batches if b.lease_owner and owner_is_gone(b.lease_owner, context.instance)]:
@@ -270,6 +275,12 @@ def _model_stage(context, database, gemini, app, stage: str, eligible):
                 gemini.caller.engine.ledger.limit_changes(since=started), gemini.chain(stage)
             ),
             "mode": str(mode),
+            "gemini_endpoint": "EMULATOR (offline: the records are not real Gemini answers)"
+            if gemini.emulated
+            else "Gemini API",
+            "models_unavailable": unavailable_table(
+                gemini.caller.engine.ledger.unavailable_models(), gemini.chain(stage)
+            ),
             "cost_usd": cost_metadata(stage_attempts),
             "upload_status": dg.MetadataValue.md(batches_markdown(repo, upload, gemini.quotas, batches_now, attempts)),
         }

@@ -80,3 +80,11 @@ def limit_changes_table(changes: list[dict], models: list[str]) -> dg.MetadataVa
     lines = ["| model | limit | old | new | why |", "| --- | --- | --- | --- | --- |"]
     lines += [f"| {c['model']} | {c['limit']} | {c['old']} | {c['new']} | {c['reason']} |" for c in mine]
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def unavailable_table(unavailable: dict[str, tuple[float, str]], chain: list[str]) -> dg.MetadataValue:
+    """The chain's models Gemini does not serve (retired, not listed): skipped until fixed."""
+    rows = [f"| {m} | {markdown_cell(why)} |" for m, (_at, why) in unavailable.items() if m in chain]
+    if not rows:
+        return dg.MetadataValue.md(f"every model of the chain is available ({', '.join(chain)})")
+    return dg.MetadataValue.md("| model | why it is skipped |\n|---|---|\n" + "\n".join(rows))

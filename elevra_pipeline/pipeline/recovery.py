@@ -1,7 +1,9 @@
 """After a model outage: re-request the partitions whose batches wait for a model, once it is back.
 
-"Back" means a model of the stage's chain is out of its cool-down in the shared ledger (a 429 cools a
-model down for its retry delay, a daily quota until the day resets). An outage leaves no cool-down:
+"Back" means a model of the stage's chain is out of its cool-down in the shared ledger and not marked
+unavailable (a 429 cools a model down for its retry delay, a daily quota until the day resets). An
+upload blocked by our Gemini configuration (key, billing, a rejected request) is re-run only once a
+probe call is answered. An outage leaves no cool-down:
 the re-run's first calls are the probe. If the model is still down the batches wait again, and the
 next request for that upload comes after an exponential backoff (1, 2, 4 ... 30 minutes).
 """
@@ -11,11 +13,12 @@ import time
 
 import dagster as dg
 
+from elevra_pipeline.gemini.model_check import probe
 from elevra_pipeline.pipeline.jobs import process_upload_job
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
+from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, GeminiBatchesResource
 from elevra_pipeline.pipeline.schedules import backfill_reasons
 from elevra_pipeline.quotas.ledger import QuotaLedger
-from elevra_pipeline.storage.batch_rules import WAITING
+from elevra_pipeline.storage.batch_rules import WAITING, UploadStatus
 
 BACKOFF_BASE_SECONDS = 60.0
 BACKOFF_CAP_SECONDS = 1800.0
@@ -25,19 +28,36 @@ def recovery_delay(tries: int) -> float:
     return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, tries - 1))
 
 
+def configuration_problem(gemini: GeminiBatchesResource, quotas) -> str | None:
+    """Why Gemini still refuses our configuration (a probe call), or None. Without a key or endpoint
+    (the emulator starts inside each run) there is nothing to probe: the run's own calls are the probe."""
+    batches = gemini.client()
+    return None if batches is None else probe(batches.client, quotas.chain("analysis")[0])
+
+
 @dg.sensor(job=process_upload_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def model_recovery_sensor(
-    context: dg.SensorEvaluationContext, database: DatabaseResource, app: AppResource
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    app: AppResource,
+    gemini_batches: GeminiBatchesResource,
 ) -> dg.SensorResult:
     """Requests a run for each upload waiting for a model, when a model has capacity again (with backoff)."""
     repo = database.repository()
     quotas = app.quotas()
     ledger = QuotaLedger.for_config(repo.engine, quotas)
     tries: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
-    waiting = [u.partition_key for u in repo.list_uploads() if u.status in WAITING]
+    uploads = [u for u in repo.list_uploads() if u.status in WAITING]
+    waiting = [u.partition_key for u in uploads]
     tries = {key: value for key, value in tries.items() if key in waiting}  # recovered uploads start afresh
     now, requests = time.time(), []
     due = [key for key in waiting if now >= tries.get(key, {}).get("next", 0)]
+    blocked = {u.partition_key for u in uploads if u.status == UploadStatus.BLOCKED} & set(due)
+    if blocked and (refused := configuration_problem(gemini_batches, quotas)):
+        due = [key for key in due if key not in blocked]
+        context.log.info(
+            f"{len(blocked)} upload(s) blocked by Gemini's configuration; the probe still fails: {refused}"
+        )
     for key, reason in backfill_reasons(repo, context.instance, due, ledger, quotas).items():
         count = tries.get(key, {}).get("tries", 0) + 1
         tries[key] = {"tries": count, "next": now + recovery_delay(count)}

@@ -80,7 +80,6 @@ class GeminiResource(dg.ConfigurableResource):
     backoff_base_seconds: float = 1.0
     max_in_flight: int = 1024  # per run; the quotas decide how many of these are used (quotas.in_flight)
     batch_poll_seconds: float = 60.0
-    batch_min_batches: int = 200
 
     _service: GeminiService | None = PrivateAttr(default=None)
 
@@ -120,6 +119,16 @@ class GeminiResource(dg.ConfigurableResource):
     @property
     def batches(self) -> GeminiBatches:
         return GeminiBatches(self._service.caller.client)
+
+    @property
+    def emulated(self) -> bool:
+        """This run's answers come from the offline emulator (marked on the upload, its e-mails and workbook)."""
+        return self._service.emulated
+
+    @property
+    def model_check(self):
+        """What the start-up `models.list` check found (gemini.model_check.ModelCheck)."""
+        return self._service.model_check
 
     @property
     def batch_unavailable(self) -> str | None:

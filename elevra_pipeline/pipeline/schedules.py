@@ -20,6 +20,11 @@ BACKFILL_TAGS = {"elevra/kind": "backfill", "dagster/priority": "-1"}
 NEVER_RETRY = (UploadStatus.REJECTED, UploadStatus.CANCELLED)
 
 
+def model_ready(usage: dict) -> bool:
+    """A model can take calls: not cooling down, not retired."""
+    return usage["cooldown_seconds"] == 0 and usage.get("unavailable_since") is None
+
+
 def backfill_reasons(
     repo, instance: dg.DagsterInstance, keys: list[str], ledger: QuotaLedger, quotas
 ) -> dict[str, str]:
@@ -44,7 +49,7 @@ def backfill_reasons(
             reasons[key] = "failed" if status == dg.AssetPartitionStatus.FAILED else "no result workbook yet"
             continue
         stages = {model_retryable(b) for b in repo.batches(upload.id)} - {None}
-        ready = [s for s in stages if any(ledger.usage(m, now)["cooldown_seconds"] == 0 for m in quotas.chain(s))]
+        ready = [s for s in stages if any(model_ready(ledger.usage(m, now)) for m in quotas.chain(s))]
         if ready:
             reasons[key] = f"batches failed in {', '.join(sorted(ready))} and a model has capacity again"
     return reasons

@@ -41,8 +41,7 @@ def _note(batch: ElectionBatch, stage: str, model: str, reason: str | None) -> s
 
 
 CONFIGURATION_NOTE = (
-    "blocked: Gemini configuration (our side, not the file: the team has been told; resumes automatically "
-    "once fixed)"
+    "blocked: Gemini configuration (our side, not the file: the team has been told; resumes automatically once fixed)"
 )
 
 

@@ -3,7 +3,7 @@
 from collections import Counter
 from datetime import datetime, timezone
 
-from elevra_pipeline.notifications.templates import mapping_lines, rows_line
+from elevra_pipeline.notifications.templates import EMULATED_NOTE, mapping_lines, rows_line
 from elevra_pipeline.pipeline.queue import DONE_BATCHES, OPEN_UPLOADS, queue_snapshot
 from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
 from elevra_pipeline.quotas.planner import BATCH_ETA, planned_mode
@@ -70,6 +70,7 @@ def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) ->
         "eta": glance["eta"],
         "mode": glance["mode"],
         "mode_reason": plan.get("reason"),
+        "emulated": bool((upload.summary_json or {}).get("emulated")),
         "model_calls": glance["calls"],
         "tokens": {
             "input": sum(u.get("input_tokens", 0) for u in usage.values()),
@@ -146,6 +147,7 @@ def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None
     glance = upload_glance(repo, upload, quotas, batches, attempts)
     per_batch = Counter(a.batch_id for a in attempts)
     lines = [
+        *([f"**{EMULATED_NOTE}**", ""] if (upload.summary_json or {}).get("emulated") else []),
         f"**{upload.original_filename}** — {upload.status}, batches done {glance['progress']}, ETA {glance['eta']}, "
         f"{glance['calls']} model calls, {glance['429s']} 429s, {glance['fallbacks']} fallbacks, "
         f"{glance['emails']} e-mails, cost {format_cost(glance['cost_usd'])}",
@@ -156,6 +158,14 @@ def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None
     for b in batches:
         lines.append(f"| {b.batch_key} | {b.status} | {per_batch[b.id]} | {markdown_cell(b.error_reason, 200)} |")
     return "\n".join(lines)
+
+
+def _status_label(upload) -> str:
+    return (
+        upload.status
+        + (" (paused)" if upload.paused else "")
+        + (" EMULATED" if (upload.summary_json or {}).get("emulated") else "")
+    )
 
 
 def print_status(repo: Repository, upload_id: int | None) -> int:
@@ -172,7 +182,7 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         for u in uploads:
             g = upload_glance(repo, u, quotas)
             print(
-                f"{u.id:>4}  {u.status + (' (paused)' if u.paused else ''):24} {g['progress']:>9}  {g['eta']:28} "
+                f"{u.id:>4}  {_status_label(u):24} {g['progress']:>9}  {g['eta']:28} "
                 f"{g['calls']:>6} {g['tokens']:>8} {g['429s']:>5} {g['fallbacks']:>8} "
                 f"{g['emails']:>7} {format_cost(g['cost_usd']).lstrip('$'):>9}  {u.original_filename}"
             )
@@ -188,6 +198,8 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         print(f"No upload with id {upload_id}.")
         return 1
     print(f"Upload {upload.id}: {upload.original_filename} [{upload.status}] partition {upload.partition_key}")
+    if (upload.summary_json or {}).get("emulated"):
+        print(f"  {EMULATED_NOTE}")
     if upload.failure_reason:
         print(f"  reason: {upload.failure_reason}")
     if upload.workbook_path:

@@ -432,10 +432,11 @@ class QuotaLedger:
             )
             return True
 
-    def mark_available(self, model: str) -> bool:
-        """The start-up check found `model` again. True when it had been marked unavailable."""
+    def mark_available(self, model: str, marked_by: str = "") -> bool:
+        """Clear `model`'s mark (only one whose reason starts with `marked_by`). True when it was marked."""
         with self._transaction() as conn:
-            if self._lock_model(conn, model)[9] is None:
+            row = self._lock_model(conn, model)
+            if row[9] is None or not (row[10] or "").startswith(marked_by):
                 return False
             conn.execute(
                 update(QuotaModel).where(QuotaModel.model == model).values(unavailable_at=None, unavailable_reason=None)

@@ -25,13 +25,15 @@ def choose_mode(
     batches: int,
     now: datetime,
     deadline: datetime | None = None,
-    min_batches: int = 200,
     online_calls_left_today: int | None = None,
     batch_unavailable: str | None = None,
+    online_finish: datetime | None = None,
 ) -> ModePlan:
-    """`auto` picks the Batch API for an upload of at least `min_batches` batches whose deadline (if any)
-    is more than 24 hours away; online otherwise. `online_calls_left_today` (the preferred analysis
-    model's RPD left) is named in the reason when today's online quota cannot finish the upload."""
+    """`auto` goes online (minutes, bound by the quota) unless online cannot do the work in time: today's
+    online quota (`online_calls_left_today`, the preferred analysis model's RPD left) is short of the
+    upload's calls, or the online finish (`online_finish`, the queue's estimate) is past the deadline
+    while the deadline leaves the Batch API its 24 hours. The Batch API costs half; an admin who wants
+    that saving asks for `batch`."""
     if requested == "online":
         return ModePlan(CallMode.ONLINE, "online, as asked", requested)
     if batch_unavailable:
@@ -39,26 +41,34 @@ def choose_mode(
     if requested == "batch":
         return ModePlan(CallMode.BATCH, "Batch API, as asked: half the price, results within 24 h", requested)
     calls = 2 * batches  # analysis and structured output
-    short = online_calls_left_today is not None and online_calls_left_today < calls
-    quota_note = f"; today's online quota has {online_calls_left_today} of its {calls} calls left" if short else ""
-    if deadline is not None:
-        hours = (deadline - now).total_seconds() / 3600
-        if hours < BATCH_TURNAROUND_HOURS:
-            return ModePlan(
-                CallMode.ONLINE,
-                f"online: the deadline is {hours:.0f} h away and a batch job may take 24 h{quota_note}",
-                requested,
-            )
-    if batches < min_batches:
+    hours_left = None if deadline is None else (deadline - now).total_seconds() / 3600
+    batch_in_time = hours_left is None or hours_left >= BATCH_TURNAROUND_HOURS
+    if online_calls_left_today is not None and online_calls_left_today < calls and batch_in_time:
         return ModePlan(
-            CallMode.ONLINE,
-            f"online: {batches} batches, fewer than {min_batches} (ELEVRA_BATCH_MIN_BATCHES)",
+            CallMode.BATCH,
+            f"Batch API: today's online quota has {online_calls_left_today} of the upload's {calls} calls left "
+            "(the Batch API has its own); half the price, results within 24 h",
             requested,
         )
-    when = (
-        "no deadline" if deadline is None else f"the deadline is {(deadline - now).total_seconds() / 3600:.0f} h away"
+    if deadline is not None and online_finish is not None and online_finish > deadline and batch_in_time:
+        return ModePlan(
+            CallMode.BATCH,
+            f"Batch API: online calls would finish after the deadline ({deadline:%Y-%m-%d %H:%M}); "
+            "half the price, results within 24 h",
+            requested,
+        )
+    late = ""
+    if hours_left is not None and online_finish is not None and online_finish > deadline:
+        late = f"; the online finish is past the deadline, {hours_left:.0f} h away, but a batch job may take 24 h"
+    short = ""
+    if online_calls_left_today is not None and online_calls_left_today < calls:
+        short = f"; today's online quota has {online_calls_left_today} of its {calls} calls left"
+    return ModePlan(
+        CallMode.ONLINE,
+        f"online: {batches} batches fit today's quota{' and the deadline' if deadline else ''} "
+        f"(ask for --mode batch to halve the cost, within 24 h){late}{short}",
+        requested,
     )
-    return ModePlan(CallMode.BATCH, f"Batch API: {batches} batches and {when}; half the price{quota_note}", requested)
 
 
 def parse_deadline(text: str | None, tz) -> datetime | None:

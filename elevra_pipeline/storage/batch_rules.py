@@ -48,6 +48,11 @@ def waiting_for_model(batch) -> bool:
     return batch.status == BatchStatus.WAITING_FOR_MODEL
 
 
+def blocked_by_configuration(batch) -> bool:
+    """The batch waits for the team to fix Gemini's key, billing or request settings."""
+    return waiting_for_model(batch) and batch.failure_kind == FailureKind.CONFIGURATION
+
+
 def needs_analysis(batch) -> bool:
     return batch.analysis_json is None and batch.status in OPEN and not failed_on_data(batch)
 
@@ -87,7 +92,7 @@ def upload_status(upload, batches) -> UploadStatus:
     """An upload is complete only when every batch is finished; waiting on a model is not finished."""
     if upload.status == UploadStatus.CANCELLED:
         return UploadStatus.CANCELLED
-    if any(waiting_for_model(b) and b.failure_kind == FailureKind.CONFIGURATION for b in batches):
+    if any(blocked_by_configuration(b) for b in batches):
         return UploadStatus.BLOCKED
     if any(waiting_for_model(b) for b in batches):
         return UploadStatus.WAITING_FOR_MODEL

@@ -6,6 +6,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from elevra_pipeline.notifications.templates import EMULATED_NOTE
 from elevra_pipeline.records.insert import candidate_url, election_url
 from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.models import Candidate, CandidateLink, Election, ElectionLink
@@ -79,6 +80,7 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
             ["Candidates", len(candidates)],
             ["Model calls", sum(m["calls"] for m in summary["model_usage"].values())],
             ["Sent", summary.get("mode", "online")],
+            ["Gemini", EMULATED_NOTE if summary.get("emulated") else "Gemini API"],
             ["Cost (USD)", "unknown" if summary.get("cost_usd") is None else summary["cost_usd"]],
             ["Fallbacks", "; ".join(f"{f['batch']}: {f['note']}" for f in summary["fallbacks"]) or "none"],
             [

@@ -47,7 +47,7 @@ def model_entry(model: str) -> dict:
         "name": f"models/{model}",
         "version": "001",
         "displayName": model,
-        "description": "emulated",
+        "description": "emulated",  # gemini.model_check.EMULATED: how the pipeline knows it is not Gemini
         "inputTokenLimit": 1048576,
         "outputTokenLimit": 65536,
         "supportedGenerationMethods": METHODS,
