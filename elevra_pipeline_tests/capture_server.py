@@ -1,4 +1,4 @@
-"""A loopback HTTP server standing in for Resend: records each request, answers from a script."""
+"""A loopback HTTP server standing in for Resend or Gemini: records each request, answers from a script."""
 
 import json
 import threading
@@ -35,9 +35,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def do_GET(self):
+        self._answer("GET", None)
+
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "json": body})
+        self._answer("POST", json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}"))
+
+    def _answer(self, method: str, body: dict | None):
+        self.server.requests.append({"method": method, "path": self.path, "headers": dict(self.headers), "json": body})
         self.server._count += 1
         decided = self.server.decide(self.server.requests[-1]) if self.server.decide else None
         status, reply, headers = decided or (

@@ -36,12 +36,16 @@ def answer_text(body: dict) -> str:
 def finish_problem(body: dict, model: str, billed: dict) -> ModelCallError | None:
     """A blocked prompt, a blocked answer or an answer cut at max_output_tokens, as the attempt's error
     (still billed); None for an answer that finished."""
-    blocked = (body.get("promptFeedback") or {}).get("blockReason")
+    feedback = body.get("promptFeedback") or {}
+    blocked = feedback.get("blockReason")
     candidates = body.get("candidates") or []
     reason = str((candidates[0] or {}).get("finishReason") or "") if candidates else ""
     if blocked or (not candidates and "promptFeedback" in body):
+        said = f": {feedback['blockReasonMessage'][:200]}" if feedback.get("blockReasonMessage") else ""
         why = BLOCKED_BECAUSE.get(
-            str(blocked), f"Gemini refused these rows before answering ({blocked or 'no reason'})"
+            str(blocked),
+            f"Gemini refused these rows before answering ({blocked or 'no reason given'}{said}); check the rows "
+            "for unusual or sensitive text, correct it and upload these rows again",
         )
         return ModelCallError(
             f"blocked by Gemini ({blocked}): {why}",

@@ -102,7 +102,9 @@ class EmulatorServer:
         batch_delay_seconds: float = 2.0,
         retired: frozenset[str] | None = None,
         thoughts_ratio: float = THOUGHTS_RATIO,
+        retire_after: dict[str, int] | None = None,
     ):
+        self.retire_after = dict(retire_after or {})  # model -> calls answered before it is shut down
         self.retired = set(RETIRED if retired is None else retired)
         # served and listed: today's models and the quotas file's (unknown names are served too, leniently)
         self.listed = list(dict.fromkeys([*CURRENT, *(quotas.models if quotas else [])]))
@@ -230,7 +232,9 @@ class EmulatorServer:
             violation = self.quotas.admit(model, tokens, now)
             if violation:
                 return _json(429, rate_limit_body(model, violation[0], violation[1]))
-        self._count(self.calls, model)
+        if self._count(self.calls, model) > self.retire_after.get(model, 1 << 62):
+            self.retire(model)  # shut down mid-run, as Google retires a model: 404 from now on
+            return _json(404, not_found_body(model, True))
         now_in_flight = self._count(self.in_flight, model)
         with self._lock:
             self.peak_in_flight[model] = max(self.peak_in_flight.get(model, 0), now_in_flight)

@@ -1,0 +1,317 @@
+"""Today's Gemini: real recorded answers are read as Google billed them, retired models and our own
+configuration errors never become the uploader's problem, cut answers get more room, thinking is paid for."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from pydantic import BaseModel
+
+from elevra_pipeline.exceptions import ModelCallError
+from elevra_pipeline.gemini.client import GeminiCaller, OutputBudget, grown_budget, make_client
+from elevra_pipeline.gemini.emulator.models import CURRENT, RETIRED, model_page
+from elevra_pipeline.gemini.emulator.server import Faults, generated, start_in_thread
+from elevra_pipeline.notifications.mailer import Mailer
+from elevra_pipeline.notifications.notifier import Notifier
+from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
+from elevra_pipeline.quotas.engine import QuotaEngine
+from elevra_pipeline.quotas.failures import CallFailure
+from elevra_pipeline.quotas.ledger import QuotaLedger
+from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, load_quotas, parse_quotas
+from elevra_pipeline.quotas.report import quota_report
+from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, UploadStatus, upload_status
+from elevra_pipeline_tests.capture_server import CaptureServer
+from elevra_pipeline_tests.helpers import materialize_upload, register
+from elevra_pipeline_tests.test_model_trust import recovery_tick
+
+RECORDED = Path(__file__).parent / "fixtures" / "gemini_recorded"
+SEED_2025 = DEFAULT_QUOTAS_FILE.parent / "seed_2025.yaml"
+
+
+def recording(name: str) -> dict:
+    return json.loads((RECORDED / name).read_text())
+
+
+class AnyObject(BaseModel):
+    """Any JSON object (the recorded requests asked for their own shapes)."""
+
+
+def replay(status: int, body: dict):
+    """Send one call through our client's own request path to a server that answers as recorded."""
+    server = CaptureServer([(status, body, {})]).start()
+    config = parse_quotas(
+        {"models": {"m": {}}, "chains": {"analysis": ["m"]}, "stages": {"analysis": {"max_output_tokens": 1024}}}
+    )
+    caller = GeminiCaller(make_client(None, server.url, 5), QuotaEngine(config, None))
+    try:
+        return asyncio.run(caller._ainvoke("m", "system", "prompt", AnyObject, None, OutputBudget(config, "analysis")))
+    finally:
+        server.stop()
+
+
+# recording -> (what it is to us, output tokens billed: answer + thoughts)
+ANSWERS = {
+    "gemini3_flash_structured_output_thought_signature.json": ("ok", 21 + 51),
+    "gemini25_flash_structured_output_thinking.json": ("ok", 10 + 61),
+    "gemini3_pro_plain_text_thought_signature.json": (CallFailure.INVALID_OUTPUT, 9 + 213),  # text, not JSON
+    "gemini3_pro_thinking_thought_parts.json": (CallFailure.INVALID_OUTPUT, 736 + 1001),
+    "gemini25_pro_max_tokens_no_parts.json": (CallFailure.MAX_TOKENS, 2),
+    "gemini25_flash_max_tokens_partial_text.json": (CallFailure.MAX_TOKENS, 5),
+    "gemini15_flash_finish_reason_safety.json": (CallFailure.BLOCKED, 0),
+    "vertex_gemini25_flash_prompt_blocked_model_armor.json": (CallFailure.BLOCKED, 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERS))
+def test_recorded_answers_are_read_as_google_billed_them(name):
+    recorded = recording(name)
+    expected, output_tokens = ANSWERS[name]
+    prompt_tokens = recorded["response"]["usageMetadata"].get("promptTokenCount", 0)
+    if expected == "ok":
+        result = replay(200, recorded["response"])
+        assert (result.input_tokens, result.output_tokens) == (prompt_tokens, output_tokens)
+        assert isinstance(result.value, AnyObject) and json.loads(result.excerpt)  # a JSON object, thoughts left out
+        return
+    with pytest.raises(ModelCallError) as refused:
+        replay(200, recorded["response"])
+    error = refused.value
+    assert error.error_type == expected
+    assert (error.input_tokens, error.output_tokens) == (prompt_tokens, output_tokens)  # billed all the same
+    assert error.retryable == (expected in (CallFailure.INVALID_OUTPUT, CallFailure.MAX_TOKENS))
+    if expected == CallFailure.BLOCKED:
+        assert "upload these rows again" in str(error)  # words an admin can act on
+
+
+def test_a_cut_answer_gets_twice_the_room_up_to_the_model_s_limit():
+    assert grown_budget(8192, 65536) == 16384
+    assert grown_budget(40000, 65536) == 65536
+    assert grown_budget(65536, 65536) is None and grown_budget(None, 65536) is None  # no more room: not retried
+
+
+def test_thoughts_are_not_the_answer():
+    """A thinking model's thought part (`thought: true`) is left out of the text we parse."""
+    recorded = recording("gemini3_pro_thinking_thought_parts.json")["response"]
+    thought = next(p["text"] for p in recorded["candidates"][0]["content"]["parts"] if p.get("thought"))
+    with pytest.raises(ModelCallError) as refused:
+        replay(200, recorded)
+    assert thought[:80] not in refused.value.body
+
+
+# Recorded error bodies: the fixtures, and bodies quoted in public issue threads (continuedev/continue
+# #8516: an invalid key; #12781: a blocked project) with the shape Google gives every error.
+KEY_INVALID = {
+    "error": {
+        "code": 400,
+        "message": "API key not valid. Please pass a valid API key.",
+        "status": "INVALID_ARGUMENT",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}],
+    }
+}
+BLOCKED_PROJECT = {
+    "error": {
+        "code": 403,
+        "message": "Requests to this API generativelanguage.googleapis.com method "
+        "google.ai.generativelanguage.v1beta.GenerativeService.GenerateContent are blocked.",
+        "status": "PERMISSION_DENIED",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_SERVICE_BLOCKED"}],
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "status,body,kind",
+    [
+        (404, recording("error_404_model_not_found_generate_content.json")["response"], CallFailure.MODEL_NOT_FOUND),
+        (404, recording("error_404_model_not_found_count_tokens.json")["response"], CallFailure.MODEL_NOT_FOUND),
+        (400, recording("error_400_invalid_argument_embed.json")["response"], CallFailure.CONFIGURATION),
+        (400, KEY_INVALID, CallFailure.CONFIGURATION),
+        (403, BLOCKED_PROJECT, CallFailure.CONFIGURATION),
+        (503, {"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}, CallFailure.SERVER_ERROR),
+    ],
+)
+def test_recorded_errors_are_classified_by_who_must_act(status, body, kind):
+    with pytest.raises(ModelCallError) as failed:
+        replay(status, body)
+    assert failed.value.error_type == kind and failed.value.status_code == status
+
+
+def _keys(value) -> set:
+    return set(value) if isinstance(value, dict) else set()
+
+
+def test_the_emulator_answers_with_the_keys_of_real_answers():
+    real = recording("gemini3_flash_structured_output_thought_signature.json")["response"]
+    ours = generated("gemini-3-flash-preview", {"contents": [{"parts": [{"text": "hi"}]}]}, 12)
+    assert _keys(real) <= _keys(ours)
+    assert _keys(real["usageMetadata"]) <= _keys(ours["usageMetadata"])
+    assert _keys(real["candidates"][0]) <= _keys(ours["candidates"][0])
+    assert _keys(real["candidates"][0]["content"]["parts"][0]) <= _keys(ours["candidates"][0]["content"]["parts"][0])
+
+    cut_real = recording("gemini25_pro_max_tokens_no_parts.json")["response"]
+    payload = {"contents": [{"parts": [{"text": "hi"}]}], "generationConfig": {"maxOutputTokens": 2}}
+    cut = generated("gemini-3-flash-preview", payload, 15)
+    assert cut["candidates"][0]["content"] == cut_real["candidates"][0]["content"] == {"role": "model"}
+    assert _keys(cut["usageMetadata"]) == _keys(cut_real["usageMetadata"]) - {"serviceTier"}
+
+    listed = recording("models_list.json")["response"]["models"][0]
+    assert _keys(model_page(["gemini-3.8-flash"], None)["models"][0]) == _keys(listed)
+
+
+def test_the_emulator_lists_todays_models_and_answers_404_for_retired_ones():
+    server = start_in_thread()
+    client = make_client(None, server.base_url, 5)
+    try:
+        names = {m.name.removeprefix("models/") for m in client.models.list(config={"page_size": 3})}
+        assert names == set(CURRENT) and not names & RETIRED
+        with pytest.raises(Exception) as gone:
+            client.models.generate_content(model="gemini-2.5-pro", contents="hi")
+        assert gone.value.code == 404 and "models/gemini-2.5-pro" in gone.value.message
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def ten_elections(tmp_path) -> Path:
+    rows = ["office,jurisdiction,election_date,candidate_name,party"]
+    for i in range(10):
+        office = f"City Council District {i + 1}"
+        rows += [f"{office},Springfield,2026-11-03,Ann Lee {i},D", f"{office},Springfield,2026-11-03,Bo Diaz {i},R"]
+    path = tmp_path / "ten_elections.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _gemini(db_url, base_url, quotas_file=None) -> dict:
+    return {
+        "database": DatabaseResource(url=db_url),
+        "gemini": GeminiResource(
+            base_url=base_url, database_url=db_url, quotas_file=quotas_file, backoff_base_seconds=0.01
+        ),
+    }
+
+
+@pytest.fixture
+def todays_gemini():
+    """An endpoint that answers like today's Gemini: the source document's models retired (404),
+    thinking reported, and the first three answers cut at MAX_TOKENS (a model that spent its room thinking)."""
+    server = start_in_thread(quotas=load_quotas(), faults=Faults.parse("max_tokens=3"), thoughts_ratio=2.0)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_on_its_defaults_the_pipeline_processes_a_sheet_against_todays_gemini(
+    repo, instance, db_url, todays_gemini, tmp_path
+):
+    upload = register(repo, ten_elections(tmp_path), instance)
+    materialize_upload(upload, instance, _gemini(db_url, todays_gemini.base_url))
+
+    batches = repo.batches(upload.id)
+    assert [b.status for b in batches] == [BatchStatus.INSERTED] * 10
+    attempts = repo.attempts(upload.id)
+    cut = [a for a in attempts if a.error_type == CallFailure.MAX_TOKENS]
+    assert len(cut) == 3 and all(a.output_tokens for a in cut)  # the thinking spent is billed
+    assert all(m in CURRENT for m in todays_gemini.stats()["calls"])  # nothing sent to a retired model
+    ok = [a for a in attempts if a.status == "ok"]
+    assert all(a.output_tokens > a.response_excerpt.__len__() // 4 for a in ok)  # thoughts counted as output
+
+
+def test_the_source_documents_models_leave_batches_waiting_never_needing_reupload(
+    repo, instance, db_url, todays_gemini, tmp_path, outbox
+):
+    upload = register(repo, ten_elections(tmp_path), instance, uploader="ann@example.org")
+    materialize_upload(upload, instance, _gemini(db_url, todays_gemini.base_url, str(SEED_2025)))
+
+    batches = repo.batches(upload.id)
+    assert {b.status for b in batches} == {BatchStatus.WAITING_FOR_MODEL}
+    assert all("no model has capacity" in b.error_reason and "unavailable" in b.error_reason for b in batches)
+    assert upload_status(repo.get_upload_by_id(upload.id), batches) == UploadStatus.WAITING_FOR_MODEL
+    assert todays_gemini.stats()["calls"] == {}  # the start-up check found them gone before any call
+    report = quota_report(load_quotas(SEED_2025), QuotaLedger(repo.engine), 0.0)
+    assert not any(m["available"] for m in report["models"].values())
+
+    notifier = Notifier(repo, Mailer(str(outbox)), "team@example.org")
+    notifier.after_assets(repo.get_upload_by_id(upload.id), ["batch_analysis"])
+    alerts = [n for n in repo.notifications(upload.id) if n.kind == "model_unavailable"]
+    assert len(alerts) == 4 and all(n.recipients == ["team@example.org"] for n in alerts)
+    assert not any(n.kind == "batch_failed" for n in repo.notifications(upload.id))  # nobody told to re-upload
+
+
+def test_a_model_retired_mid_run_falls_back_with_nothing_to_reupload(repo, instance, db_url, tmp_path):
+    server = start_in_thread(quotas=load_quotas(), retire_after={"gemini-3.1-pro-preview": 4})
+    try:
+        upload = register(repo, ten_elections(tmp_path), instance)
+        materialize_upload(upload, instance, _gemini(db_url, server.base_url))
+    finally:
+        server.shutdown()
+        server.server_close()
+    batches = repo.batches(upload.id)
+    assert [b.status for b in batches] == [BatchStatus.INSERTED] * 10
+    analysis = [a for a in repo.attempts(upload.id) if a.stage == "analysis"]
+    answered = [a for a in analysis if a.status == "ok"]
+    assert sum(a.model == "gemini-3.1-pro-preview" for a in answered) == 4
+    assert sum(a.model == "gemini-3-flash-preview" for a in answered) == 6
+    assert all("gemini-3.1-pro-preview is unavailable" in a.fallback_reason for a in answered if a.is_fallback)
+    gone = QuotaLedger(repo.engine).unavailable_models()
+    assert list(gone) == ["gemini-3.1-pro-preview"] and "no longer available" in gone["gemini-3.1-pro-preview"][1]
+
+
+def test_thinking_is_paid_for(instance, tmp_path):
+    """The same run with thoughts four times the answer costs well over the run without."""
+    costs = []
+    for ratio in (0.0, 4.0):
+        server = start_in_thread(quotas=load_quotas(), thoughts_ratio=ratio)
+        db_url = f"sqlite:///{tmp_path / f'thoughts-{ratio}.db'}"
+        repo = DatabaseResource(url=db_url).repository()
+        try:
+            with dg.instance_for_test() as own:
+                upload = register(repo, ten_elections(tmp_path), own)
+                materialize_upload(upload, own, _gemini(db_url, server.base_url))
+        finally:
+            server.shutdown()
+            server.server_close()
+        costs.append(sum(a.cost_usd for a in repo.attempts(upload.id)))
+    assert costs[1] >= 1.5 * costs[0] > 0
+
+
+def configuration_refused(request) -> tuple:
+    if request["method"] == "GET":
+        return 200, model_page(list(CURRENT), None), {}
+    return 403, BLOCKED_PROJECT, {}
+
+
+def test_a_configuration_error_blocks_the_upload_tells_the_team_and_resumes_after_a_probe(
+    repo, instance, db_url, tmp_path, outbox
+):
+    gemini = CaptureServer()
+    gemini.decide = configuration_refused
+    gemini.start()
+    try:
+        upload = register(repo, ten_elections(tmp_path), instance, uploader="ann@example.org")
+        materialize_upload(upload, instance, _gemini(db_url, gemini.url))
+        batches = repo.batches(upload.id)
+        assert {b.status for b in batches} == {BatchStatus.WAITING_FOR_MODEL}
+        assert {b.failure_kind for b in batches} == {FailureKind.CONFIGURATION}
+        assert all(b.error_reason.startswith("blocked: Gemini configuration") for b in batches)
+        assert repo.get_upload_by_id(upload.id).status == UploadStatus.BLOCKED
+        assert len(repo.attempts(upload.id)) == 10  # one refused call per batch: no retries, no fallback storm
+
+        notifier = Notifier(repo, Mailer(str(outbox)), "team@example.org")
+        notifier.after_assets(repo.get_upload_by_id(upload.id), ["batch_analysis", "result_workbook"])
+        sent = {(n.kind, n.recipients[0]) for n in repo.notifications(upload.id)}
+        assert ("gemini_configuration", "team@example.org") in sent
+        assert {kind for kind, to in sent if to == "ann@example.org"} == {"analysis_complete", "waiting_for_model"}, sent
+        fix = next(n for n in repo.notifications(upload.id) if n.kind == "gemini_configuration").text_body
+        assert "billing is active" in fix
+
+        blocked = recovery_tick(instance, db_url, gemini_url=gemini.url)
+        assert not blocked.run_requests  # the probe is still refused
+        gemini.decide = lambda request: (
+            (200, generated("gemini-3.1-pro-preview", request["json"], 3), {}) if request["method"] == "POST" else None
+        )
+        resumed = recovery_tick(instance, db_url, gemini_url=gemini.url)
+        assert [r.partition_key for r in resumed.run_requests] == [upload.partition_key]
+    finally:
+        gemini.stop()
