@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import openpyxl
 import pytest
 from pydantic import BaseModel
 
+from elevra_pipeline.definitions import build_resources
 from elevra_pipeline.exceptions import ModelCallError
 from elevra_pipeline.gemini.client import GeminiCaller, OutputBudget, grown_budget, make_client
 from elevra_pipeline.gemini.emulator.models import CURRENT, RETIRED, model_page
@@ -16,11 +18,13 @@ from elevra_pipeline.gemini.emulator.server import Faults, generated, start_in_t
 from elevra_pipeline.notifications.mailer import Mailer
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
+from elevra_pipeline.pipeline.status import status_document
 from elevra_pipeline.quotas.engine import QuotaEngine
 from elevra_pipeline.quotas.failures import CallFailure
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, load_quotas, parse_quotas
 from elevra_pipeline.quotas.report import quota_report
+from elevra_pipeline.settings import SettingsError
 from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, UploadStatus, upload_status
 from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import materialize_upload, register
@@ -218,6 +222,30 @@ def test_on_its_defaults_the_pipeline_processes_a_sheet_against_todays_gemini(
     assert all(a.output_tokens > a.response_excerpt.__len__() // 4 for a in ok)  # thoughts counted as output
 
 
+def test_an_upload_the_emulator_processed_says_so_everywhere(repo, instance, db_url, emulator, tmp_path, outbox):
+    upload = register(repo, ten_elections(tmp_path), instance, uploader="ann@example.org")
+    materialize_upload(upload, instance, _gemini(db_url, emulator.base_url))
+    upload = repo.get_upload_by_id(upload.id)
+
+    assert status_document(repo, upload.id)["uploads"][0]["emulated"] is True
+    summary = dict(openpyxl.load_workbook(upload.workbook_path)["Summary"].iter_rows(values_only=True))
+    assert summary["Gemini"].startswith("EMULATED")
+    Notifier(repo, Mailer(str(outbox)), "team@example.org").after_assets(upload, ["result_workbook"])
+    final = next(n for n in repo.notifications(upload.id) if n.kind == "final")
+    assert final.subject.endswith("[EMULATED]") and final.text_body.startswith("EMULATED: processed by the offline")
+
+
+def test_production_refuses_to_start_without_a_gemini_key(monkeypatch):
+    monkeypatch.setenv("ELEVRA_ENVIRONMENT", "production")
+    with pytest.raises(SettingsError, match="GEMINI_API_KEY is not set: refusing to start"):
+        build_resources()
+    monkeypatch.setenv("GEMINI_API_KEY", "a-key")
+    assert build_resources()["gemini"].api_key is not None
+    deploy = Path(__file__).parents[1] / "deploy"
+    assert "ELEVRA_ENVIRONMENT=production" in (deploy / "k8s" / "dagster.yaml").read_text()
+    assert (deploy / "helm" / "values.yaml").read_text().count("{name: ELEVRA_ENVIRONMENT, value: production}") == 3
+
+
 def test_the_source_documents_models_leave_batches_waiting_never_needing_reupload(
     repo, instance, db_url, todays_gemini, tmp_path, outbox
 ):
@@ -302,7 +330,9 @@ def test_a_configuration_error_blocks_the_upload_tells_the_team_and_resumes_afte
         notifier.after_assets(repo.get_upload_by_id(upload.id), ["batch_analysis", "result_workbook"])
         sent = {(n.kind, n.recipients[0]) for n in repo.notifications(upload.id)}
         assert ("gemini_configuration", "team@example.org") in sent
-        assert {kind for kind, to in sent if to == "ann@example.org"} == {"analysis_complete", "waiting_for_model"}, sent
+        assert {kind for kind, to in sent if to == "ann@example.org"} == {"analysis_complete", "waiting_for_model"}, (
+            sent
+        )
         fix = next(n for n in repo.notifications(upload.id) if n.kind == "gemini_configuration").text_body
         assert "billing is active" in fix
 

@@ -23,6 +23,7 @@ from elevra_pipeline.gemini.batch_jobs import (
 )
 from elevra_pipeline.pipeline.stages import BatchResult, ModelStage, give_up
 from elevra_pipeline.quotas.engine import Outcome, QuotaEngine
+from elevra_pipeline.quotas.failures import CallFailure
 from elevra_pipeline.quotas.prices import CallMode
 from elevra_pipeline.storage.models import ElectionBatch, GeminiBatchJob, Upload
 from elevra_pipeline.storage.repository import Repository
@@ -167,6 +168,8 @@ class BatchStage:
             if e.status_code and e.status_code < 500 and e.error_type != "timeout":
                 # refused (e.g. 429: Google's enqueued tokens are full): the job does not exist
                 now = self.clock()
+                if e.error_type == CallFailure.MODEL_NOT_FOUND:  # retired: no more jobs go to it
+                    self.engine.ledger.mark_unavailable(model, now, str(e)[:500])
                 self.repo.update_batch_job(
                     job_id, state=JobState.FAILED, ended_at=now, applied_at=now, error=str(e)[:500]
                 )

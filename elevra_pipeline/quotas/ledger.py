@@ -357,9 +357,12 @@ class QuotaLedger:
 
     def batch_capacity(self, model: str, limits: ModelLimits) -> float:
         """Tokens a new job of `model` may hold now: `batch_enqueued_tokens` less the open jobs' (inf: no limit)."""
-        if not limits.batch_enqueued_tokens:
-            return math.inf
         with self.engine.begin() as conn:
+            unavailable = conn.execute(select(QuotaModel.unavailable_at).where(QuotaModel.model == model)).scalar()
+            if unavailable is not None:
+                return 0  # retired: no job goes to it
+            if not limits.batch_enqueued_tokens:
+                return math.inf
             return max(0, limits.batch_enqueued_tokens - self.enqueued_batch_tokens(conn, model))
 
     def open_batch_job(self, model: str, limits: ModelLimits, tokens: int, job: dict) -> int | None:

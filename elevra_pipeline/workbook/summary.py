@@ -119,5 +119,6 @@ def build_summary(repo: Repository, upload, base_url: str) -> dict:
         "output_notes": [{"batch": b.batch_key, "note": note} for b in batches for note in b.output_notes or []],
         "model_usage": (usage := model_usage(repo, upload.id)),
         "mode": str(planned_mode(upload.summary_json)),
+        "emulated": bool((upload.summary_json or {}).get("emulated")),
         "cost_usd": total_cost_usd(usage),
     }
