@@ -50,7 +50,7 @@ def test_each_stage_sends_one_email_and_the_final_one_carries_the_workbook(repo,
     assert len(messages) == 8 and [m["Subject"] for m in team] == subjects  # the team's copies are separate e-mails
     assert subjects[0].startswith("Queued: 22 election batches")
     assert subjects[1].startswith("Analysis done") and subjects[2].startswith("Structured output done")
-    assert subjects[3] == "Done: 22 elections and 66 candidates from sample_elections.xlsx"
+    assert subjects[3] == "Done: 22 elections and 66 candidates from sample_elections.xlsx [EMULATED]"
     for final in (mine[3], team[3]):
         (attachment,) = list(final.iter_attachments())
         assert attachment.get_filename().endswith(".xlsx")
@@ -146,7 +146,7 @@ def test_batch_failures_of_one_upload_come_in_one_email(repo, instance, resource
     failures = [
         m for m in read_outbox(outbox) if "election batch(es) of" in m["Subject"] and m["To"] == "ann@example.org"
     ]
-    assert [m["Subject"] for m in failures] == ["2 election batch(es) of undated.csv need re-upload"]
+    assert [m["Subject"] for m in failures] == ["2 election batch(es) of undated.csv need re-upload [EMULATED]"]
     assert failures[0].get_body(("plain",)).get_content().count("no election date") == 2
 
 
@@ -208,7 +208,7 @@ def test_any_failed_run_sends_the_failed_step_and_error(
     result = materialize_upload(register(repo, SAMPLE_XLSX, instance), instance, resources, raise_on_error=False)
     _failure_tick(instance, db_url, result)
     (message,) = read_outbox(outbox)
-    assert message["Subject"] == "Run failed for sample_elections.xlsx at step result_workbook"
+    assert message["Subject"] == "Run failed for sample_elections.xlsx at step result_workbook [EMULATED]"
     assert "Error:" in message.get_body(("plain",)).get_content()
 
 

@@ -102,7 +102,8 @@ def test_a_city_list_without_dates_asks_for_them_without_spending_a_model_call(
     assert repo.count(ModelAttempt) == 0
     final = next(m for m in read_outbox(outbox) if m["Subject"].startswith("Done"))
     assert (
-        final["Subject"] == f"Done: 0 elections and 0 candidates from {PHILADELPHIA.name}; 16 batch(es) need re-upload"
+        final["Subject"]
+        == f"Done: 0 elections and 0 candidates from {PHILADELPHIA.name}; 16 batch(es) need re-upload [EMULATED]"
     )
     assert final.get_body(("plain",)).get_content().count("no election date") == 16
 

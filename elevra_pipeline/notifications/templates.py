@@ -134,7 +134,9 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
     if not summary.get("emulated"):
         return subject, text, html
     marked = f'<p style="color:#b00000;font-weight:bold">{escape(EMULATED_NOTE)}</p><p style="font-size:18px'
-    return f"{subject} [EMULATED]", f"{EMULATED_NOTE}\n\n{text}", html.replace('<p style="font-size:18px', marked, 1)
+    headline, _, rest = text.partition("\n")  # the first line stays the outcome, as the subject
+    text = f"{headline} [EMULATED]\n\n{EMULATED_NOTE}\n{rest}"
+    return f"{subject} [EMULATED]", text, html.replace('<p style="font-size:18px', marked, 1)
 
 
 def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, str]:

@@ -303,4 +303,5 @@ def upload_outcome(repo: Repository, upload_id: int) -> dict:
         "model_calls": calls,
         "mode": str(planned_mode(upload.summary_json)),
         "cost_usd": total_cost_usd(usage),
+        "emulated": bool((upload.summary_json or {}).get("emulated")),
     }
