@@ -25,6 +25,9 @@ def cmd_process(args) -> int:
         "columns": args.columns,
         "mode": args.mode,
         "deadline": args.deadline,
+        "election_type": args.election_type,
+        "open_primary": args.open_primary or None,
+        "include_not_on_ballot": args.include_not_on_ballot or None,
     }
     summary = process_file(
         Path(args.path),
@@ -271,6 +274,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the sidecar's, else auto)",
     )
     p.add_argument("--deadline", help="when the results are needed, YYYY-MM-DD or YYYY-MM-DDTHH:MM (Pacific)")
+    p.add_argument("--election-type", help="general, primary, special, runoff, municipal… for rows that do not say")
+    p.add_argument(
+        "--open-primary", action="store_true", help="a primary whose parties share one contest (top-two, jungle)"
+    )
+    p.add_argument(
+        "--include-not-on-ballot",
+        action="store_true",
+        help="keep withdrawn, removed, disqualified or deceased people as candidates (dropped by default)",
+    )
     p.set_defaults(func=cmd_process)
     p = sub.add_parser("status", help="uploads, or one upload's batches, attempts and e-mails")
     p.add_argument("upload_id", nargs="?", type=int)

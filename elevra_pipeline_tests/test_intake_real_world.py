@@ -201,6 +201,7 @@ def test_the_admins_column_override_wins_over_aliases_and_the_model(tmp_path):
     assert decided == {
         "Who": ("candidate_name", "model"),
         "Running for": ("office", "model"),
+        "Date": ("unused", "unused"),  # every column is listed, the ignored one with why
         "Poll day": ("election_date", "override"),
     }
 

@@ -37,6 +37,9 @@ class UploadOptions(BaseModel):
         default_factory=dict, description="header text -> role; wins over aliases and model"
     )
     include_hidden_sheets: bool = False
+    election_type: str | None = Field(default=None, description="general, primary… for rows that do not say")
+    open_primary: bool = False  # a primary whose parties share one contest (top-two); else one per party
+    include_not_on_ballot: bool = False  # keep withdrawn, removed, deceased… people as candidates
     mode: Literal["online", "batch", "auto"] = Field(default="auto", description="how the model calls go")
     deadline: str | None = Field(default=None, description="when results are needed: YYYY-MM-DD[THH:MM]")
     sidecar_error: str | None = None
@@ -59,7 +62,7 @@ class UploadOptions(BaseModel):
             raise ValueError(f"'{value}' is not a date or time written as YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
         return value.strip()
 
-    @field_validator("jurisdiction", "state", "uploader_email")
+    @field_validator("jurisdiction", "state", "uploader_email", "election_type")
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
         return " ".join(value.split())[:255] or None if value else None

@@ -13,8 +13,18 @@ from typing import Callable
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.accounting import DropReason, IntakeReport, SheetReport
 from elevra_pipeline.intake.batching import normalize_date
+from elevra_pipeline.intake.column_checks import check_mapping, results_columns
+from elevra_pipeline.intake.contests import (
+    apply_contest_rules,
+    election_kind,
+    not_on_ballot,
+    primary_contest,
+    status_flag,
+    status_in_name,
+)
 from elevra_pipeline.intake.csv_source import read_csv
 from elevra_pipeline.intake.limits import IntakeLimits, check_file_size
+from elevra_pipeline.intake.names import all_capitals, published_name
 from elevra_pipeline.intake.options import UploadOptions, plausible_date
 from elevra_pipeline.intake.roles import REQUIRED_HINT, ColumnMapping, Decision, Role, map_by_alias
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
@@ -37,7 +47,9 @@ ROW_FIELDS = (
     "vote_for",
     "term",
 )
-FIELD_ROLES = tuple((f, Role(f)) for f in ROW_FIELDS)
+# read from the columns, then folded into the fields above by the contest rules (intake.contests)
+RULE_FIELDS = ("status", "office_description", "seat", "election_code")
+FIELD_ROLES = tuple((f, Role(f)) for f in ROW_FIELDS + RULE_FIELDS)
 NAME_PARTS = (Role.FIRST_NAME, Role.MIDDLE_NAME, Role.LAST_NAME, Role.NAME_SUFFIX)
 MODEL_SAMPLE_ROWS = 8
 MIN_MODEL_CONFIDENCE = 0.5
@@ -109,7 +121,18 @@ def _map_columns(
             report.mapping_note = f"the model mapped what the known header names left open ({', '.join(open_roles)})"
     for column, role in overrides.items():
         mapping.assign(column, role, Decision.OVERRIDE)
+    if rejected := check_mapping(headers, data, mapping):
+        report.warnings.extend(f"column {r}" for r in rejected)
     return mapping
+
+
+def status_flag_columns(headers: list[str], mapping: ColumnMapping) -> list[int]:
+    """Unmapped columns named for a status (`Withdrawn`, `Deceased`: YES when it applies)."""
+    flags = [c for c, h in enumerate(headers) if h and c not in mapping.roles and not_on_ballot(h)]
+    for column in flags:
+        mapping.assign(column, Role.IGNORE, Decision.ALIAS)
+        mapping.notes[column] = "a status flag: a row marked here is not on the ballot"
+    return flags
 
 
 def _candidate_name(cells: dict[Role, str]) -> str:
@@ -136,12 +159,15 @@ def _row_record(row: list[str], headers: list[str], mapping: ColumnMapping) -> d
 
 
 def _apply_defaults(record: dict, options: UploadOptions, sheet_date: str | None, used: dict[str, int]) -> None:
-    def fill(name: str, value: str | None) -> None:
-        if value and not record[name]:
+    """The upload's options fill what a row leaves empty, and a date the row gives unreadably."""
+
+    def fill(name: str, value: str | None, unusable=lambda v: not v) -> None:
+        if value and unusable(record[name]):
             record[name] = value
             used[name] = used.get(name, 0) + 1
 
-    fill("election_date", options.election_date or sheet_date)
+    fill("election_date", options.election_date or sheet_date, lambda v: not plausible_date(normalize_date(v)))
+    fill("election_type", election_kind(options.election_type or "") or options.election_type)
     fill("state", options.state)
     fill("jurisdiction", options.jurisdiction or record["state"])
 
@@ -173,13 +199,20 @@ def _read_table(
             " | ".join(c for c in row if c)[:200],
         )
     mapping = _map_columns(sheet, headers, data, options, ask_model, sheet_report)
+    flag_columns = status_flag_columns(headers, mapping)
     sheet_report.mapping = mapping.describe(headers)
     missing = mapping.missing_required()
     if missing:
         sheet_report.status = "ignored"
+        people = results_columns(headers, data)
         sheet_report.reason = (
-            f"no {' or '.join(missing)} column (headers: {', '.join(h for h in headers if h)[:300]}); "
+            f"this sheet looks like election results, not a candidate list: one column per candidate with "
+            f"vote counts beneath ({', '.join(people[:4])}); upload the list of candidates (one row per "
+            "candidate with an office column) instead"
+            if people
+            else f"no {' or '.join(missing)} column (headers: {', '.join(h for h in headers if h)[:300]}); "
             f"expected {REQUIRED_HINT}, or name them with `columns`"
+            + "".join(f"; {w}" for w in sheet_report.warnings if w.startswith("column "))
         )
         for number, row in enumerate(sheet.rows[header_index:], start=header_index + 1):  # its header too
             report.drop(sheet.name, number, DropReason.UNMAPPED_SHEET if any(row) else DropReason.BLANK)
@@ -190,6 +223,9 @@ def _read_table(
             filter(None, [sheet_report.mapping_note, f"election date {sheet_date} read from the title line"])
         )
     name_columns = {mapping.column_of(r) for r in (Role.CANDIDATE_NAME, *NAME_PARTS)} - {None}
+    capitals = all_capitals([row[c] for row in data for c in name_columns if c < len(row) and row[c]][:500])
+    seat_column = mapping.column_of(Role.SEAT)
+    seat_label = headers[seat_column] if seat_column is not None else ""
     header_key = [h.casefold() for h in headers]
     rows = []
     for number, row in enumerate(data, start=header_index + 2):
@@ -209,7 +245,16 @@ def _read_table(
                 "the name is a formula with no saved value" if unvalued else " | ".join(c for c in row if c)[:200],
             )
             continue
+        record["candidate_name"], noted = status_in_name(record["candidate_name"])
+        record["candidate_name"] = published_name(record["candidate_name"], capitals)
+        flagged = [status_flag(headers[c], row[c]) for c in flag_columns if c < len(row)]
+        status = record.pop("status") or noted or ", ".join(filter(None, flagged))
+        if not_on_ballot(status) and not options.include_not_on_ballot:
+            report.drop(sheet.name, number, DropReason.NOT_ON_BALLOT, f"{record['candidate_name']}: '{status}'"[:200])
+            continue
+        apply_contest_rules(record, seat_label)
         _apply_defaults(record, options, sheet_date, sheet_report.defaults_used)
+        primary_contest(record, options.open_primary)
         key = tuple(record[f].casefold() for f in ROW_FIELDS) + tuple(
             sorted((k, v.casefold()) for k, v in record["extra"].items())
         )

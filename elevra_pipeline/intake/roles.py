@@ -30,6 +30,10 @@ class Role(StrEnum):
     EMAIL = "email"
     VOTE_FOR = "vote_for"
     TERM = "term"
+    STATUS = "status"  # withdrawn, removed, deceased…: not on the ballot (intake.contests)
+    OFFICE_DESCRIPTION = "office_description"  # says more than a generic office or an office code
+    SEAT = "seat"  # a second district column: group, seat, position number
+    ELECTION_CODE = "election_code"  # e.g. 20261103-GEN: holds the date and the type
     IGNORE = "ignore"
 
 
@@ -121,6 +125,26 @@ ALIASES: dict[Role, tuple[str, ...]] = {
     Role.EMAIL: ("email", "e mail", "campaign email", "contact email"),
     Role.VOTE_FOR: ("vote for", "seats", "number of seats", "seats open"),
     Role.TERM: ("term", "term length", "term years"),
+    Role.STATUS: (
+        "status",
+        "candidate status",
+        "filing status",
+        "ballot status",
+        "cand status",
+        "qualification status",
+        "candidacy status",
+    ),
+    Role.OFFICE_DESCRIPTION: (
+        "office description",
+        "contest description",
+        "office desc",
+        "race description",
+        "office title description",
+        "description",
+        "office name description",
+    ),
+    Role.SEAT: ("group", "seat number", "position number", "seat", "post", "judicial group", "pos"),
+    Role.ELECTION_CODE: ("election code", "election cd", "elec code", "election id", "election name code"),
 }
 REQUIRED_HINT = "a candidate name (or first and last name) column and an office (or contest) column"
 
@@ -143,6 +167,7 @@ class ColumnMapping:
     roles: dict[int, Role] = field(default_factory=dict)
     decided_by: dict[int, Decision] = field(default_factory=dict)
     ambiguous: list[Role] = field(default_factory=list)
+    notes: dict[int, str] = field(default_factory=dict)  # column -> why it is not used as proposed
 
     def column_of(self, role: Role) -> int | None:
         return next((c for c, r in self.roles.items() if r == role), None)
@@ -168,11 +193,21 @@ class ColumnMapping:
         self.decided_by[column] = how
 
     def describe(self, headers: list[str]) -> list[dict]:
-        return [
-            {"column": headers[c], "role": str(r), "decided_by": str(self.decided_by[c])}
-            for c, r in sorted(self.roles.items())
-            if r != Role.IGNORE
-        ]
+        """Every column of the sheet: its role and how it was decided, or why it is not used."""
+        described = []
+        for column, header in enumerate(headers):
+            if not header:
+                continue
+            role = self.roles.get(column)
+            if role is not None and role != Role.IGNORE:
+                entry = {"column": header, "role": str(role), "decided_by": str(self.decided_by[column])}
+            else:
+                why = self.notes.get(column) or (
+                    "ignored" if role == Role.IGNORE else "not a known column: kept as context for the model"
+                )
+                entry = {"column": header, "role": "unused", "decided_by": "unused", "why": why}
+            described.append(entry)
+        return described
 
 
 def alias_hits(headers: list[str]) -> int:
@@ -197,6 +232,10 @@ def map_by_alias(headers: list[str]) -> ColumnMapping:
             headers[column]
         ):
             mapping.ambiguous.append(role)  # two columns with one name: which is it?
+    if mapping.has(Role.SEAT) and not mapping.has(Role.DISTRICT):  # a lone `Seat`/`Post` is the district
+        mapping.assign(mapping.column_of(Role.SEAT), Role.DISTRICT, Decision.ALIAS)
+    if not mapping.has(Role.OFFICE) and mapping.has(Role.OFFICE_DESCRIPTION):
+        mapping.assign(mapping.column_of(Role.OFFICE_DESCRIPTION), Role.OFFICE, Decision.ALIAS)
     if not mapping.has(Role.OFFICE):  # `Seat` on its own is the office, not a district of nothing
         for rank, column, role in options:
             if role == Role.OFFICE and mapping.roles.get(column) not in (Role.CANDIDATE_NAME, Role.LAST_NAME):

@@ -110,7 +110,11 @@ def mapping_lines(intake: dict) -> list[str]:
         roles = ", ".join(
             f"{m['column']} = {m['role']}" + ("" if m["decided_by"] == "alias" else f" ({m['decided_by']})")
             for m in sheet["mapping"]
+            if m["role"] != "unused"
         )
+        unused = [f"{m['column']} ({m['why']})" for m in sheet["mapping"] if m["role"] == "unused"]
+        if unused:
+            roles += "; not used: " + ", ".join(unused)
         note = f"; {sheet['mapping_note']}" if sheet.get("mapping_note") else ""
         if sheet.get("defaults_used"):
             note += "; filled from the upload's settings: " + ", ".join(

@@ -61,7 +61,10 @@ def mapping_markdown(report: dict) -> str:
         )
         if sheet["mapping"]:
             lines += ["", "| column | role | decided by |", "| --- | --- | --- |"]
-            lines += [f"| {markdown_cell(m['column'])} | {m['role']} | {m['decided_by']} |" for m in sheet["mapping"]]
+            lines += [
+                f"| {markdown_cell(m['column'])} | {m['role']} | {markdown_cell(m.get('why') or m['decided_by'])} |"
+                for m in sheet["mapping"]
+            ]
         lines.append("")
     return "\n".join(lines)
 

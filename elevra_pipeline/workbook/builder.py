@@ -187,7 +187,7 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
                 m["column"],
                 m["role"],
                 m["decided_by"],
-                "; ".join(filter(None, [sheet["reason"], sheet["mapping_note"]])),
+                "; ".join(filter(None, [m.get("why"), sheet["reason"], sheet["mapping_note"]])),
             ]
             for sheet in summary.get("sheets", [])
             for m in (sheet["mapping"] or [{"column": "", "role": "", "decided_by": ""}])

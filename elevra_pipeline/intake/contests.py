@@ -1,0 +1,137 @@
+"""Contests as the list defines them: the rules that turn a row's columns into its contest.
+
+Real filing lists say more than office and district: a status (withdrawn, removed, deceased: not on
+the ballot), an office description more specific than a generic office (`CITY LEGISLATIVE BODY` +
+`LONDON CITY COUNCIL`), a district only inside that description (`MAGISTRATE DISTRICT 4`), a second
+district column (district and group/seat), an election code holding the date and type
+(`20261103-GEN`), and a primary whose parties are separate contests. Each rule is a named function.
+"""
+
+import re
+
+from elevra_pipeline.intake.options import plausible_date
+
+# A status that means the person is not on the ballot.
+_NOT_ON_BALLOT = re.compile(
+    r"withdr|remov|disqualif|did not qualify|not qualif|unqualif|deceas|denied|reject|ineligib|"
+    r"not certif|decertif|terminat|dropped out|declined",
+    re.I,
+)
+_DISTRICT_IN = re.compile(
+    r"[\s,(-]*\b(district|ward|division|circuit|precinct|seat|group|position|place|post|zone|subdistrict)"
+    r"\s+(?:no\.?\s*|#\s*)?([0-9]+[a-z]?|[ivxl]+|[a-z])\b\)?\s*$",
+    re.I,
+)
+_CODE_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
+_KINDS = (
+    ("runoff", "runoff"),
+    ("run-off", "runoff"),
+    ("special", "special"),
+    ("primary", "primary"),
+    ("general", "general"),
+    ("municipal", "municipal"),
+    ("consolidated", "consolidated"),
+    ("recall", "recall"),
+)
+_CODE_KINDS = {"GEN": "general", "GE": "general", "PRI": "primary", "PR": "primary", "SPE": "special", "SPL": "special"}
+_CODE_KINDS |= {"RUN": "runoff", "RO": "runoff", "MUN": "municipal", "CON": "consolidated"}
+
+
+_STATUS_IN_NAME = re.compile(r"\s*[(\[]\s*((?:withdr|remov|disqualif|deceas)[^)\]]*)[)\]]\s*$", re.I)
+_YES = frozenset({"yes", "y", "x", "true", "1", "✓"})
+
+
+def status_in_name(name: str) -> tuple[str, str]:
+    """('Kurt Evans', 'Withdrawn 7/27/2022') from 'Kurt Evans (Withdrawn 7/27/2022)'; (name, '') otherwise."""
+    match = _STATUS_IN_NAME.search(name)
+    return (name[: match.start()], match.group(1).strip()) if match else (name, "")
+
+
+def status_flag(header: str, value: str) -> str:
+    """A flag column (`Withdrawn` = YES) as a status: the header when the flag is set."""
+    return header if value.strip().casefold() in _YES and not_on_ballot(header) else ""
+
+
+def not_on_ballot(status: str) -> bool:
+    """Withdrawn, removed, disqualified, deceased…: the person is not a candidate on the ballot."""
+    return bool(status and _NOT_ON_BALLOT.search(status))
+
+
+def is_code(office: str) -> bool:
+    """An office code (`STR`, `CC04`) rather than a name."""
+    return bool(office) and " " not in office.strip() and len(office.strip()) <= 5 and office.upper() == office
+
+
+def contest_office(office: str, description: str) -> str:
+    """The description wins unless it says less: it is only a district (see `district_in`), or the
+    office already contains it (`Mayor of Springfield` and `Mayor`)."""
+    if not description or description.casefold() in office.casefold():
+        return office
+    if office and _DISTRICT_IN.fullmatch(" " + description):
+        return office
+    return description
+
+
+def district_in(office: str) -> tuple[str, str]:
+    """('MAGISTRATE', 'District 4') from 'MAGISTRATE DISTRICT 4'; (office, '') when it names none."""
+    match = _DISTRICT_IN.search(office)
+    if not match or match.start() == 0:
+        return office, ""
+    value = match.group(2)
+    value = value.upper() if re.fullmatch(r"[ivxl]+", value, re.I) else value
+    return office[: match.start()].rstrip(" ,-("), f"{match.group(1).title()} {value}"
+
+
+def combined_district(district: str, seat: str, seat_label: str) -> str:
+    """District and a second district column (group, seat, position) together: one contest each."""
+    if not seat:
+        return district
+    district = f"District {district}" if district.isdigit() else district
+    part = seat if re.search(r"[a-z]{2}", seat, re.I) else f"{seat_label.strip().title() or 'Seat'} {seat}"
+    return ", ".join(p for p in (district, part) if p)
+
+
+def date_in_code(code: str) -> str | None:
+    """The date inside an election code (`20261103-GEN` -> 2026-11-03)."""
+    match = _CODE_DATE.search(code or "")
+    if not match:
+        return None
+    text = "-".join(match.groups())
+    return text if plausible_date(text) else None
+
+
+def election_kind(text: str) -> str:
+    """general, primary, special, runoff, municipal… from a list's own words or an election code; '' if none."""
+    lowered = (text or "").casefold()
+    for word, kind in _KINDS:
+        if word in lowered:
+            return kind
+    tokens = re.split(r"[^A-Za-z]+", (text or "").upper())
+    return next((_CODE_KINDS[t] for t in tokens if t in _CODE_KINDS), "")
+
+
+def apply_contest_rules(record: dict, seat_label: str) -> None:
+    """Office, district, date and type of one row record, from all its columns."""
+    description = record.pop("office_description", "")
+    if description and not record["district"] and _DISTRICT_IN.fullmatch(" " + description):
+        record["district"] = district_in("office " + description)[1]
+    record["office"] = contest_office(record["office"], description)
+    if not record["district"]:
+        record["office"], record["district"] = district_in(record["office"])
+    record["district"] = combined_district(record["district"], record.pop("seat", ""), seat_label)
+    code = record.pop("election_code", "")
+    if code and not plausible_date(_iso(record["election_date"])):
+        record["election_date"] = date_in_code(code) or record["election_date"]
+    record["election_type"] = election_kind(record["election_type"]) or election_kind(code) or record["election_type"]
+
+
+def primary_contest(record: dict, open_primary: bool) -> None:
+    """A party's primary is its own contest (unless the primary is open: top-two, jungle)."""
+    if record["election_type"] == "primary" and not record["primary_party"] and not open_primary:
+        record["primary_party"] = record["party"]
+
+
+def _iso(text: str) -> str:
+    from elevra_pipeline.intake.batching import normalize_date
+
+    return normalize_date(text)
