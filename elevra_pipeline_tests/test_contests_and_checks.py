@@ -93,7 +93,10 @@ def test_a_status_may_be_flag_columns_or_a_note_in_the_name(tmp_path):
     parsed = read(tmp_path, flags)
     assert [r["candidate_name"] for r in parsed.rows] == ["Ann Lee"]
     assert [d.detail for d in parsed.report.dropped] == ["Bo Diaz: 'Withdrawn'", "Cy Moss: 'Deceased'"]
-    noted = "Race,Name,Election Date\nMayor,Kurt Evans (Withdrawn 7/27/2022 12:00:00 AM),2022-11-08\nMayor,Ann Lee,2022-11-08\n"
+    noted = (
+        "Race,Name,Election Date\n"
+        "Mayor,Kurt Evans (Withdrawn 7/27/2022 12:00:00 AM),2022-11-08\nMayor,Ann Lee,2022-11-08\n"
+    )
     assert [r["candidate_name"] for r in read(tmp_path, noted).rows] == ["Ann Lee"]
 
 
@@ -134,7 +137,10 @@ def test_a_county_of_residence_proposed_as_the_date_is_refused_and_the_option_fi
 
 
 def test_a_committee_column_is_not_the_candidate_and_a_surname_column_is_the_last_name(tmp_path):
-    text = "Committee,Office,Election Date\nBiden For President,President,2024-11-05\nFriends of Ann Lee,Mayor,2024-11-05\n"
+    text = (
+        "Committee,Office,Election Date\n"
+        "Biden For President,President,2024-11-05\nFriends of Ann Lee,Mayor,2024-11-05\n"
+    )
 
     def model(sheet, headers, sample):
         return [("Committee", "candidate_name", 0.9)]

@@ -169,7 +169,7 @@ def test_a_rejected_upload_gets_its_email_from_the_bucket_sensor(instance, sqlit
         upload_bucket_sensor.evaluate_tick(context)
     (message,) = read_outbox(outbox)
     assert message["Subject"] == "Rejected: candidates.pdf could not be processed"
-    assert "upload an .xlsx or .csv" in message.get_body(("plain",)).get_content()
+    assert "upload an .xlsx file, or a .csv" in message.get_body(("plain",)).get_content()
 
 
 def _failure_tick(instance, db_url, result):

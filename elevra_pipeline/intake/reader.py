@@ -30,7 +30,8 @@ from elevra_pipeline.intake.roles import REQUIRED_HINT, ColumnMapping, Decision,
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
 from elevra_pipeline.intake.xlsx_source import read_xlsx
 
-SUPPORTED_SUFFIXES = (".xlsx", ".csv")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # delimited text: the delimiter is sniffed (comma, tab, ;, |)
+SUPPORTED_SUFFIXES = (".xlsx", *TEXT_SUFFIXES)
 ROW_FIELDS = (
     "jurisdiction",
     "office",
@@ -73,12 +74,16 @@ class ParsedUpload:
         return [s.name for s in self.report.sheets if s.status == "imported"]
 
 
+def unsupported_reason(name: str) -> str:
+    return f"'{name}' is not a spreadsheet we can read: upload an .xlsx file, or a .csv, .tsv or .txt file."
+
+
 def _read_sheets(path: Path, limits: IntakeLimits) -> tuple[list[RawSheet], dict]:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise UnusableUploadError(f"'{path.name}' is not a spreadsheet we can read: upload an .xlsx or .csv file.")
+        raise UnusableUploadError(unsupported_reason(path.name))
     check_file_size(path, limits)
-    if suffix == ".csv":
+    if suffix in TEXT_SUFFIXES:
         sheet, source = read_csv(path, limits)
         return [sheet], source
     return read_xlsx(path, limits), {}

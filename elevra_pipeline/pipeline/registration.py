@@ -9,7 +9,7 @@ from pathlib import Path
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.batching import partition_key_for
 from elevra_pipeline.intake.options import parse_options
-from elevra_pipeline.intake.reader import SUPPORTED_SUFFIXES
+from elevra_pipeline.intake.reader import SUPPORTED_SUFFIXES, unsupported_reason
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.models import Upload
 from elevra_pipeline.storage.repository import Repository
@@ -83,7 +83,7 @@ def register_file(
     parsed.sidecar_error = "; ".join(p for p in (side_error, parsed.sidecar_error) if p) or None
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         status = UploadStatus.REJECTED
-        reason = f"'{path.name}' is not a spreadsheet we can read: upload an .xlsx or .csv file."
+        reason = unsupported_reason(path.name)
     upload = repo.add_upload(
         partition_key=key,
         content_hash=content_hash,
