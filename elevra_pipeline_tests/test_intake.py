@@ -112,7 +112,7 @@ def test_latin1_csv_is_read(tmp_path):
         ("headers.csv", b"Candidate,Office\n", "no candidate rows"),
         ("nocols.csv", b"Foo,Bar\n1,2\n", "no candidate name or office column"),
         ("notes.pdf", b"%PDF-1.4", "upload an .xlsx file, or a .csv, .tsv or .txt file"),
-        ("notes.txt", b"hello", "no candidate name or office column"),
+        ("notes.txt", b"hello", "no header row"),  # read as delimited text, and found wanting
     ],
 )
 def test_unusable_files_fail_with_a_reason_a_person_understands(tmp_path, name, content, expected):

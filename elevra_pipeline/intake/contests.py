@@ -9,6 +9,7 @@ district column (district and group/seat), an election code holding the date and
 
 import re
 
+from elevra_pipeline.intake.batching import normalize_date
 from elevra_pipeline.intake.options import plausible_date
 
 # A status that means the person is not on the ballot.
@@ -120,18 +121,23 @@ def apply_contest_rules(record: dict, seat_label: str) -> None:
         record["office"], record["district"] = district_in(record["office"])
     record["district"] = combined_district(record["district"], record.pop("seat", ""), seat_label)
     code = record.pop("election_code", "")
-    if code and not plausible_date(_iso(record["election_date"])):
+    if code and not plausible_date(normalize_date(record["election_date"])):
         record["election_date"] = date_in_code(code) or record["election_date"]
     record["election_type"] = election_kind(record["election_type"]) or election_kind(code) or record["election_type"]
 
 
-def primary_contest(record: dict, open_primary: bool) -> None:
-    """A party's primary is its own contest (unless the primary is open: top-two, jungle)."""
-    if record["election_type"] == "primary" and not record["primary_party"] and not open_primary:
-        record["primary_party"] = record["party"]
+_UNENROLLED = frozenset(
+    {"u", "unenrolled", "unaffiliated", "no party", "npa", "no party affiliation", "independent", "ind", "i"}
+)
 
 
-def _iso(text: str) -> str:
-    from elevra_pipeline.intake.batching import normalize_date
-
-    return normalize_date(text)
+def primary_contest(record: dict, open_primary: bool) -> str | None:
+    """A party's primary is its own contest (unless the primary is open: top-two, jungle). An unenrolled
+    or independent candidate of a partisan primary is on no primary ballot (they go to November): the
+    reason, for the row to be dropped; nonpartisan offices stay one contest."""
+    if record["election_type"] != "primary" or record["primary_party"] or open_primary:
+        return None
+    if record["party"].strip().casefold() in _UNENROLLED:
+        return f"{record['party']}: unenrolled and independent candidates are on no party's primary ballot"
+    record["primary_party"] = record["party"]
+    return None

@@ -259,7 +259,9 @@ def _read_table(
             continue
         apply_contest_rules(record, seat_label)
         _apply_defaults(record, options, sheet_date, sheet_report.defaults_used)
-        primary_contest(record, options.open_primary)
+        if (outside := primary_contest(record, options.open_primary)) and not options.include_not_on_ballot:
+            report.drop(sheet.name, number, DropReason.NOT_ON_BALLOT, f"{record['candidate_name']}: {outside}"[:200])
+            continue
         key = tuple(record[f].casefold() for f in ROW_FIELDS) + tuple(
             sorted((k, v.casefold()) for k, v in record["extra"].items())
         )

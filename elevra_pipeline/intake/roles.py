@@ -149,8 +149,15 @@ ALIASES: dict[Role, tuple[str, ...]] = {
 REQUIRED_HINT = "a candidate name (or first and last name) column and an office (or contest) column"
 
 
+_TYPE_PREFIX = re.compile(r"^(?:sz|str|dt|s|i|n|b|f)(?=[A-Z][a-z])")  # Hungarian notation: szCandidateName
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
 def normalize_header(header: object) -> str:
-    text = re.sub(r"[^a-z0-9]+", " ", str(header).lower())
+    """'Candidate Name', 'candidate_name', 'CandidateName' and 'szCandidateName' (an election system's
+    export) all read as 'candidate name'."""
+    text = _CAMEL.sub(" ", _TYPE_PREFIX.sub("", str(header).strip()))
+    text = re.sub(r"[^a-z0-9]+", " ", text.lower())
     return re.sub(r"\s+", " ", text).strip()
 
 

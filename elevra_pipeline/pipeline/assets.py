@@ -307,6 +307,11 @@ def structured_output(
     yield from _model_stage(context, database, gemini, app, "structure", needs_structure)
 
 
+def primary_party_of(rows: list[dict]) -> str:
+    """The party whose primary the batch is (the rows group by it, so they share it)."""
+    return next((r["primary_party"] for r in rows if r.get("primary_party")), "")
+
+
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[structured_output])
 def inserted_records(
     context: dg.AssetExecutionContext, database: DatabaseResource, app: AppResource
@@ -317,7 +322,7 @@ def inserted_records(
     inserted, failed = 0, []
     for batch in repo.batches(upload.id, (BatchStatus.STRUCTURED,)):
         try:
-            ids = insert_structured(repo, batch.structured_json, base_url)
+            ids = insert_structured(repo, batch.structured_json, base_url, primary_party_of(batch.rows_json))
         except BatchFailedError as e:
             repo.update_batch(batch.id, status=BatchStatus.NEEDS_REUPLOAD, error_reason=str(e))
             failed.append((batch.batch_key, str(e)))

@@ -16,19 +16,27 @@ def candidate_url(base_url: str, slug: str) -> str:
     return f"{base_url}/candidates/{slug}"
 
 
-def insert_structured(repo: Repository, structured: dict, base_url: str) -> dict:
-    """Upserts on natural keys, so inserting the same batch twice changes nothing."""
+def primary_name(name: str, party: str) -> str:
+    """A party's primary says whose it is: 'Springfield Mayor Primary Election (Democratic)'."""
+    return name if not party or party.casefold() in name.casefold() else f"{name} ({party})"[:400]
+
+
+def insert_structured(repo: Repository, structured: dict, base_url: str, primary_party: str = "") -> dict:
+    """Upserts on natural keys, so inserting the same batch twice changes nothing. A party's primary
+    (`primary_party`, from the rows, not the model) is an election of its own."""
     e = structured["election"]
     date = iso_date(e.get("election_date"))
     jurisdiction, office = plain_text(e.get("jurisdiction")), plain_text(e.get("office"))
     district = plain_text(e.get("district"))
     if not date or not office:
         raise BatchFailedError("insert: structured output lacks a valid election date (YYYY-MM-DD) or office")
+    party = plain_text(primary_party, 120)
     natural_key = "|".join(slugify(p) for p in (jurisdiction, office, district)) + f"|{date}"
-    slug = slugify(f"{jurisdiction} {office} {district} {date}", max_length=200)
+    natural_key += f"|{slugify(party)}" if party else ""  # earlier keys unchanged: no duplicates on re-runs
+    slug = slugify(f"{jurisdiction} {office} {district} {party} {date}", max_length=200)
     values = dict(
         slug=slug,
-        name=plain_text(e.get("name"), 400) or f"{jurisdiction} {office}",
+        name=primary_name(plain_text(e.get("name"), 400) or f"{jurisdiction} {office}", party),
         jurisdiction=jurisdiction,
         office=office,
         district=district,

@@ -12,7 +12,7 @@ _HEADER_WORDS = [  # (pattern on the header, role, confidence)
     (r"nick", "nickname", 0.85),
     (r"\bwho\b|nominee", "candidate_name", 0.8),
     (r"filed|filing|candidacy|updated|created|signature", "ignore", 0.8),
-    (r"date|\bday\b|\bwhen\b|\bpoll", "election_date", 0.8),
+    (r"(?<!candi)date|\bday\b|\bwhen\b|\bpoll", "election_date", 0.8),
     (r"party", "party", 0.85),
     (r"web|url|site|link", "website", 0.85),
     (r"mail", "email", 0.85),
