@@ -15,6 +15,12 @@ from elevra_pipeline.intake.contests import (
 from elevra_pipeline.intake.names import published_name
 from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import read_upload
+from elevra_pipeline.pipeline.registration import register_file
+from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
+from elevra_pipeline.settings import Settings
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline_tests.helpers import materialize_upload
 
 
 def read(tmp_path, text: str, model=None, **options):
@@ -118,6 +124,12 @@ def test_every_column_that_carries_meaning_makes_the_contest(tmp_path):
         ("CIRCUIT JUDGE", "District 12, Group 2", "2026-05-19", "primary", "Democratic"),
         ("MAGISTRATE", "District 4", "2026-05-19", "primary", "Democratic"),  # another party's primary
     ]
+    headed = (
+        "Heading,Office,District,Candidate Name\n"
+        "REPUBLICAN PARTY,County Committee,AD 17,Leo Lacayo\nDEMOCRATIC PARTY,County Committee,AD 17,Ann Lee\n"
+    )
+    parties = [r["primary_party"] for r in read(tmp_path, headed, election_type="primary").rows]
+    assert parties == ["REPUBLICAN PARTY", "DEMOCRATIC PARTY"]  # the ballot heading names the primary
     open_primary = read(tmp_path, text, open_primary=True).rows
     assert {r["primary_party"] for r in open_primary} == {""}
 
@@ -165,3 +177,24 @@ def test_a_results_sheet_is_refused_for_what_it_is(tmp_path):
     text = "Precinct,Ann Lee,Bo Diaz,Cy Moss\nWard 1,120,98,4\nWard 2,310,250,12\n"
     with pytest.raises(UnusableUploadError, match="looks like election results.*Ann Lee, Bo Diaz"):
         read(tmp_path, text)
+
+
+def test_a_wrong_mapping_from_the_model_is_caught_through_the_pipeline(sqlite_url, instance, emulator, tmp_path):
+    """The emulator reads 'Polling Place County' as the election date (a `poll` header), as a model may."""
+    path = tmp_path / "md_filings.csv"
+    path.write_text(
+        "Who,Running For,Polling Place County\n"
+        "Ann Lee,County Council,Prince George's County\nBo Diaz,County Council,Prince George's County\n"
+    )
+    repo = Repository(migrated_engine(sqlite_url))
+    options = {"election_date": "2026-06-23"}
+    upload = register_file(repo, path, Settings.from_env().archive_dir, None, False, options).upload
+    instance.add_dynamic_partitions("uploads", [upload.partition_key])
+    gemini = GeminiResource(base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01)
+    materialize_upload(upload, instance, {"database": DatabaseResource(url=sqlite_url), "gemini": gemini})
+
+    done = repo.get_upload(upload.partition_key)
+    mapping = {m["column"]: m for m in done.intake_json["sheets"][0]["mapping"]}
+    assert mapping["Polling Place County"]["role"] == "unused"
+    assert "proposed as election_date by the model layer" in mapping["Polling Place County"]["why"]
+    assert done.status == "completed" and {b.election_date for b in repo.batches(upload.id)} == {"2026-06-23"}

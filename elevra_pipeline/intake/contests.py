@@ -131,6 +131,15 @@ _UNENROLLED = frozenset(
 )
 
 
+_PARTY_HEADING = re.compile(r"^\s*([a-z][a-z .'-]{1,40}?)\s+party\s*$", re.I)
+
+
+def party_heading(extra: dict) -> str:
+    """A party named by another column of the row (an election system's ballot heading: 'REPUBLICAN
+    PARTY' over its county committee contests): whose primary the row is when no party column says."""
+    return next((v.strip() for v in extra.values() if isinstance(v, str) and _PARTY_HEADING.match(v)), "")
+
+
 def primary_contest(record: dict, open_primary: bool) -> str | None:
     """A party's primary is its own contest (unless the primary is open: top-two, jungle). An unenrolled
     or independent candidate of a partisan primary is on no primary ballot (they go to November): the
@@ -139,5 +148,5 @@ def primary_contest(record: dict, open_primary: bool) -> str | None:
         return None
     if record["party"].strip().casefold() in _UNENROLLED:
         return f"{record['party']}: unenrolled and independent candidates are on no party's primary ballot"
-    record["primary_party"] = record["party"]
+    record["primary_party"] = record["party"] or party_heading(record.get("extra") or {})
     return None

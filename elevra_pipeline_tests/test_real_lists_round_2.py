@@ -1,0 +1,60 @@
+"""More real public lists, each checked against an independent script (fixtures/real/expected/*.py,
+pandas only, no project code) that says what a careful person sees on the ballot: contests and people.
+
+Each list is processed with at most the election date (and the election type the list's own title
+says) given as options, as an admin would; every row ends as a candidate, a re-upload or a dropped
+row with its reason (withdrawn and unenrolled people are dropped as not on the ballot)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from elevra_pipeline.pipeline.registration import register_file
+from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
+from elevra_pipeline.settings import Settings
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.models import Candidate, Election
+from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline_tests.helpers import materialize_upload
+from elevra_pipeline_tests.test_real_candidate_lists import assert_every_row_accounted
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+# file -> what the admin gave (nothing else): the date is in none of these files
+LISTS = {
+    "a_sd_2022_general_candidate_list.csv": {"election_date": "2022-11-08"},
+    "a_ky_2026_primary_ohio_county_filings.csv": {"election_date": "2026-05-19", "election_type": "primary"},
+    "b_ky_hardin_county_2026_primary_filings.csv": {"election_date": "2026-05-19", "election_type": "primary"},
+    "b_ky_johnson_county_2026_primary_filings.csv": {"election_date": "2026-05-19", "election_type": "primary"},
+    "a_ma_2024_district_county_candidates.xlsx": {"election_date": "2024-09-03", "election_type": "primary"},
+    "b_sf_2018_11_general_contest_candidates.tsv": {"election_date": "2018-11-06"},
+    "b_sf_2020_03_primary_contest_candidates.tsv": {"election_date": "2020-03-03", "election_type": "primary"},
+}
+
+
+def expected(name: str) -> dict:
+    script = REAL / "expected" / f"{Path(name).stem}.py"
+    spec = importlib.util.spec_from_file_location(script.stem, script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.expected()
+
+
+@pytest.mark.parametrize("name", sorted(LISTS))
+def test_a_real_list_becomes_the_contests_and_people_its_independent_script_counts(
+    name, sqlite_url, instance, emulator
+):
+    repo = Repository(migrated_engine(sqlite_url))
+    upload = register_file(repo, REAL / name, Settings.from_env().archive_dir, None, False, LISTS[name]).upload
+    instance.add_dynamic_partitions("uploads", [upload.partition_key])
+    gemini = GeminiResource(base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01)
+    materialize_upload(upload, instance, {"database": DatabaseResource(url=sqlite_url), "gemini": gemini})
+
+    done = repo.get_upload(upload.partition_key)
+    rows = assert_every_row_accounted(done)
+    want = expected(name)
+    with repo.engine.begin() as conn:
+        people = set(conn.execute(select(Candidate.name_key)).scalars())
+    assert (done.status, rows["needs_reupload"]) == ("completed", 0)
+    assert (repo.count(Election), len(people)) == (want["contests"], want["candidates"])
