@@ -138,7 +138,7 @@ def test_entity_encoded_markup_in_cells_is_decoded_then_stripped(repo, instance,
         ("Ann Lee", None),
         ("Bo Park", "Green"),
         ("Jane Doe", "Democratic"),
-        ("Smith, John", "Republican"),
+        ("John Smith", "Republican"),  # the list's "Smith, John", in reading order
     ]
     assert "alert" not in stored_text(repo)
     notes = " ".join(n["note"] for n in upload.summary_json["output_notes"])

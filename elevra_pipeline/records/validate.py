@@ -109,6 +109,21 @@ class _Links:
         return None
 
 
+TYPES = ("general", "primary", "special", "runoff", "municipal")
+
+
+def rows_type(rows: list[dict], answered: str, notes: list[str]) -> str:
+    """The election type the rows give (the list, its election code or the upload's option) wins over
+    the model's; the model's stands only where the rows say nothing."""
+    given = [r.get("election_type") for r in rows if r.get("election_type") in TYPES]
+    if not given:
+        return answered
+    kind = max(set(given), key=given.count)
+    if kind != answered:
+        notes.append(f"election type '{answered}' from the model replaced by the rows' '{kind}'")
+    return kind
+
+
 def check_structured(structured, rows: list[dict], rows_date: str) -> CheckedOutput:
     """The structured batch, cleaned, with notes; InvalidModelOutput when it says what the rows do not."""
     names = row_names(rows)
@@ -125,7 +140,7 @@ def check_structured(structured, rows: list[dict], rows_date: str) -> CheckedOut
         "office": _text(e.office, "office", notes),
         "district": _text(e.district, "district", notes),
         "election_date": e.election_date,
-        "election_type": e.election_type,
+        "election_type": rows_type(rows, e.election_type, notes),
         "links": [
             {"url": url, "kind": _text(link.kind, "link kind", notes, 32) or "website"}
             for link in e.links
