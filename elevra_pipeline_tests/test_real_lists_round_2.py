@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from elevra_pipeline.intake.accounting import DropReason
+from elevra_pipeline.intake.batching import group_rows
+from elevra_pipeline.intake.options import parse_options
+from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.pipeline.registration import register_file
 from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.settings import Settings
@@ -31,6 +35,9 @@ LISTS = {
     "b_sf_2018_11_general_contest_candidates.tsv": {"election_date": "2018-11-06"},
     "b_sf_2020_03_primary_contest_candidates.tsv": {"election_date": "2020-03-03", "election_type": "primary"},
 }
+# Georgia's statewide export (3,880 rows, 2,716 contests) is checked at intake: the whole pipeline takes
+# minutes on it (it stores 2,716 elections, and 3,831 people: two names its key folds together).
+GEORGIA = "c_ga_2024_primary_qualified_candidates.xlsx"
 
 
 def expected(name: str) -> dict:
@@ -54,7 +61,17 @@ def test_a_real_list_becomes_the_contests_and_people_its_independent_script_coun
     done = repo.get_upload(upload.partition_key)
     rows = assert_every_row_accounted(done)
     want = expected(name)
-    with repo.engine.begin() as conn:
-        people = set(conn.execute(select(Candidate.name_key)).scalars())
+    with repo.engine.begin() as conn:  # a person: a name in a place (the same name in two counties is two)
+        people = set(conn.execute(select(Candidate.name_key, Election.jurisdiction).join(Election)).all())
     assert (done.status, rows["needs_reupload"]) == ("completed", 0)
     assert (repo.count(Election), len(people)) == (want["contests"], want["candidates"])
+
+
+def test_georgias_statewide_export_groups_into_the_contests_and_people_its_script_counts():
+    """Each party's primary is already its own office there (`Sheriff (R)`); a clerk's `*DO NOT USE*`
+    entry is dropped; a person is a name in a county."""
+    parsed = read_upload(REAL / GEORGIA, parse_options({"election_date": "2024-05-21"}))
+    want = expected(GEORGIA)
+    people = {(r["candidate_name"].casefold(), r["jurisdiction"].casefold()) for r in parsed.rows}
+    assert (len(group_rows(parsed.rows)), len(people)) == (want["contests"], want["candidates"])
+    assert any(d.reason == DropReason.MARKED_UNUSED for d in parsed.report.dropped)

@@ -19,6 +19,7 @@ class DropReason(StrEnum):
     NO_TABLE = "ignored sheet: no header row found"
     UNMAPPED_SHEET = "ignored sheet: no candidate name or office column"
     NOT_IN_MODEL_OUTPUT = "no candidate record was made from this row"
+    MARKED_UNUSED = "marked 'do not use' in the list"
     NOT_ON_BALLOT = "not on the ballot (its status says so; include_not_on_ballot keeps it)"
 
 

@@ -53,6 +53,14 @@ def status_flag(header: str, value: str) -> str:
     return header if value.strip().casefold() in _YES and not_on_ballot(header) else ""
 
 
+_DO_NOT_USE = re.compile(r"\bdo not use\b", re.I)
+
+
+def marked_unused(cell: str) -> bool:
+    """A clerk's marker on an entry that is not real (`*DO NOT USE-DUPLICATED*`)."""
+    return bool(cell) and _DO_NOT_USE.search(cell) is not None
+
+
 def not_on_ballot(status: str) -> bool:
     """Withdrawn, removed, disqualified, deceased…: the person is not a candidate on the ballot."""
     return bool(status and _NOT_ON_BALLOT.search(status))

@@ -17,6 +17,7 @@ from elevra_pipeline.intake.column_checks import check_mapping, results_columns
 from elevra_pipeline.intake.contests import (
     apply_contest_rules,
     election_kind,
+    marked_unused,
     not_on_ballot,
     primary_contest,
     status_flag,
@@ -239,6 +240,9 @@ def _read_table(
             continue
         if [c.casefold() for c in row] == header_key:
             report.drop(sheet.name, number, DropReason.REPEATED_HEADER)
+            continue
+        if any(marked_unused(c) for c in row):
+            report.drop(sheet.name, number, DropReason.MARKED_UNUSED, " | ".join(c for c in row if c)[:200])
             continue
         record = _row_record(row, headers, mapping)
         if not record["candidate_name"]:

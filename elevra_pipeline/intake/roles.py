@@ -155,8 +155,9 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 def normalize_header(header: object) -> str:
     """'Candidate Name', 'candidate_name', 'CandidateName' and 'szCandidateName' (an election system's
-    export) all read as 'candidate name'."""
+    export) all read as 'candidate name'; a note in parentheses is left out."""
     text = _CAMEL.sub(" ", _TYPE_PREFIX.sub("", str(header).strip()))
+    text = re.sub(r"\s*\([^)]*\)\s*", " ", text).strip() or text  # 'County (If Local Contest)' is the county
     text = re.sub(r"[^a-z0-9]+", " ", text.lower())
     return re.sub(r"\s+", " ", text).strip()
 
