@@ -2,6 +2,7 @@
 carries meaning is used (status, office description, a second district column, election codes, names)."""
 
 import pytest
+from sqlalchemy import select
 
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.contests import (
@@ -19,6 +20,7 @@ from elevra_pipeline.pipeline.registration import register_file
 from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.models import Candidate
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline_tests.helpers import materialize_upload
 
@@ -137,7 +139,7 @@ def test_every_column_that_carries_meaning_makes_the_contest(tmp_path):
 def test_a_county_of_residence_proposed_as_the_date_is_refused_and_the_option_fills_it(tmp_path):
     text = "Who,Office,Polling County\nAnn Lee,Mayor,Prince George's County\nBo Diaz,Mayor,Prince George's County\n"
 
-    def model(sheet, headers, sample):  # right about the name, wrong about the date
+    def model(sheet, headers, sample, refused=()):  # right about the name, wrong about the date
         return [("Who", "candidate_name", 0.9), ("Polling County", "election_date", 0.9)]
 
     parsed = read(tmp_path, text, model=model, election_date="2026-11-03")
@@ -154,7 +156,7 @@ def test_a_committee_column_is_not_the_candidate_and_a_surname_column_is_the_las
         "Biden For President,President,2024-11-05\nFriends of Ann Lee,Mayor,2024-11-05\n"
     )
 
-    def model(sheet, headers, sample):
+    def model(sheet, headers, sample, refused=()):
         return [("Committee", "candidate_name", 0.9)]
 
     with pytest.raises(UnusableUploadError, match="look like committees"):
@@ -198,3 +200,27 @@ def test_a_wrong_mapping_from_the_model_is_caught_through_the_pipeline(sqlite_ur
     assert mapping["Polling Place County"]["role"] == "unused"
     assert "proposed as election_date by the model layer" in mapping["Polling Place County"]["why"]
     assert done.status == "completed" and {b.election_date for b in repo.batches(upload.id)} == {"2026-06-23"}
+
+
+def test_a_refused_proposal_goes_back_to_the_model_with_the_reason(sqlite_url, instance, emulator, tmp_path):
+    """The emulator first takes 'Committee Name' for the candidate (a `name` header); told that its
+    values are committees, it finds the people in 'Filer'."""
+    path = tmp_path / "fec_style.csv"
+    path.write_text(
+        "Committee Name,Filer,Office,Election Date\n"
+        "Friends of Ann Lee,Ann Lee,Mayor,2026-11-03\nBo Diaz for Mayor,Bo Diaz,Mayor,2026-11-03\n"
+    )
+    repo = Repository(migrated_engine(sqlite_url))
+    upload = register_file(repo, path, Settings.from_env().archive_dir, None, False, {}).upload
+    instance.add_dynamic_partitions("uploads", [upload.partition_key])
+    gemini = GeminiResource(base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01)
+    materialize_upload(upload, instance, {"database": DatabaseResource(url=sqlite_url), "gemini": gemini})
+
+    done = repo.get_upload(upload.partition_key)
+    sheet = done.intake_json["sheets"][0]
+    roles = {m["column"]: m["role"] for m in sheet["mapping"]}
+    assert (roles["Filer"], roles["Committee Name"]) == ("candidate_name", "unused")
+    assert "asked again" in sheet["mapping_note"]
+    assert sum(a.stage == "columns" for a in repo.attempts(upload.id)) == 2
+    with repo.engine.begin() as conn:
+        assert sorted(conn.execute(select(Candidate.name)).scalars()) == ["Ann Lee", "Bo Diaz"]

@@ -183,7 +183,7 @@ def test_the_admins_column_override_wins_over_aliases_and_the_model(tmp_path):
     path.write_text("Who,Running for,Date,Poll day\nAnn Lee,Mayor,2026-01-05,2026-11-03\n")
     calls = []
 
-    def model(sheet, headers, sample):
+    def model(sheet, headers, sample, refused=()):
         calls.append(headers)
         return [("Who", "candidate_name", 0.9), ("Running for", "office", 0.9), ("Poll day", "district", 0.8)]
 

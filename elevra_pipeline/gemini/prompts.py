@@ -26,8 +26,11 @@ COLUMNS_SYSTEM = (
     "each column holds. Roles: candidate_name (the full name), first_name, middle_name, last_name, "
     "name_suffix, nickname, office (the contest or position), district (seat, post, ward), jurisdiction "
     "(city, county, town), state, election_date, election_type, party, primary_party (the primary the "
-    "contest belongs to), website, email, vote_for, term, or ignore. Give every column one role with a "
-    "confidence between 0 and 1; never give two columns the same role except ignore."
+    "contest belongs to), website, email, vote_for, term, status (withdrawn, qualified…), office_description "
+    "(a fuller office name), seat (a second district column: group, seat, position), election_code (holds the "
+    "date or type), or ignore. Give every column one role with a confidence between 0 and 1; never give two "
+    "columns the same role except ignore. A <refused> list names proposals whose values failed a check, with "
+    "why: never propose those again."
 )
 
 TASK_COLUMNS = "TASK: map-spreadsheet-columns"
@@ -46,8 +49,9 @@ def data_json(value) -> str:
     return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def columns_prompt(sheet: str, headers: list[str], sample: list[list[str]]) -> str:
-    return f"{TASK_COLUMNS}\n<table>\n{data_json({'sheet': sheet, 'headers': headers, 'rows': sample})}\n</table>"
+def columns_prompt(sheet: str, headers: list[str], sample: list[list[str]], refused: list[dict] = ()) -> str:
+    table = f"{TASK_COLUMNS}\n<table>\n{data_json({'sheet': sheet, 'headers': headers, 'rows': sample})}\n</table>"
+    return table + (f"\n<refused>\n{data_json(list(refused))}\n</refused>" if refused else "")
 
 
 def analysis_prompt(rows: list[dict]) -> str:

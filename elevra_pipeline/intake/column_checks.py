@@ -63,9 +63,9 @@ def jurisdiction_problem(header: str) -> str | None:
     return None
 
 
-def check_mapping(headers: list[str], data: list[list[str]], mapping: ColumnMapping) -> list[str]:
-    """Take away each role (not an admin's `columns`) whose values do not fit it; the reasons, by column.
-    A surname column proposed as the full name becomes the last name."""
+def check_mapping(headers: list[str], data: list[list[str]], mapping: ColumnMapping) -> list[dict]:
+    """Take away each role (not an admin's `columns`) whose values do not fit it; each refusal as
+    {column, role, how, why, text}. A surname column proposed as the full name becomes the last name."""
     rejected = []
     for column, role in sorted(mapping.roles.items()):
         if mapping.decided_by[column] == Decision.OVERRIDE:
@@ -83,7 +83,8 @@ def check_mapping(headers: list[str], data: list[list[str]], mapping: ColumnMapp
         if not problem:
             continue
         how = mapping.decided_by[column]
-        rejected.append(f"'{headers[column]}' is not the {role.value.replace('_', ' ')} ({how}): {problem}")
+        text = f"'{headers[column]}' is not the {role.value.replace('_', ' ')} ({how}): {problem}"
+        rejected.append({"column": headers[column], "role": role.value, "how": how, "why": problem, "text": text})
         mapping.notes[column] = f"proposed as {role.value} by the {how} layer, but {problem}"
         if "last name" in problem and not mapping.has(Role.LAST_NAME):
             mapping.assign(column, Role.LAST_NAME, how)

@@ -61,8 +61,9 @@ _TITLE_DATE = re.compile(
     re.I,
 )
 
-# (sheet name, headers, sample rows) -> [(header, role, confidence)]; raises when the model cannot answer.
-AskModel = Callable[[str, list[str], list[list[str]]], list[tuple[str, str, float]]]
+# (sheet name, headers, sample rows, refused proposals) -> [(header, role, confidence)]; raises when the
+# model cannot answer. A refused proposal: {"column", "role", "why"} (a check of its values failed).
+AskModel = Callable[[str, list[str], list[list[str]], list[dict]], list[tuple[str, str, float]]]
 
 
 @dataclass
@@ -97,6 +98,33 @@ def title_date(lines: list[list[str]]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def _ask(ask_model: AskModel, sheet: RawSheet, headers, data, report: SheetReport, refused=()) -> list:
+    try:
+        return ask_model(sheet.name, headers, [r for r in data if any(r)][:MODEL_SAMPLE_ROWS], list(refused))
+    except Exception as e:  # the mapping is a help: without it the sheet is reported, not lost
+        report.mapping_note = f"the model could not map the columns ({type(e).__name__}: {e})"[:300]
+        return []
+
+
+def _take_answer(mapping: ColumnMapping, headers: list[str], answer: list, refused=()) -> None:
+    """The model's roles for the columns the names left open (never a pair refused by a check)."""
+    by_header = {h: c for c, h in enumerate(headers) if h}
+    skip = {(r["column"], r["role"]) for r in refused}
+    retry = {r["column"] for r in refused}
+    for header, role, confidence in sorted(answer, key=lambda a: -a[2]):
+        column = by_header.get(header)
+        if column is None or role not in Role.__members__.values() or confidence < MIN_MODEL_CONFIDENCE:
+            continue
+        if (header, role) in skip:
+            continue
+        decided = mapping.decided_by.get(column)
+        open_column = decided is None or (header in retry and mapping.roles[column] == Role.IGNORE)
+        if open_column or (decided == Decision.ALIAS and mapping.roles[column] in mapping.ambiguous):
+            if Role(role) == Role.IGNORE or not mapping.has(Role(role)) or Role(role) in mapping.ambiguous:
+                mapping.assign(column, Role(role), Decision.MODEL)
+                mapping.notes.pop(column, None)
+
+
 def _map_columns(
     sheet: RawSheet,
     headers: list[str],
@@ -108,27 +136,21 @@ def _map_columns(
     mapping = map_by_alias(headers)
     overrides = {c: role for c, h in enumerate(headers) if h and (role := options.override_for(h))}
     open_roles = mapping.missing_required() + [str(r) for r in mapping.ambiguous]
-    if open_roles and ask_model and not set(overrides.values()) >= {Role.OFFICE, Role.CANDIDATE_NAME}:
-        try:
-            answer = ask_model(sheet.name, headers, [r for r in data if any(r)][:MODEL_SAMPLE_ROWS])
-        except Exception as e:  # the mapping is a help: without it the sheet is reported, not lost
-            report.mapping_note = f"the model could not map the columns ({type(e).__name__}: {e})"[:300]
-            answer = []
-        by_header = {h: c for c, h in enumerate(headers) if h}
-        for header, role, confidence in sorted(answer, key=lambda a: -a[2]):
-            column = by_header.get(header)
-            if column is None or role not in Role.__members__.values() or confidence < MIN_MODEL_CONFIDENCE:
-                continue
-            decided = mapping.decided_by.get(column)
-            if decided is None or (decided == Decision.ALIAS and mapping.roles[column] in mapping.ambiguous):
-                if Role(role) == Role.IGNORE or not mapping.has(Role(role)) or Role(role) in mapping.ambiguous:
-                    mapping.assign(column, Role(role), Decision.MODEL)
+    asked = bool(open_roles and ask_model and not set(overrides.values()) >= {Role.OFFICE, Role.CANDIDATE_NAME})
+    if asked:
+        answer = _ask(ask_model, sheet, headers, data, report)
+        _take_answer(mapping, headers, answer)
         if answer and not report.mapping_note:
             report.mapping_note = f"the model mapped what the known header names left open ({', '.join(open_roles)})"
     for column, role in overrides.items():
         mapping.assign(column, role, Decision.OVERRIDE)
-    if rejected := check_mapping(headers, data, mapping):
-        report.warnings.extend(f"column {r}" for r in rejected)
+    refused = check_mapping(headers, data, mapping)
+    if asked and mapping.missing_required() and any(r["how"] == Decision.MODEL for r in refused):
+        # asked again, told why: a model that guessed wrong often knows the right column once told
+        _take_answer(mapping, headers, _ask(ask_model, sheet, headers, data, report, refused), refused)
+        refused += check_mapping(headers, data, mapping)
+        report.mapping_note = "; ".join(filter(None, [report.mapping_note, "the model was asked again, told why"]))
+    report.warnings.extend(f"column {r['text']}" for r in refused)
     return mapping
 
 

@@ -173,20 +173,22 @@ def column_mapper(gemini: "GeminiResource", upload_id: int, answers: dict):
     """Intake's model layer: one structured-output call per sheet, on the structure chain, as an attempt row.
     `answers` (sheet -> headers and answer) is kept on the upload, so a re-run asks nothing again."""
 
-    def ask(sheet: str, headers: list[str], sample: list[list[str]]) -> list[tuple[str, str, float]]:
-        known = answers.get(sheet)
+    def ask(sheet: str, headers: list[str], sample: list[list[str]], refused=()) -> list[tuple[str, str, float]]:
+        told = [{"column": r["column"], "role": r["role"], "why": r["why"]} for r in refused]
+        key = sheet if not told else f"{sheet} (asked again)"
+        known = answers.get(key)
         if known and known["headers"] == headers:
             return [tuple(a) for a in known["answer"]]
         outcome = gemini.caller.run(
             "columns",
             prompts.COLUMNS_SYSTEM,
-            prompts.columns_prompt(sheet, headers, sample),
+            prompts.columns_prompt(sheet, headers, sample, told),
             ColumnMappingAnswer,
             {"upload_id": upload_id},
             gemini.chain("structure"),
         )
         answer = [(c.column, c.role, c.confidence) for c in outcome.value.columns]
-        answers[sheet] = {"headers": headers, "answer": answer}
+        answers[key] = {"headers": headers, "answer": answer}
         return answer
 
     return ask

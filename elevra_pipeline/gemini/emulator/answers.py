@@ -180,5 +180,5 @@ def answer(prompt: str) -> dict:
     if TASK_COLUMNS in prompt:
         from elevra_pipeline.gemini.emulator.columns import map_columns
 
-        return map_columns(_tagged(prompt, "table") or {})
+        return map_columns(_tagged(prompt, "table") or {}, _tagged(prompt, "refused") or [])
     return {"text": "emulated answer"}

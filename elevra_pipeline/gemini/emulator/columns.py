@@ -34,13 +34,18 @@ def _share(values: list[str], test) -> float:
     return sum(bool(test(v)) for v in values) / len(values) if values else 0.0
 
 
-def _guess(header: str, values: list[str]) -> tuple[str, float]:
+def _guess(header: str, values: list[str], refused: frozenset = frozenset()) -> tuple[str, float]:
+    guess = _first_guess(header, values, refused)
+    return guess if guess[0] not in refused else ("ignore", 0.3)
+
+
+def _first_guess(header: str, values: list[str], refused: frozenset) -> tuple[str, float]:
     if values and _share(values, lambda v: re.match(r"^(https?://|www\.)", v, re.I)) > 0.6:
         return "website", 0.9
     if values and _share(values, lambda v: "@" in v and " " not in v) > 0.6:
         return "email", 0.9
     for pattern, role, confidence in _HEADER_WORDS:
-        if re.search(pattern, header, re.I):
+        if role not in refused and re.search(pattern, header, re.I):
             return role, confidence
     if values and _share(values, lambda v: iso_date(v) and re.search(r"\d{4}", v)) > 0.6:
         return "election_date", 0.75
@@ -53,13 +58,15 @@ def _guess(header: str, values: list[str]) -> tuple[str, float]:
     return "ignore", 0.3
 
 
-def map_columns(table: dict) -> dict:
+def map_columns(table: dict, refused: list[dict] = ()) -> dict:
+    """A role per column; told that some proposals were refused (and why), it proposes them no more."""
     headers, rows = table.get("headers", []), table.get("rows", [])
     guesses = []
     for index, header in enumerate(headers):
         if header:
             values = [r[index] for r in rows if index < len(r) and r[index]]
-            guesses.append((header, *_guess(header, values)))
+            not_again = frozenset(r.get("role") for r in refused if r.get("column") == header)
+            guesses.append((header, *_guess(header, values, not_again)))
     taken, answer = set(), []
     for header, role, confidence in sorted(guesses, key=lambda g: -g[2]):
         if role != "ignore" and role in taken:
