@@ -116,6 +116,8 @@ def test_every_column_that_carries_meaning_makes_the_contest(tmp_path):
         "20260519-PRI,CIRCUIT JUDGE,,12,1,Cy Moss,Democratic\n"
         "20260519-PRI,CIRCUIT JUDGE,,12,2,Di Wu,Democratic\n"
         "20260519-PRI,MAGISTRATE,MAGISTRATE DISTRICT 4,,,Ed Fox,Democratic\n"
+        "20260519-PRI,MAGISTRATE,MAGISTRATE DISTRICT 5,5,,Fay Ng,Republican\n"
+        "20260519-PRI,MAYOR,MAYOR OF RADCLIFF,,,Gil Ho,NONPARTISAN\n"
     )
     rows = read(tmp_path, text).rows
     contests = [(r["office"], r["district"], r["election_date"], r["election_type"], r["primary_party"]) for r in rows]
@@ -125,6 +127,8 @@ def test_every_column_that_carries_meaning_makes_the_contest(tmp_path):
         ("CIRCUIT JUDGE", "District 12, Group 1", "2026-05-19", "primary", "Democratic"),
         ("CIRCUIT JUDGE", "District 12, Group 2", "2026-05-19", "primary", "Democratic"),
         ("MAGISTRATE", "District 4", "2026-05-19", "primary", "Democratic"),  # another party's primary
+        ("MAGISTRATE", "District 5", "2026-05-19", "primary", "Republican"),  # the district said once
+        ("MAYOR OF RADCLIFF", "", "2026-05-19", "primary", ""),  # nonpartisan: one contest for all
     ]
     headed = (
         "Heading,Office,District,Candidate Name\n"

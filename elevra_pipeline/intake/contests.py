@@ -91,6 +91,12 @@ def district_in(office: str) -> tuple[str, str]:
     return office[: match.start()].rstrip(" ,-("), f"{match.group(1).title()} {value}"
 
 
+def same_district(named: str, given: str) -> bool:
+    """'District 4' in the office and '4' (or 'District 04') in the district column are one district."""
+    digits = lambda text: re.sub(r"\D", "", text).lstrip("0")  # noqa: E731
+    return bool(digits(named)) and digits(named) == digits(given)
+
+
 def combined_district(district: str, seat: str, seat_label: str) -> str:
     """District and a second district column (group, seat, position) together: one contest each."""
     if not seat:
@@ -125,8 +131,9 @@ def apply_contest_rules(record: dict, seat_label: str) -> None:
     if description and not record["district"] and _DISTRICT_IN.fullmatch(" " + description):
         record["district"] = district_in("office " + description)[1]
     record["office"] = contest_office(record["office"], description)
-    if not record["district"]:
-        record["office"], record["district"] = district_in(record["office"])
+    office, named = district_in(record["office"])
+    if named and (not record["district"] or same_district(named, record["district"])):
+        record["office"], record["district"] = office, named  # said once: 'MAGISTRATE', 'District 4'
     record["district"] = combined_district(record["district"], record.pop("seat", ""), seat_label)
     code = record.pop("election_code", "")
     if code and not plausible_date(normalize_date(record["election_date"])):
@@ -134,6 +141,7 @@ def apply_contest_rules(record: dict, seat_label: str) -> None:
     record["election_type"] = election_kind(record["election_type"]) or election_kind(code) or record["election_type"]
 
 
+_NONPARTISAN = frozenset({"nonpartisan", "non-partisan", "non partisan", "np", "nonpartisan party"})
 _UNENROLLED = frozenset(
     {"u", "unenrolled", "unaffiliated", "no party", "npa", "no party affiliation", "independent", "ind", "i"}
 )
@@ -154,6 +162,8 @@ def primary_contest(record: dict, open_primary: bool) -> str | None:
     reason, for the row to be dropped; nonpartisan offices stay one contest."""
     if record["election_type"] != "primary" or record["primary_party"] or open_primary:
         return None
+    if record["party"].strip().casefold() in _NONPARTISAN:
+        return None  # a nonpartisan office is one contest on every party's ballot
     if record["party"].strip().casefold() in _UNENROLLED:
         return f"{record['party']}: unenrolled and independent candidates are on no party's primary ballot"
     record["primary_party"] = record["party"] or party_heading(record.get("extra") or {})
