@@ -37,7 +37,10 @@ def _tagged(text: str, tag: str):
 
 
 def nice_case(text: str) -> str:
+    """Capitals cased as a careful reader would (a two-letter state code stays `IL`)."""
     if text and (text.islower() or text.isupper()):
+        if re.fullmatch(r"[A-Z]{2}", text.strip()):
+            return text.strip()
         return " ".join(w[:1].upper() + w[1:].lower() for w in text.split(" "))
     return text
 
@@ -80,8 +83,18 @@ _TITLE_START = (
 _DISTRICT = re.compile(r"^(.*?)[ ,-]+((?:district|ward|seat|post)\s+[\w-]+)$", re.I)
 
 
+_PLACE_FIRST = re.compile(
+    r"^(?P<place>.+?) (?P<title>(?:city|town|village) (?:council|commission|board.*)|mayor)$", re.I
+)
+_TITLE_OF = re.compile(r"^(?P<title>mayor|city council|town council|village board) of (?P<place>.+)$", re.I)
+
+
 def place_and_title(office: str) -> tuple[str, str] | None:
-    """'CITY OF BURLINGTON COUNCIL MEMBER' -> ('City of Burlington', 'Council Member')."""
+    """'CITY OF BURLINGTON COUNCIL MEMBER' -> ('City of Burlington', 'Council Member'); 'RADCLIFF CITY
+    COUNCIL' -> ('Radcliff', 'City Council'); 'MAYOR OF VINE GROVE' -> ('Vine Grove', 'Mayor')."""
+    named = _TITLE_OF.match(office) or _PLACE_FIRST.match(office)
+    if named and not _PLACE.match(office):
+        return nice_case(named.group("place")), nice_case(named.group("title"))
     match = _PLACE.match(office)
     if not match:
         return None
