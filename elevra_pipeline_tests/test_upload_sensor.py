@@ -78,7 +78,7 @@ def test_unsupported_file_is_rejected_with_a_reason_not_dropped(instance, sqlite
     result = _tick(instance, sqlite_url)
     assert result.run_requests == []
     (upload,) = DatabaseResource(url=sqlite_url).repository().list_uploads()
-    assert upload.status == "rejected" and ".xlsx or .csv" in upload.failure_reason
+    assert upload.status == "rejected" and "upload an .xlsx file, or a .csv" in upload.failure_reason
 
 
 def test_sidecar_json_files_and_files_still_being_written_are_not_uploads(instance, sqlite_url, bucket):
