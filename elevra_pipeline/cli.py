@@ -95,6 +95,7 @@ def cmd_models(args) -> int:
     from elevra_pipeline.gemini.model_check import check_models
     from elevra_pipeline.quotas.ledger import QuotaLedger
     from elevra_pipeline.quotas.limits import load_quotas
+    from elevra_pipeline.quotas.report import iso
 
     config = load_quotas(args.quotas)
     ledger = QuotaLedger.for_config(_repo().engine, config)
@@ -111,15 +112,9 @@ def cmd_models(args) -> int:
     for stage, chain in config.chains.items():
         for model in chain:
             mark = marks.get(model)
-            state = "available" if mark is None else f"UNAVAILABLE since {report_time(mark[0])}: {mark[1]}"
+            state = "available" if mark is None else f"UNAVAILABLE since {iso(mark[0])}: {mark[1]}"
             print(f"  {stage:10} {model:26} {state}")
     return 0
-
-
-def report_time(at: float) -> str:
-    from elevra_pipeline.quotas.report import iso
-
-    return iso(at)
 
 
 def cmd_quota(args) -> int:

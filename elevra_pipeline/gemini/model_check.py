@@ -10,8 +10,11 @@ listed but answers 404 would otherwise flap) until an admin runs `elevra-pipelin
 from dataclasses import dataclass, field
 
 from google import genai
+from google.genai import types
 
+from elevra_pipeline.exceptions import ModelCallError
 from elevra_pipeline.gemini.client import call_sdk
+from elevra_pipeline.quotas.failures import CallFailure
 from elevra_pipeline.quotas.ledger import QuotaLedger
 
 ONLINE_METHOD = "generateContent"
@@ -58,25 +61,23 @@ def check_models(client: genai.Client, ledger: QuotaLedger, models: list[str], b
         return ModelCheck(error=f"{type(e).__name__}: {e}"[:300])
     methods = [ONLINE_METHOD] + ([BATCH_METHOD] if batch else [])
     check = ModelCheck(listed=len(listed), emulated=emulated)
+    marked = ledger.unavailable_models()  # read once: most runs find nothing to change
     for model in dict.fromkeys(models):
         why = problem(model, listed, methods)
         if why is None:
             check.usable.append(model)
-            ledger.mark_available(model, marked_by=CHECK_PREFIX)
+            if model in marked:
+                ledger.mark_available(model, marked_by=CHECK_PREFIX)
         else:
             check.problems[model] = why
-            ledger.mark_unavailable(model, now, CHECK_PREFIX + why)
+            if model not in marked:
+                ledger.mark_unavailable(model, now, CHECK_PREFIX + why)
     return check
 
 
 def probe(client: genai.Client, model: str) -> str | None:
     """One tiny call: why Gemini refuses our configuration (key, billing, request), or None when it
     answers (or fails for another reason: an outage is not a configuration problem)."""
-    from google.genai import types
-
-    from elevra_pipeline.exceptions import ModelCallError
-    from elevra_pipeline.quotas.failures import CallFailure
-
     try:
         call_sdk(
             lambda: client.models.generate_content(

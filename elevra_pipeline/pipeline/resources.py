@@ -126,11 +126,6 @@ class GeminiResource(dg.ConfigurableResource):
         return self._service.emulated
 
     @property
-    def model_check(self):
-        """What the start-up `models.list` check found (gemini.model_check.ModelCheck)."""
-        return self._service.model_check
-
-    @property
     def batch_unavailable(self) -> str | None:
         """Why this run cannot use the Batch API (None: it can)."""
         return self._service.batch_unavailable
