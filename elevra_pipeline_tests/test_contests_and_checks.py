@@ -11,7 +11,9 @@ from elevra_pipeline.intake.contests import (
     date_in_code,
     district_in,
     election_kind,
+    inferred_election_type,
     not_on_ballot,
+    party_spellings,
 )
 from elevra_pipeline.intake.names import published_name
 from elevra_pipeline.intake.options import parse_options
@@ -63,6 +65,45 @@ def test_districts_inside_descriptions_and_second_district_columns():
 def test_an_election_code_holds_the_date_and_the_type():
     assert date_in_code("20261103-GEN") == "2026-11-03" and election_kind("20261103-GEN") == "general"
     assert date_in_code("GEN-2026") is None and election_kind("2026 Primary Election") == "primary"
+
+
+def row(office, party, day="2026-05-19", district=""):
+    return {"jurisdiction": "Hardin", "office": office, "district": district, "party": party, "election_date": day}
+
+
+def test_the_election_type_comes_from_the_rows_when_nobody_gives_it():
+    rivals = [row("Sheriff", "Republican Party"), row("Sheriff", "Republican Party"), row("Judge", "Nonpartisan")]
+    assert inferred_election_type(rivals)[0] == "primary"  # one party, two candidates, one office
+    tagged = [row("PRESIDENT OF THE UNITED STATES-DEM", ""), row("PRESIDENT OF THE UNITED STATES-DEM", "")]
+    assert inferred_election_type(tagged)[0] == "primary"  # an office on one party's ballot
+    assert inferred_election_type([row("Sheriff", "R"), row("Sheriff", "D")]) == ("", "")  # the model decides
+    # the federal general election day: even a multi-seat contest's two Republicans are a general
+    assert inferred_election_type([row("House", "REP", "11/8/2022"), row("House", "REP", "2022-11-08")])[0] == "general"
+    # odd-year November: a municipal or a state general, the rows cannot say which
+    assert inferred_election_type([row("Council", "DEM", "2025-11-04"), row("Council", "DEM", "2025-11-04")]) == (
+        "",
+        "",
+    )
+
+
+def test_a_party_misspelt_once_is_the_party_many_rows_give():
+    assert party_spellings(["Democrat"] * 50 + ["Demcorat"] * 2 + ["Republican"] * 14 + ["Green"]) == {
+        "Demcorat": "Democrat"
+    }
+
+
+def test_a_primary_list_without_a_type_splits_its_parties_and_says_why(tmp_path):
+    parsed = read(
+        tmp_path,
+        "Office,Name,Party\nSheriff,Ann Lee,Republican\nSheriff,Bo Diaz,Republican\nSheriff,Cy Ng,Democrat\n",
+        election_date="2026-05-19",
+    )
+    assert {(r["candidate_name"], r["election_type"], r["primary_party"]) for r in parsed.rows} == {
+        ("Ann Lee", "primary", "Republican"),
+        ("Bo Diaz", "primary", "Republican"),
+        ("Cy Ng", "primary", "Democrat"),
+    }
+    assert "the 2026-05-19 election is a primary: in 1 contest(s)" in parsed.report.sheets[0].mapping_note
 
 
 @pytest.mark.parametrize(

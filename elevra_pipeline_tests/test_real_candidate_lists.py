@@ -127,7 +127,10 @@ def test_a_city_list_with_the_date_and_city_given_for_the_whole_file_is_processe
     done = repo.get_upload(upload.partition_key)
     rows = assert_every_row_accounted(done)
     assert (rows["candidates"], rows["needs_reupload"], done.status) == (68, 0, "completed")
-    assert (repo.count(Election), repo.count(Candidate)) == (16, 68)
+    # a closed primary: each party's race is its own election (16 offices, 22 party races; the two
+    # 'Demcorat' rows are Democrats misspelt, not a third party)
+    assert (repo.count(Election), repo.count(Candidate)) == (22, 68)
+    assert {e.election_type for e in repo.rows_by_ids(Election, list(range(1, 23)))} == {"primary"}
     assert "FIRST NAME" in metadata(result, "upload_batches")["column_mapping"]
     book = load_workbook(done.workbook_path)
     summary = {r[0]: r[1] for r in book["Summary"].iter_rows(min_row=2, values_only=True)}

@@ -1,9 +1,10 @@
 """More real public lists, each checked against an independent script (fixtures/real/expected/*.py,
 pandas only, no project code) that says what a careful person sees on the ballot: contests and people.
 
-Each list is processed with at most the election date (and the election type the list's own title
-says) given as options, as an admin would; every row ends as a candidate, a re-upload or a dropped
-row with its reason (withdrawn and unenrolled people are dropped as not on the ballot)."""
+Each list is processed with at most the election date given as an option, as an admin would: the
+election type comes from the rows (one party with rivals in one contest is that party's primary).
+Every row ends as a candidate, a re-upload or a dropped row with its reason (withdrawn and
+unenrolled people are dropped as not on the ballot)."""
 
 import importlib.util
 from pathlib import Path
@@ -28,15 +29,15 @@ REAL = Path(__file__).parent / "fixtures" / "real"
 # file -> what the admin gave (nothing else): the date is in none of these files
 LISTS = {
     "a_sd_2022_general_candidate_list.csv": {"election_date": "2022-11-08"},
-    "a_ky_2026_primary_ohio_county_filings.csv": {"election_date": "2026-05-19", "election_type": "primary"},
-    "b_ky_hardin_county_2026_primary_filings.csv": {"election_date": "2026-05-19", "election_type": "primary"},
-    "b_ky_johnson_county_2026_primary_filings.csv": {"election_date": "2026-05-19", "election_type": "primary"},
-    "a_ma_2024_district_county_candidates.xlsx": {"election_date": "2024-09-03", "election_type": "primary"},
+    "a_ky_2026_primary_ohio_county_filings.csv": {"election_date": "2026-05-19"},
+    "b_ky_hardin_county_2026_primary_filings.csv": {"election_date": "2026-05-19"},
+    "b_ky_johnson_county_2026_primary_filings.csv": {"election_date": "2026-05-19"},
+    "a_ma_2024_district_county_candidates.xlsx": {"election_date": "2024-09-03"},
     "b_sf_2018_11_general_contest_candidates.tsv": {"election_date": "2018-11-06"},
-    "b_sf_2020_03_primary_contest_candidates.tsv": {"election_date": "2020-03-03", "election_type": "primary"},
+    "b_sf_2020_03_primary_contest_candidates.tsv": {"election_date": "2020-03-03"},
 }
-# Georgia's statewide export (3,880 rows, 2,716 contests) is checked at intake: the whole pipeline takes
-# minutes on it (it stores 2,716 elections, and 3,831 people: two names its key folds together).
+# Georgia's statewide export (3,880 rows, 2,731 contests) is checked at intake: the whole pipeline takes
+# minutes on it (it stores 2,731 elections, and 3,831 people: two names its key folds together).
 GEORGIA = "c_ga_2024_primary_qualified_candidates.xlsx"
 
 

@@ -8,6 +8,9 @@ district column (district and group/seat), an election code holding the date and
 """
 
 import re
+from collections import Counter, defaultdict
+from datetime import date
+from difflib import get_close_matches
 
 from elevra_pipeline.intake.batching import normalize_date
 from elevra_pipeline.intake.options import plausible_date
@@ -164,7 +167,66 @@ def primary_contest(record: dict, open_primary: bool) -> str | None:
         return None
     if record["party"].strip().casefold() in _NONPARTISAN:
         return None  # a nonpartisan office is one contest on every party's ballot
+    if office_party(record["office"]):
+        return None  # the office is already one party's contest (`Sheriff (R)`)
     if record["party"].strip().casefold() in _UNENROLLED:
         return f"{record['party']}: unenrolled and independent candidates are on no party's primary ballot"
     record["primary_party"] = record["party"] or party_heading(record.get("extra") or {})
     return None
+
+
+_PARTY_TAG = re.compile(r"(?:-\s*(DEM|REP|GRN|LIB|AIP?|PF|P&F)|\((DEM|REP|GRN|LIB|D|R|L|G)\))\s*$", re.I)
+
+
+def office_party(office: str) -> str:
+    """The party whose ballot an office is on when its name says (`PRESIDENT OF THE UNITED STATES-DEM`,
+    `Sheriff (R)`); '' for most offices."""
+    match = _PARTY_TAG.search(office or "")
+    return (match.group(1) or match.group(2)).upper() if match else ""
+
+
+def general_election_day(text: str) -> bool:
+    """The Tuesday after the first Monday of November: the federal general election in even years,
+    state and municipal generals in odd ones."""
+    try:
+        day = date.fromisoformat(normalize_date(text))
+    except ValueError:
+        return False
+    return day.month == 11 and day.weekday() == 1 and 2 <= day.day <= 8
+
+
+def same_party_rivals(records: list[dict]) -> int:
+    """Contests in which one party (its column, or the office's party tag) has two or more candidates:
+    outside a November general's multi-seat contests, only a party's own primary has those."""
+    parties: dict[tuple, list[str]] = defaultdict(list)
+    for r in records:
+        party = r["party"].strip().casefold() or office_party(r["office"]).casefold()
+        if party and party not in _NONPARTISAN and party not in _UNENROLLED:
+            parties[(r["jurisdiction"].casefold(), r["office"].casefold(), r["district"].casefold())].append(party)
+    return sum(1 for names in parties.values() if len(set(names)) < len(names))
+
+
+def inferred_election_type(records: list[dict]) -> tuple[str, str]:
+    """The type of one election date's rows when neither the list nor the admin gives one: (type, why),
+    or ('', '') for the model to decide. Never a default: each answer is a rule the rows satisfy."""
+    days = {normalize_date(r["election_date"]) for r in records}
+    if len(days) == 1 and general_election_day(day := next(iter(days))):
+        even = date.fromisoformat(normalize_date(day)).year % 2 == 0
+        return ("general", "the federal general election day") if even else ("", "")
+    if rivals := same_party_rivals(records):
+        return "primary", f"in {rivals} contest(s) one party has several candidates: a party's primary"
+    return "", ""
+
+
+def party_spellings(parties: list[str]) -> dict[str, str]:
+    """A party written once or twice like a party many rows give is that party, misspelt
+    (`Demcorat` -> `Democrat`): {misspelling: party}."""
+    counts = Counter(p for p in parties if p)
+    common = [p for p, n in counts.items() if n >= 5]
+    fixes = {}
+    for party, n in counts.items():
+        if n <= 2 and party not in common:
+            close = get_close_matches(party.casefold(), [c.casefold() for c in common], n=1, cutoff=0.85)
+            if close:
+                fixes[party] = next(c for c in common if c.casefold() == close[0])
+    return fixes

@@ -17,8 +17,10 @@ from elevra_pipeline.intake.column_checks import check_mapping, results_columns
 from elevra_pipeline.intake.contests import (
     apply_contest_rules,
     election_kind,
+    inferred_election_type,
     marked_unused,
     not_on_ballot,
+    party_spellings,
     primary_contest,
     status_flag,
     status_in_name,
@@ -200,6 +202,23 @@ def _apply_defaults(record: dict, options: UploadOptions, sheet_date: str | None
     fill("jurisdiction", options.jurisdiction or record["state"])
 
 
+def _type_untyped(read: list[tuple[int, dict]]) -> list[str]:
+    """Rows whose list, code and options give no election type: typed by date where a rule says
+    (`inferred_election_type`), each answer noted; the rest are left to the model."""
+    by_date: dict[str, list[dict]] = {}
+    for _, record in read:
+        if not record["election_type"] and plausible_date(normalize_date(record["election_date"])):
+            by_date.setdefault(normalize_date(record["election_date"]), []).append(record)
+    notes = []
+    for day, records in sorted(by_date.items()):
+        kind, why = inferred_election_type(records)
+        for record in records if kind else ():
+            record["election_type"] = kind
+        if kind:
+            notes.append(f"the {day} election is a {kind}: {why}")
+    return notes
+
+
 def _read_table(
     sheet: RawSheet, options: UploadOptions, ask_model: AskModel | None, report: IntakeReport, seen: dict[tuple, str]
 ) -> list[dict]:
@@ -255,7 +274,7 @@ def _read_table(
     seat_column = mapping.column_of(Role.SEAT)
     seat_label = headers[seat_column] if seat_column is not None else ""
     header_key = [h.casefold() for h in headers]
-    rows = []
+    read: list[tuple[int, dict]] = []
     for number, row in enumerate(data, start=header_index + 2):
         if not any(row):
             report.drop(sheet.name, number, DropReason.BLANK)
@@ -285,9 +304,15 @@ def _read_table(
             continue
         apply_contest_rules(record, seat_label)
         _apply_defaults(record, options, sheet_date, sheet_report.defaults_used)
+        read.append((number, record))
+    sheet_report.mapping_note = "; ".join(filter(None, [sheet_report.mapping_note, *_type_untyped(read)]))
+    fixes = party_spellings([r["party"] for _, r in read])
+    rows = []
+    for number, record in read:
         if (outside := primary_contest(record, options.open_primary)) and not options.include_not_on_ballot:
             report.drop(sheet.name, number, DropReason.NOT_ON_BALLOT, f"{record['candidate_name']}: {outside}"[:200])
             continue
+        record["primary_party"] = fixes.get(record["primary_party"], record["primary_party"])
         key = tuple(record[f].casefold() for f in ROW_FIELDS) + tuple(
             sorted((k, v.casefold()) for k, v in record["extra"].items())
         )
