@@ -15,9 +15,7 @@ def _repo():
     return Repository(migrated_engine(Settings.from_env().database_url))
 
 
-def cmd_process(args) -> int:
-    from elevra_pipeline.pipeline.processing import process_file
-
+def _upload_options(args) -> dict:
     options = {
         "election_date": args.election_date,
         "jurisdiction": args.jurisdiction,
@@ -29,17 +27,42 @@ def cmd_process(args) -> int:
         "open_primary": args.open_primary or None,
         "include_not_on_ballot": args.include_not_on_ballot or None,
     }
-    summary = process_file(
-        Path(args.path),
-        args.uploader,
-        progress=lambda line: print(line, flush=True),
-        keep_raw_file=args.keep_raw,
-        options={k: v for k, v in options.items() if v},
-    )
-    print(json.dumps(summary, ensure_ascii=False))
+    return {k: v for k, v in options.items() if v}
+
+
+def cmd_process(args, path: Path | None = None) -> int:
+    from elevra_pipeline.pipeline.processing import process_file
     from elevra_pipeline.storage.batch_rules import COMPLETE
 
+    summary = process_file(
+        path or Path(args.path),
+        getattr(args, "uploader", None),
+        progress=lambda line: print(line, flush=True),
+        keep_raw_file=getattr(args, "keep_raw", False),
+        options=_upload_options(args),
+    )
+    print(json.dumps(summary, ensure_ascii=False))
+    if summary["status"] not in COMPLETE and summary.get("reason"):
+        print(f"error: {summary['reason']}", file=sys.stderr)
     return 0 if summary["status"] in COMPLETE else 2
+
+
+def cmd_retry(args) -> int:
+    """The stored copy of an upload, read again (with new settings when given): a rejected or failed
+    upload whose cause is fixed, or one whose batches need re-upload for a setting the admin now gives."""
+    upload = _repo().get_upload_by_id(args.upload_id)
+    if upload is None:
+        print(f"error: no upload with id {args.upload_id} (see `elevra-pipeline status`)", file=sys.stderr)
+        return 1
+    stored = Path(upload.stored_path or "")
+    if not upload.stored_path or not stored.exists():
+        print(
+            f"error: the file of upload {upload.id} was removed when it completed; send '{upload.original_filename}' "
+            "again with the new settings (the same file re-opens the upload)",
+            file=sys.stderr,
+        )
+        return 1
+    return cmd_process(args, stored)
 
 
 def cmd_status(args) -> int:
@@ -249,15 +272,7 @@ def cmd_admin(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from elevra_pipeline.bench import DEFAULT_POSTGRES
-
-    parser = argparse.ArgumentParser(prog="elevra-pipeline", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("process", help="register a spreadsheet and run its whole pipeline in-process")
-    p.add_argument("path")
-    p.add_argument("--uploader", help="uploader e-mail (else the <file>.json sidecar)")
-    p.add_argument("--keep-raw", action="store_true", help="keep the raw file after completion (debugging)")
+def _add_upload_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--election-date", help="YYYY-MM-DD for rows without an election date (wins over the sidecar)")
     p.add_argument("--jurisdiction", help="jurisdiction for rows without one, e.g. 'City of Philadelphia'")
     p.add_argument("--state", help="state for every row without one, e.g. PA")
@@ -278,7 +293,29 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep withdrawn, removed, disqualified or deceased people as candidates (dropped by default)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from elevra_pipeline.bench import DEFAULT_POSTGRES
+
+    parser = argparse.ArgumentParser(prog="elevra-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser(
+        "process",
+        help="register a spreadsheet and run its whole pipeline in-process (a file already known, with new "
+        "settings, is re-opened)",
+    )
+    p.add_argument("path")
+    p.add_argument("--uploader", help="uploader e-mail (else the <file>.json sidecar)")
+    p.add_argument("--keep-raw", action="store_true", help="keep the raw file after completion (debugging)")
+    _add_upload_options(p)
     p.set_defaults(func=cmd_process)
+    p = sub.add_parser(
+        "retry", help="read an upload's stored file again, with new settings when given (e.g. --election-date)"
+    )
+    p.add_argument("upload_id", type=int)
+    _add_upload_options(p)
+    p.set_defaults(func=cmd_retry)
     p = sub.add_parser("status", help="uploads, or one upload's batches, attempts and e-mails")
     p.add_argument("upload_id", nargs="?", type=int)
     p.add_argument("--json", action="store_true", help="one JSON document for the admin app (see the README)")

@@ -27,17 +27,40 @@ def app_resource() -> AppResource:
 
 
 def materialize_upload(upload, instance, resources, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
+    """One run of the upload's assets. An upload that needs attention ends its run with a `Failure`
+    on the result workbook, after writing it: that is an outcome, not an error of the test; any other
+    failed step is raised (unless `raise_on_error=False`)."""
+    result = dg.materialize(
         upload_assets,
         instance=instance,
         partition_key=upload.partition_key,
         resources={"app": app_resource(), **resources},
-        raise_on_error=raise_on_error,
+        raise_on_error=False,
     )
+    unexpected = [e for e in result.get_step_failure_events() if attention_failure(e) is None]
+    if raise_on_error and unexpected:
+        error = unexpected[0].step_failure_data.error
+        raise AssertionError(f"step {unexpected[0].step_key} failed: {error.message if error else unexpected[0]}")
+    return result
+
+
+def attention_failure(event):
+    """The `Failure` a result workbook raises for an upload that needs attention, else None."""
+    data = event.step_failure_data
+    return data.user_failure_data if event.step_key == "result_workbook" and data.user_failure_data else None
+
+
+def attention(result: dg.ExecuteInProcessResult) -> str | None:
+    """The one line the run's failure gives for an upload that needs attention (None: a clean run)."""
+    found = [f for e in result.get_step_failure_events() if (f := attention_failure(e))]
+    return found[0].description if found else None
 
 
 def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
     for event in result.get_asset_materialization_events():
         if event.asset_key.to_user_string() == asset:
             return {k: v.value for k, v in event.materialization.metadata.items()}
+    for event in result.get_step_failure_events():  # an upload that needs attention: on its failure
+        if event.step_key == asset and (failure := attention_failure(event)):
+            return {k: v.value for k, v in failure.metadata.items()}
     raise AssertionError(f"{asset} was not materialized")

@@ -48,7 +48,7 @@ def test_each_stage_sends_one_email_and_the_final_one_carries_the_workbook(repo,
     team = [m for m in messages if m["To"] == "team@elevracommunity.com"]
     subjects = [m["Subject"] for m in mine]
     assert len(messages) == 8 and [m["Subject"] for m in team] == subjects  # the team's copies are separate e-mails
-    assert subjects[0].startswith("Queued: 22 election batches")
+    assert subjects[0].startswith("Queued: 22 races from sample_elections.xlsx go to the model")
     assert subjects[1].startswith("Analysis done") and subjects[2].startswith("Structured output done")
     assert subjects[3] == "Done: 22 elections and 66 candidates from sample_elections.xlsx [EMULATED]"
     for final in (mine[3], team[3]):
@@ -135,19 +135,28 @@ def test_unreachable_resend_never_fails_the_tick_and_keeps_retrying(repo, instan
     assert [(n.attempts, "Connection refused" in n.error) for n in repo.notifications(upload.id)] == [(3, True)] * 8
 
 
-def test_batch_failures_of_one_upload_come_in_one_email(repo, instance, resources, db_url, outbox, tmp_path):
+def test_races_the_uploader_must_fix_come_once_in_the_final_email_with_the_workbook(
+    repo, instance, resources, db_url, outbox, tmp_path
+):
     path = tmp_path / "undated.csv"
     path.write_text(
         "Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,\nBo Chan,Sheriff,Springfield,\n"
         "Cy Park,Clerk,Springfield,2026-11-03\n"
     )
-    processed_upload(repo, instance, resources, path)
+    upload = register(repo, path, instance, "ann@example.org")
+    result = materialize_upload(upload, instance, resources)
     tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
-    failures = [
-        m for m in read_outbox(outbox) if "election batch(es) of" in m["Subject"] and m["To"] == "ann@example.org"
+    _failure_tick(instance, db_url, result)  # the run ends red: the upload needs the uploader's fix
+    mine = [m for m in read_outbox(outbox) if m["To"] == "ann@example.org"]
+    assert [m["Subject"] for m in mine] == [
+        "Queued: 1 races from undated.csv go to the model [EMULATED]",
+        "Analysis done for undated.csv: 1 ok, 0 need re-upload [EMULATED]",
+        "Structured output done for undated.csv: 1 ok, 0 need re-upload [EMULATED]",
+        "Done: 1 elections and 1 candidates from undated.csv; 2 batch(es) need re-upload [EMULATED]",
     ]
-    assert [m["Subject"] for m in failures] == ["2 election batch(es) of undated.csv need re-upload [EMULATED]"]
-    assert failures[0].get_body(("plain",)).get_content().count("no election date") == 2
+    assert mine[0].get_body(("plain",)).get_content().count("no election date") == 2
+    assert mine[3].get_body(("plain",)).get_content().count("no election date") == 2
+    assert [a.get_filename() for a in mine[3].iter_attachments()] == [f"{upload.partition_key}.xlsx"]
 
 
 def test_a_rejected_upload_gets_its_email_from_the_bucket_sensor(instance, sqlite_url, local_data, outbox):

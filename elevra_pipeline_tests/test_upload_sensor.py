@@ -76,9 +76,11 @@ def test_same_file_dropped_again_is_not_registered_twice(instance, sqlite_url, b
 def test_unsupported_file_is_rejected_with_a_reason_not_dropped(instance, sqlite_url, bucket):
     _drop(bucket, "candidates.pdf", b"%PDF-1.4")
     result = _tick(instance, sqlite_url)
-    assert result.run_requests == []
     (upload,) = DatabaseResource(url=sqlite_url).repository().list_uploads()
     assert upload.status == "rejected" and "upload an .xlsx file, or a .csv" in upload.failure_reason
+    # it has its partition, and a run that fails with the reason: the Dagster UI shows every upload
+    assert [r.partition_key for r in result.run_requests] == [upload.partition_key]
+    assert result.dynamic_partitions_requests[0].partition_keys == [upload.partition_key]
 
 
 def test_sidecar_json_files_and_files_still_being_written_are_not_uploads(instance, sqlite_url, bucket):

@@ -18,7 +18,7 @@ from elevra_pipeline.notifications.mailer import Mailer, OutgoingEmail
 from elevra_pipeline.notifications.templates import render, waiting_batches
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.settings import DEFAULT_TEAM_EMAIL
-from elevra_pipeline.storage.batch_rules import WAITING, UploadStatus, blocked_by_configuration
+from elevra_pipeline.storage.batch_rules import COMPLETE, WAITING, UploadStatus, blocked_by_configuration
 from elevra_pipeline.storage.repository import Repository
 
 DAY = 24 * 3600.0
@@ -30,7 +30,18 @@ STAGE_EMAILS = {
     "structured_output": "structure_complete",
     "result_workbook": "final",
 }
-STAGE_OF = {"upload_batches": "intake", "batch_analysis": "analysis", "structured_output": "structure"}
+MODEL_STAGE_OF = {"batch_analysis": "analysis", "structured_output": "structure"}
+
+
+def stage_did_work(upload, kind: str) -> bool:
+    """'queued' when some race goes to the model; a model stage's e-mail when it processed a batch."""
+    summary = upload.summary_json or {}
+    if upload.status in (UploadStatus.FAILED, UploadStatus.REJECTED, UploadStatus.CANCELLED):
+        return False
+    if kind == "queued":
+        return summary.get("queue", {}).get("batches", 0) > 0
+    stage = {"analysis_complete": "analysis", "structure_complete": "structure"}.get(kind)
+    return stage is None or summary.get("stages", {}).get(stage, {}).get("processed", 0) > 0
 
 
 def final_key(upload, summary: dict) -> str:
@@ -105,10 +116,11 @@ class Notifier:
         return any(logged)
 
     def notify_stage(self, upload, kind: str) -> bool:
-        """The e-mail for a finished stage; the rule the sensors and the command line share.
-        The result workbook of an upload whose batches wait for a model says so, rather than 'done'."""
+        """The e-mail for a finished stage; the rule the sensors and the command line share. Only a
+        stage that did work sends one (a file none of whose races reach the model hears once, at the
+        end). The result workbook of an upload whose batches wait for a model says so, not 'done'."""
         if kind != "final":
-            return self.notify(upload, kind)
+            return stage_did_work(upload, kind) and self.notify(upload, kind)
         summary = upload.summary_json or {}
         if upload.status in WAITING:
             waiting = sorted(b["batch"] for b in waiting_batches(summary))
@@ -131,7 +143,9 @@ class Notifier:
         ]
         logged += self.gemini_alerts(upload)
         stages = (self.repo.get_upload_by_id(upload.id).summary_json or {}).get("stages", {})
-        failed = {b["batch"]: b for a in assets for b in stages.get(STAGE_OF.get(a, ""), {}).get("failed_batches", [])}
+        failed = {  # a model stage's failures; those of the data are in the final e-mail
+            b["batch"]: b for a in assets for b in stages.get(MODEL_STAGE_OF.get(a, ""), {}).get("failed_batches", [])
+        }
         if failed:
             digest = hashlib.sha1(json.dumps(sorted(failed)).encode()).hexdigest()[:12]
             if self.notify(
@@ -162,9 +176,13 @@ class Notifier:
         return logged
 
     def notify_failed_run(self, upload, run_id: str, step: str, error: str) -> bool:
-        """A failed run: the rejection e-mail when the file itself was unusable, else the failed step and error."""
+        """A failed run: the rejection e-mail when the file itself was unusable; the final (or waiting)
+        e-mail with the workbook when the run failed only to mark an upload that needs attention;
+        else the failed step and error."""
         if upload.status in (UploadStatus.FAILED, UploadStatus.REJECTED) and upload.failure_reason:
             return self.notify(upload, "rejected")
+        if step == "result_workbook" and upload.workbook_path and upload.status in (*COMPLETE, *WAITING):
+            return self.notify_stage(upload, "final")
         return self.notify(
             upload, "run_failed", f"run-{run_id}-failed", {"step": step, "error": error[:1000], "run_id": run_id}
         )

@@ -147,13 +147,14 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
     name = upload.original_filename
     if kind == "queued":
         q = summary.get("queue", {})
-        headline = f"Queued: {q.get('batches', 0)} election batches from {name}"
+        headline = f"Queued: {q.get('batches', 0)} races from {name} go to the model"
         intake = upload.intake_json or {}
+        races = q.get("batches", 0) + q.get("needs_reupload", 0)
         paragraphs = [
-            f"{intake.get('rows_read', 0)} rows read; {q.get('rows', 0)} candidate rows became "
-            f"{q.get('batches', 0)} election batches"
+            f"{intake.get('rows_read', 0)} rows read; {q.get('rows', 0)} candidate rows make {races} races "
+            f"(an election: a place, an office, a district and a date)"
             + (
-                f", of which {q['needs_reupload']} need re-upload for their data (see below)."
+                f": {q.get('batches', 0)} go to the model, {q['needs_reupload']} need a fix from you (see below)."
                 if q.get("needs_reupload")
                 else "."
             ),

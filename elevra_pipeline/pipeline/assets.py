@@ -12,6 +12,7 @@ from elevra_pipeline.exceptions import BatchFailedError, UnusableUploadError
 from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.reader import read_upload
+from elevra_pipeline.pipeline.attention import UNUSABLE, attention_line
 from elevra_pipeline.pipeline.batch_stage import BatchStage
 from elevra_pipeline.pipeline.checks import RESULT_CHECKS, result_checks
 from elevra_pipeline.pipeline.cleanup import purge_raw_file
@@ -28,6 +29,7 @@ from elevra_pipeline.pipeline.metadata import (
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.queue import queue_snapshot
 from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, GeminiResource
+from elevra_pipeline.pipeline.revision import regroup, reopened_fields, superseded_fields
 from elevra_pipeline.pipeline.stages import MODEL_STAGES, column_mapper, run_online, stage_summary
 from elevra_pipeline.pipeline.status import batches_markdown
 from elevra_pipeline.quotas.in_flight import run_paced
@@ -36,6 +38,7 @@ from elevra_pipeline.quotas.prices import CallMode
 from elevra_pipeline.records.insert import insert_structured
 from elevra_pipeline.storage.batch_rules import (
     BatchStatus,
+    FailureKind,
     UploadStatus,
     needs_analysis,
     needs_structure,
@@ -83,22 +86,32 @@ def upload_batches(
         parsed = read_upload(
             Path(upload.stored_path), options, app.intake_limits(), column_mapper(gemini, upload.id, model_columns)
         )
-    except UnusableUploadError as e:
-        repo.update_upload(upload.id, status=UploadStatus.FAILED, failure_reason=str(e))
-        raise dg.Failure(description=f"Upload rejected: {e}", metadata={"reason": str(e)}) from e
-    drafts = group_rows(parsed.rows)
-    new = repo.save_batches(upload.id, drafts)
+    except UnusableUploadError as e:  # said once, by the result workbook's failure: no stack trace, no red checks
+        if upload.status != UploadStatus.REJECTED:
+            repo.update_upload(upload.id, status=UploadStatus.FAILED, failure_reason=str(e))
+        context.log.warning(f"'{upload.original_filename}' cannot be used: {e}")
+        yield dg.MaterializeResult(metadata={"batches": 0, "unusable": str(e)})
+        return
+    regrouped = regroup(known, group_rows(parsed.rows))
+    revision = len((upload.summary_json or {}).get("revisions", [])) + 1
+    repo.update_batches(
+        [(b.id, superseded_fields(revision)) for b in regrouped.superseded]
+        + [(b.id, reopened_fields(d)) for b, d in regrouped.reopened]
+    )
+    new = repo.save_batches(upload.id, regrouped.drafts)
+    batches = repo.batches(upload.id)
     report = {**parsed.report.to_json(), "model_columns": model_columns}
     repo.update_upload(upload.id, status=UploadStatus.PROCESSING, failure_reason=None, intake_json=report)
     queue = queue_snapshot(repo, upload, gemini.quotas, gemini.in_flight("analysis"))
     summary = repo.get_upload_by_id(upload.id).summary_json or {}
     plan = summary.get("plan")
     if not plan or plan.get("requested") != options.mode:  # decided once, unless the admin asks again
-        plan = plan_mode(options, len(drafts), gemini, queue).to_json()
+        plan = plan_mode(options, len(batches), gemini, queue).to_json()
     if plan["mode"] == CallMode.BATCH:
         queue["eta"] = BATCH_ETA
     stages = summary.get("stages", {})
-    stages["intake"] = {"failed_batches": [{"batch": d.batch_key, "reason": d.problem} for d in drafts if d.problem]}
+    problems = [d for d in batches if d.failure_kind == FailureKind.DATA and d.status == BatchStatus.NEEDS_REUPLOAD]
+    stages["intake"] = {"failed_batches": [{"batch": d.batch_key, "reason": d.error_reason} for d in problems]}
     repo.merge_summary(
         upload.id,
         queue={**queue, "rows": len(parsed.rows), "needs_reupload": len(stages["intake"]["failed_batches"])},
@@ -107,10 +120,10 @@ def upload_batches(
         plan=plan,
     )
     context.log.info(f"model calls: {plan['reason']}")
-    data_problems = sum(bool(d.problem) for d in drafts)
+    data_problems = len(problems)
     context.log.info(
         f"{upload.original_filename}: {report['rows_read']} rows read, {len(parsed.rows)} candidate rows "
-        f"in {len(drafts)} election batches ({data_problems} need re-upload for their data)"
+        f"in {len(batches)} election batches ({data_problems} need re-upload for their data)"
     )
     yield dg.MaterializeResult(
         metadata={
@@ -119,8 +132,9 @@ def upload_batches(
             "dropped_rows": sum(report["dropped_by_reason"].values()),
             "dropped_by_reason": dg.MetadataValue.json(report["dropped_by_reason"]),
             "sheets": ", ".join(parsed.sheets),
-            "batches": len(drafts),
+            "batches": len(batches),
             "new_batches": new,
+            "superseded_batches": len(regrouped.superseded),
             "batches_needing_reupload_for_data": data_problems,
             "column_mapping": dg.MetadataValue.md(mapping_markdown(report)),
             "mode": plan["mode"],
@@ -196,6 +210,9 @@ async def _run_online(repo, gemini, stage, eligible, leased: list, owner: str, a
 def _model_stage(context, database, gemini, app, stage: str, eligible):
     repo, upload = _upload(context, database)
     if _halted(context, repo, upload):
+        return
+    if upload.status in UNUSABLE:  # the result workbook says why, once
+        yield dg.MaterializeResult(metadata={"batches": 0, "unusable": upload.failure_reason or ""})
         return
     if gemini.emulated and not (upload.summary_json or {}).get("emulated"):
         repo.merge_summary(upload.id, emulated=True)  # shown in status, the workbook and every e-mail
@@ -335,9 +352,7 @@ def inserted_records(
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[inserted_records], check_specs=RESULT_CHECKS)
-def result_workbook(
-    context: dg.AssetExecutionContext, database: DatabaseResource, app: AppResource
-) -> dg.MaterializeResult:
+def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResource, app: AppResource):
     """The result workbook for the uploader: elections, candidates, re-uploads and model usage."""
     repo, upload = _upload(context, database)
     batches = repo.batches(upload.id)
@@ -351,20 +366,23 @@ def result_workbook(
     if purge_raw_file(repo, repo.get_upload_by_id(upload.id)):
         context.log.info('raw upload file purged (set keep_raw_file / "debug": true to keep it)')
     b = summary["batches"]
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(path)),
-            "status": status,
-            "batches": b["total"],
-            "inserted": b["inserted"],
-            "needs_reupload": b["needs_reupload"],
-            "elections": len(summary["elections"]),
-            "candidates": len(summary["candidates"]),
-            "needs_reupload_batches": failed_table([(r["batch"], r["reason"]) for r in summary["needs_reupload"]]),
-            "upload_status": dg.MetadataValue.md(batches_markdown(repo, repo.get_upload_by_id(upload.id))),
-        },
-        check_results=result_checks(repo.batches(upload.id), summary, str(path)),
-    )
+    batches = repo.batches(upload.id)
+    yield from result_checks(batches, summary, str(path))
+    metadata = {
+        "path": dg.MetadataValue.path(str(path)),
+        "status": status,
+        "batches": b["total"],
+        "inserted": b["inserted"],
+        "needs_reupload": b["needs_reupload"],
+        "elections": len(summary["elections"]),
+        "candidates": len(summary["candidates"]),
+        "needs_reupload_batches": failed_table([(r["batch"], r["reason"]) for r in summary["needs_reupload"]]),
+        "upload_status": dg.MetadataValue.md(batches_markdown(repo, repo.get_upload_by_id(upload.id))),
+    }
+    if line := attention_line(repo.get_upload_by_id(upload.id), batches):
+        # the workbook is written and e-mailed; the partition shows red until the upload is fixed
+        raise dg.Failure(description=line, metadata=metadata, allow_retries=False)
+    yield dg.MaterializeResult(metadata=metadata)
 
 
 upload_assets = [upload_batches, batch_analysis, structured_output, inserted_records, result_workbook]

@@ -1,4 +1,7 @@
-"""Non-blocking asset checks on each upload's result workbook, shown next to the partition in the UI."""
+"""Non-blocking asset checks on each upload's result workbook, shown next to the partition in the UI.
+
+They are evaluated whenever the workbook is written, also for an upload that needs attention (whose
+run then fails with the reason), so a data problem never shows as a check that could not run."""
 
 import dagster as dg
 import openpyxl

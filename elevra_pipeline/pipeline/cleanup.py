@@ -13,7 +13,7 @@ import dagster as dg
 from sqlalchemy import delete, select
 
 from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
-from elevra_pipeline.storage.batch_rules import COMPLETE, UploadStatus
+from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.models import ElectionBatch, ModelAttempt, Notification, Upload
 from elevra_pipeline.storage.repository import Repository
 
@@ -27,8 +27,9 @@ FINISHED = (
 
 
 def purge_raw_file(repo: Repository, upload) -> bool:
-    """Parsed rows suffice once an upload completes; keep the file only when flagged for debugging."""
-    if upload.keep_raw_file or not upload.stored_path or upload.status not in COMPLETE:
+    """Parsed rows suffice once every batch of an upload is inserted; the file is kept while batches
+    need re-upload (`retry ID --election-date …` reads it again) and when flagged for debugging."""
+    if upload.keep_raw_file or not upload.stored_path or upload.status != UploadStatus.COMPLETED:
         return False
     path = Path(upload.stored_path)
     if path.exists():

@@ -10,6 +10,7 @@ import dagster as dg
 from dagster._core.utils import make_new_run_id
 
 from elevra_pipeline.definitions import build_resources
+from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.pipeline.assets import upload_assets
@@ -20,7 +21,7 @@ from elevra_pipeline.pipeline.registration import register_file
 from elevra_pipeline.pipeline.resources import AppResource, GeminiBatchesResource
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, load_quotas
 from elevra_pipeline.quotas.planner import planned_mode
-from elevra_pipeline.settings import Settings
+from elevra_pipeline.settings import Settings, data_dir
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.workbook.summary import model_usage, total_cost_usd
@@ -31,8 +32,13 @@ def dagster_instance_or_none() -> dg.DagsterInstance | None:
 
 
 def _instance() -> dg.DagsterInstance:
-    """The Dagster home's instance when DAGSTER_HOME is set (runs show in the UI), else ephemeral."""
-    return dagster_instance_or_none() or dg.DagsterInstance.ephemeral()
+    """The Dagster home's instance when DAGSTER_HOME is set, else the project's own (`data/dagster_home`,
+    the one `make run` serves): every upload `process` runs has its partition and run in the UI."""
+    if instance := dagster_instance_or_none():
+        return instance
+    home = data_dir() / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def process_file(
@@ -51,54 +57,52 @@ def process_file(
         return {"upload_id": None, "status": "failed", "reason": f"no such file: {path}"}
     try:
         registration = register_file(repo, path, settings.archive_dir, uploader, keep_raw_file, options)
+    except UnusableUploadError as e:  # a mistyped option: nothing was registered
+        return {"upload_id": None, "status": "invalid_options", "reason": f"{e}; nothing was registered"}
     except OSError as e:
         return {"upload_id": None, "status": "failed", "reason": f"cannot read {path}: {e}"}
     upload = registration.upload
     if not registration.is_new and upload.original_filename != path.name:
-        progress(
-            f"'{path.name}' has the same content as upload {upload.id} ('{upload.original_filename}'): "
-            "reporting that upload"
-        )
-    if not registration.is_new and options and (options.get("mode") or options.get("deadline")):
-        changed = {k: options[k] for k in ("mode", "deadline") if options.get(k)}
-        repo.update_upload(upload.id, options_json={**(upload.options_json or {}), **changed})
+        progress(f"'{path.name}' has the same content as upload {upload.id} ('{upload.original_filename}')")
     resources = {"app": AppResource.from_settings(settings), **(resources or build_resources())}
-    emulator = None
-    if not registration.rejected:
-        resources, emulator = _with_lasting_emulator(resources, settings, progress)
+    resources, emulator = _with_lasting_emulator(resources, settings, progress)
     notifier = Notifier(
         repo,
         resources["email"].process_config_and_initialize(),  # EnvVar fields resolved
         settings.team_email,
     )
-    progress(
-        f"upload {upload.id} ({upload.partition_key}): "
-        f"{'registered' if registration.is_new else 'already known, resuming'}"
-    )
+    progress(f"upload {upload.id} ({upload.partition_key}): {registration_line(registration)}")
     owned = instance is None  # an instance we create, we dispose: it registers process-wide state
-    if not registration.rejected:
-        instance = instance or _instance()
-        try:
-            _run_job(instance, upload, resources, repo, notifier, progress)
-            while _wait_for_batch_jobs(repo, upload.id, resources.get("gemini_batches"), progress):
-                _run_job(instance, upload, resources, repo, notifier, progress)  # applies the answers
-        finally:
-            if owned:
-                instance.dispose()
-            if emulator is not None:
-                emulator.shutdown()
-                emulator.server_close()
-    else:
-        notifier.notify(upload, "rejected")
-        _deliver(notifier, progress)
+    instance = instance or _instance()
+    try:  # a rejected file runs too: its partition and its failed run say why in the Dagster UI
+        if registration.rejected:
+            notifier.notify(upload, "rejected")
+        _run_job(instance, upload, resources, repo, notifier, progress)
+        while _wait_for_batch_jobs(repo, upload.id, resources.get("gemini_batches"), progress):
+            _run_job(instance, upload, resources, repo, notifier, progress)  # applies the answers
+    finally:
+        if owned:
+            instance.dispose()
+        if emulator is not None:
+            emulator.shutdown()
+            emulator.server_close()
     outcome = upload_outcome(repo, upload.id)
-    if not registration.is_new:
+    if registration.revised:
+        outcome["revised"] = registration.changes
+    elif not registration.is_new:
         outcome["duplicate_of"] = upload.id
         if upload.original_filename != path.name and outcome["reason"]:
             outcome["reason"] = (
                 f"same content as upload {upload.id} ('{upload.original_filename}'): {outcome['reason']}"
             )
     return outcome
+
+
+def registration_line(registration) -> str:
+    if registration.revised:
+        changed = ", ".join(f"{k} {v}" for k, v in registration.changes.items())
+        return f"the same file with new settings ({changed}): re-opened, its batches done so far are kept"
+    return "registered" if registration.is_new else "already known, with the same settings: resuming"
 
 
 def _with_lasting_emulator(resources: dict, settings: Settings, progress):

@@ -3,13 +3,14 @@
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.batching import partition_key_for
 from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import SUPPORTED_SUFFIXES, unsupported_reason
+from elevra_pipeline.pipeline.revision import revision_entry, settings_changes
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.models import Upload
 from elevra_pipeline.storage.repository import Repository
@@ -19,10 +20,20 @@ from elevra_pipeline.storage.repository import Repository
 class Registration:
     upload: Upload
     is_new: bool
+    changes: dict = field(default_factory=dict)  # a revision: the settings the same file came back with
 
     @property
     def rejected(self) -> bool:
         return self.upload.status == UploadStatus.REJECTED
+
+    @property
+    def revised(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def duplicate(self) -> bool:
+        """The same file with nothing new: ignored."""
+        return not self.is_new and not self.changes
 
 
 def file_hash(path: Path) -> str:
@@ -61,19 +72,25 @@ def register_file(
     keep_raw_file: bool = False,
     options: dict | None = None,
 ) -> Registration:
-    """`options` (from the command line) win over the sidecar's; both are stored on the upload."""
+    """`options` (from the command line) win over the sidecar's; both are stored on the upload.
+
+    Options given on the command line are checked before anything is stored: a mistyped one raises
+    `UnusableUploadError` and registers nothing. A file already known comes back as a revision when
+    its settings changed (see `revision`), else as a duplicate."""
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    parse_options(options)  # raises on a typo: nothing is registered
     content_hash = file_hash(path)
+    side, side_error = sidecar(path)
     existing = repo.find_upload_by_hash(content_hash)
     if existing is not None:
-        return Registration(existing, is_new=False)
+        return _revise(repo, existing, path, side, options, side_error, archive_dir)
     key = partition_key_for(path.name, content_hash)
     stored = archive_dir / key / path.name
     stored.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(path, stored)
     status, reason = UploadStatus.QUEUED, None
-    side, side_error = sidecar(path)
     try:
-        parsed = parse_options(side, {"uploader_email": uploader_email, "debug": keep_raw_file or None}, options or {})
+        parsed = parse_options(side, {"uploader_email": uploader_email, "debug": keep_raw_file or None}, options)
     except UnusableUploadError as e:
         parsed, status, reason = (
             parse_options({"uploader_email": uploader_email or side.get("uploader_email")}),
@@ -96,3 +113,50 @@ def register_file(
         options_json=parsed.model_dump(mode="json"),
     )
     return Registration(upload, is_new=True)
+
+
+def _revise(
+    repo: Repository,
+    upload: Upload,
+    path: Path,
+    side: dict,
+    options: dict,
+    side_error: str | None,
+    archive_dir: Path,
+) -> Registration:
+    """The same file again: a revision when it brings settings that differ (or a corrected sidecar for
+    an upload its sidecar got rejected), else a duplicate. A revision stores the file again (it was
+    purged when the upload completed) and queues the upload; its history lists what changed."""
+    if upload.status == UploadStatus.CANCELLED or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return Registration(upload, is_new=False)
+    earlier = {k: v for k, v in (upload.options_json or {}).items() if k != "sidecar_error"}
+    try:
+        parsed = parse_options(earlier, side, options)
+    except UnusableUploadError:
+        return Registration(upload, is_new=False)  # the sidecar still has the same mistake
+    parsed.sidecar_error = "; ".join(p for p in (side_error, parsed.sidecar_error) if p) or None
+    rejected = upload.status == UploadStatus.REJECTED  # for its settings: its file type is supported
+    changes = settings_changes({} if rejected else earlier, {*side, *options}, parsed)
+    if rejected and not changes and not side_error:
+        changes = {"settings": "corrected"}
+    if not changes:
+        return Registration(upload, is_new=False)
+    stored = Path(upload.stored_path) if upload.stored_path else archive_dir / upload.partition_key / path.name
+    if not stored.exists():
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, stored)
+    history = list((upload.summary_json or {}).get("revisions", []))
+    history.append(revision_entry(len(history) + 2, changes, "command line" if options else "sidecar"))
+    repo.update_upload(
+        upload.id,
+        status=UploadStatus.QUEUED,
+        failure_reason=None,
+        stored_path=str(stored),
+        uploader_email=upload.uploader_email or parsed.uploader_email,
+        options_json={
+            **parsed.model_dump(mode="json"),
+            "uploader_email": upload.uploader_email or parsed.uploader_email,
+        },
+    )
+    repo.merge_summary(upload.id, revisions=history)
+    return Registration(repo.get_upload_by_id(upload.id), is_new=False, changes=changes)

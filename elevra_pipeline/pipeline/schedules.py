@@ -14,10 +14,10 @@ from elevra_pipeline.pipeline.jobs import process_upload_job
 from elevra_pipeline.pipeline.partitions import uploads_partitions
 from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
 from elevra_pipeline.quotas.ledger import QuotaLedger
-from elevra_pipeline.storage.batch_rules import UploadStatus, model_retryable
+from elevra_pipeline.storage.batch_rules import COMPLETE, UploadStatus, model_retryable
 
 BACKFILL_TAGS = {"elevra/kind": "backfill", "dagster/priority": "-1"}
-NEVER_RETRY = (UploadStatus.REJECTED, UploadStatus.CANCELLED)
+NEVER_RETRY = (UploadStatus.REJECTED, UploadStatus.FAILED, UploadStatus.CANCELLED)  # FAILED: an unusable file
 
 
 def model_ready(usage: dict) -> bool:
@@ -42,13 +42,15 @@ def backfill_reasons(
         upload = repo.get_upload(key)
         if upload is None or key in in_progress or upload.status in NEVER_RETRY or repo.is_paused(upload):
             continue
-        if upload.status == UploadStatus.FAILED and upload.failure_reason and not upload.summary_json:
-            continue  # the file itself is unusable: re-running cannot help
         status = statuses.get(key)
+        stages = {model_retryable(b) for b in repo.batches(upload.id)} - {None}
+        if upload.status in COMPLETE and not stages and status == dg.AssetPartitionStatus.FAILED:
+            continue  # batches need a fix only the uploader can make (a re-sent file re-opens the upload)
         if status != dg.AssetPartitionStatus.MATERIALIZED:
             reasons[key] = "failed" if status == dg.AssetPartitionStatus.FAILED else "no result workbook yet"
+            if stages:
+                reasons[key] += f": batches wait in {', '.join(sorted(stages))}"
             continue
-        stages = {model_retryable(b) for b in repo.batches(upload.id)} - {None}
         ready = [s for s in stages if any(model_ready(ledger.usage(m, now)) for m in quotas.chain(s))]
         if ready:
             reasons[key] = f"batches failed in {', '.join(sorted(ready))} and a model has capacity again"

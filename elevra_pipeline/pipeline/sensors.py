@@ -26,6 +26,17 @@ def inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
 
+def file_signature(path: Path) -> str:
+    """Size and time of the file and of its sidecar: a sidecar that comes (or changes) after its file
+    makes the file be looked at again, and registration decides whether that is a revision."""
+    parts = []
+    for each in (path, path.with_name(path.name + ".json")):
+        if each.exists():
+            stat = each.stat()
+            parts.append(f"{stat.st_size}:{stat.st_mtime_ns}")
+    return "+".join(parts)
+
+
 def candidate_files(upload_dir: Path, now: float, settle_seconds: float = SETTLE_SECONDS) -> list[Path]:
     if not upload_dir.exists():
         return []
@@ -50,13 +61,15 @@ class _Look:
     new_keys: list[str] = field(default_factory=list)
     requests: list[dg.RunRequest] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)  # what a tick without runs did (shown on the tick)
 
     def register(self, path: Path, shown_as: str, signature: str) -> None:
         repo, notifier, log = self.notifier.repo, self.notifier, self.context.log
         registration = register_file(repo, path, self.archive_dir)
         upload = registration.upload
-        if not registration.is_new:
-            log.info(f"{shown_as}: same content as upload {upload.id} ({upload.partition_key}); ignored")
+        if registration.duplicate:
+            self.said.append(f"{shown_as}: same content and settings as upload {upload.id}; ignored")
+            log.info(f"{self.said[-1]} ({upload.partition_key})")
             side, _ = sidecar(path)
             if notifier.notify(
                 upload,
@@ -66,19 +79,27 @@ class _Look:
                 uploader_email=sidecar_email(side),
             ):
                 self.rejected.append(upload.partition_key)  # deliver now, like a rejection
-        elif registration.rejected:
+            return
+        self.new_keys.append(upload.partition_key)  # every upload has its partition, a rejected one too
+        if registration.rejected:
             self.rejected.append(upload.partition_key)
             log.warning(f"{shown_as} rejected: {upload.failure_reason}")
             notifier.notify(upload, "rejected")
-        else:
-            self.new_keys.append(upload.partition_key)
-            self.requests.append(
-                dg.RunRequest(
-                    partition_key=upload.partition_key,
-                    run_key=upload.partition_key,
-                    tags={"elevra/upload_id": str(upload.id), "elevra/kind": "fresh"},
-                )
+        revision = len((upload.summary_json or {}).get("revisions", [])) + 1
+        self.requests.append(
+            dg.RunRequest(
+                partition_key=upload.partition_key,
+                run_key=upload.partition_key + (f"-r{revision}" if registration.revised else ""),
+                tags={
+                    "elevra/upload_id": str(upload.id),
+                    "elevra/kind": "revision" if registration.revised else "fresh",
+                },
             )
+        )
+        if registration.revised:
+            changed = ", ".join(f"{k}={v}" for k, v in registration.changes.items())
+            log.info(f"{shown_as}: upload {upload.id} re-opened as revision {revision} ({changed})")
+        elif not registration.rejected:
             log.info(f"{shown_as}: registered as upload {upload.id}, partition {upload.partition_key}")
 
     def result(self, cursor: str, skip_reason: str = "no new uploads") -> dg.SensorResult:
@@ -88,7 +109,7 @@ class _Look:
             run_requests=self.requests,
             cursor=cursor,
             dynamic_partitions_requests=[uploads_partitions.build_add_request(self.new_keys)] if self.new_keys else [],
-            skip_reason=None if self.requests or self.rejected else skip_reason,
+            skip_reason=None if self.requests else "; ".join(self.said) or skip_reason,
         )
 
 
@@ -109,8 +130,7 @@ def upload_bucket_sensor(
     upload_dir.mkdir(parents=True, exist_ok=True)
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     for path in candidate_files(upload_dir, time.time()):
-        stat = path.stat()
-        signature = f"{stat.st_size}:{stat.st_mtime_ns}"
+        signature = file_signature(path)
         if seen.get(path.name) != signature:
             look.register(path, path.name, signature)
             seen[path.name] = signature

@@ -14,6 +14,7 @@ class BatchStatus(StrEnum):
     WAITING_FOR_MODEL = "waiting_for_model"  # the model was down or out of quota: retried without anyone's help
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"  # a revision of the upload put its rows in other batches (history only)
 
 
 class UploadStatus(StrEnum):
@@ -90,8 +91,8 @@ def stage_outcome(batch, stage: str) -> str:
 
 def upload_status(upload, batches) -> UploadStatus:
     """An upload is complete only when every batch is finished; waiting on a model is not finished."""
-    if upload.status == UploadStatus.CANCELLED:
-        return UploadStatus.CANCELLED
+    if upload.status in (UploadStatus.CANCELLED, UploadStatus.REJECTED, UploadStatus.FAILED):
+        return UploadStatus(upload.status)  # a cancelled upload, or a file that cannot be used
     if any(blocked_by_configuration(b) for b in batches):
         return UploadStatus.BLOCKED
     if any(waiting_for_model(b) for b in batches):

@@ -61,33 +61,37 @@ class Repository:
 
     # -- batches ---------------------------------------------------------------------------
     def save_batches(self, upload_id: int, drafts) -> int:
-        """Insert batches not yet known for this upload; existing ones keep their progress."""
+        """Insert batches not yet known for this upload (a superseded one comes back with the draft's
+        rows); existing ones keep their progress. Returns how many were added or brought back."""
         with self.unit_of_work() as s:
-            known = set(s.scalars(select(ElectionBatch.batch_key).where(ElectionBatch.upload_id == upload_id)))
+            known = {
+                b.batch_key: b for b in s.scalars(select(ElectionBatch).where(ElectionBatch.upload_id == upload_id))
+            }
+            added = 0
             for d in drafts:
-                if d.batch_key not in known:
-                    s.add(
-                        ElectionBatch(
-                            upload_id=upload_id,
-                            batch_key=d.batch_key,
-                            jurisdiction=d.jurisdiction,
-                            office=d.office,
-                            district=d.district,
-                            election_date=d.election_date,
-                            rows_json=d.rows,
-                            row_count=len(d.rows),
-                            status=BatchStatus.NEEDS_REUPLOAD if d.problem else BatchStatus.PENDING,
-                            error_reason=d.problem,
-                            failure_kind="data" if d.problem else None,
-                        )
-                    )
-            return len(drafts) - len(known)
+                batch = known.get(d.batch_key)
+                if batch is not None and batch.status != BatchStatus.SUPERSEDED:
+                    continue
+                if batch is None:
+                    batch = ElectionBatch(upload_id=upload_id, batch_key=d.batch_key)
+                    s.add(batch)
+                batch.jurisdiction, batch.office, batch.district = d.jurisdiction, d.office, d.district
+                batch.election_date, batch.rows_json, batch.row_count = d.election_date, d.rows, len(d.rows)
+                batch.status = BatchStatus.NEEDS_REUPLOAD if d.problem else BatchStatus.PENDING
+                batch.error_reason, batch.failure_kind = d.problem, "data" if d.problem else None
+                added += 1
+            return added
 
-    def batches(self, upload_id: int, statuses: tuple[str, ...] | None = None) -> list[ElectionBatch]:
+    def batches(
+        self, upload_id: int, statuses: tuple[str, ...] | None = None, superseded: bool = False
+    ) -> list[ElectionBatch]:
+        """The upload's batches; those a revision superseded only when asked (`superseded=True`)."""
         with self.unit_of_work() as s:
             query = select(ElectionBatch).where(ElectionBatch.upload_id == upload_id)
             if statuses:
                 query = query.where(ElectionBatch.status.in_(statuses))
+            elif not superseded:
+                query = query.where(ElectionBatch.status != BatchStatus.SUPERSEDED)
             return list(s.scalars(query.order_by(ElectionBatch.id)))
 
     def update_batch(self, batch_id: int, **fields) -> None:

@@ -1,0 +1,40 @@
+"""Whether an upload needs someone's attention, in one line: the first line of its run's failure in
+the Dagster UI, so a partition that needs attention looks like it (red), and Dagster's "failed
+partitions" backfill selects it."""
+
+from collections import Counter
+
+from elevra_pipeline.storage.batch_rules import BatchStatus, UploadStatus, blocked_by_configuration
+
+UNUSABLE = (UploadStatus.REJECTED, UploadStatus.FAILED)
+
+
+def reason_kind(reason: str | None) -> str:
+    """A reason without its advice ('no election date'), for counting batches that share it."""
+    return (reason or "no reason recorded").split(":")[0].split(" (")[0].strip()
+
+
+def grouped_reasons(batches) -> str:
+    """'4 races: no election date; 1 race: election date '13/45/2026' is not a date we can read'."""
+    counts = Counter(reason_kind(b.error_reason) for b in batches)
+    return "; ".join(f"{n} race{'s' if n > 1 else ''}: {kind}" for kind, n in counts.most_common())
+
+
+def attention_line(upload, batches) -> str | None:
+    """None when the upload is done cleanly (or still running); else what is wrong and who acts."""
+    name = upload.original_filename
+    if upload.status in UNUSABLE:
+        return f"'{name}' cannot be used: {upload.failure_reason}"
+    reupload = [b for b in batches if b.status == BatchStatus.NEEDS_REUPLOAD]
+    waiting = [b for b in batches if b.status == BatchStatus.WAITING_FOR_MODEL]
+    parts = []
+    if reupload:
+        parts.append(
+            f"{len(reupload)} of {len(batches)} races need a fix from the uploader ({grouped_reasons(reupload)}); "
+            f"send the file again with the fix (`elevra-pipeline retry {upload.id} …`, see the e-mail)"
+        )
+    if any(blocked_by_configuration(b) for b in waiting):
+        parts.append(f"{len(waiting)} races wait for the team to fix Gemini's configuration")
+    elif waiting:
+        parts.append(f"{len(waiting)} races wait for Gemini; they resume by themselves")
+    return f"'{name}': " + "; ".join(parts) if parts else None

@@ -1,0 +1,108 @@
+"""A revision of an upload: the same file with new settings (a changed or late sidecar, `process
+--election-date …`, `retry ID --election-date …`) re-opens it instead of being ignored as a duplicate.
+
+The file is read again with the new settings. Rows already settled (inserted, skipped or cancelled
+by an admin) stay as they are; the other rows are grouped again: a batch that needed re-upload for
+a reason the settings fix is redone, and an open batch whose rows now form other batches is
+superseded (kept, with the reason, for the upload's history; never counted again).
+"""
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+from elevra_pipeline.intake.batching import BatchDraft
+from elevra_pipeline.intake.options import UploadOptions
+from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind
+
+# what the admin may change by sending the same file again (the uploader's address is not a setting)
+REVISABLE = (
+    "election_date",
+    "jurisdiction",
+    "state",
+    "columns",
+    "include_hidden_sheets",
+    "election_type",
+    "open_primary",
+    "include_not_on_ballot",
+    "mode",
+    "deadline",
+)
+SETTLED = (BatchStatus.INSERTED, BatchStatus.SKIPPED, BatchStatus.CANCELLED)
+
+
+def settings_changes(before: dict, given: set[str], options: UploadOptions) -> dict:
+    """The settings given now that differ from the upload's: {name: new value}. A setting not given
+    again keeps its value (a re-sent file without a sidecar does not undo the earlier one)."""
+    now = options.model_dump(mode="json")
+    return {name: now[name] for name in REVISABLE if name in given and now[name] != before.get(name)}
+
+
+def revision_entry(number: int, changes: dict, by: str) -> dict:
+    """One line of the upload's history."""
+    return {"revision": number, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": by, **changes}
+
+
+def _source(row: dict) -> tuple:
+    source = row.get("source") or {}
+    return source.get("sheet"), source.get("row")
+
+
+@dataclass
+class Regrouping:
+    drafts: list[BatchDraft] = field(default_factory=list)  # to save (known keys are kept as they are)
+    reopened: list = field(default_factory=list)  # (batch, draft): failed on data, fixed by the settings
+    superseded: list = field(default_factory=list)  # open batches whose rows are now in other batches
+
+
+def regroup(known: list, drafts: list[BatchDraft]) -> Regrouping:
+    """What reading the file again means for the upload's stored batches. On a plain re-run (same
+    settings) it changes nothing: every draft's key is known and no batch is superseded."""
+    settled = {_source(r) for b in known if b.status in SETTLED for r in b.rows_json or []}
+    by_key = {b.batch_key: b for b in known}
+    result, kept = Regrouping(), set()
+    for draft in drafts:
+        rows = [r for r in draft.rows if _source(r) not in settled]
+        if not rows:
+            kept.add(draft.batch_key)
+            continue
+        batch = by_key.get(draft.batch_key)
+        if batch is not None and batch.status in SETTLED:  # settled, and new rows of the same contest
+            digest = hashlib.sha1(repr(sorted(map(_source, rows))).encode()).hexdigest()[:6]
+            draft = replace(draft, batch_key=f"{draft.batch_key}-{digest}"[:200])
+            batch = by_key.get(draft.batch_key)
+        draft = replace(draft, rows=rows)
+        kept.add(draft.batch_key)
+        if batch is None or batch.status == BatchStatus.SUPERSEDED:
+            result.drafts.append(draft)
+        elif fixed_by_settings(batch, draft):
+            result.reopened.append((batch, draft))
+    open_ = (BatchStatus.PENDING, BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL)
+    result.superseded = [b for b in known if b.batch_key not in kept and b.status in (*open_, *_MODEL_DONE)]
+    return result
+
+
+_MODEL_DONE = (BatchStatus.ANALYZED, BatchStatus.STRUCTURED)
+
+
+def fixed_by_settings(batch, draft: BatchDraft) -> bool:
+    """A batch that needed re-upload for its data, whose rows the new settings make usable."""
+    return batch.status == BatchStatus.NEEDS_REUPLOAD and batch.failure_kind == FailureKind.DATA and not draft.problem
+
+
+def superseded_fields(revision: int) -> dict:
+    return {
+        "status": BatchStatus.SUPERSEDED,
+        "error_reason": f"revision {revision} of the upload put these rows in other batches",
+        "lease_owner": None,
+    }
+
+
+def reopened_fields(draft: BatchDraft) -> dict:
+    return {
+        "status": BatchStatus.PENDING,
+        "error_reason": None,
+        "failure_kind": None,
+        "rows_json": draft.rows,
+        "row_count": len(draft.rows),
+    }
