@@ -23,7 +23,7 @@ USER elevra
 
 FROM base AS code-location
 EXPOSE 3030
-CMD ["dagster", "api", "grpc", "-h", "0.0.0.0", "-p", "3030", "-m", "elevra_pipeline.definitions"]
+CMD ["dagster", "api", "grpc", "-h", "0.0.0.0", "-p", "3030", "-m", "elevra_pipeline.definitions", "--location-name", "elevra-pipeline"]
 
 # The UI listens on all of the pod's interfaces so the cluster Service reaches it; the Service is
 # ClusterIP only, and the way in is the authenticating ingress (deploy/helm/values.yaml).

@@ -20,8 +20,10 @@ setup: $(STAMP)
 run: setup
 	mkdir -p $(DAGSTER_HOME) data/uploads
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	@echo "Dagster UI: http://$(HOST):$(PORT)  |  drop spreadsheets into $(CURDIR)/data/uploads"
-	DAGSTER_HOME=$(DAGSTER_HOME) ELEVRA_DATA_DIR=$(CURDIR)/data $(VENV)/bin/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
+	@echo "Dagster UI: http://$(HOST):$(PORT)  |  drop spreadsheets into $(CURDIR)/data/uploads  |  Ctrl-C stops it"
+	@# `dg dev` (the dg project in pyproject.toml); exec: Ctrl-C reaches it and it stops every process
+	exec env DAGSTER_HOME=$(DAGSTER_HOME) ELEVRA_DATA_DIR=$(CURDIR)/data VIRTUAL_ENV=$(CURDIR)/$(VENV) \
+		$(VENV)/bin/dg dev -h $(HOST) -p $(PORT)
 
 test: setup
 	$(VENV)/bin/ruff format --check .

@@ -31,7 +31,7 @@ def _upload_options(args) -> dict:
 
 
 def cmd_process(args, path: Path | None = None) -> int:
-    from elevra_pipeline.pipeline.processing import process_file
+    from elevra_pipeline.defs.processing import process_file
     from elevra_pipeline.storage.batch_rules import COMPLETE
 
     summary = process_file(
@@ -40,6 +40,7 @@ def cmd_process(args, path: Path | None = None) -> int:
         progress=lambda line: print(line, flush=True),
         keep_raw_file=getattr(args, "keep_raw", False),
         options=_upload_options(args),
+        verbose=args.verbose,
     )
     print(json.dumps(summary, ensure_ascii=False))
     if summary["status"] not in COMPLETE and summary.get("reason"):
@@ -66,10 +67,10 @@ def cmd_retry(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from elevra_pipeline.pipeline.status import print_status
+    from elevra_pipeline.uploads.status import print_status
 
     if args.json:
-        from elevra_pipeline.pipeline.status import status_document
+        from elevra_pipeline.uploads.status import status_document
 
         document = status_document(_repo(), args.upload_id)
         print(json.dumps(document, ensure_ascii=False))
@@ -242,7 +243,7 @@ def cmd_bench(args) -> int:
 
 def cmd_admin(args) -> int:
     from elevra_pipeline.exceptions import ElevraError
-    from elevra_pipeline.pipeline import admin
+    from elevra_pipeline.uploads import admin
 
     repo = _repo()
     try:
@@ -255,15 +256,21 @@ def cmd_admin(args) -> int:
             print(admin.set_paused(repo, None if args.all else args.upload_id, args.command == "pause"))
         else:
             from elevra_pipeline.definitions import build_resources
+            from elevra_pipeline.defs.processing import dagster_instance_or_none
+            from elevra_pipeline.defs.runs import stop_upload_runs
             from elevra_pipeline.notifications.notifier import Notifier
-            from elevra_pipeline.pipeline.processing import dagster_instance_or_none
 
             resources = build_resources()
             notifier = Notifier(repo, resources["email"].process_config_and_initialize(), resources["app"].team_email)
             batches = resources["gemini_batches"].process_config_and_initialize().client()
             print(
                 admin.cancel_upload(
-                    repo, args.upload_id, notifier, dagster_instance_or_none(), args.reason or "", batches
+                    repo,
+                    args.upload_id,
+                    notifier,
+                    stop_upload_runs(dagster_instance_or_none()),
+                    args.reason or "",
+                    batches,
                 )
             )
     except ElevraError as e:
@@ -273,6 +280,7 @@ def cmd_admin(args) -> int:
 
 
 def _add_upload_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--verbose", action="store_true", help="show Dagster's own DEBUG log of the run")
     p.add_argument("--election-date", help="YYYY-MM-DD for rows without an election date (wins over the sidecar)")
     p.add_argument("--jurisdiction", help="jurisdiction for rows without one, e.g. 'City of Philadelphia'")
     p.add_argument("--state", help="state for every row without one, e.g. PA")

@@ -5,22 +5,22 @@ import os
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from elevra_pipeline.pipeline.admin_job import upload_admin
-from elevra_pipeline.pipeline.assets import upload_assets
-from elevra_pipeline.pipeline.batch_sensor import batch_jobs_sensor
-from elevra_pipeline.pipeline.cleanup import retention_cleanup, retention_schedule
-from elevra_pipeline.pipeline.email_sensors import upload_email_sensor, upload_failure_email_sensor
-from elevra_pipeline.pipeline.jobs import process_upload_job
-from elevra_pipeline.pipeline.recovery import model_recovery_sensor
-from elevra_pipeline.pipeline.resources import (
+from elevra_pipeline.defs.admin_job import upload_admin
+from elevra_pipeline.defs.assets import upload_assets
+from elevra_pipeline.defs.batch_sensor import batch_jobs_sensor
+from elevra_pipeline.defs.cleanup import retention_cleanup, retention_schedule
+from elevra_pipeline.defs.email_sensors import upload_email_sensor, upload_failure_email_sensor
+from elevra_pipeline.defs.jobs import process_upload_job
+from elevra_pipeline.defs.recovery import model_recovery_sensor
+from elevra_pipeline.defs.resources import (
     AppResource,
     DatabaseResource,
     EmailResource,
     GeminiBatchesResource,
     GeminiResource,
 )
-from elevra_pipeline.pipeline.schedules import upload_backfill_schedule
-from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
+from elevra_pipeline.defs.schedules import upload_backfill_schedule
+from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.settings import Settings
 
 

@@ -51,6 +51,7 @@ class Settings:
     team_email: str
     quotas_file: str | None = None
     batch_lease_seconds: float = 900.0
+    progress_seconds: float = 5.0
     retention_days: float = 180.0
     intake_max_file_mb: float | None = None
     intake_max_rows: int | None = None
@@ -82,6 +83,7 @@ class Settings:
             team_email=os.environ.get("ELEVRA_TEAM_EMAIL", DEFAULT_TEAM_EMAIL),
             quotas_file=quotas_file,
             batch_lease_seconds=_number("ELEVRA_BATCH_LEASE_SECONDS", 900.0),
+            progress_seconds=_number("ELEVRA_PROGRESS_SECONDS", 5.0),
             retention_days=_number("ELEVRA_RETENTION_DAYS", 180.0),
             intake_max_file_mb=_number("ELEVRA_INTAKE_MAX_FILE_MB", None),
             intake_max_rows=_number("ELEVRA_INTAKE_MAX_ROWS", None, int),

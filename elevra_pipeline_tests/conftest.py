@@ -14,8 +14,8 @@ import pytest
 from dagster._core.storage.defs_state.base import DefsStateStorage, set_defs_state_storage
 from sqlalchemy import create_engine, text
 
+from elevra_pipeline.defs.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.gemini.emulator.server import start_in_thread
-from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
 

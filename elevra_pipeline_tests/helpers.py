@@ -4,10 +4,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from elevra_pipeline.pipeline.assets import upload_assets
-from elevra_pipeline.pipeline.registration import register_file
-from elevra_pipeline.pipeline.resources import AppResource
+from elevra_pipeline.defs.assets import upload_assets
+from elevra_pipeline.defs.resources import AppResource
 from elevra_pipeline.settings import Settings
+from elevra_pipeline.uploads.registration import register_file
 
 
 def register(repo, path: Path, instance, uploader: str | None = None):

@@ -146,8 +146,8 @@ def test_status_and_quota_print_one_json_document_for_the_admin_app(emulator, lo
 def test_the_eta_follows_the_limits_in_force_and_the_measured_answer_time(sqlite_url):
     from types import SimpleNamespace
 
-    from elevra_pipeline.pipeline.queue import queue_snapshot
     from elevra_pipeline.storage.repository import Repository
+    from elevra_pipeline.uploads.queue import queue_snapshot
 
     repo = Repository(migrated_engine(sqlite_url))
     upload = repo.add_upload(partition_key="p", content_hash="h", original_filename="f.csv", status="processing")

@@ -8,17 +8,18 @@ import os
 import time
 
 import dagster as dg
+import openpyxl
 from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline import cli
 from elevra_pipeline.definitions import defs
-from elevra_pipeline.pipeline.partitions import uploads_partitions
-from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource
-from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
+from elevra_pipeline.defs.partitions import uploads_partitions
+from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
+from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.models import Election
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline_tests.helpers import app_resource, attention, local_outbox, materialize_upload
+from elevra_pipeline_tests.helpers import app_resource, attention, local_outbox, materialize_upload, register
 from elevra_pipeline_tests.test_email_notifications import _failure_tick, read_outbox, tick
 from elevra_pipeline_tests.test_real_candidate_lists import assert_every_row_accounted
 
@@ -175,3 +176,31 @@ def test_a_file_that_cannot_be_used_sends_its_uploader_one_email_and_reads_as_a_
     ]
     mine = [m["Subject"] for m in read_outbox(outbox) if m["To"] == "clerk@example.org"]
     assert mine == ["Rejected: people.csv could not be processed"]
+
+
+def test_the_result_workbook_sent_back_with_its_needs_reupload_sheet_filled_in_finishes_the_races(
+    db_url, instance, resources, tmp_path
+):
+    path = tmp_path / "undated.csv"
+    path.write_text(UNDATED)
+    repo = Repository(migrated_engine(db_url))
+    upload = register(repo, path, instance, "ann@example.org")
+    materialize_upload(upload, instance, resources)
+    book = openpyxl.load_workbook(repo.get_upload_by_id(upload.id).workbook_path)
+    sheet = book["Needs Re-upload"]
+    column = [c.value for c in sheet[1]].index("Election date") + 1
+    for row in range(2, sheet.max_row + 1):  # what the uploader does in Excel
+        sheet.cell(row, column, "2026-11-03")
+    back = tmp_path / "undated-fixed.xlsx"
+    book.save(back)
+
+    returned = register(repo, back, instance, "ann@example.org")
+    result = materialize_upload(returned, instance, resources)
+    rows = assert_every_row_accounted(repo.get_upload_by_id(returned.id))
+    assert attention(result) is None and (rows["candidates"], repo.count(Election)) == (2, 3)  # none twice
+    assert repo.get_upload_by_id(upload.id).status == "completed"
+
+    again = materialize_upload(upload, instance, resources)  # the earlier upload, materialized again: green
+    rows = assert_every_row_accounted(repo.get_upload_by_id(upload.id))
+    assert attention(again) is None and (rows["candidates"], rows["sent_again"], rows["needs_reupload"]) == (1, 2, 0)
+    assert repo.count(Election) == 3

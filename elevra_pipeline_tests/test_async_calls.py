@@ -200,13 +200,13 @@ def test_a_stage_renews_its_leases_while_its_calls_run_and_stores_every_answer(s
     over mid-call), and each batch's answer is stored, though they are written a loop turn at a time."""
     from types import SimpleNamespace
 
+    from elevra_pipeline.defs.assets import _lease, _run_online
     from elevra_pipeline.gemini.emulator.latency import LatencyProfile
     from elevra_pipeline.gemini.emulator.server import start_in_thread
     from elevra_pipeline.gemini.service import GeminiService
-    from elevra_pipeline.pipeline.assets import _lease, _run_online
-    from elevra_pipeline.pipeline.stages import ANALYSIS
     from elevra_pipeline.storage.batch_rules import needs_analysis
     from elevra_pipeline.storage.repository import Repository
+    from elevra_pipeline.uploads.stages import ANALYSIS
 
     repo = Repository(migrated_engine(sqlite_url))
     upload = repo.add_upload(partition_key="u", content_hash="h", original_filename="u.csv")

@@ -12,15 +12,15 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 import pytest
 
+from elevra_pipeline.defs.batch_sensor import batch_jobs_sensor
+from elevra_pipeline.defs.processing import process_file
+from elevra_pipeline.defs.resources import DatabaseResource, GeminiBatchesResource
 from elevra_pipeline.exceptions import ModelCallError
 from elevra_pipeline.gemini import prompts
 from elevra_pipeline.gemini.batch_jobs import BatchRequest, GeminiBatches, JobState, answers_by_key, read_inlined
 from elevra_pipeline.gemini.client import make_client
 from elevra_pipeline.gemini.emulator.server import Faults, start_in_thread
 from elevra_pipeline.gemini.schemas import BatchAnalysis
-from elevra_pipeline.pipeline.batch_sensor import batch_jobs_sensor
-from elevra_pipeline.pipeline.processing import process_file
-from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiBatchesResource
 from elevra_pipeline.quotas.limits import load_quotas, parse_quotas
 from elevra_pipeline.quotas.planner import choose_mode
 from elevra_pipeline.quotas.prices import CallMode
@@ -274,7 +274,7 @@ def test_kill_9_while_polling_resumes_without_sending_a_job_again(db_url, local_
 
 
 def test_cancelling_an_upload_cancels_its_open_jobs_at_gemini_and_here(sqlite_url, batch_env):
-    from elevra_pipeline.pipeline.admin import cancel_upload
+    from elevra_pipeline.uploads.admin import cancel_upload
 
     server = batch_env(sqlite_url, delay=30)  # the job is still running when the admin cancels
     lines = []

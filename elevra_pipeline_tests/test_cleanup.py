@@ -5,7 +5,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from elevra_pipeline.pipeline.cleanup import expire_old_uploads
+from elevra_pipeline.defs.cleanup import expire_old_uploads
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt, Notification
 from elevra_pipeline_tests.helpers import materialize_upload, register

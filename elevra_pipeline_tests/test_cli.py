@@ -87,3 +87,24 @@ def test_process_honours_the_production_mail_settings(emulator, local_data, monk
     other.write_text("Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n")
     assert cli.main(["process", str(other)]) == 0
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 4  # the team's copy of each stage e-mail
+
+
+def test_process_shows_how_far_each_model_stage_is_and_no_dagster_debug_log(local_data, monkeypatch, capsys, tmp_path):
+    from elevra_pipeline.gemini.emulator.server import start_in_thread
+
+    slow = start_in_thread(latency_seconds=0.6)  # answers take a while, as Gemini's do
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", slow.base_url)
+    monkeypatch.setenv("ELEVRA_PROGRESS_SECONDS", "0.2")
+    path = tmp_path / "council.csv"
+    path.write_text(
+        "Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\nBo Chan,Clerk,Springfield,2026-11-03\n"
+    )
+    try:
+        assert cli.main(["process", str(path)]) == 0
+    finally:
+        slow.shutdown()
+        slow.server_close()
+    out, err = capsys.readouterr()
+    assert re.search(r"^\[2/5\] batch_analysis: [01]/2 batches answered", out, re.M)
+    assert re.search(r"^\[3/5\] structured_output: [01]/2 batches answered", out, re.M)
+    assert " - dagster - DEBUG - " not in err and " - dagster - INFO - " not in err  # `--verbose` shows them

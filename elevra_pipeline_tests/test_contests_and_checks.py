@@ -4,6 +4,7 @@ carries meaning is used (status, office description, a second district column, e
 import pytest
 from sqlalchemy import select
 
+from elevra_pipeline.defs.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.contests import (
     combined_district,
@@ -18,12 +19,11 @@ from elevra_pipeline.intake.contests import (
 from elevra_pipeline.intake.names import published_name
 from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import read_upload
-from elevra_pipeline.pipeline.registration import register_file
-from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.models import Candidate
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.registration import register_file
 from elevra_pipeline_tests.helpers import materialize_upload
 
 

@@ -59,6 +59,13 @@ def test_the_domain_packages_never_import_dagster():
         "workbook.builder",
         "workbook.summary",
         "settings",
+        "uploads",
+        "uploads.registration",
+        "uploads.revision",
+        "uploads.status",
+        "uploads.attention",
+        "uploads.admin",
+        "uploads.batch_stage",
     ]
     code = (
         f"import sys; import {', '.join('elevra_pipeline.' + m for m in domain)}; "
@@ -71,7 +78,7 @@ def test_the_domain_packages_never_import_dagster():
 def test_the_wiring_snapshot_a_change_to_it_shows_in_review():
     """Asset keys, deps, partitions, pools and checks; jobs, sensors and schedules. Update on purpose."""
     from elevra_pipeline.definitions import defs
-    from elevra_pipeline.pipeline.assets import upload_assets
+    from elevra_pipeline.defs.assets import upload_assets
 
     assets = {
         a.key.to_user_string(): (
@@ -142,3 +149,23 @@ def test_an_invalid_quotas_file_is_refused_when_the_code_location_loads(monkeypa
     monkeypatch.setenv("ELEVRA_QUOTAS_FILE", str(path))
     with pytest.raises(QuotaConfigError, match="models.gemini-3.1-pro-preview.rpm"):
         build_resources()
+
+
+def test_dg_finds_the_project_and_loads_its_definitions():
+    """The `dg` project conventions: `dg check defs` (what `make run`'s `dg dev` loads) passes."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    venv = Path(sys.executable).parent
+    checked = subprocess.run(
+        [str(venv / "dg"), "check", "defs"],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "VIRTUAL_ENV": str(venv.parent)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr

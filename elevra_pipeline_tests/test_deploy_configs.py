@@ -82,3 +82,19 @@ def test_the_dockerfile_builds_three_roles_as_a_non_root_user_with_no_secret_ins
     assert MODULE in commands[0] and "dagster-webserver" in commands[1] and "dagster-daemon" in commands[2]
     for executable in ("dagster", "dagster-webserver", "dagster-daemon"):  # installed by the same pip install
         assert (Path(sys.executable).parent / executable).exists()
+
+
+def test_the_code_location_has_one_name_everywhere():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]
+    workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())["load_from"][0]["python_module"]
+    helm = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())["dagster-user-deployments"]["deployments"][0]
+    names = {
+        project["dagster"]["code_location_name"],
+        project["dg"]["project"]["code_location_name"],
+        workspace["location_name"],
+        helm["name"],
+        re.search(r'"--location-name", "([^"]+)"', (REPO / "Dockerfile").read_text()).group(1),
+    }
+    assert names == {"elevra-pipeline"}

@@ -11,9 +11,9 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline.definitions import defs
-from elevra_pipeline.pipeline.email_sensors import upload_email_sensor, upload_failure_email_sensor
-from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource
-from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
+from elevra_pipeline.defs.email_sensors import upload_email_sensor, upload_failure_email_sensor
+from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
+from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, register
@@ -152,7 +152,7 @@ def test_races_the_uploader_must_fix_come_once_in_the_final_email_with_the_workb
         "Queued: 1 races from undated.csv go to the model [EMULATED]",
         "Analysis done for undated.csv: 1 ok, 0 need re-upload [EMULATED]",
         "Structured output done for undated.csv: 1 ok, 0 need re-upload [EMULATED]",
-        "Done: 1 elections and 1 candidates from undated.csv; 2 batch(es) need re-upload [EMULATED]",
+        "Done: 1 elections and 1 candidates from undated.csv; 2 races need your fix [EMULATED]",
     ]
     assert mine[0].get_body(("plain",)).get_content().count("no election date") == 2
     assert mine[3].get_body(("plain",)).get_content().count("no election date") == 2
@@ -227,7 +227,7 @@ def test_no_run_can_hang_and_one_stopped_for_running_too_long_is_reported(repo, 
     import yaml
     from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
-    from elevra_pipeline.pipeline.jobs import process_upload_job
+    from elevra_pipeline.defs.jobs import process_upload_job
 
     assert int(process_upload_job.tags["dagster/max_runtime"]) == 6 * 3600
     for config in ("dagster.yaml", "deploy/dagster.postgres.yaml"):

@@ -9,9 +9,9 @@ import time
 import openpyxl
 
 from elevra_pipeline import cli
+from elevra_pipeline.defs.resources import DatabaseResource, EmailResource, GeminiResource
 from elevra_pipeline.gemini import prompts
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, GeminiResource
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
@@ -205,7 +205,7 @@ def test_a_rerun_that_changes_the_outcome_sends_an_updated_final_email(repo, ins
     ]
     assert [m["Subject"] for m in finals] == [
         f"Done: {22 - failed} elections and {66 - 3 * failed} candidates from sample_elections.xlsx; "
-        f"{failed} batch(es) need re-upload",
+        f"{failed} races need your fix",
         "Updated: 22 elections and 66 candidates from sample_elections.xlsx",
     ]
     (attachment,) = list(finals[1].iter_attachments())

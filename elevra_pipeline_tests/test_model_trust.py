@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from elevra_pipeline.definitions import defs
+from elevra_pipeline.defs.recovery import model_recovery_sensor
+from elevra_pipeline.defs.resources import DatabaseResource, EmailResource, GeminiBatchesResource, GeminiResource
 from elevra_pipeline.gemini import prompts
-from elevra_pipeline.pipeline.recovery import model_recovery_sensor
-from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, GeminiBatchesResource, GeminiResource
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election

@@ -12,10 +12,10 @@ from dagster_aws.s3 import S3Resource
 from moto.server import ThreadedMotoServer
 
 from elevra_pipeline.definitions import defs
+from elevra_pipeline.defs.email_sensors import upload_email_sensor
+from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource
+from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.intake.object_bucket import BucketUrl, ObjectBucket
-from elevra_pipeline.pipeline.email_sensors import upload_email_sensor
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource
-from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.settings import Settings
 from elevra_pipeline_tests.helpers import local_outbox, materialize_upload

@@ -6,13 +6,14 @@ import dagster as dg
 from openpyxl import load_workbook
 
 from elevra_pipeline.definitions import defs
+from elevra_pipeline.defs.resources import DatabaseResource, EmailResource, GeminiResource
+from elevra_pipeline.defs.runs import stop_upload_runs
+from elevra_pipeline.defs.schedules import upload_backfill_schedule
 from elevra_pipeline.gemini.emulator.server import Faults, start_in_thread
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline import admin
-from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource, GeminiResource
-from elevra_pipeline.pipeline.schedules import upload_backfill_schedule
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
+from elevra_pipeline.uploads import admin
 from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, register
 
 
@@ -90,7 +91,7 @@ def test_pause_stops_model_work_and_resume_finishes_it(repo, instance, resources
 def test_cancel_marks_unfinished_batches_and_tells_the_uploader(repo, instance, resources, local_data):
     upload = register(repo, SAMPLE_XLSX, instance, "ann@example.org")
     notifier = Notifier(repo, EmailResource(outbox_dir=local_outbox()), "team@elevracommunity.com")
-    message = admin.cancel_upload(repo, upload.id, notifier, instance, "wrong county")
+    message = admin.cancel_upload(repo, upload.id, notifier, stop_upload_runs(instance), "wrong county")
     materialize_upload(upload, instance, resources)
     assert "cancelled" in message and repo.attempts(upload.id) == []
     assert repo.get_upload(upload.partition_key).status == "cancelled"

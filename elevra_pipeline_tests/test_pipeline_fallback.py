@@ -2,8 +2,8 @@
 
 import yaml
 
+from elevra_pipeline.defs.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.gemini.emulator.server import start_in_thread
-from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.quotas.limits import parse_quotas
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline_tests.helpers import materialize_upload, metadata, register

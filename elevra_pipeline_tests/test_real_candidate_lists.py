@@ -15,10 +15,10 @@ from dagster_aws.s3 import S3Resource
 from openpyxl import Workbook, load_workbook
 
 from elevra_pipeline.definitions import defs
+from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
+from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.reader import read_upload
-from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource
-from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
 from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt
 from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, metadata, register
 from elevra_pipeline_tests.test_email_notifications import read_outbox, tick
@@ -34,9 +34,8 @@ def rows_in_file(path: Path) -> int:
 
 def assert_every_row_accounted(upload):
     rows = upload.summary_json["rows"]
-    assert rows["read"] == rows.get("header", 0) + rows.get("candidates", 0) + rows.get("needs_reupload", 0) + rows.get(
-        "dropped", 0
-    ) + rows.get("in_progress", 0)
+    outcomes = ("header", "candidates", "needs_reupload", "sent_again", "dropped", "in_progress")
+    assert rows["read"] == sum(rows.get(k, 0) for k in outcomes)
     assert rows.get("in_progress", 0) == 0
     return rows
 
@@ -58,7 +57,7 @@ def test_the_state_board_listing_is_understood_without_help():
 
 
 def test_the_whole_state_board_listing_becomes_records_with_every_row_accounted(sqlite_url, instance, emulator):
-    from elevra_pipeline.pipeline.resources import GeminiResource
+    from elevra_pipeline.defs.resources import GeminiResource
     from elevra_pipeline.storage.database import migrated_engine
     from elevra_pipeline.storage.repository import Repository
 
@@ -103,7 +102,7 @@ def test_a_city_list_without_dates_asks_for_them_without_spending_a_model_call(
     final = next(m for m in read_outbox(outbox) if m["Subject"].startswith("Done"))
     assert (
         final["Subject"]
-        == f"Done: 0 elections and 0 candidates from {PHILADELPHIA.name}; 16 batch(es) need re-upload [EMULATED]"
+        == f"Done: 0 elections and 0 candidates from {PHILADELPHIA.name}; 16 races need your fix [EMULATED]"
     )
     assert final.get_body(("plain",)).get_content().count("no election date") == 16
 

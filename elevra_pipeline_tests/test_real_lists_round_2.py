@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from elevra_pipeline.defs.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.intake.accounting import DropReason
 from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import read_upload
-from elevra_pipeline.pipeline.registration import register_file
-from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.models import Candidate, Election
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.registration import register_file
 from elevra_pipeline_tests.helpers import materialize_upload
 from elevra_pipeline_tests.test_real_candidate_lists import assert_every_row_accounted
 

@@ -85,7 +85,7 @@ def test_entities_are_decoded_before_markup_is_stripped_and_what_was_removed_is_
 
 def test_a_row_whose_name_carried_markup_is_accounted_as_the_candidate_it_became(emulator, local_data, monkeypatch):
     """Written from a hostile list: the stored name is the cleaned one, and the row is not 'dropped'."""
-    from elevra_pipeline.pipeline.processing import process_file
+    from elevra_pipeline.defs.processing import process_file
 
     monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
     hostile = local_data / "hostile.csv"

@@ -11,14 +11,13 @@ import pytest
 from pydantic import BaseModel
 
 from elevra_pipeline.definitions import build_resources
+from elevra_pipeline.defs.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.exceptions import ModelCallError
 from elevra_pipeline.gemini.client import GeminiCaller, OutputBudget, grown_budget, make_client
 from elevra_pipeline.gemini.emulator.models import CURRENT, RETIRED, model_page
 from elevra_pipeline.gemini.emulator.server import Faults, generated, start_in_thread
 from elevra_pipeline.notifications.mailer import Mailer
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiResource
-from elevra_pipeline.pipeline.status import status_document
 from elevra_pipeline.quotas.engine import QuotaEngine
 from elevra_pipeline.quotas.failures import CallFailure
 from elevra_pipeline.quotas.ledger import QuotaLedger
@@ -26,6 +25,7 @@ from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, load_quotas, pars
 from elevra_pipeline.quotas.report import quota_report
 from elevra_pipeline.settings import SettingsError
 from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, UploadStatus, upload_status
+from elevra_pipeline.uploads.status import status_document
 from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import materialize_upload, register
 from elevra_pipeline_tests.test_model_trust import recovery_tick

@@ -10,8 +10,8 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline.definitions import defs
-from elevra_pipeline.pipeline.resources import DatabaseResource, EmailResource
-from elevra_pipeline.pipeline.sensors import upload_bucket_sensor
+from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
+from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline_tests.helpers import app_resource, local_outbox
 

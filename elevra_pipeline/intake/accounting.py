@@ -21,6 +21,7 @@ class DropReason(StrEnum):
     NOT_IN_MODEL_OUTPUT = "no candidate record was made from this row"
     MARKED_UNUSED = "marked 'do not use' in the list"
     NOT_ON_BALLOT = "not on the ballot (its status says so; include_not_on_ballot keeps it)"
+    RESULT_SHEET = "a result workbook sent back: only its Needs Re-upload sheet is read"
 
 
 @dataclass
@@ -59,6 +60,8 @@ class IntakeReport:
     source: dict = field(default_factory=dict)  # encoding and delimiter of a CSV
     sheets: list[SheetReport] = field(default_factory=list)
     dropped: list[DroppedRow] = field(default_factory=list)
+    # a result workbook sent back: the upload it claims to come from (checked before it is believed)
+    returned_from: dict | None = None
 
     def drop(self, sheet: str, row: int, reason: str, detail: str = "") -> None:
         """Record a dropped row; consecutive rows with one reason and no detail become one range."""
@@ -97,4 +100,5 @@ class IntakeReport:
             "rows_read": self.rows_read,
             "header_rows": self.header_rows,
             "dropped_by_reason": self.dropped_by_reason(),
+            "returned_from": self.returned_from,
         }

@@ -332,6 +332,32 @@ def _read_table(
     return rows
 
 
+RESULT_SHEETS = {"Summary", "Elections", "Candidates", "Needs Re-upload", "Dropped Rows", "Columns"}
+RETURNED_SHEET = "Needs Re-upload"
+
+
+def returned_result_workbook(sheets: list[RawSheet]) -> bool:
+    """Our own result workbook sent back with its Needs Re-upload sheet filled in (the date, the office
+    …): a way back as good as the original file; its other sheets are what was already done."""
+    return RESULT_SHEETS <= {s.name for s in sheets}
+
+
+def returned_from(sheets: list[RawSheet]) -> dict | None:
+    """What the Summary sheet of a returned workbook says it was: {'upload_id', 'file'} (a claim)."""
+    summary = next(s for s in sheets if s.name == "Summary")
+    items = {row[0]: row[1] for row in summary.rows if len(row) > 1 and row[0]}
+    upload_id = items.get("Upload id", "")
+    return {"upload_id": int(upload_id), "file": items.get("Upload", "")} if upload_id.isdigit() else None
+
+
+def _skip_result_sheet(sheet: RawSheet, report: IntakeReport) -> None:
+    sheet_report = SheetReport(sheet.name, rows_read=len(sheet.rows))
+    sheet_report.status, sheet_report.reason = "ignored", DropReason.RESULT_SHEET.value
+    report.sheets.append(sheet_report)
+    for number, row in enumerate(sheet.rows, start=1):
+        report.drop(sheet.name, number, DropReason.RESULT_SHEET if any(row) else DropReason.BLANK)
+
+
 def read_upload(
     path: Path,
     options: UploadOptions | None = None,
@@ -342,7 +368,13 @@ def read_upload(
     sheets, source = _read_sheets(path, limits)
     parsed = ParsedUpload(report=IntakeReport(source=source))
     seen: dict[tuple, str] = {}
+    returned = returned_result_workbook(sheets)
+    if returned:
+        parsed.report.returned_from = returned_from(sheets)
     for sheet in sheets:
+        if returned and sheet.name != RETURNED_SHEET:
+            _skip_result_sheet(sheet, parsed.report)
+            continue
         parsed.rows.extend(_read_table(sheet, options, ask_model, parsed.report, seen))
     imported = [s for s in parsed.report.sheets if s.status == "imported"]
     if not imported:

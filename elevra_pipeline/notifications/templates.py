@@ -7,6 +7,7 @@ from html import escape
 from string import Template
 
 from elevra_pipeline.quotas.prices import format_cost
+from elevra_pipeline.storage.batch_rules import reason_kind
 
 LIST_LIMIT = 40
 WAITING_NOTE = (
@@ -98,6 +99,8 @@ def rows_line(rows: dict) -> str:
     ]
     if rows.get("in_progress"):
         parts.append(f"{rows['in_progress']} still in progress")
+    if rows.get("sent_again"):
+        parts.insert(2, f"{rows['sent_again']} were sent again, fixed, in a later upload")
     return f"Rows: {rows.get('read', 0)} read: " + ", ".join(parts) + "."
 
 
@@ -141,6 +144,30 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
     headline, _, rest = text.partition("\n")  # the first line stays the outcome, as the subject
     text = f"{headline} [EMULATED]\n\n{EMULATED_NOTE}\n{rest}"
     return f"{subject} [EMULATED]", text, html.replace('<p style="font-size:18px', marked, 1)
+
+
+def race_label(race: dict) -> str:
+    """'Springfield Mayor, District 4' (never 'Springfield Mayor  ()')."""
+    label = " ".join(p for p in (race.get("jurisdiction"), race.get("office")) if p) or "a race"
+    return ", ".join(p for p in (label, race.get("district"), race.get("date")) if p)
+
+
+def fix_lines(races: list[dict]) -> list[str]:
+    """Races that need the uploader's fix, grouped by reason, the advice said once per reason."""
+    groups: dict[str, list[dict]] = {}
+    for race in races:
+        groups.setdefault(reason_kind(race["reason"]), []).append(race)
+    lines = []
+    for kind, members in groups.items():
+        advice = (members[0]["reason"] or "").partition(": ")[2]
+        names = ", ".join(race_label(r) for r in members[:8]) + (
+            f" and {len(members) - 8} more" if len(members) > 8 else ""
+        )
+        lines.append(
+            f"{len(members)} race{'s' if len(members) > 1 else ''}: {kind} ({names})"
+            + (f". {advice}" if advice else "")
+        )
+    return lines
 
 
 def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, str]:
@@ -261,12 +288,18 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
         headline = (
             ("Updated: " if extra.get("updated") else "Done: ")
             + f"{len(summary['elections'])} elections and {len(summary['candidates'])} candidates from {name}"
-            + (f"; {b['needs_reupload']} batch(es) need re-upload" if b["needs_reupload"] else "")
+            + (f"; {b['needs_reupload']} races need your fix" if b["needs_reupload"] else "")
         )
         paragraphs = [
-            f"{b['inserted']} of {b['total']} election batches were inserted. The result workbook is attached.",
+            f"{b['inserted']} of {b['total']} races were inserted. The result workbook is attached.",
             rows_line(summary.get("rows", {})),
         ]
+        if b["needs_reupload"]:
+            paragraphs.append(
+                "To fix them, send the same file again with the fix (a sidecar with the setting, the Needs "
+                f"Re-upload sheet of the workbook filled in, or `elevra-pipeline retry {upload.id} --election-date "
+                "…`): the races already inserted are kept, only these are done again."
+            )
         if extra.get("updated"):
             paragraphs.insert(
                 0,
@@ -286,13 +319,7 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             headline,
             paragraphs,
             [
-                (
-                    "Needs re-upload",
-                    [
-                        f"{r['jurisdiction']} {r['office']} {r['district']} ({r['date']}): {r['reason']}"
-                        for r in summary["needs_reupload"]
-                    ],
-                ),
+                ("What to fix", fix_lines(summary["needs_reupload"])),
                 ("Rows dropped (each listed in the workbook's Dropped Rows sheet)", _dropped_lines(summary)),
                 ("Elections", [f"{e['name']} ({e['date']}): {e['url']}" for e in summary["elections"]]),
                 (
@@ -350,7 +377,9 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
                 f"Upload {upload.id} is {upload.status}"
                 + (f": {upload.failure_reason}" if upload.failure_reason else ".")
                 + (" Its workbook went out with its final e-mail." if upload.workbook_path else ""),
-                "To load a corrected list, change the file and upload it again.",
+                "To give settings the file lacks (the election date, the city…), send it again with a "
+                "sidecar that has them, or run `elevra-pipeline retry "
+                f"{upload.id} --election-date …`: the same file with new settings is read again.",
             ],
             [],
         )

@@ -102,3 +102,16 @@ def upload_status(upload, batches) -> UploadStatus:
     if all(b.status == BatchStatus.INSERTED for b in batches):
         return UploadStatus.COMPLETED
     return UploadStatus.COMPLETED_WITH_FAILURES
+
+
+def reason_kind(reason: str | None) -> str:
+    """A reason without its advice ('no election date'), for counting the batches that share it."""
+    return (reason or "no reason recorded").split(":")[0].split(" (")[0].strip()
+
+
+RESENT = "resent"  # the failure_kind of a superseded batch whose races the uploader sent again in another upload
+
+
+def sent_again(batch) -> bool:
+    """A race that needed a fix and came back fixed in another upload (a result workbook sent back)."""
+    return batch.status == BatchStatus.SUPERSEDED and batch.failure_kind == RESENT

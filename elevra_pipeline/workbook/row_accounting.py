@@ -13,7 +13,7 @@ from collections import Counter
 
 from elevra_pipeline.intake.accounting import DropReason
 from elevra_pipeline.records.sanitize import plain_text
-from elevra_pipeline.storage.batch_rules import BatchStatus
+from elevra_pipeline.storage.batch_rules import BatchStatus, sent_again
 from elevra_pipeline.storage.models import Candidate
 
 OPEN_STATUSES = (BatchStatus.PENDING, BatchStatus.ANALYZED, BatchStatus.STRUCTURED, BatchStatus.WAITING_FOR_MODEL)
@@ -62,6 +62,9 @@ def account_rows(repo, upload, batches) -> tuple[dict, list[dict]]:
             counts["in_progress"] += len(rows)
         else:  # skipped or cancelled by an admin
             counts["needs_reupload"] += len(rows)
+    resent = [b for b in repo.batches(upload.id, superseded=True) if sent_again(b)]
+    if resent:  # fixed by the uploader in another upload (the result workbook sent back)
+        counts["sent_again"] = sum(len(b.rows_json or []) for b in resent)
     counts["dropped"] = sum((d.get("last_row") or d["row"]) - d["row"] + 1 for d in dropped)
     counts["read"] = intake.get("rows_read", sum(counts.values()))
     return dict(counts), dropped

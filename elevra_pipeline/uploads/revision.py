@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from elevra_pipeline.intake.batching import BatchDraft
 from elevra_pipeline.intake.options import UploadOptions
-from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind
+from elevra_pipeline.storage.batch_rules import RESENT, BatchStatus, FailureKind, sent_again
 
 # what the admin may change by sending the same file again (the uploader's address is not a setting)
 REVISABLE = (
@@ -56,9 +56,10 @@ class Regrouping:
 
 
 def regroup(known: list, drafts: list[BatchDraft]) -> Regrouping:
-    """What reading the file again means for the upload's stored batches. On a plain re-run (same
-    settings) it changes nothing: every draft's key is known and no batch is superseded."""
-    settled = {_source(r) for b in known if b.status in SETTLED for r in b.rows_json or []}
+    """What reading the file again means for the upload's stored batches (`known`: all of them, the
+    superseded too). On a plain re-run (same settings) it changes nothing: every draft's key is known
+    and no batch is superseded. Races the uploader sent again in another upload stay settled."""
+    settled = {_source(r) for b in known if b.status in SETTLED or sent_again(b) for r in b.rows_json or []}
     by_key = {b.batch_key: b for b in known}
     result, kept = Regrouping(), set()
     for draft in drafts:
@@ -105,4 +106,24 @@ def reopened_fields(draft: BatchDraft) -> dict:
         "failure_kind": None,
         "rows_json": draft.rows,
         "row_count": len(draft.rows),
+    }
+
+
+def races_sent_again(original_batches: list, rows: list[dict]) -> list:
+    """The races of an earlier upload that needed a fix and whose every candidate comes back in `rows`
+    (same place and office): the uploader sent them again, fixed, in the result workbook."""
+    key = lambda r: tuple(str(r.get(f) or "").casefold() for f in ("jurisdiction", "office", "candidate_name"))  # noqa: E731
+    sent = {key(r) for r in rows}
+    return [
+        b
+        for b in original_batches
+        if b.status == BatchStatus.NEEDS_REUPLOAD and b.rows_json and all(key(r) in sent for r in b.rows_json)
+    ]
+
+
+def sent_again_fields(upload) -> dict:
+    return {
+        "status": BatchStatus.SUPERSEDED,
+        "failure_kind": RESENT,
+        "error_reason": f"sent again, fixed, in upload {upload.id} ({upload.original_filename})",
     }

@@ -1,6 +1,6 @@
 import dagster as dg
 
-from elevra_pipeline.pipeline.partitions import uploads_partitions
+from elevra_pipeline.defs.partitions import uploads_partitions
 
 # A run that outlives this is failed by the daemon's run monitoring (dagster.yaml), and the failure
 # sensor tells the team; a run may be long (quota-bound), never endless.

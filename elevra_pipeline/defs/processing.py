@@ -1,6 +1,7 @@
 """Process one file in this process: register it, then run the `process_upload` job for its partition."""
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -8,22 +9,23 @@ from typing import Callable
 
 import dagster as dg
 from dagster._core.utils import make_new_run_id
+from tqdm import tqdm
 
 from elevra_pipeline.definitions import build_resources
+from elevra_pipeline.defs.assets import upload_assets
+from elevra_pipeline.defs.jobs import process_upload_job
+from elevra_pipeline.defs.partitions import uploads_partitions
+from elevra_pipeline.defs.resources import AppResource, GeminiBatchesResource
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline.assets import upload_assets
-from elevra_pipeline.pipeline.batch_stage import refresh_job
-from elevra_pipeline.pipeline.jobs import process_upload_job
-from elevra_pipeline.pipeline.partitions import uploads_partitions
-from elevra_pipeline.pipeline.registration import register_file
-from elevra_pipeline.pipeline.resources import AppResource, GeminiBatchesResource
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, load_quotas
 from elevra_pipeline.quotas.planner import planned_mode
 from elevra_pipeline.settings import Settings, data_dir
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.batch_stage import refresh_job
+from elevra_pipeline.uploads.registration import register_file
 from elevra_pipeline.workbook.summary import model_usage, total_cost_usd
 
 
@@ -49,6 +51,7 @@ def process_file(
     resources: dict | None = None,
     keep_raw_file: bool = False,
     options: dict | None = None,
+    verbose: bool = False,
 ) -> dict:
     """`options`: election_date, jurisdiction, state, columns (JSON) for the whole file; they win over the sidecar."""
     settings = Settings.from_env()
@@ -77,9 +80,9 @@ def process_file(
     try:  # a rejected file runs too: its partition and its failed run say why in the Dagster UI
         if registration.rejected:
             notifier.notify(upload, "rejected")
-        _run_job(instance, upload, resources, repo, notifier, progress)
+        _run_job(instance, upload, resources, repo, notifier, progress, verbose)
         while _wait_for_batch_jobs(repo, upload.id, resources.get("gemini_batches"), progress):
-            _run_job(instance, upload, resources, repo, notifier, progress)  # applies the answers
+            _run_job(instance, upload, resources, repo, notifier, progress, verbose)  # applies the answers
     finally:
         if owned:
             instance.dispose()
@@ -184,6 +187,8 @@ class StageProgress:
         self.observed: dict[str, dict] = {}  # e.g. a model stage waiting for Batch API jobs
         self.materialized: list[str] = []
         self.failure: tuple[str, str] | None = None
+        self.live = sys.stderr.isatty()  # a person watching: progress bars; else (logs, tests) lines
+        self.bars: dict[str, tqdm] = {}
         self._stop = threading.Event()
 
     def __enter__(self) -> "StageProgress":
@@ -216,12 +221,17 @@ class StageProgress:
         prefix = f"[{index}/{len(self.order)}] {step}"
         if event.event_type == dg.DagsterEventType.ASSET_OBSERVATION:
             observation = event.event_specific_data.asset_observation
-            self.observed[step] = {k: v.value for k, v in observation.metadata.items()}
+            found = {k: v.value for k, v in observation.metadata.items()}
+            if "progress_total" in found:
+                self._advance(step, prefix, found)
+            else:
+                self.observed[step] = found
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             self.materialized.append(step)
             materialization = event.event_specific_data.materialization
             self.metadata[step] = {k: v.value for k, v in materialization.metadata.items()}
         elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            self._close(step)
             shown = ", ".join(
                 f"{k}={v}"
                 for k, v in self.metadata.get(step, {}).items()
@@ -241,12 +251,33 @@ class StageProgress:
         elif event.event_type == dg.DagsterEventType.STEP_SKIPPED:
             self.progress(f"{prefix}: skipped (an earlier step had nothing to do)")
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            error = event.event_specific_data.error
-            self.failure = (step, error.message.strip() if error else event.message or "unknown")
+            self._close(step)
+            data = event.event_specific_data
+            if step == "result_workbook" and data.user_failure_data:  # written; the upload needs attention
+                self.failure = (step, data.user_failure_data.description or "")
+                self.progress(f"{prefix}: written; the upload needs attention: {self.failure[1][:500]}")
+                return
+            self.failure = (step, data.error.message.strip() if data.error else event.message or "unknown")
             self.progress(f"{prefix}: FAILED: {self.failure[1][:500]}")
 
+    def _advance(self, step: str, prefix: str, found: dict) -> None:
+        """A model stage's calls answered so far: a live bar on a terminal (tqdm), else a line."""
+        done, total = found["progress_done"], found["progress_total"]
+        if not self.live:
+            left = found.get("seconds_left") or 0
+            self.progress(f"{prefix}: {done}/{total} batches answered" + (f", about {left} s left" if done else ""))
+            return
+        bar = self.bars.get(step)
+        if bar is None:
+            bar = self.bars[step] = tqdm(total=total, desc=prefix, unit="batch", leave=False, file=sys.stderr)
+        bar.update(done - bar.n)
 
-def _run_job(instance, upload, resources, repo, notifier, progress) -> None:
+    def _close(self, step: str) -> None:
+        if bar := self.bars.pop(step, None):
+            bar.close()
+
+
+def _run_job(instance, upload, resources, repo, notifier, progress, verbose: bool = False) -> None:
     """One run of the `process_upload` job for the partition (the job the daemon runs), with live
     per-step progress; then the same e-mails the sensors send, by the same rule (`after_assets`)."""
     instance.add_dynamic_partitions(uploads_partitions.name, [upload.partition_key])
@@ -262,6 +293,7 @@ def _run_job(instance, upload, resources, repo, notifier, progress) -> None:
             run_id=run_id,
             raise_on_error=False,
             tags={"elevra/kind": "cli"},
+            run_config={"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}}}},
         )
     notifier.after_assets(repo.get_upload_by_id(upload.id), watched.materialized)
     if not result.success:

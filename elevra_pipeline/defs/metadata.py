@@ -4,8 +4,8 @@ from collections import Counter
 
 import dagster as dg
 
-from elevra_pipeline.pipeline.stages import BatchResult
-from elevra_pipeline.pipeline.status import markdown_cell
+from elevra_pipeline.uploads.stages import BatchResult
+from elevra_pipeline.uploads.status import markdown_cell
 from elevra_pipeline.workbook.summary import summarize_attempts, total_cost_usd
 
 

@@ -16,7 +16,7 @@ from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, stage_
 from elevra_pipeline.storage.models import ElectionBatch
 
 if TYPE_CHECKING:  # the stage workers run these without Dagster: anything with `caller` and `chain`
-    from elevra_pipeline.pipeline.resources import GeminiResource
+    from elevra_pipeline.defs.resources import GeminiResource
 
 
 @dataclass

@@ -4,14 +4,9 @@ partitions" backfill selects it."""
 
 from collections import Counter
 
-from elevra_pipeline.storage.batch_rules import BatchStatus, UploadStatus, blocked_by_configuration
+from elevra_pipeline.storage.batch_rules import BatchStatus, UploadStatus, blocked_by_configuration, reason_kind
 
 UNUSABLE = (UploadStatus.REJECTED, UploadStatus.FAILED)
-
-
-def reason_kind(reason: str | None) -> str:
-    """A reason without its advice ('no election date'), for counting batches that share it."""
-    return (reason or "no reason recorded").split(":")[0].split(" (")[0].strip()
 
 
 def grouped_reasons(batches) -> str:

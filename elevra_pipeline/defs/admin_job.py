@@ -4,9 +4,10 @@ from typing import Literal
 
 import dagster as dg
 
+from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource, GeminiBatchesResource
+from elevra_pipeline.defs.runs import stop_upload_runs
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline import admin
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource, GeminiBatchesResource
+from elevra_pipeline.uploads import admin
 
 
 class UploadAdminConfig(dg.Config):
@@ -38,7 +39,7 @@ def apply_upload_admin_action(
     else:
         notifier = Notifier(repo, email, app.team_email)
         message = admin.cancel_upload(
-            repo, config.upload_id, notifier, context.instance, config.reason, gemini_batches.client()
+            repo, config.upload_id, notifier, stop_upload_runs(context.instance), config.reason, gemini_batches.client()
         )
     context.log.info(message)
 

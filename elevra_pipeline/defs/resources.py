@@ -25,6 +25,7 @@ class AppResource(dg.ConfigurableResource):
     team_email: str
     quotas_file: str | None = None
     batch_lease_seconds: float = 900.0
+    progress_seconds: float = 5.0  # how often a model stage logs how far it is
     retention_days: float = 180.0
     intake_max_file_mb: float | None = None
     intake_max_rows: int | None = None
@@ -42,6 +43,7 @@ class AppResource(dg.ConfigurableResource):
             team_email=settings.team_email,
             quotas_file=settings.quotas_file,
             batch_lease_seconds=settings.batch_lease_seconds,
+            progress_seconds=settings.progress_seconds,
             retention_days=settings.retention_days,
             intake_max_file_mb=settings.intake_max_file_mb,
             intake_max_rows=settings.intake_max_rows,

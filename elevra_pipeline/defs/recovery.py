@@ -13,10 +13,10 @@ import time
 
 import dagster as dg
 
+from elevra_pipeline.defs.jobs import process_upload_job
+from elevra_pipeline.defs.resources import AppResource, DatabaseResource, GeminiBatchesResource
+from elevra_pipeline.defs.schedules import backfill_reasons
 from elevra_pipeline.gemini.model_check import probe
-from elevra_pipeline.pipeline.jobs import process_upload_job
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, GeminiBatchesResource
-from elevra_pipeline.pipeline.schedules import backfill_reasons
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.storage.batch_rules import WAITING, UploadStatus
 

@@ -10,9 +10,9 @@ import time
 
 import dagster as dg
 
-from elevra_pipeline.pipeline.jobs import process_upload_job
-from elevra_pipeline.pipeline.partitions import uploads_partitions
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
+from elevra_pipeline.defs.jobs import process_upload_job
+from elevra_pipeline.defs.partitions import uploads_partitions
+from elevra_pipeline.defs.resources import AppResource, DatabaseResource
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.storage.batch_rules import COMPLETE, UploadStatus, model_retryable
 

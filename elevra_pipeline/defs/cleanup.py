@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy import delete, select
 
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource
+from elevra_pipeline.defs.resources import AppResource, DatabaseResource
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.models import ElectionBatch, ModelAttempt, Notification, Upload
 from elevra_pipeline.storage.repository import Repository

@@ -9,9 +9,9 @@ import json
 
 import dagster as dg
 
+from elevra_pipeline.defs.jobs import process_upload_job
+from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource
 from elevra_pipeline.notifications.notifier import STAGE_EMAILS, Notifier
-from elevra_pipeline.pipeline.jobs import process_upload_job
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource
 from elevra_pipeline.storage.batch_rules import UploadStatus
 
 

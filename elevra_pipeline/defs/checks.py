@@ -6,9 +6,10 @@ run then fails with the reason), so a data problem never shows as a check that c
 import dagster as dg
 import openpyxl
 
-from elevra_pipeline.pipeline.status import markdown_cell
 from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind
+from elevra_pipeline.uploads.status import markdown_cell
 
+OUTCOMES = ("header", "candidates", "needs_reupload", "sent_again", "dropped", "in_progress")  # add up to rows read
 RESULT_CHECKS = [
     dg.AssetCheckSpec(
         "no_batch_failed_a_model_stage",
@@ -20,7 +21,8 @@ RESULT_CHECKS = [
         "every_row_accounted_for",
         asset="result_workbook",
         blocking=False,
-        description="Rows read = header rows + candidates + rows needing re-upload + dropped + in progress.",
+        description="Rows read = header rows + candidates + rows needing re-upload + rows sent again + dropped + in "
+        "progress.",
     ),
     dg.AssetCheckSpec(
         "workbook_matches_database",
@@ -55,7 +57,7 @@ def result_checks(batches, summary: dict, workbook_path: str) -> list[dg.AssetCh
         + [f"| {b.batch_key} | {b.status} | {markdown_cell(b.error_reason, 200)} |" for b in failed]
     )
     rows = summary.get("rows", {})
-    outcomes = sum(rows.get(k, 0) for k in ("header", "candidates", "needs_reupload", "dropped", "in_progress"))
+    outcomes = sum(rows.get(k, 0) for k in OUTCOMES)
     in_book = {name: sheet_rows(workbook_path, name) for name in ("Elections", "Candidates")}
     in_db = {"Elections": len(summary["elections"]), "Candidates": len(summary["candidates"])}
     return [

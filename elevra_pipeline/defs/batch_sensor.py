@@ -4,10 +4,10 @@ import time
 
 import dagster as dg
 
+from elevra_pipeline.defs.jobs import process_upload_job
+from elevra_pipeline.defs.resources import DatabaseResource, GeminiBatchesResource
 from elevra_pipeline.gemini.batch_jobs import JobState
-from elevra_pipeline.pipeline.batch_stage import refresh_job
-from elevra_pipeline.pipeline.jobs import process_upload_job
-from elevra_pipeline.pipeline.resources import DatabaseResource, GeminiBatchesResource
+from elevra_pipeline.uploads.batch_stage import refresh_job
 
 CONFIRM_AFTER_SECONDS = 300.0  # a job still `submitting` this long after its run sent it: its run died
 

@@ -1,15 +1,17 @@
-"""Admin actions on uploads and batches, shared by the CLI and the `upload_admin` Dagster job."""
+"""Admin actions on uploads and batches, shared by the CLI and the `upload_admin` Dagster job.
+
+`cancel_upload` is given `stop_runs(partition_key) -> runs stopped` by its caller (the Dagster layer's
+`defs.runs.stop_upload_runs`): this module does not know Dagster."""
 
 import time
-
-import dagster as dg
+from typing import Callable
 
 from elevra_pipeline.exceptions import ElevraError, ModelCallError
 from elevra_pipeline.gemini.batch_jobs import GeminiBatches, JobState
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline.batch_stage import job_owner
 from elevra_pipeline.storage.batch_rules import FINISHED, BatchStatus, UploadStatus
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.batch_stage import job_owner
 
 ACTIONS = ("redo", "skip", "pause", "resume", "cancel")
 
@@ -90,7 +92,7 @@ def cancel_upload(
     repo: Repository,
     upload_id: int,
     notifier: Notifier | None,
-    instance: dg.DagsterInstance | None,
+    stop_runs: Callable[[str], int] | None,
     reason: str = "",
     batches: GeminiBatches | None = None,
 ) -> str:
@@ -107,25 +109,7 @@ def cancel_upload(
         repo.update_batch(batch.id, status=BatchStatus.CANCELLED, error_reason="upload cancelled")
         cancelled += 1
     jobs = cancel_batch_jobs(repo, upload_id, batches, time.time())
-    terminated = 0
-    if instance is not None:
-        runs = instance.get_runs(
-            filters=dg.RunsFilter(
-                tags={"dagster/partition": upload.partition_key},
-                statuses=[
-                    dg.DagsterRunStatus.QUEUED,
-                    dg.DagsterRunStatus.STARTED,
-                    dg.DagsterRunStatus.STARTING,
-                    dg.DagsterRunStatus.NOT_STARTED,
-                ],
-            )
-        )
-        for run in runs:
-            if run.status == dg.DagsterRunStatus.STARTED and instance.run_launcher.terminate(run.run_id):
-                terminated += 1
-            elif run.status != dg.DagsterRunStatus.STARTED:
-                instance.report_run_canceled(run, message="upload cancelled by an admin")
-                terminated += 1
+    terminated = stop_runs(upload.partition_key) if stop_runs is not None else 0
     if notifier is not None:
         notifier.notify(repo.get_upload_by_id(upload_id), "cancelled")
         notifier.deliver_due()

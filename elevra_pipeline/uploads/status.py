@@ -4,11 +4,13 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from elevra_pipeline.notifications.templates import EMULATED_NOTE, mapping_lines, rows_line
-from elevra_pipeline.pipeline.queue import DONE_BATCHES, OPEN_UPLOADS, queue_snapshot
 from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
 from elevra_pipeline.quotas.planner import BATCH_ETA, planned_mode
 from elevra_pipeline.quotas.prices import CallMode, format_cost
+from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.attention import attention_line
+from elevra_pipeline.uploads.queue import DONE_BATCHES, OPEN_UPLOADS, queue_snapshot
 from elevra_pipeline.workbook.row_accounting import account_rows
 from elevra_pipeline.workbook.summary import model_usage, summarize_attempts, total_cost_usd
 
@@ -83,8 +85,15 @@ def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) ->
         "workbook": upload.workbook_path,
         "results_url": (upload.summary_json or {}).get("results_url"),
         "models": usage,
+        "needs_attention": attention_line(upload, batches),
+        "revisions": (upload.summary_json or {}).get("revisions", []),  # the same file re-sent with new settings
     }
     if detail:
+        document["superseded_batches"] = [
+            {"key": b.batch_key, "reason": b.error_reason}
+            for b in repo.batches(upload.id, superseded=True)
+            if b.status == BatchStatus.SUPERSEDED
+        ]
         attempts = attempts_per_batch(repo, upload.id)
         document["batches"] = [
             {
@@ -202,6 +211,11 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         print(f"  {EMULATED_NOTE}")
     if upload.failure_reason:
         print(f"  reason: {upload.failure_reason}")
+    if line := attention_line(upload, repo.batches(upload.id)):
+        print(f"  NEEDS ATTENTION: {line}")
+    for revision in (upload.summary_json or {}).get("revisions", []):
+        changed = ", ".join(f"{k} {v}" for k, v in revision.items() if k not in ("revision", "at", "by"))
+        print(f"  revision {revision['revision']} ({revision['at']}, by {revision['by']}): {changed}")
     if upload.workbook_path:
         print(f"  workbook: {upload.workbook_path}")
     if upload.intake_json:

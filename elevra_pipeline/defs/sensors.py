@@ -10,13 +10,13 @@ from pathlib import Path
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from elevra_pipeline.defs.jobs import process_upload_job
+from elevra_pipeline.defs.partitions import uploads_partitions
+from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource
 from elevra_pipeline.intake.object_bucket import BucketUrl, ObjectBucket
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.pipeline.jobs import process_upload_job
-from elevra_pipeline.pipeline.partitions import uploads_partitions
-from elevra_pipeline.pipeline.registration import register_file, sidecar, sidecar_email
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, EmailResource
 from elevra_pipeline.storage.batch_rules import COMPLETE
+from elevra_pipeline.uploads.registration import register_file, sidecar, sidecar_email
 
 SETTLE_SECONDS = 2.0  # a file modified more recently may still be being copied in
 

@@ -10,10 +10,10 @@ from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.batching import partition_key_for
 from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import SUPPORTED_SUFFIXES, unsupported_reason
-from elevra_pipeline.pipeline.revision import revision_entry, settings_changes
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.models import Upload
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.revision import revision_entry, settings_changes
 
 
 @dataclass

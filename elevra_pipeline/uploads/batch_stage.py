@@ -21,12 +21,12 @@ from elevra_pipeline.gemini.batch_jobs import (
     answers_by_key,
     read_inlined,
 )
-from elevra_pipeline.pipeline.stages import BatchResult, ModelStage, give_up
 from elevra_pipeline.quotas.engine import Outcome, QuotaEngine
 from elevra_pipeline.quotas.failures import CallFailure
 from elevra_pipeline.quotas.prices import CallMode
 from elevra_pipeline.storage.models import ElectionBatch, GeminiBatchJob, Upload
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.stages import BatchResult, ModelStage, give_up
 
 JOB_LEASE_SECONDS = 49 * 3600  # Google expires a job that has not ended within 48 hours
 MAX_POLL_SECONDS = 600.0

@@ -8,16 +8,10 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from elevra_pipeline.exceptions import BatchFailedError, UnusableUploadError
-from elevra_pipeline.intake.batching import group_rows
-from elevra_pipeline.intake.options import UploadOptions
-from elevra_pipeline.intake.reader import read_upload
-from elevra_pipeline.pipeline.attention import UNUSABLE, attention_line
-from elevra_pipeline.pipeline.batch_stage import BatchStage
-from elevra_pipeline.pipeline.checks import RESULT_CHECKS, result_checks
-from elevra_pipeline.pipeline.cleanup import purge_raw_file
-from elevra_pipeline.pipeline.leases import owner_for, owner_is_gone
-from elevra_pipeline.pipeline.metadata import (
+from elevra_pipeline.defs.checks import RESULT_CHECKS, result_checks
+from elevra_pipeline.defs.cleanup import purge_raw_file
+from elevra_pipeline.defs.leases import owner_for, owner_is_gone
+from elevra_pipeline.defs.metadata import (
     cost_metadata,
     failed_table,
     limit_changes_table,
@@ -26,12 +20,12 @@ from elevra_pipeline.pipeline.metadata import (
     stage_metadata,
     unavailable_table,
 )
-from elevra_pipeline.pipeline.partitions import uploads_partitions
-from elevra_pipeline.pipeline.queue import queue_snapshot
-from elevra_pipeline.pipeline.resources import AppResource, DatabaseResource, GeminiResource
-from elevra_pipeline.pipeline.revision import regroup, reopened_fields, superseded_fields
-from elevra_pipeline.pipeline.stages import MODEL_STAGES, column_mapper, run_online, stage_summary
-from elevra_pipeline.pipeline.status import batches_markdown
+from elevra_pipeline.defs.partitions import uploads_partitions
+from elevra_pipeline.defs.resources import AppResource, DatabaseResource, GeminiResource
+from elevra_pipeline.exceptions import BatchFailedError, UnusableUploadError
+from elevra_pipeline.intake.batching import group_rows
+from elevra_pipeline.intake.options import UploadOptions
+from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.quotas.in_flight import run_paced
 from elevra_pipeline.quotas.planner import BATCH_ETA, ModePlan, choose_mode, parse_deadline, planned_mode
 from elevra_pipeline.quotas.prices import CallMode
@@ -46,10 +40,31 @@ from elevra_pipeline.storage.batch_rules import (
 )
 from elevra_pipeline.storage.coalesce import Coalescer
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.attention import UNUSABLE, attention_line
+from elevra_pipeline.uploads.batch_stage import BatchStage
+from elevra_pipeline.uploads.progress import CallProgress
+from elevra_pipeline.uploads.queue import queue_snapshot
+from elevra_pipeline.uploads.revision import (
+    races_sent_again,
+    regroup,
+    reopened_fields,
+    sent_again_fields,
+    superseded_fields,
+)
+from elevra_pipeline.uploads.stages import MODEL_STAGES, column_mapper, run_online, stage_summary
+from elevra_pipeline.uploads.status import batches_markdown
 from elevra_pipeline.workbook.builder import build_workbook
 from elevra_pipeline.workbook.summary import build_summary
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
+# Every upload asset: one partition per upload, owned by the data team; `code_version` is raised when
+# a change makes earlier results worth redoing (the UI then marks them stale).
+UPLOAD_ASSET = {
+    "partitions_def": uploads_partitions,
+    "group_name": "uploads",
+    "owners": ["team:elevra-data"],
+    "code_version": "2026-12-01",
+}
 
 
 def _upload(context: dg.AssetExecutionContext, database: DatabaseResource):
@@ -60,7 +75,7 @@ def _upload(context: dg.AssetExecutionContext, database: DatabaseResource):
     return repo, upload
 
 
-@dg.asset(partitions_def=uploads_partitions, group_name="uploads", output_required=False)
+@dg.asset(**UPLOAD_ASSET, kinds={"python", "pandas"}, output_required=False)
 def upload_batches(
     context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource, app: AppResource
 ):
@@ -92,13 +107,15 @@ def upload_batches(
         context.log.warning(f"'{upload.original_filename}' cannot be used: {e}")
         yield dg.MaterializeResult(metadata={"batches": 0, "unusable": str(e)})
         return
-    regrouped = regroup(known, group_rows(parsed.rows))
+    regrouped = regroup(repo.batches(upload.id, superseded=True), group_rows(parsed.rows))
     revision = len((upload.summary_json or {}).get("revisions", [])) + 1
     repo.update_batches(
         [(b.id, superseded_fields(revision)) for b in regrouped.superseded]
         + [(b.id, reopened_fields(d)) for b, d in regrouped.reopened]
     )
     new = repo.save_batches(upload.id, regrouped.drafts)
+    if parsed.report.returned_from:
+        context.log.info(_take_back(repo, upload, parsed.report.returned_from, parsed.rows))
     batches = repo.batches(upload.id)
     report = {**parsed.report.to_json(), "model_columns": model_columns}
     repo.update_upload(upload.id, status=UploadStatus.PROCESSING, failure_reason=None, intake_json=report)
@@ -143,6 +160,21 @@ def upload_batches(
     )
 
 
+def _take_back(repo: Repository, upload, claim: dict, rows: list[dict]) -> str:
+    """A result workbook sent back: the races of the upload it came from that it brings again (fixed)
+    are handed over to this upload. The workbook's claim is believed only when that upload exists and
+    has the file name the workbook gives."""
+    original = repo.get_upload_by_id(claim["upload_id"])
+    if original is None or original.id == upload.id or original.original_filename != claim["file"]:
+        return f"a result workbook for upload {claim['upload_id']} that does not match it: read as a new list"
+    resent = races_sent_again(repo.batches(original.id), rows)
+    repo.update_batches([(b.id, sent_again_fields(upload)) for b in resent])
+    repo.update_upload(original.id, status=upload_status(original, repo.batches(original.id)))
+    repo.merge_summary(original.id, sent_again_in=upload.id)
+    repo.merge_summary(upload.id, returned_for=original.id)
+    return f"the result workbook of upload {original.id}: {len(resent)} of its races sent again, fixed"
+
+
 def plan_mode(options: UploadOptions, batches: int, gemini: GeminiResource, queue: dict) -> ModePlan:
     now = datetime.now(PACIFIC)
     eta = queue.get("eta_seconds")
@@ -184,9 +216,12 @@ def _lease(repo: Repository, upload_id: int, todo: list, owner: str, lease_secon
     return [b for b in repo.batches(upload_id) if b.id in ids]
 
 
-async def _run_online(repo, gemini, stage, eligible, leased: list, owner: str, app) -> list:
+async def _run_online(repo, gemini, stage, eligible, leased: list, owner: str, app, report) -> list:
     """Every leased batch's call on one event loop, as many in flight as the quotas admit; the leases
-    are renewed while the stage runs (a stage held back by its quotas can outlast one lease)."""
+    are renewed while the stage runs (a stage held back by its quotas can outlast one lease), and
+    `report(progress)` is told how far the stage is every `app.progress_seconds`."""
+    todo = [b for b in leased if eligible(b)]
+    progress = CallProgress(stage.name, len(todo))
 
     async def renew() -> None:
         while True:
@@ -194,17 +229,39 @@ async def _run_online(repo, gemini, stage, eligible, leased: list, owner: str, a
             now = time.time()
             repo.lease_batches([b.id for b in leased], owner, now, now + app.batch_lease_seconds, owner)
 
-    renewing, keep = asyncio.create_task(renew()), Coalescer(repo.update_batches)
+    async def tell() -> None:
+        while True:
+            await asyncio.sleep(app.progress_seconds)
+            report(progress)
+
+    async def counted(batch):
+        try:
+            return await run_online(stage, gemini, batch, keep)
+        finally:
+            progress.one_done()
+
+    keep = Coalescer(repo.update_batches)
+    renewing, telling = asyncio.create_task(renew()), asyncio.create_task(tell())
     try:
         async with gemini.caller.async_session():
-            return await run_paced(
-                lambda batch: run_online(stage, gemini, batch, keep),
-                [b for b in leased if eligible(b)],
-                lambda: gemini.in_flight(stage.name),
-                gemini.max_in_flight,
-            )
+            return await run_paced(counted, todo, lambda: gemini.in_flight(stage.name), gemini.max_in_flight)
     finally:
         renewing.cancel()
+        telling.cancel()
+
+
+def _reporter(context):
+    """A stage's progress in the run's log, and as an observation `process` draws as a progress bar."""
+
+    def report(progress: CallProgress) -> None:
+        context.log.info(progress.line())
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=context.asset_key, partition=context.partition_key, metadata=progress.metadata()
+            )
+        )
+
+    return report
 
 
 def _model_stage(context, database, gemini, app, stage: str, eligible):
@@ -265,7 +322,9 @@ def _model_stage(context, database, gemini, app, stage: str, eligible):
     leased_elsewhere = [b.batch_key for b in todo if b.id not in leased_ids]
     calls_began = time.time()
     try:
-        paced = asyncio.run(_run_online(repo, gemini, MODEL_STAGES[stage], eligible, leased, owner, app))
+        paced = asyncio.run(
+            _run_online(repo, gemini, MODEL_STAGES[stage], eligible, leased, owner, app, _reporter(context))
+        )
     finally:  # one statement for the stage: each batch's lease is held until the stage ends
         repo.release_batches([b.id for b in todo], owner)
     context.log.info(f"{stage}: the model calls of {len(paced)} batch(es) took {time.time() - calls_began:.1f}s")
@@ -304,9 +363,7 @@ def _model_stage(context, database, gemini, app, stage: str, eligible):
     )
 
 
-@dg.asset(
-    partitions_def=uploads_partitions, group_name="uploads", deps=[upload_batches], pool="gemini", output_required=False
-)
+@dg.asset(**UPLOAD_ASSET, kinds={"gemini"}, deps=[upload_batches], pool="gemini", output_required=False)
 def batch_analysis(
     context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource, app: AppResource
 ):
@@ -314,9 +371,7 @@ def batch_analysis(
     yield from _model_stage(context, database, gemini, app, "analysis", needs_analysis)
 
 
-@dg.asset(
-    partitions_def=uploads_partitions, group_name="uploads", deps=[batch_analysis], pool="gemini", output_required=False
-)
+@dg.asset(**UPLOAD_ASSET, kinds={"gemini"}, deps=[batch_analysis], pool="gemini", output_required=False)
 def structured_output(
     context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource, app: AppResource
 ):
@@ -329,7 +384,7 @@ def primary_party_of(rows: list[dict]) -> str:
     return next((r["primary_party"] for r in rows if r.get("primary_party")), "")
 
 
-@dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[structured_output])
+@dg.asset(**UPLOAD_ASSET, kinds={"sqlalchemy"}, deps=[structured_output])
 def inserted_records(
     context: dg.AssetExecutionContext, database: DatabaseResource, app: AppResource
 ) -> dg.MaterializeResult:
@@ -351,7 +406,7 @@ def inserted_records(
     )
 
 
-@dg.asset(partitions_def=uploads_partitions, group_name="uploads", deps=[inserted_records], check_specs=RESULT_CHECKS)
+@dg.asset(**UPLOAD_ASSET, kinds={"excel"}, deps=[inserted_records], check_specs=RESULT_CHECKS)
 def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResource, app: AppResource):
     """The result workbook for the uploader: elections, candidates, re-uploads and model usage."""
     repo, upload = _upload(context, database)
