@@ -4,6 +4,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from elevra_pipeline.intake.object_bucket import BucketUrl
 
@@ -61,6 +62,8 @@ class Settings:
     upload_bucket: str | None = None  # s3://bucket/prefix: the upload bucket on object storage
     results_bucket: str | None = None  # s3://bucket/prefix: result workbooks written back there
     environment: str = "development"  # ELEVRA_ENVIRONMENT; production refuses to run without GEMINI_API_KEY
+    timezone: str = "America/Los_Angeles"  # ELEVRA_TIMEZONE: the team's; times in e-mails and status
+    dagster_url: str | None = None  # ELEVRA_DAGSTER_URL: the Dagster UI, for links in the team's e-mails
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -93,7 +96,18 @@ class Settings:
             upload_bucket=_bucket_url("ELEVRA_UPLOAD_BUCKET"),
             results_bucket=_bucket_url("ELEVRA_RESULTS_BUCKET"),
             environment=environment,
+            timezone=_timezone("ELEVRA_TIMEZONE", "America/Los_Angeles"),
+            dagster_url=(os.environ.get("ELEVRA_DAGSTER_URL") or "").rstrip("/") or None,
         )
+
+
+def _timezone(name: str, default: str) -> str:
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{name}={raw!r} is not a time zone (e.g. America/Los_Angeles, UTC)") from None
+    return raw
 
 
 ENVIRONMENTS = ("development", "production")

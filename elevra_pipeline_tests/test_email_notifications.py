@@ -155,7 +155,8 @@ def test_races_the_uploader_must_fix_come_once_in_the_final_email_with_the_workb
         "Done: 1 elections and 1 candidates from undated.csv; 2 races need your fix [EMULATED]",
     ]
     assert mine[0].get_body(("plain",)).get_content().count("no election date") == 2
-    assert mine[3].get_body(("plain",)).get_content().count("no election date") == 2
+    final = mine[3].get_body(("plain",)).get_content()
+    assert "2 races: no election date (Springfield Mayor, Springfield Sheriff). Add an 'Election Date'" in final
     assert [a.get_filename() for a in mine[3].iter_attachments()] == [f"{upload.partition_key}.xlsx"]
 
 

@@ -15,13 +15,14 @@ from dagster_aws.s3 import S3Resource
 from openpyxl import Workbook, load_workbook
 
 from elevra_pipeline.definitions import defs
+from elevra_pipeline.defs.partitions import uploads_partitions
 from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
 from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt
 from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, metadata, register
-from elevra_pipeline_tests.test_email_notifications import read_outbox, tick
+from elevra_pipeline_tests.test_email_notifications import _failure_tick, read_outbox, tick
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 NC = REAL / "nc_candidate_listing_2025.csv"
@@ -88,7 +89,7 @@ def test_a_city_list_without_dates_asks_for_them_without_spending_a_model_call(
     repo, instance, resources, outbox, db_url
 ):
     upload = register(repo, PHILADELPHIA, instance, "clerk@example.org")
-    materialize_upload(upload, instance, resources)
+    result = materialize_upload(upload, instance, resources)
     tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
 
     done = repo.get_upload(upload.partition_key)
@@ -99,12 +100,19 @@ def test_a_city_list_without_dates_asks_for_them_without_spending_a_model_call(
         "no election date" in b.error_reason and "--election-date" in b.error_reason for b in repo.batches(upload.id)
     )
     assert repo.count(ModelAttempt) == 0
+    # nothing inserted: the partition is red in the UI, and a "failed partitions" backfill selects it
+    statuses = instance.get_status_by_partition(
+        dg.AssetKey("result_workbook"), [upload.partition_key], uploads_partitions
+    )
+    assert statuses[upload.partition_key] == dg.AssetPartitionStatus.FAILED
+    _failure_tick(instance, db_url, result)  # the final e-mail comes with the run's end
     final = next(m for m in read_outbox(outbox) if m["Subject"].startswith("Done"))
     assert (
         final["Subject"]
         == f"Done: 0 elections and 0 candidates from {PHILADELPHIA.name}; 16 races need your fix [EMULATED]"
     )
-    assert final.get_body(("plain",)).get_content().count("no election date") == 16
+    body = final.get_body(("plain",)).get_content()  # grouped: the reason and its advice said once
+    assert body.count("no election date") == 1 and "16 races: no election date (01st District Council, 02nd" in body
 
 
 def test_a_city_list_with_the_date_and_city_given_for_the_whole_file_is_processed(repo, instance, resources, tmp_path):

@@ -119,7 +119,7 @@ def upload_batches(
     batches = repo.batches(upload.id)
     report = {**parsed.report.to_json(), "model_columns": model_columns}
     repo.update_upload(upload.id, status=UploadStatus.PROCESSING, failure_reason=None, intake_json=report)
-    queue = queue_snapshot(repo, upload, gemini.quotas, gemini.in_flight("analysis"))
+    queue = queue_snapshot(repo, upload, gemini.quotas, gemini.in_flight("analysis"), zone=app.timezone)
     summary = repo.get_upload_by_id(upload.id).summary_json or {}
     plan = summary.get("plan")
     if not plan or plan.get("requested") != options.mode:  # decided once, unless the admin asks again

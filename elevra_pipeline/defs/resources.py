@@ -32,6 +32,8 @@ class AppResource(dg.ConfigurableResource):
     intake_max_cells: int | None = None
     upload_bucket: str | None = None  # s3://bucket/prefix instead of `upload_dir`
     results_bucket: str | None = None  # s3://bucket/prefix for result workbooks
+    timezone: str = "America/Los_Angeles"  # the team's: times in e-mails
+    dagster_url: str | None = None  # the Dagster UI, linked from the team's e-mails
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppResource":
@@ -50,6 +52,8 @@ class AppResource(dg.ConfigurableResource):
             intake_max_cells=settings.intake_max_cells,
             upload_bucket=settings.upload_bucket,
             results_bucket=settings.results_bucket,
+            timezone=settings.timezone,
+            dagster_url=settings.dagster_url,
         )
 
     def intake_limits(self) -> IntakeLimits:

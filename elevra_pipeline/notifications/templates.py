@@ -165,7 +165,7 @@ def fix_lines(races: list[dict]) -> list[str]:
         )
         lines.append(
             f"{len(members)} race{'s' if len(members) > 1 else ''}: {kind} ({names})"
-            + (f". {advice}" if advice else "")
+            + (f". {advice[:1].upper()}{advice[1:]}" if advice else "")
         )
     return lines
 

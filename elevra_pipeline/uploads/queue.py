@@ -2,6 +2,7 @@
 share, lowered by what Google's 429s taught the ledger) and the answer times measured on recent calls."""
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import QuotaConfig
@@ -26,8 +27,14 @@ def _unfinished(repo: Repository, upload_id: int) -> int:
 
 
 def queue_snapshot(
-    repo: Repository, upload, config: QuotaConfig, concurrency: int = 4, now: datetime | None = None
+    repo: Repository,
+    upload,
+    config: QuotaConfig,
+    concurrency: int = 4,
+    now: datetime | None = None,
+    zone: str = "UTC",
 ) -> dict:
+    """The work ahead of the upload and when it should be done (`zone`: the team's, for the time)."""
     ahead = [u for u in repo.list_uploads() if u.id < upload.id and u.status in OPEN_UPLOADS]
     batches_ahead = sum(_unfinished(repo, u.id) for u in ahead)
     own = _unfinished(repo, upload.id)
@@ -47,5 +54,5 @@ def queue_snapshot(
         "batches_ahead": batches_ahead,
         "batches": own,
         "eta_seconds": round(seconds),
-        "eta": f"about {max(1, round(seconds / 60))} min (by {finish:%H:%M} UTC)",
+        "eta": f"about {max(1, round(seconds / 60))} min (by {finish.astimezone(ZoneInfo(zone)):%H:%M %Z})",
     }
