@@ -15,9 +15,9 @@ from elevra_pipeline.gemini import prompts
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
-from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, register
+from elevra_pipeline_tests.helpers import app_resource, attention, local_outbox, materialize_upload, register
 from elevra_pipeline_tests.model_proxy import ModelProxy
-from elevra_pipeline_tests.test_email_notifications import read_outbox, tick
+from elevra_pipeline_tests.test_email_notifications import _failure_tick, read_outbox, tick
 
 THREE_ROWS = """Election Date,Jurisdiction,Office,Candidate,Party,Website
 2026-11-03,Springfield,City Council,JANE DOE,DEM,janedoe.org
@@ -195,7 +195,9 @@ def test_an_outage_mid_run_waits_for_the_model_and_finishes_without_an_admin(
         assert repo.get_upload_by_id(upload.id).status == "waiting_for_model"
         failed = [a for a in repo.attempts(upload.id) if a.status != "ok"]
         assert {a.model for a in failed} == {"gemini-3.8-flash", "gemini-3.5-flash-lite"}  # the fallback was tried
+        assert attention(result).endswith(f"{len(waiting)} races wait for Gemini; they resume by themselves")
         tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
+        _failure_tick(instance, db_url, result)  # the run ends red: the upload is not done
         subjects = [m["Subject"] for m in read_outbox(outbox)]
         assert any(s.startswith(f"Waiting for Gemini: {len(waiting)} batch(es)") for s in subjects)
         assert not any(s.startswith("Done") for s in subjects)

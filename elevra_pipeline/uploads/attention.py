@@ -4,7 +4,13 @@ partitions" backfill selects it."""
 
 from collections import Counter
 
-from elevra_pipeline.storage.batch_rules import BatchStatus, UploadStatus, blocked_by_configuration, reason_kind
+from elevra_pipeline.storage.batch_rules import (
+    BatchStatus,
+    UploadStatus,
+    blocked_by_configuration,
+    failed_on_data,
+    reason_kind,
+)
 
 UNUSABLE = (UploadStatus.REJECTED, UploadStatus.FAILED)
 
@@ -20,13 +26,19 @@ def attention_line(upload, batches) -> str | None:
     name = upload.original_filename
     if upload.status in UNUSABLE:
         return f"'{name}' cannot be used: {upload.failure_reason}"
-    reupload = [b for b in batches if b.status == BatchStatus.NEEDS_REUPLOAD]
+    reupload = [b for b in batches if failed_on_data(b)]
+    model = [b for b in batches if b.status == BatchStatus.NEEDS_REUPLOAD and not failed_on_data(b)]
     waiting = [b for b in batches if b.status == BatchStatus.WAITING_FOR_MODEL]
     parts = []
     if reupload:
         parts.append(
             f"{len(reupload)} of {len(batches)} races need a fix from the uploader ({grouped_reasons(reupload)}); "
             f"send the file again with the fix (`elevra-pipeline retry {upload.id} …`, see the e-mail)"
+        )
+    if model:
+        parts.append(
+            f"{len(model)} races the model kept getting wrong ({grouped_reasons(model)}); materialize the "
+            "partition again (or wait for the nightly backfill) to try again, or redo or skip them"
         )
     if any(blocked_by_configuration(b) for b in waiting):
         parts.append(f"{len(waiting)} races wait for the team to fix Gemini's configuration")
