@@ -199,7 +199,9 @@ def test_an_outage_mid_run_waits_for_the_model_and_finishes_without_an_admin(
         tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
         _failure_tick(instance, db_url, result)  # the run ends red: the upload is not done
         subjects = [m["Subject"] for m in read_outbox(outbox)]
-        assert any(s.startswith(f"Waiting for Gemini: {len(waiting)} batch(es)") for s in subjects)
+        assert any(
+            s.startswith(f"Waiting for Gemini: {len(waiting)} races of sample_elections.xlsx will") for s in subjects
+        )
         assert not any(s.startswith("Done") for s in subjects)
 
         proxy.down = None  # the model is back: the sensor, not an admin, asks for the re-run

@@ -81,7 +81,19 @@ def _compose(upload, headline: str, paragraphs: list[str], sections: list[tuple[
 
 
 def _fallbacks(stage: dict) -> list[str]:
-    return [f"{f['batch']}: {f['note']}" for f in stage.get("fallbacks", [])]
+    """One line per kind of fallback ('12 races: analysis used gemini-3-flash-preview: RPM limit
+    reached …'), not one per race."""
+    groups: dict[str, list[str]] = {}
+    for f in stage.get("fallbacks", []):
+        groups.setdefault(f["note"], []).append(f.get("race") or f["batch"])
+    return [
+        f"{len(races)} race{'s' if len(races) > 1 else ''}: {note}" + (f" ({races[0]})" if len(races) == 1 else "")
+        for note, races in groups.items()
+    ]
+
+
+def _race(entry: dict) -> str:
+    return entry.get("race") or entry["batch"]
 
 
 def waiting_batches(summary: dict) -> list[dict]:
@@ -224,23 +236,23 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             headline,
             paragraphs,
             [
-                ("Batches that used a fallback model", _fallbacks(stage)),
-                ("Waiting for the model", [f"{b['batch']}: {b['reason']}" for b in stage.get("waiting_batches", [])]),
+                ("Races that used a fallback model", _fallbacks(stage)),
+                ("Waiting for the model", [f"{_race(b)}: {b['reason']}" for b in stage.get("waiting_batches", [])]),
             ],
         )
     if kind == "waiting_for_model":
         waiting = waiting_batches(summary)
         b = summary.get("batches", {})
-        headline = f"Waiting for Gemini: {len(waiting)} batch(es) of {name} will be finished automatically"
+        headline = f"Waiting for Gemini: {len(waiting)} races of {name} will be finished automatically"
         return headline, *_compose(
             upload,
             headline,
             [
                 WAITING_NOTE,
-                f"So far {b.get('inserted', 0)} of {b.get('total', 0)} election batches were inserted. "
-                "The final e-mail, with the result workbook, follows when the waiting batches are done.",
+                f"So far {b.get('inserted', 0)} of {b.get('total', 0)} races were inserted. "
+                "The final e-mail, with the result workbook, follows when the waiting races are done.",
             ],
-            [("Waiting for the model", [f"{w['batch']}: {w['reason']}" for w in waiting])],
+            [("Waiting for the model", [f"{_race(w)}: {w['reason']}" for w in waiting])],
         )
     if kind == "model_unavailable":
         headline = f"Gemini model {extra['model']} is unavailable: its calls go to the next model of the chain"
@@ -294,6 +306,12 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             f"{b['inserted']} of {b['total']} races were inserted. The result workbook is attached.",
             rows_line(summary.get("rows", {})),
         ]
+        named = summary.get("rows", {}).get("candidates", 0)
+        if named > len(summary["candidates"]):
+            paragraphs.append(
+                f"{named} rows became {len(summary['candidates'])} candidates: a person listed twice in one "
+                "race, or in a race the list repeats for each county it spans, is one candidate."
+            )
         if b["needs_reupload"]:
             paragraphs.append(
                 "To fix them, send the same file again with the fix (a sidecar with the setting, the Needs "
@@ -347,12 +365,15 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
         )
     if kind == "batch_failed":
         batches = extra["batches"]
-        headline = f"{len(batches)} election batch(es) of {name} need re-upload"
+        headline = f"{len(batches)} races of {name} failed in the model"
         return headline, *_compose(
             upload,
             headline,
-            ["These batches used up their attempts; the rest carry on."],
-            [("Batches", [f"{b['batch']}: {b['reason']}" for b in batches])],
+            [
+                "The model kept getting these races wrong and used up their attempts; the rest carry on. A "
+                "re-run (or the nightly backfill) tries them again."
+            ],
+            [("Races", [f"{_race(b)}: {b['reason']}" for b in batches])],
         )
     if kind == "run_failed":
         headline = f"Run failed for {name} at step {extra.get('step', '?')}"

@@ -144,6 +144,12 @@ async def run_online(
     return result
 
 
+def race_of(batch) -> str:
+    """A batch as people name it: 'Springfield Mayor, District 4, 2026-11-03' (not its key)."""
+    label = " ".join(p for p in (batch.jurisdiction, batch.office) if p) or batch.batch_key
+    return ", ".join(p for p in (label, batch.district, batch.election_date) if p)
+
+
 def stage_summary(batches: list[ElectionBatch], stage: str) -> dict:
     """The whole upload's standing in one stage, from the database: the same counts whichever run asks."""
     outcomes = {b.id: stage_outcome(b, stage) for b in batches}
@@ -155,13 +161,17 @@ def stage_summary(batches: list[ElectionBatch], stage: str) -> dict:
         "waiting": count["waiting"],
         "in_progress": count["todo"],
         "failed_batches": [
-            {"batch": b.batch_key, "reason": b.error_reason} for b in batches if outcomes[b.id] == "failed"
+            {"batch": b.batch_key, "race": race_of(b), "reason": b.error_reason}
+            for b in batches
+            if outcomes[b.id] == "failed"
         ],
         "waiting_batches": [
-            {"batch": b.batch_key, "reason": b.error_reason} for b in batches if outcomes[b.id] == "waiting"
+            {"batch": b.batch_key, "race": race_of(b), "reason": b.error_reason}
+            for b in batches
+            if outcomes[b.id] == "waiting"
         ],
         "fallbacks": [
-            {"batch": b.batch_key, "note": note}
+            {"batch": b.batch_key, "race": race_of(b), "note": note}
             for b in batches
             for note in re.split(r"; (?=\w+ used )", b.fallback_note or "")
             if note.startswith(f"{stage} used")
