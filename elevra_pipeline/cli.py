@@ -258,10 +258,9 @@ def cmd_admin(args) -> int:
             from elevra_pipeline.definitions import build_resources
             from elevra_pipeline.defs.processing import dagster_instance_or_none
             from elevra_pipeline.defs.runs import stop_upload_runs
-            from elevra_pipeline.notifications.notifier import Notifier
 
             resources = build_resources()
-            notifier = Notifier(repo, resources["email"].process_config_and_initialize(), resources["app"].team_email)
+            notifier = resources["app"].notifier(repo, resources["email"].process_config_and_initialize())
             batches = resources["gemini_batches"].process_config_and_initialize().client()
             print(
                 admin.cancel_upload(

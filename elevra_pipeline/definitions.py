@@ -9,7 +9,7 @@ from elevra_pipeline.defs.admin_job import upload_admin
 from elevra_pipeline.defs.assets import upload_assets
 from elevra_pipeline.defs.batch_sensor import batch_jobs_sensor
 from elevra_pipeline.defs.cleanup import retention_cleanup, retention_schedule
-from elevra_pipeline.defs.email_sensors import upload_email_sensor, upload_failure_email_sensor
+from elevra_pipeline.defs.email_sensors import team_digest_sensor, upload_email_sensor, upload_failure_email_sensor
 from elevra_pipeline.defs.jobs import process_upload_job
 from elevra_pipeline.defs.recovery import model_recovery_sensor
 from elevra_pipeline.defs.resources import (
@@ -78,6 +78,7 @@ defs = dg.Definitions(
         upload_email_sensor,
         upload_failure_email_sensor,
         model_recovery_sensor,
+        team_digest_sensor,
     ],
     resources=build_resources(),
 )

@@ -64,6 +64,7 @@ class Settings:
     environment: str = "development"  # ELEVRA_ENVIRONMENT; production refuses to run without GEMINI_API_KEY
     timezone: str = "America/Los_Angeles"  # ELEVRA_TIMEZONE: the team's; times in e-mails and status
     dagster_url: str | None = None  # ELEVRA_DAGSTER_URL: the Dagster UI, for links in the team's e-mails
+    team_digest: bool = False  # ELEVRA_TEAM_DIGEST=daily: one e-mail a day for the team, alerts at once
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -98,7 +99,15 @@ class Settings:
             environment=environment,
             timezone=_timezone("ELEVRA_TIMEZONE", "America/Los_Angeles"),
             dagster_url=(os.environ.get("ELEVRA_DAGSTER_URL") or "").rstrip("/") or None,
+            team_digest=_digest("ELEVRA_TEAM_DIGEST"),
         )
+
+
+def _digest(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw not in ("", "off", "daily"):
+        raise SettingsError(f"{name}={raw!r}: use daily (one digest a day for the team) or off")
+    return raw == "daily"
 
 
 def _timezone(name: str, default: str) -> str:

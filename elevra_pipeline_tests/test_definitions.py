@@ -23,6 +23,7 @@ def test_definitions_load_with_every_asset_job_and_sensor():
         "upload_email_sensor",
         "upload_failure_email_sensor",
         "model_recovery_sensor",
+        "team_digest_sensor",
     }
 
 
@@ -115,6 +116,7 @@ def test_the_wiring_snapshot_a_change_to_it_shows_in_review():
     assert sorted(s.name for s in repository.sensor_defs) == [
         "batch_jobs_sensor",
         "model_recovery_sensor",
+        "team_digest_sensor",
         "upload_bucket_sensor",
         "upload_email_sensor",
         "upload_failure_email_sensor",

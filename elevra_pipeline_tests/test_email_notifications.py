@@ -262,3 +262,38 @@ def test_no_run_can_hang_and_one_stopped_for_running_too_long_is_reported(repo, 
     messages = read_outbox(outbox)
     assert sorted(m["To"] for m in messages) == ["ann@example.org", "team@elevracommunity.com"]
     assert all("Exceeded maximum runtime" in m.get_body(("plain",)).get_content() for m in messages)
+
+
+def test_with_the_daily_digest_the_team_reads_the_days_uploads_in_one_email(
+    repo, instance, resources, db_url, outbox, monkeypatch
+):
+    from datetime import datetime, timedelta, timezone
+
+    from elevra_pipeline.defs import email_sensors
+
+    monkeypatch.setenv("ELEVRA_TEAM_DIGEST", "daily")
+    monkeypatch.setenv("ELEVRA_TIMEZONE", "UTC")
+    monkeypatch.setattr(email_sensors, "DIGEST_HOUR", 0)  # whatever the hour the test runs at
+    upload = processed_upload(repo, instance, resources)
+    tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
+    assert {m["To"] for m in read_outbox(outbox)} == {"ann@example.org"}  # no copy of each e-mail for the team
+    repo.update_upload(upload.id, updated_at=datetime.now(timezone.utc) - timedelta(days=1))
+
+    def digest_tick():
+        resources_ = {
+            "app": app_resource(),
+            "database": DatabaseResource(url=db_url),
+            "email": EmailResource(outbox_dir=local_outbox()),
+        }
+        with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources_) as context:
+            return email_sensors.team_digest_sensor.evaluate_tick(context)
+
+    digest_tick()
+    digest_tick()  # once a day, whatever the ticks
+    (digest,) = [m for m in read_outbox(outbox) if m["To"] == "team@elevracommunity.com"]
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).date()
+    assert digest["Subject"] == f"Elevra uploads on {yesterday}: 1 (1 completed)"
+    assert (
+        "upload 1 sample_elections.xlsx [completed]: 22 elections, 66 candidates"
+        in digest.get_body(("plain",)).get_content()
+    )

@@ -6,7 +6,6 @@ import dagster as dg
 
 from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource, GeminiBatchesResource
 from elevra_pipeline.defs.runs import stop_upload_runs
-from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.uploads import admin
 
 
@@ -37,7 +36,7 @@ def apply_upload_admin_action(
     elif config.action in ("pause", "resume"):
         message = admin.set_paused(repo, config.upload_id, config.action == "pause")
     else:
-        notifier = Notifier(repo, email, app.team_email)
+        notifier = app.notifier(repo, email)
         message = admin.cancel_upload(
             repo, config.upload_id, notifier, stop_upload_runs(context.instance), config.reason, gemini_batches.client()
         )

@@ -6,13 +6,16 @@ with an idempotency key first, so a re-tick, a daemon restart or a re-run never 
 """
 
 import json
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from elevra_pipeline.defs.jobs import process_upload_job
 from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource
-from elevra_pipeline.notifications.notifier import STAGE_EMAILS, Notifier
+from elevra_pipeline.notifications.notifier import STAGE_EMAILS, notify_team_digest
 from elevra_pipeline.storage.batch_rules import UploadStatus
+from elevra_pipeline.uploads.status import digest_lines
 
 
 def _describe(sent: list[str], outcome: dict, errors: list[str] = ()) -> str:
@@ -31,7 +34,7 @@ def upload_email_sensor(
 ) -> dg.SensorResult:
     """Stage e-mails (queued, analysis, structured output, final) and grouped batch-failure e-mails."""
     cursors: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
-    notifier = Notifier(database.repository(), email, app.team_email)
+    notifier = app.notifier(database.repository(), email)
     repo = notifier.repo
     sent, errors, finished = [], [], {}
     for asset in STAGE_EMAILS:
@@ -65,7 +68,7 @@ def upload_failure_email_sensor(
     context: dg.RunFailureSensorContext, database: DatabaseResource, email: EmailResource, app: AppResource
 ):
     """A failed run e-mails the uploader and the team: the rejection reason, or the failed step and error."""
-    notifier = Notifier(database.repository(), email, app.team_email)
+    notifier = app.notifier(database.repository(), email)
     run = context.dagster_run
     upload = notifier.repo.get_upload(run.tags.get("dagster/partition", ""))
     if upload is None:
@@ -82,3 +85,33 @@ def upload_failure_email_sensor(
         notifier.repo.update_upload(upload.id, failure_reason=f"run {run.run_id} failed at {step}: {error}"[:2000])
     notifier.notify_failed_run(upload, run.run_id, step, error)
     context.log.info(_describe([f"failure e-mail for upload {upload.id}"], notifier.deliver_due()))
+
+
+DIGEST_HOUR = 7  # the team's digest of yesterday's uploads goes out after 07:00 in its time zone
+
+
+@dg.sensor(minimum_interval_seconds=600, default_status=dg.DefaultSensorStatus.RUNNING)
+def team_digest_sensor(
+    context: dg.SensorEvaluationContext, database: DatabaseResource, email: EmailResource, app: AppResource
+) -> dg.SkipReason:
+    """With ELEVRA_TEAM_DIGEST=daily the team gets one e-mail a day for the day's uploads (alerts still
+    come at once); once per day whatever the ticks, by the e-mail's idempotency key."""
+    if not app.team_digest:
+        return dg.SkipReason("the team digest is off: the team gets a copy of each e-mail (ELEVRA_TEAM_DIGEST=daily)")
+    zone = ZoneInfo(app.timezone)
+    now = datetime.now(zone)
+    day = now.date() - timedelta(days=1)
+    if now.hour < DIGEST_HOUR:
+        return dg.SkipReason(f"the digest of {day} goes out after {DIGEST_HOUR:02d}:00 {app.timezone}")
+    notifier = app.notifier(database.repository(), email)
+    repo = notifier.repo
+    touched = [u for u in repo.list_uploads() if u.updated_at and _local_day(u.updated_at, zone) == day]
+    logged = notify_team_digest(notifier, day.isoformat(), touched, digest_lines(repo, touched))
+    outcome = notifier.deliver_due()
+    return dg.SkipReason(
+        f"digest of {day} ({len(touched)} upload(s)) " + ("logged" if logged else "already sent") + f"; {outcome}"
+    )
+
+
+def _local_day(moment: datetime, zone: ZoneInfo):
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone).date()

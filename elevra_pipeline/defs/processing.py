@@ -69,11 +69,7 @@ def process_file(
         progress(f"'{path.name}' has the same content as upload {upload.id} ('{upload.original_filename}')")
     resources = {"app": AppResource.from_settings(settings), **(resources or build_resources())}
     resources, emulator = _with_lasting_emulator(resources, settings, progress)
-    notifier = Notifier(
-        repo,
-        resources["email"].process_config_and_initialize(),  # EnvVar fields resolved
-        settings.team_email,
-    )
+    notifier = resources["app"].notifier(repo, resources["email"].process_config_and_initialize())  # EnvVars resolved
     progress(f"upload {upload.id} ({upload.partition_key}): {registration_line(registration)}")
     owned = instance is None  # an instance we create, we dispose: it registers process-wide state
     instance = instance or _instance()

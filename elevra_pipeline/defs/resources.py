@@ -9,6 +9,7 @@ from elevra_pipeline.gemini.client import GeminiCaller, make_client
 from elevra_pipeline.gemini.service import GeminiService
 from elevra_pipeline.intake.limits import IntakeLimits
 from elevra_pipeline.notifications.mailer import DEFAULT_FROM, Mailer, OutgoingEmail
+from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
 from elevra_pipeline.settings import Settings, intake_limits
 from elevra_pipeline.storage.database import migrated_engine
@@ -34,6 +35,7 @@ class AppResource(dg.ConfigurableResource):
     results_bucket: str | None = None  # s3://bucket/prefix for result workbooks
     timezone: str = "America/Los_Angeles"  # the team's: times in e-mails
     dagster_url: str | None = None  # the Dagster UI, linked from the team's e-mails
+    team_digest: bool = False  # the team gets one digest a day instead of a copy of each e-mail
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppResource":
@@ -54,7 +56,12 @@ class AppResource(dg.ConfigurableResource):
             results_bucket=settings.results_bucket,
             timezone=settings.timezone,
             dagster_url=settings.dagster_url,
+            team_digest=settings.team_digest,
         )
+
+    def notifier(self, repo, mailer) -> Notifier:
+        """The e-mail logger and sender, with the team's address and digest choice."""
+        return Notifier(repo, mailer, self.team_email, team_digest=self.team_digest)
 
     def intake_limits(self) -> IntakeLimits:
         return intake_limits(self.intake_max_file_mb, self.intake_max_rows, self.intake_max_cells)

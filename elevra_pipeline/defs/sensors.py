@@ -123,7 +123,7 @@ def upload_bucket_sensor(
 ) -> dg.SensorResult:
     """Registers each new file once by content hash, adds its partition and requests its run: from the
     local folder `ELEVRA_UPLOAD_DIR`, or from object storage when `ELEVRA_UPLOAD_BUCKET` is set."""
-    look = _Look(context, Notifier(database.repository(), email, app.team_email), Path(app.archive_dir))
+    look = _Look(context, app.notifier(database.repository(), email), Path(app.archive_dir))
     if app.upload_bucket:
         return _look_in_object_bucket(look, app, s3)
     upload_dir = Path(app.upload_dir)

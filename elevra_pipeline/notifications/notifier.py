@@ -15,7 +15,7 @@ from pathlib import Path
 from elevra_pipeline.exceptions import DeliveryError
 from elevra_pipeline.notifications.headers import address_problem, clean_header
 from elevra_pipeline.notifications.mailer import Mailer, OutgoingEmail
-from elevra_pipeline.notifications.templates import render, waiting_batches
+from elevra_pipeline.notifications.templates import render, render_digest, waiting_batches
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.settings import DEFAULT_TEAM_EMAIL
 from elevra_pipeline.storage.batch_rules import COMPLETE, WAITING, UploadStatus, blocked_by_configuration
@@ -42,6 +42,10 @@ def stage_did_work(upload, kind: str) -> bool:
         return summary.get("queue", {}).get("batches", 0) > 0
     stage = {"analysis_complete": "analysis", "structure_complete": "structure"}.get(kind)
     return stage is None or summary.get("stages", {}).get(stage, {}).get("processed", 0) > 0
+
+
+# e-mails the team gets at once even with the daily digest on: what it must act on
+TEAM_ALERTS = ("run_failed", "model_unavailable", "gemini_configuration", UNDELIVERABLE)
 
 
 def final_key(upload, summary: dict) -> str:
@@ -73,7 +77,9 @@ class Notifier:
         backoff_base: float = 30.0,
         backoff_cap: float = 3600.0,
         clock=time.time,
+        team_digest: bool = False,
     ):
+        self.team_digest = team_digest  # the team reads uploads in one daily digest, alerts at once
         self.repo = repo
         self.mailer = mailer
         self.team_email = team_email
@@ -92,7 +98,8 @@ class Notifier:
         subject, text, html = render(kind, upload, upload.summary_json or {}, extra)
         attachment = upload.workbook_path if kind == "final" and upload.workbook_path else None
         uploader = uploader_email or upload.uploader_email
-        copies = [(self.team_email, f"{idempotency_key}-team")]
+        team = self.team_email if not self.team_digest or kind in TEAM_ALERTS or uploader == self.team_email else None
+        copies = [(team, f"{idempotency_key}-team")]
         if uploader and uploader.casefold() != (self.team_email or "").casefold() and not address_problem(uploader):
             copies.insert(0, (uploader, idempotency_key))
         logged = [
@@ -265,3 +272,24 @@ class Notifier:
             },
             uploader_email=self.team_email,
         )
+
+
+def notify_team_digest(notifier: "Notifier", day: str, uploads: list, lines: list[str]) -> bool:
+    """The team's daily digest (ELEVRA_TEAM_DIGEST): once per day (its idempotency key is the day)."""
+    if not notifier.team_email:
+        return False
+    subject, text, html = render_digest(day, uploads, lines)
+    return notifier.repo.add_notification(
+        upload_id=None,
+        kind="team_digest",
+        idempotency_key=f"team-digest-{day}",
+        recipients=[notifier.team_email],
+        subject=clean_header(subject, 998),
+        text_body=text,
+        html_body=html,
+        attachment_path=None,
+        status="pending",
+        attempts=0,
+        next_attempt_at=0.0,
+        created_at=datetime.now(timezone.utc),
+    )

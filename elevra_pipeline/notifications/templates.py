@@ -416,3 +416,19 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             [],
         )
     raise ValueError(f"unknown e-mail kind {kind}")
+
+
+def render_digest(day: str, uploads: list, lines: list[str]) -> tuple[str, str, str]:
+    """The team's digest: one line per upload touched that day, those that need attention first."""
+    counts: dict[str, int] = {}
+    for upload in uploads:
+        counts[upload.status] = counts.get(upload.status, 0) + 1
+    tally = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()))
+    headline = f"Elevra uploads on {day}: {len(uploads)} ({tally or 'none'})"
+    text = "\n".join([headline, "", *(f"- {line}" for line in lines), "", "-- Elevra upload pipeline, daily digest"])
+    html = (
+        f'<p style="font-size:18px"><b>{escape(headline)}</b></p><ul>'
+        + "".join(f"<li>{escape(line)}</li>" for line in lines)
+        + "</ul>"
+    )
+    return headline, text + "\n", html

@@ -262,3 +262,14 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
             f"{len(job.batch_ids)} batch(es), {job.estimated_tokens} tokens{f' ({job.error})' if job.error else ''}"
         )
     return 0
+
+
+def digest_lines(repo: Repository, uploads: list) -> list[str]:
+    """One line per upload for the team's daily digest: those that need attention first."""
+    lines = []
+    for upload in uploads:
+        summary = upload.summary_json or {}
+        done = f"{len(summary.get('elections', []))} elections, {len(summary.get('candidates', []))} candidates"
+        line = attention_line(upload, repo.batches(upload.id))
+        lines.append((line is None, f"upload {upload.id} {upload.original_filename} [{upload.status}]: {line or done}"))
+    return [text for _, text in sorted(lines, key=lambda pair: pair[0])]
