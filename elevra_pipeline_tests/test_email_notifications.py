@@ -297,3 +297,15 @@ def test_with_the_daily_digest_the_team_reads_the_days_uploads_in_one_email(
         "upload 1 sample_elections.xlsx [completed]: 22 elections, 66 candidates"
         in digest.get_body(("plain",)).get_content()
     )
+
+
+def test_each_email_says_where_to_look_the_status_and_the_partition_in_dagster(repo, instance, resources, db_url):
+    from elevra_pipeline.notifications.templates import render
+
+    upload = processed_upload(repo, instance, resources)
+    _, text, html = render("final", upload, upload.summary_json, {"dagster_url": "https://dagster.example.org"})
+    link = f"https://dagster.example.org/assets/result_workbook?partition={upload.partition_key}"
+    assert text.rstrip().endswith(f"Status: elevra-pipeline status {upload.id}\nIn Dagster: {link}")
+    assert link in html
+    _, text, _ = render("final", upload, upload.summary_json, {})  # no Dagster address set: no link
+    assert "In Dagster" not in text and f"Status: elevra-pipeline status {upload.id}" in text

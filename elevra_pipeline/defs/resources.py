@@ -61,7 +61,7 @@ class AppResource(dg.ConfigurableResource):
 
     def notifier(self, repo, mailer) -> Notifier:
         """The e-mail logger and sender, with the team's address and digest choice."""
-        return Notifier(repo, mailer, self.team_email, team_digest=self.team_digest)
+        return Notifier(repo, mailer, self.team_email, team_digest=self.team_digest, dagster_url=self.dagster_url)
 
     def intake_limits(self) -> IntakeLimits:
         return intake_limits(self.intake_max_file_mb, self.intake_max_rows, self.intake_max_cells)

@@ -78,8 +78,10 @@ class Notifier:
         backoff_cap: float = 3600.0,
         clock=time.time,
         team_digest: bool = False,
+        dagster_url: str | None = None,
     ):
         self.team_digest = team_digest  # the team reads uploads in one daily digest, alerts at once
+        self.dagster_url = dagster_url  # the Dagster UI, linked from each e-mail (ELEVRA_DAGSTER_URL)
         self.repo = repo
         self.mailer = mailer
         self.team_email = team_email
@@ -95,7 +97,9 @@ class Notifier:
         both were logged (and so sent) before. `uploader_email` replaces the upload's own uploader
         (a duplicate goes to whoever sent it again)."""
         idempotency_key = key or f"upload-{upload.id}-{kind}"
-        subject, text, html = render(kind, upload, upload.summary_json or {}, extra)
+        subject, text, html = render(
+            kind, upload, upload.summary_json or {}, {**(extra or {}), "dagster_url": self.dagster_url}
+        )
         attachment = upload.workbook_path if kind == "final" and upload.workbook_path else None
         uploader = uploader_email or upload.uploader_email
         team = self.team_email if not self.team_digest or kind in TEAM_ALERTS or uploader == self.team_email else None

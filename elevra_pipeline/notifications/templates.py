@@ -5,6 +5,7 @@ The first line of every e-mail is the outcome, so it reads on a phone's lock scr
 
 from html import escape
 from string import Template
+from urllib.parse import quote
 
 from elevra_pipeline.quotas.prices import format_cost
 from elevra_pipeline.storage.batch_rules import reason_kind
@@ -150,12 +151,23 @@ def _dropped_lines(summary: dict) -> list[str]:
 def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple[str, str, str]:
     """(subject, text, html) for one e-mail; an upload the emulator processed says so first."""
     subject, text, html = _render(kind, upload, summary, extra or {})
+    if links := where_to_look(upload, (extra or {}).get("dagster_url")):
+        text = text.rstrip("\n") + "\n" + "\n".join(links) + "\n"
+        html = html.replace("</body>", "".join(f"<p>{escape(line)}</p>" for line in links) + "</body>", 1)
     if not summary.get("emulated"):
         return subject, text, html
     marked = f'<p style="color:#b00000;font-weight:bold">{escape(EMULATED_NOTE)}</p><p style="font-size:18px'
     headline, _, rest = text.partition("\n")  # the first line stays the outcome, as the subject
     text = f"{headline} [EMULATED]\n\n{EMULATED_NOTE}\n{rest}"
     return f"{subject} [EMULATED]", text, html.replace('<p style="font-size:18px', marked, 1)
+
+
+def where_to_look(upload, dagster_url: str | None) -> list[str]:
+    """The upload's status (any admin), and its partition in the Dagster UI when its address is set."""
+    lines = [f"Status: elevra-pipeline status {upload.id}"]
+    if dagster_url:
+        lines.append(f"In Dagster: {dagster_url}/assets/result_workbook?partition={quote(upload.partition_key)}")
+    return lines
 
 
 def race_label(race: dict) -> str:
