@@ -204,3 +204,30 @@ def test_the_result_workbook_sent_back_with_its_needs_reupload_sheet_filled_in_f
     rows = assert_every_row_accounted(repo.get_upload_by_id(upload.id))
     assert attention(again) is None and (rows["candidates"], rows["sent_again"], rows["needs_reupload"]) == (1, 2, 0)
     assert repo.count(Election) == 3
+
+
+def test_a_changed_file_of_the_same_name_replaces_the_earlier_upload_and_both_say_so(
+    db_url, instance, resources, tmp_path
+):
+    from elevra_pipeline.uploads.status import status_document
+
+    repo = Repository(migrated_engine(db_url))
+    first_path = tmp_path / "first" / "undated.csv"
+    first_path.parent.mkdir()
+    first_path.write_text(UNDATED)
+    first = register(repo, first_path, instance, "ann@example.org")
+    materialize_upload(first, instance, resources)
+    fixed = tmp_path / "undated.csv"  # the uploader fixed the file itself: a new file, the same name
+    fixed.write_text(UNDATED.replace("Springfield,\n", "Springfield,2026-11-03\n"))
+    second = register(repo, fixed, instance, "ann@example.org")
+    result = materialize_upload(second, instance, resources)
+
+    assert attention(result) is None and repo.count(Election) == 3  # the race done before is not doubled
+    assert repo.get_upload_by_id(first.id).status == "completed"
+    uploads = {u["id"]: u for u in status_document(repo)["uploads"]}
+    assert uploads[second.id]["replaces"] == {"upload_id": first.id, "file": "undated.csv", "how": "replaced"}
+    assert uploads[first.id]["replaced_by"] == {"upload_id": second.id, "file": "undated.csv", "how": "replaced"}
+    summary = dict(
+        openpyxl.load_workbook(repo.get_upload_by_id(second.id).workbook_path)["Summary"].iter_rows(values_only=True)
+    )
+    assert summary["Replaces upload"] == f"{first.id} (undated.csv, replaced)"

@@ -114,8 +114,9 @@ def upload_batches(
         + [(b.id, reopened_fields(d)) for b, d in regrouped.reopened]
     )
     new = repo.save_batches(upload.id, regrouped.drafts)
-    if parsed.report.returned_from:
-        context.log.info(_take_back(repo, upload, parsed.report.returned_from, parsed.rows))
+    earlier, how = earlier_upload(repo, upload, parsed.report.returned_from)
+    if earlier is not None and not (upload.summary_json or {}).get("replaces"):
+        context.log.info(_take_back(repo, upload, earlier, parsed.rows, how))
     batches = repo.batches(upload.id)
     report = {**parsed.report.to_json(), "model_columns": model_columns}
     repo.update_upload(upload.id, status=UploadStatus.PROCESSING, failure_reason=None, intake_json=report)
@@ -160,19 +161,35 @@ def upload_batches(
     )
 
 
-def _take_back(repo: Repository, upload, claim: dict, rows: list[dict]) -> str:
-    """A result workbook sent back: the races of the upload it came from that it brings again (fixed)
-    are handed over to this upload. The workbook's claim is believed only when that upload exists and
-    has the file name the workbook gives."""
-    original = repo.get_upload_by_id(claim["upload_id"])
-    if original is None or original.id == upload.id or original.original_filename != claim["file"]:
-        return f"a result workbook for upload {claim['upload_id']} that does not match it: read as a new list"
-    resent = races_sent_again(repo.batches(original.id), rows)
+def _take_back(repo: Repository, upload, earlier, rows: list[dict], how: str) -> str:
+    """A later upload that brings races of an earlier one again, fixed (`how`: "returned" for its
+    result workbook sent back, "replaced" for a changed file of the same name): those races are
+    handed over to it, and the two uploads name each other (status, e-mails, workbook)."""
+    resent = races_sent_again(repo.batches(earlier.id), rows)
+    if how == "replaced" and not resent:  # a common name ("candidates.xlsx") is not a link by itself
+        return f"upload {earlier.id} has the same file name but none of its races to fix comes again"
     repo.update_batches([(b.id, sent_again_fields(upload)) for b in resent])
-    repo.update_upload(original.id, status=upload_status(original, repo.batches(original.id)))
-    repo.merge_summary(original.id, sent_again_in=upload.id)
-    repo.merge_summary(upload.id, returned_for=original.id)
-    return f"the result workbook of upload {original.id}: {len(resent)} of its races sent again, fixed"
+    repo.update_upload(earlier.id, status=upload_status(earlier, repo.batches(earlier.id)))
+    repo.merge_summary(earlier.id, replaced_by={"upload_id": upload.id, "file": upload.original_filename, "how": how})
+    repo.merge_summary(upload.id, replaces={"upload_id": earlier.id, "file": earlier.original_filename, "how": how})
+    return f"upload {upload.id} replaces upload {earlier.id} ({how}): {len(resent)} of its races sent again, fixed"
+
+
+def earlier_upload(repo: Repository, upload, claim: dict | None):
+    """The upload this one brings races of again: the one its result workbook names (believed only when
+    that upload exists with the file name the workbook gives), else the latest earlier upload of the
+    same file name (a changed file). (upload, how) or (None, None)."""
+    if claim:
+        named = repo.get_upload_by_id(claim["upload_id"])
+        if named is not None and named.id != upload.id and named.original_filename == claim["file"]:
+            return named, "returned"
+        return None, None
+    same = [
+        u
+        for u in repo.list_uploads()
+        if u.id < upload.id and u.original_filename == upload.original_filename and u.status != UploadStatus.CANCELLED
+    ]
+    return (same[-1], "replaced") if same else (None, None)
 
 
 def plan_mode(options: UploadOptions, batches: int, gemini: GeminiResource, queue: dict) -> ModePlan:

@@ -318,6 +318,11 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             f"{b['inserted']} of {b['total']} races were inserted. The result workbook is attached.",
             rows_line(summary.get("rows", {})),
         ]
+        if link := (upload.summary_json or {}).get("replaces"):
+            paragraphs.append(
+                f"This upload replaces upload {link['upload_id']} ({link['file']}): the races of that upload "
+                "it brings again are done here, and that upload no longer lists them as needing a fix."
+            )
         named = summary.get("rows", {}).get("candidates", 0)
         if named > len(summary["candidates"]):
             paragraphs.append(

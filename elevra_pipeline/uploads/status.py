@@ -87,6 +87,8 @@ def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) ->
         "models": usage,
         "needs_attention": attention_line(upload, batches),
         "revisions": (upload.summary_json or {}).get("revisions", []),  # the same file re-sent with new settings
+        "replaces": (upload.summary_json or {}).get("replaces"),  # {upload_id, file, how}: returned or replaced
+        "replaced_by": (upload.summary_json or {}).get("replaced_by"),
     }
     if detail:
         document["superseded_batches"] = [
@@ -216,6 +218,9 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
     for revision in (upload.summary_json or {}).get("revisions", []):
         changed = ", ".join(f"{k} {v}" for k, v in revision.items() if k not in ("revision", "at", "by"))
         print(f"  revision {revision['revision']} ({revision['at']}, by {revision['by']}): {changed}")
+    for key, label in (("replaces", "replaces"), ("replaced_by", "replaced by")):
+        if link := (upload.summary_json or {}).get(key):
+            print(f"  {label} upload {link['upload_id']} ({link['file']}, {link['how']})")
     if upload.workbook_path:
         print(f"  workbook: {upload.workbook_path}")
     if upload.intake_json:

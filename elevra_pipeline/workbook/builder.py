@@ -23,6 +23,16 @@ def safe_cell(value: object) -> object:
     return value
 
 
+def link_rows(summary: dict) -> list[list]:
+    """The uploads this one replaces or is replaced by (a changed file of the same name, or its result
+    workbook sent back): the same words as `status` and the e-mails."""
+    rows = []
+    for key, label in (("replaces", "Replaces upload"), ("replaced_by", "Replaced by upload")):
+        if link := summary.get(key):
+            rows.append([label, f"{link['upload_id']} ({link['file']}, {link['how']})"])
+    return rows
+
+
 def _sheet(book: Workbook, title: str, header: list[str], rows: list[list]) -> None:
     sheet = book.create_sheet(title)
     sheet.append(header)
@@ -72,6 +82,7 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
             ["Upload", upload.original_filename],
             ["Upload id", upload.id],
             ["Status", upload.status],
+            *link_rows(upload.summary_json or {}),
             ["Batches", b["total"]],
             ["Batches inserted", b["inserted"]],
             ["Batches needing re-upload", b["needs_reupload"]],
