@@ -140,7 +140,7 @@ def test_a_mistyped_option_on_a_new_file_registers_nothing(db_url, emulator, loc
     path.write_text(UNDATED)
     assert cli.main(["process", str(path), "--election-date", "11/03/2026"]) == 2
     out, err = capsys.readouterr()
-    assert "election_date: Value error, '11/03/2026' is not a date" in err and "nothing was registered" in err
+    assert "election_date: '11/03/2026' is not a date" in err and "nothing was registered" in err
     assert Repository(migrated_engine(db_url)).list_uploads() == []
 
     assert cli.main(["process", str(path), "--election-date", "2026-11-03"]) == 0  # corrected: a new upload

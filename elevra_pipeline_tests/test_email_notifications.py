@@ -149,10 +149,10 @@ def test_races_the_uploader_must_fix_come_once_in_the_final_email_with_the_workb
     _failure_tick(instance, db_url, result)  # the run ends red: the upload needs the uploader's fix
     mine = [m for m in read_outbox(outbox) if m["To"] == "ann@example.org"]
     assert [m["Subject"] for m in mine] == [
-        "Queued: 1 races from undated.csv go to the model [EMULATED]",
+        "Queued: 1 race from undated.csv goes to the model [EMULATED]",
         "Analysis done for undated.csv: 1 ok, 0 need re-upload [EMULATED]",
         "Structured output done for undated.csv: 1 ok, 0 need re-upload [EMULATED]",
-        "Done: 1 elections and 1 candidates from undated.csv; 2 races need your fix [EMULATED]",
+        "Done: 1 election and 1 candidate from undated.csv; 2 races need your fix [EMULATED]",
     ]
     assert mine[0].get_body(("plain",)).get_content().count("no election date") == 2
     final = mine[3].get_body(("plain",)).get_content()

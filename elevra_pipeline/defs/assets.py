@@ -233,7 +233,9 @@ def _lease(repo: Repository, upload_id: int, todo: list, owner: str, lease_secon
     return [b for b in repo.batches(upload_id) if b.id in ids]
 
 
-async def _run_online(repo, gemini, stage, eligible, leased: list, owner: str, app, report) -> list:
+async def _run_online(
+    repo, gemini, stage, eligible, leased: list, owner: str, app, report=lambda progress: None
+) -> list:
     """Every leased batch's call on one event loop, as many in flight as the quotas admit; the leases
     are renewed while the stage runs (a stage held back by its quotas can outlast one lease), and
     `report(progress)` is told how far the stage is every `app.progress_seconds`."""

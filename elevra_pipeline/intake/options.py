@@ -94,7 +94,9 @@ def parse_options(*layers: dict) -> UploadOptions:
     try:
         return UploadOptions.model_validate(merged)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in e.errors()
+        )
         roles = any(err["loc"][:1] == ("columns",) for err in e.errors())
         hint = f" (roles: {', '.join(r.value for r in Role)})" if roles else ""
         raise UnusableUploadError(f"upload options are invalid: {problems}{hint}") from e

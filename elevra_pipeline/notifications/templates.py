@@ -162,6 +162,11 @@ def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple
     return f"{subject} [EMULATED]", text, html.replace('<p style="font-size:18px', marked, 1)
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 race', '2 races', '0 elections'."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def where_to_look(upload, dagster_url: str | None) -> list[str]:
     """The upload's status (any admin), and its partition in the Dagster UI when its address is set."""
     lines = [f"Status: elevra-pipeline status {upload.id}"]
@@ -198,7 +203,9 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
     name = upload.original_filename
     if kind == "queued":
         q = summary.get("queue", {})
-        headline = f"Queued: {q.get('batches', 0)} races from {name} go to the model"
+        headline = f"Queued: {counted(q.get('batches', 0), 'race')} from {name} " + (
+            "goes to the model" if q.get("batches", 0) == 1 else "go to the model"
+        )
         intake = upload.intake_json or {}
         races = q.get("batches", 0) + q.get("needs_reupload", 0)
         paragraphs = [
@@ -311,8 +318,9 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
         b = summary["batches"]
         headline = (
             ("Updated: " if extra.get("updated") else "Done: ")
-            + f"{len(summary['elections'])} elections and {len(summary['candidates'])} candidates from {name}"
-            + (f"; {b['needs_reupload']} races need your fix" if b["needs_reupload"] else "")
+            + f"{counted(len(summary['elections']), 'election')} and "
+            + f"{counted(len(summary['candidates']), 'candidate')} from {name}"
+            + (f"; {counted(b['needs_reupload'], 'race')} need your fix" if b["needs_reupload"] else "")
         )
         paragraphs = [
             f"{b['inserted']} of {b['total']} races were inserted. The result workbook is attached.",
@@ -333,7 +341,7 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             paragraphs.append(
                 "To fix them, send the same file again with the fix (a sidecar with the setting, the Needs "
                 f"Re-upload sheet of the workbook filled in, or `elevra-pipeline retry {upload.id} --election-date "
-                "…`): the races already inserted are kept, only these are done again."
+                "…`): only these are done again" + (", the races already inserted are kept." if b["inserted"] else ".")
             )
         if extra.get("updated"):
             paragraphs.insert(

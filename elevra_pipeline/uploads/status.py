@@ -37,7 +37,7 @@ def upload_glance(repo: Repository, upload, quotas: QuotaConfig | None = None, b
     else:
         eta = queue_snapshot(repo, upload, quotas or load_quotas())["eta"]
     return {
-        "progress": f"{done}/{len(batches)}",
+        "progress": f"{sum(b.status == BatchStatus.INSERTED for b in batches)}/{len(batches)}",  # races inserted
         "eta": eta,
         "calls": sum(u.get("calls", 0) for u in usage.values()),
         "tokens": sum(u.get("input_tokens", 0) + u.get("output_tokens", 0) for u in usage.values()),
@@ -159,7 +159,7 @@ def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None
     per_batch = Counter(a.batch_id for a in attempts)
     lines = [
         *([f"**{EMULATED_NOTE}**", ""] if (upload.summary_json or {}).get("emulated") else []),
-        f"**{upload.original_filename}** — {upload.status}, batches done {glance['progress']}, ETA {glance['eta']}, "
+        f"**{upload.original_filename}** — {upload.status}, races inserted {glance['progress']}, ETA {glance['eta']}, "
         f"{glance['calls']} model calls, {glance['429s']} 429s, {glance['fallbacks']} fallbacks, "
         f"{glance['emails']} e-mails, cost {format_cost(glance['cost_usd'])}",
         "",
@@ -186,7 +186,7 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
             print("No uploads yet. Drop a spreadsheet in the upload folder or run `elevra-pipeline process FILE`.")
             return 0
         print(
-            f"{'id':>4}  {'status':24} {'done':>9}  {'ETA':28} {'calls':>6} {'tokens':>8} {'429s':>5} "
+            f"{'id':>4}  {'status':24} {'inserted':>9}  {'ETA':28} {'calls':>6} {'tokens':>8} {'429s':>5} "
             f"{'fallback':>8} {'e-mails':>7} {'cost USD':>9}  file"
         )
         quotas = load_quotas()
@@ -244,6 +244,11 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
             print(f"  {'':16} {'':>8}  @ admin: {b.admin_note}")
         if b.fallback_note:
             print(f"  {'':16} {'':>8}  ~ {b.fallback_note}")
+    history = [b for b in repo.batches(upload.id, superseded=True) if b.status == BatchStatus.SUPERSEDED]
+    if history:
+        print(f"\n  superseded (history: their rows are in other batches or uploads now): {len(history)}")
+        for b in history:
+            print(f"  {'superseded':16} {per_batch[b.id]:>8}  {b.batch_key}: {b.error_reason}")
     notifications = repo.notifications(upload.id)
     print(f"\n  e-mails ({len(notifications)}):")
     for n in notifications:
