@@ -70,6 +70,14 @@ def repo(db_url) -> Repository:
     return Repository(migrated_engine(db_url))
 
 
+def pytest_collection_finish(session):
+    """What importing the project and the tests left on the heap (some 340,000 objects: Dagster,
+    pandas…) is moved out of the collector's sight: the collection after each test (below) then looks
+    at that test's objects only, 0.25 s less per test (about two minutes of `make test`)."""
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(autouse=True)
 def no_inherited_dagster_state_storage():
     """An entered Dagster instance sets its state storage in a context variable until it is exited.
