@@ -107,20 +107,7 @@ class Notifier:
         if uploader and uploader.casefold() != (self.team_email or "").casefold() and not address_problem(uploader):
             copies.insert(0, (uploader, idempotency_key))
         logged = [
-            self.repo.add_notification(
-                upload_id=upload.id,
-                kind=kind,
-                idempotency_key=copy_key[:200],
-                recipients=[address],
-                subject=clean_header(subject, 998),
-                text_body=text,
-                html_body=html,
-                attachment_path=attachment,
-                status="pending",
-                attempts=0,
-                next_attempt_at=0.0,
-                created_at=datetime.now(timezone.utc),
-            )
+            log_email(self.repo, upload.id, kind, copy_key, address, (subject, text, html), attachment)
             for address, copy_key in copies
             if address
         ]
@@ -278,22 +265,28 @@ class Notifier:
         )
 
 
-def notify_team_digest(notifier: "Notifier", day: str, uploads: list, lines: list[str]) -> bool:
-    """The team's daily digest (ELEVRA_TEAM_DIGEST): once per day (its idempotency key is the day)."""
-    if not notifier.team_email:
-        return False
-    subject, text, html = render_digest(day, uploads, lines)
-    return notifier.repo.add_notification(
-        upload_id=None,
-        kind="team_digest",
-        idempotency_key=f"team-digest-{day}",
-        recipients=[notifier.team_email],
+def log_email(repo, upload_id, kind: str, key: str, address: str, content: tuple, attachment=None) -> bool:
+    """One e-mail logged once by its idempotency key, to be sent by `deliver_due`; False if known."""
+    subject, text, html = content
+    return repo.add_notification(
+        upload_id=upload_id,
+        kind=kind,
+        idempotency_key=key[:200],
+        recipients=[address],
         subject=clean_header(subject, 998),
         text_body=text,
         html_body=html,
-        attachment_path=None,
+        attachment_path=attachment,
         status="pending",
         attempts=0,
         next_attempt_at=0.0,
         created_at=datetime.now(timezone.utc),
     )
+
+
+def notify_team_digest(notifier: "Notifier", day: str, uploads: list, lines: list[str]) -> bool:
+    """The team's daily digest (ELEVRA_TEAM_DIGEST): once per day (its idempotency key is the day)."""
+    if not notifier.team_email:
+        return False
+    content = render_digest(day, uploads, lines)
+    return log_email(notifier.repo, None, "team_digest", f"team-digest-{day}", notifier.team_email, content)
