@@ -231,3 +231,36 @@ def test_a_changed_file_of_the_same_name_replaces_the_earlier_upload_and_both_sa
         openpyxl.load_workbook(repo.get_upload_by_id(second.id).workbook_path)["Summary"].iter_rows(values_only=True)
     )
     assert summary["Replaces upload"] == f"{first.id} (undated.csv, replaced)"
+
+
+def test_the_upload_admin_job_reads_a_failed_upload_again_once_its_cause_is_fixed(
+    db_url, instance, resources, tmp_path, monkeypatch
+):
+    from elevra_pipeline.defs.admin_job import upload_admin
+    from elevra_pipeline.defs.resources import GeminiBatchesResource
+
+    monkeypatch.setenv("ELEVRA_INTAKE_MAX_ROWS", "2")  # a limit set too low for this list
+    path = tmp_path / "dated.csv"
+    path.write_text(UNDATED.replace("Springfield,\n", "Springfield,2026-11-03\n"))
+    repo = Repository(migrated_engine(db_url))
+    upload = register(repo, path, instance, "ann@example.org")
+    first = materialize_upload(upload, instance, resources)
+    assert repo.get_upload_by_id(upload.id).status == "failed" and "cannot be used" in attention(first)
+
+    monkeypatch.delenv("ELEVRA_INTAKE_MAX_ROWS")  # the team raised the limit: read the file again
+    job = dg.Definitions(
+        jobs=[upload_admin],
+        resources={
+            "database": DatabaseResource(url=db_url),
+            "email": EmailResource(outbox_dir=local_outbox()),
+            "app": app_resource(),
+            "gemini_batches": GeminiBatchesResource(),
+        },
+    ).resolve_job_def("upload_admin")
+    config = {"action": "retry", "upload_id": upload.id, "reason": "intake limit raised"}
+    assert job.execute_in_process(
+        run_config={"ops": {"apply_upload_admin_action": {"config": config}}}, instance=instance
+    ).success
+    again = materialize_upload(upload, instance, resources)
+    assert attention(again) is None and repo.get_upload_by_id(upload.id).status == "completed"
+    assert repo.get_upload_by_id(upload.id).summary_json["revisions"][-1]["retry"] == "intake limit raised"

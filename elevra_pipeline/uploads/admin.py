@@ -4,6 +4,7 @@
 `defs.runs.stop_upload_runs`): this module does not know Dagster."""
 
 import time
+from pathlib import Path
 from typing import Callable
 
 from elevra_pipeline.exceptions import ElevraError, ModelCallError
@@ -12,8 +13,9 @@ from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.storage.batch_rules import FINISHED, BatchStatus, UploadStatus
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.batch_stage import job_owner
+from elevra_pipeline.uploads.revision import revision_entry
 
-ACTIONS = ("redo", "skip", "pause", "resume", "cancel")
+ACTIONS = ("redo", "skip", "pause", "resume", "cancel", "retry")
 
 
 def _batch(repo: Repository, upload_id: int, batch_key: str):
@@ -53,6 +55,30 @@ def skip_batch(repo: Repository, upload_id: int, batch_key: str, reason: str) ->
         admin_note=f"skipped: {reason}",
     )
     return f"batch {batch_key} of upload {upload_id} skipped: {reason}"
+
+
+def reopen_upload(repo: Repository, upload_id: int, note: str = "") -> str:
+    """An upload whose file is still stored (rejected, failed, or with races that need a fix) is read
+    again on its next materialization: the `upload_admin` job's `retry` (the CLI's `retry ID` also
+    runs it, and takes new settings)."""
+    upload = repo.get_upload_by_id(upload_id)
+    if upload is None:
+        raise ElevraError(f"no upload with id {upload_id}")
+    if upload.status == UploadStatus.CANCELLED:
+        raise ElevraError(f"upload {upload_id} was cancelled: send the file again instead")
+    if not upload.stored_path or not Path(upload.stored_path).exists():
+        raise ElevraError(
+            f"the file of upload {upload_id} was removed once all its races were inserted: send "
+            f"'{upload.original_filename}' again (the same file with new settings re-opens the upload)"
+        )
+    history = list((upload.summary_json or {}).get("revisions", []))
+    history.append(revision_entry(len(history) + 2, {"retry": note or "read again"}, "admin"))
+    repo.update_upload(upload_id, status=UploadStatus.QUEUED, failure_reason=None)
+    repo.merge_summary(upload_id, revisions=history)
+    return (
+        f"upload {upload_id} will be read again: materialize its partition {upload.partition_key} "
+        "(Assets → result_workbook → the partition → Materialize)"
+    )
 
 
 def set_paused(repo: Repository, upload_id: int | None, paused: bool) -> str:
