@@ -94,6 +94,18 @@ def no_inherited_dagster_state_storage():
 
 
 @pytest.fixture(autouse=True)
+def throwaway_instance_for_process(request, monkeypatch):
+    """`process` records its runs in the project's Dagster instance (`data/dagster_home`), whose SQLite
+    storage costs a second or more to open and a database file per run; a test that does not look at
+    that instance runs `process` in an ephemeral one. A test marked `project_instance` keeps the real
+    one (and commands run in a subprocess always have it)."""
+    if "project_instance" not in request.keywords:
+        from elevra_pipeline.defs import processing
+
+        monkeypatch.setattr(processing, "_instance", dg.DagsterInstance.ephemeral)
+
+
+@pytest.fixture(autouse=True)
 def local_data(tmp_path, monkeypatch):
     """Every test writes its uploads, workbooks and outbox under its own temporary folder."""
     monkeypatch.setenv("ELEVRA_DATA_DIR", str(tmp_path / "data"))

@@ -9,6 +9,7 @@ import time
 
 import dagster as dg
 import openpyxl
+import pytest
 from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline import cli
@@ -103,6 +104,7 @@ def test_a_file_without_its_date_then_its_late_sidecar_with_the_date_completes_e
     assert bucket_tick(instance, db_url, second.cursor).run_requests == []  # nothing new: nothing to do
 
 
+@pytest.mark.project_instance
 def test_process_with_the_missing_date_reopens_the_known_file_and_the_ui_turns_green(
     db_url, emulator, local_data, monkeypatch, capsys, tmp_path
 ):
