@@ -10,6 +10,7 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline.definitions import defs
+from elevra_pipeline.defs import sensors
 from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
 from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
@@ -87,3 +88,49 @@ def test_sidecar_json_files_and_files_still_being_written_are_not_uploads(instan
     (bucket / "x.xlsx.json").write_text("{}")
     shutil.copy(SAMPLE_XLSX, bucket / "fresh.xlsx")  # modified just now
     assert _tick(instance, sqlite_url).run_requests == []
+
+
+def test_a_poison_object_between_good_ones_is_rejected_with_its_reason_and_the_pass_goes_on(
+    instance, sqlite_url, bucket, monkeypatch
+):
+    """Issue 26: a sidecar whose address is a list, an empty file and a file that vanishes while the
+    pass looks at it, between good files: the good ones get their partition and run."""
+    good = b"Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n"
+    _drop(bucket, "a.csv", good)
+    _drop(bucket, "b.csv", good.replace(b"Ann Lee", b"Bo Chan"))
+    (bucket / "b.csv.json").write_text('{"uploader_email": ["clerk@example.org"]}')
+    _drop(bucket, "c.csv", b"")
+    _drop(bucket, "d.csv", good.replace(b"Ann Lee", b"Cy Park"))
+    _drop(bucket, "e.csv", good.replace(b"Ann Lee", b"Di Rose"))
+    real_register = sensors.register_file
+
+    def vanishing(repo, path, *args, **kwargs):
+        if path.name == "d.csv":
+            raise FileNotFoundError(f"[Errno 2] No such file or directory: '{path}'")  # deleted meanwhile
+        return real_register(repo, path, *args, **kwargs)
+
+    monkeypatch.setattr(sensors, "register_file", vanishing)
+    result = _tick(instance, sqlite_url)
+
+    uploads = {u.original_filename: u for u in DatabaseResource(url=sqlite_url).repository().list_uploads()}
+    assert (uploads["a.csv"].status, uploads["e.csv"].status) == ("queued", "queued")
+    assert uploads["b.csv"].status == "rejected" and "uploader_email" in uploads["b.csv"].failure_reason
+    assert uploads["c.csv"].status == "rejected" and "is empty (0 bytes)" in uploads["c.csv"].failure_reason
+    assert "d.csv" not in uploads
+    requested = {r.partition_key for r in result.run_requests}
+    assert requested == {uploads[name].partition_key for name in ("a.csv", "b.csv", "c.csv", "e.csv")}
+
+
+def test_an_upload_registered_without_its_partition_gets_it_and_its_run_on_the_next_pass(
+    instance, sqlite_url, bucket, local_data
+):
+    from elevra_pipeline.settings import Settings
+    from elevra_pipeline.uploads.registration import register_file
+
+    repo = DatabaseResource(url=sqlite_url).repository()
+    path = local_data / "lost.csv"
+    path.write_text("Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n")
+    lost = register_file(repo, path, Settings.from_env().archive_dir).upload  # a pass that broke after this
+    result = _tick(instance, sqlite_url)
+    assert [(r.partition_key, r.tags["elevra/kind"]) for r in result.run_requests] == [(lost.partition_key, "repaired")]
+    assert result.dynamic_partitions_requests[0].partition_keys == [lost.partition_key]

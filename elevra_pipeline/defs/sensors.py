@@ -102,7 +102,33 @@ class _Look:
         elif not registration.rejected:
             log.info(f"{shown_as}: registered as upload {upload.id}, partition {upload.partition_key}")
 
+    def look_at(self, shown_as: str, signature: str, fetch) -> None:
+        """One object as one unit (`fetch()` gives its local path): whatever goes wrong with it is
+        logged and said on the tick, and the pass goes on to the next object."""
+        try:
+            self.register(fetch(), shown_as, signature)
+        except Exception as e:  # one bad object must not stop the others
+            self.said.append(f"{shown_as}: not registered ({type(e).__name__}: {e})"[:400])
+            self.context.log.exception(f"{shown_as}: not registered")
+
+    def reconcile(self) -> None:
+        """A registered upload without its partition (a pass that broke after registering it) gets its
+        partition and its run now."""
+        known = set(self.context.instance.get_dynamic_partitions(uploads_partitions.name)) | set(self.new_keys)
+        for upload in self.notifier.repo.list_uploads():
+            if upload.partition_key not in known:
+                self.new_keys.append(upload.partition_key)
+                self.requests.append(
+                    dg.RunRequest(
+                        partition_key=upload.partition_key,
+                        run_key=upload.partition_key,
+                        tags={"elevra/upload_id": str(upload.id), "elevra/kind": "repaired"},
+                    )
+                )
+                self.context.log.warning(f"upload {upload.id} had no partition: added, and its run requested")
+
     def result(self, cursor: str, skip_reason: str = "no new uploads") -> dg.SensorResult:
+        self.reconcile()
         if self.rejected:
             self.notifier.deliver_due()  # rejections go now; a failed send is retried by upload_email_sensor
         return dg.SensorResult(
@@ -130,9 +156,12 @@ def upload_bucket_sensor(
     upload_dir.mkdir(parents=True, exist_ok=True)
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     for path in candidate_files(upload_dir, time.time()):
-        signature = file_signature(path)
+        try:
+            signature = file_signature(path)
+        except OSError:  # gone since it was listed
+            continue
         if seen.get(path.name) != signature:
-            look.register(path, path.name, signature)
+            look.look_at(path.name, signature, lambda path=path: path)
             seen[path.name] = signature
     return look.result(json.dumps(seen))
 
@@ -149,7 +178,7 @@ def _look_in_object_bucket(look: _Look, app: AppResource, s3: S3Resource) -> dg.
     for item in new:
         folder = staging / item.etag
         try:
-            look.register(bucket.fetch(item, folder), f"s3://{bucket.url.bucket}/{item.key}", item.etag)
+            look.look_at(f"s3://{bucket.url.bucket}/{item.key}", item.etag, lambda: bucket.fetch(item, folder))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     if results:

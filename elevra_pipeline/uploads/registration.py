@@ -60,8 +60,9 @@ def sidecar(path: Path) -> tuple[dict, str | None]:
 
 
 def sidecar_email(side: dict) -> str | None:
+    """The sidecar's uploader address when it is text at all (a list or a number is not one)."""
     value = side.get("uploader_email")
-    return " ".join(str(value).split()) or None if value else None
+    return " ".join(value.split()) or None if isinstance(value, str) else None
 
 
 def register_file(
@@ -93,7 +94,7 @@ def register_file(
         parsed = parse_options(side, {"uploader_email": uploader_email, "debug": keep_raw_file or None}, options)
     except UnusableUploadError as e:
         parsed, status, reason = (
-            parse_options({"uploader_email": uploader_email or side.get("uploader_email")}),
+            parse_options({"uploader_email": uploader_email or sidecar_email(side)}),
             UploadStatus.REJECTED,
             str(e),
         )
@@ -101,6 +102,8 @@ def register_file(
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         status = UploadStatus.REJECTED
         reason = unsupported_reason(path.name)
+    elif stored.stat().st_size == 0:
+        status, reason = UploadStatus.REJECTED, f"'{path.name}' is empty (0 bytes): there is nothing to read"
     upload = repo.add_upload(
         partition_key=key,
         content_hash=content_hash,
