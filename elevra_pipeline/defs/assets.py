@@ -45,11 +45,11 @@ from elevra_pipeline.uploads.batch_stage import BatchStage
 from elevra_pipeline.uploads.progress import CallProgress
 from elevra_pipeline.uploads.queue import queue_snapshot
 from elevra_pipeline.uploads.revision import (
-    races_sent_again,
+    earlier_upload,
     regroup,
     reopened_fields,
-    sent_again_fields,
     superseded_fields,
+    take_back,
 )
 from elevra_pipeline.uploads.stages import MODEL_STAGES, column_mapper, run_online, stage_summary
 from elevra_pipeline.uploads.status import batches_markdown
@@ -116,7 +116,7 @@ def upload_batches(
     new = repo.save_batches(upload.id, regrouped.drafts)
     earlier, how = earlier_upload(repo, upload, parsed.report.returned_from)
     if earlier is not None and not (upload.summary_json or {}).get("replaces"):
-        context.log.info(_take_back(repo, upload, earlier, parsed.rows, how))
+        context.log.info(take_back(repo, upload, earlier, parsed.rows, how))
     batches = repo.batches(upload.id)
     report = {**parsed.report.to_json(), "model_columns": model_columns}
     repo.update_upload(upload.id, status=UploadStatus.PROCESSING, failure_reason=None, intake_json=report)
@@ -159,37 +159,6 @@ def upload_batches(
             "mode_reason": plan["reason"],
         }
     )
-
-
-def _take_back(repo: Repository, upload, earlier, rows: list[dict], how: str) -> str:
-    """A later upload that brings races of an earlier one again, fixed (`how`: "returned" for its
-    result workbook sent back, "replaced" for a changed file of the same name): those races are
-    handed over to it, and the two uploads name each other (status, e-mails, workbook)."""
-    resent = races_sent_again(repo.batches(earlier.id), rows)
-    if how == "replaced" and not resent:  # a common name ("candidates.xlsx") is not a link by itself
-        return f"upload {earlier.id} has the same file name but none of its races to fix comes again"
-    repo.update_batches([(b.id, sent_again_fields(upload)) for b in resent])
-    repo.update_upload(earlier.id, status=upload_status(earlier, repo.batches(earlier.id)))
-    repo.merge_summary(earlier.id, replaced_by={"upload_id": upload.id, "file": upload.original_filename, "how": how})
-    repo.merge_summary(upload.id, replaces={"upload_id": earlier.id, "file": earlier.original_filename, "how": how})
-    return f"upload {upload.id} replaces upload {earlier.id} ({how}): {len(resent)} of its races sent again, fixed"
-
-
-def earlier_upload(repo: Repository, upload, claim: dict | None):
-    """The upload this one brings races of again: the one its result workbook names (believed only when
-    that upload exists with the file name the workbook gives), else the latest earlier upload of the
-    same file name (a changed file). (upload, how) or (None, None)."""
-    if claim:
-        named = repo.get_upload_by_id(claim["upload_id"])
-        if named is not None and named.id != upload.id and named.original_filename == claim["file"]:
-            return named, "returned"
-        return None, None
-    same = [
-        u
-        for u in repo.list_uploads()
-        if u.id < upload.id and u.original_filename == upload.original_filename and u.status != UploadStatus.CANCELLED
-    ]
-    return (same[-1], "replaced") if same else (None, None)
 
 
 def plan_mode(options: UploadOptions, batches: int, gemini: GeminiResource, queue: dict) -> ModePlan:

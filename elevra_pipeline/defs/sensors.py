@@ -115,17 +115,18 @@ class _Look:
         """A registered upload without its partition (a pass that broke after registering it) gets its
         partition and its run now."""
         known = set(self.context.instance.get_dynamic_partitions(uploads_partitions.name)) | set(self.new_keys)
-        for upload in self.notifier.repo.list_uploads():
-            if upload.partition_key not in known:
-                self.new_keys.append(upload.partition_key)
-                self.requests.append(
-                    dg.RunRequest(
-                        partition_key=upload.partition_key,
-                        run_key=upload.partition_key,
-                        tags={"elevra/upload_id": str(upload.id), "elevra/kind": "repaired"},
-                    )
+        repo = self.notifier.repo
+        for key in [k for k in repo.partition_keys() if k not in known]:
+            upload = repo.get_upload(key)
+            self.new_keys.append(key)
+            self.requests.append(
+                dg.RunRequest(
+                    partition_key=key,
+                    run_key=key,
+                    tags={"elevra/upload_id": str(upload.id), "elevra/kind": "repaired"},
                 )
-                self.context.log.warning(f"upload {upload.id} had no partition: added, and its run requested")
+            )
+            self.context.log.warning(f"upload {upload.id} had no partition: added, and its run requested")
 
     def result(self, cursor: str, skip_reason: str = "no new uploads") -> dg.SensorResult:
         self.reconcile()

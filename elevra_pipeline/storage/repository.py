@@ -42,6 +42,21 @@ class Repository:
         with self.unit_of_work() as s:
             return s.get(Upload, upload_id)
 
+    def partition_keys(self) -> list[str]:
+        """Every upload's partition key, and nothing else (the sensor's repair pass, every tick)."""
+        with self.unit_of_work() as s:
+            return list(s.scalars(select(Upload.partition_key)))
+
+    def latest_upload_named(self, filename: str, before_id: int, excluded_status: str) -> Upload | None:
+        """The latest upload before `before_id` of this file name, not in `excluded_status`."""
+        with self.unit_of_work() as s:
+            return s.scalar(
+                select(Upload)
+                .where(Upload.original_filename == filename, Upload.id < before_id, Upload.status != excluded_status)
+                .order_by(Upload.id.desc())
+                .limit(1)
+            )
+
     def list_uploads(self) -> list[Upload]:
         with self.unit_of_work() as s:
             return list(s.scalars(select(Upload).order_by(Upload.id)))

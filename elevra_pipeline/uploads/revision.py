@@ -13,7 +13,14 @@ from datetime import datetime, timezone
 
 from elevra_pipeline.intake.batching import BatchDraft
 from elevra_pipeline.intake.options import UploadOptions
-from elevra_pipeline.storage.batch_rules import RESENT, BatchStatus, FailureKind, sent_again
+from elevra_pipeline.storage.batch_rules import (
+    RESENT,
+    BatchStatus,
+    FailureKind,
+    UploadStatus,
+    sent_again,
+    upload_status,
+)
 
 # what the admin may change by sending the same file again (the uploader's address is not a setting)
 REVISABLE = (
@@ -29,6 +36,14 @@ REVISABLE = (
     "deadline",
 )
 SETTLED = (BatchStatus.INSERTED, BatchStatus.SKIPPED, BatchStatus.CANCELLED)
+# open batches a revision may supersede: not started, failed, waiting, or part-way through the model
+REGROUPABLE = (
+    BatchStatus.PENDING,
+    BatchStatus.NEEDS_REUPLOAD,
+    BatchStatus.WAITING_FOR_MODEL,
+    BatchStatus.ANALYZED,
+    BatchStatus.STRUCTURED,
+)
 
 
 def settings_changes(before: dict, given: set[str], options: UploadOptions) -> dict:
@@ -78,12 +93,8 @@ def regroup(known: list, drafts: list[BatchDraft]) -> Regrouping:
             result.drafts.append(draft)
         elif fixed_by_settings(batch, draft):
             result.reopened.append((batch, draft))
-    open_ = (BatchStatus.PENDING, BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL)
-    result.superseded = [b for b in known if b.batch_key not in kept and b.status in (*open_, *_MODEL_DONE)]
+    result.superseded = [b for b in known if b.batch_key not in kept and b.status in REGROUPABLE]
     return result
-
-
-_MODEL_DONE = (BatchStatus.ANALYZED, BatchStatus.STRUCTURED)
 
 
 def fixed_by_settings(batch, draft: BatchDraft) -> bool:
@@ -127,3 +138,30 @@ def sent_again_fields(upload) -> dict:
         "failure_kind": RESENT,
         "error_reason": f"sent again, fixed, in upload {upload.id} ({upload.original_filename})",
     }
+
+
+def earlier_upload(repo, upload, claim: dict | None):
+    """The upload this one brings races of again: the one its result workbook names (believed only when
+    that upload exists with the file name the workbook gives), else the latest earlier upload of the
+    same file name (a changed file). (upload, how) or (None, None)."""
+    if claim:
+        named = repo.get_upload_by_id(claim["upload_id"])
+        if named is not None and named.id != upload.id and named.original_filename == claim["file"]:
+            return named, "returned"
+        return None, None
+    same = repo.latest_upload_named(upload.original_filename, upload.id, UploadStatus.CANCELLED)
+    return (same, "replaced") if same is not None else (None, None)
+
+
+def take_back(repo, upload, earlier, rows: list[dict], how: str) -> str:
+    """A later upload that brings races of an earlier one again, fixed (`how`: "returned" for its
+    result workbook sent back, "replaced" for a changed file of the same name): those races are
+    handed over to it, and the two uploads name each other (status, e-mails, workbook)."""
+    resent = races_sent_again(repo.batches(earlier.id), rows)
+    if how == "replaced" and not resent:  # a common name ("candidates.xlsx") is not a link by itself
+        return f"upload {earlier.id} has the same file name but none of its races to fix comes again"
+    repo.update_batches([(b.id, sent_again_fields(upload)) for b in resent])
+    repo.update_upload(earlier.id, status=upload_status(earlier, repo.batches(earlier.id)))
+    repo.merge_summary(earlier.id, replaced_by={"upload_id": upload.id, "file": upload.original_filename, "how": how})
+    repo.merge_summary(upload.id, replaces={"upload_id": earlier.id, "file": earlier.original_filename, "how": how})
+    return f"upload {upload.id} replaces upload {earlier.id} ({how}): {len(resent)} of its races sent again, fixed"
