@@ -31,6 +31,9 @@ class Upload(Base):
     # What the admin said of the whole upload (sidecar + `process` options) and what intake found.
     options_json: Mapped[dict | None] = mapped_column(JSON)
     intake_json: Mapped[dict | None] = mapped_column(JSON)
+    # The run processing the upload (`host:pid:run_id`) and until when: one run at a time per upload.
+    run_owner: Mapped[str | None] = mapped_column(String(300))
+    run_lease_until: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
