@@ -81,4 +81,7 @@ defs = dg.Definitions(
         team_digest_sensor,
     ],
     resources=build_resources(),
+    # every job in one process, as `process_upload` is: a run's steps share the upload's lease holder
+    # (defs/leases.py), and a Materialize from the UI does not pay 1-2 s to start each step
+    executor=dg.in_process_executor,
 )

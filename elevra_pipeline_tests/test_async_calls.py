@@ -224,7 +224,7 @@ def test_a_stage_renews_its_leases_while_its_calls_run_and_stores_every_answer(s
     leased = _lease(repo, upload.id, repo.batches(upload.id), "run-1", app.batch_lease_seconds)
     first_expiry = max(b.lease_expires_at for b in leased)
     try:
-        results = asyncio.run(_run_online(repo, gemini, ANALYSIS, needs_analysis, leased, "run-1", app))
+        results = asyncio.run(_run_online(repo, gemini, ANALYSIS, needs_analysis, upload.id, leased, "run-1", app))
     finally:
         server.shutdown()
         server.server_close()

@@ -10,7 +10,7 @@ import dagster as dg
 
 from elevra_pipeline.defs.checks import RESULT_CHECKS, result_checks
 from elevra_pipeline.defs.cleanup import purge_raw_file
-from elevra_pipeline.defs.leases import owner_for, owner_is_gone
+from elevra_pipeline.defs.leases import hold_upload, owner_for, owner_is_gone, release_upload
 from elevra_pipeline.defs.metadata import (
     cost_metadata,
     failed_table,
@@ -67,12 +67,14 @@ UPLOAD_ASSET = {
 }
 
 
-def _upload(context: dg.AssetExecutionContext, database: DatabaseResource):
+def _upload(context: dg.AssetExecutionContext, database: DatabaseResource, app: AppResource):
+    """The partition's upload, once this run holds it (a second run of it waits: `hold_upload`)."""
     repo = database.repository()
     upload = repo.get_upload(context.partition_key)
     if upload is None:
         raise dg.Failure(f"No upload is registered for partition '{context.partition_key}'.")
-    return repo, upload
+    hold_upload(context, repo, upload.id, app.batch_lease_seconds)
+    return repo, repo.get_upload_by_id(upload.id)  # as the run that held it last left it
 
 
 @dg.asset(**UPLOAD_ASSET, kinds={"python", "pandas"}, output_required=False)
@@ -80,7 +82,7 @@ def upload_batches(
     context: dg.AssetExecutionContext, database: DatabaseResource, gemini: GeminiResource, app: AppResource
 ):
     """The upload's rows, cleaned and grouped into election batches."""
-    repo, upload = _upload(context, database)
+    repo, upload = _upload(context, database, app)
     if upload.status == UploadStatus.CANCELLED:
         context.log.warning(f"upload {upload.id} is cancelled: nothing to do")
         return
@@ -203,7 +205,7 @@ def _lease(repo: Repository, upload_id: int, todo: list, owner: str, lease_secon
 
 
 async def _run_online(
-    repo, gemini, stage, eligible, leased: list, owner: str, app, report=lambda progress: None
+    repo, gemini, stage, eligible, upload_id: int, leased: list, owner: str, app, report=lambda progress: None
 ) -> list:
     """Every leased batch's call on one event loop, as many in flight as the quotas admit; the leases
     are renewed while the stage runs (a stage held back by its quotas can outlast one lease), and
@@ -216,6 +218,7 @@ async def _run_online(
             await asyncio.sleep(app.batch_lease_seconds / 3)
             now = time.time()
             repo.lease_batches([b.id for b in leased], owner, now, now + app.batch_lease_seconds, owner)
+            repo.claim_upload_run(upload_id, owner, now, now + app.batch_lease_seconds)
 
     async def tell() -> None:
         while True:
@@ -253,7 +256,7 @@ def _reporter(context):
 
 
 def _model_stage(context, database, gemini, app, stage: str, eligible):
-    repo, upload = _upload(context, database)
+    repo, upload = _upload(context, database, app)
     if _halted(context, repo, upload):
         return
     if upload.status in UNUSABLE:  # the result workbook says why, once
@@ -311,7 +314,7 @@ def _model_stage(context, database, gemini, app, stage: str, eligible):
     calls_began = time.time()
     try:
         paced = asyncio.run(
-            _run_online(repo, gemini, MODEL_STAGES[stage], eligible, leased, owner, app, _reporter(context))
+            _run_online(repo, gemini, MODEL_STAGES[stage], eligible, upload.id, leased, owner, app, _reporter(context))
         )
     finally:  # one statement for the stage: each batch's lease is held until the stage ends
         repo.release_batches([b.id for b in todo], owner)
@@ -377,7 +380,7 @@ def inserted_records(
     context: dg.AssetExecutionContext, database: DatabaseResource, app: AppResource
 ) -> dg.MaterializeResult:
     """Elections, candidates, candidate links and election links upserted for the upload."""
-    repo, upload = _upload(context, database)
+    repo, upload = _upload(context, database, app)
     base_url = app.base_url
     inserted, failed = 0, []
     for batch in repo.batches(upload.id, (BatchStatus.STRUCTURED,)):
@@ -397,7 +400,7 @@ def inserted_records(
 @dg.asset(**UPLOAD_ASSET, kinds={"excel"}, deps=[inserted_records], check_specs=RESULT_CHECKS)
 def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResource, app: AppResource):
     """The result workbook for the uploader: elections, candidates, re-uploads and model usage."""
-    repo, upload = _upload(context, database)
+    repo, upload = _upload(context, database, app)
     batches = repo.batches(upload.id)
     status = str(upload_status(upload, batches))
     repo.update_upload(upload.id, status=status)
@@ -422,6 +425,7 @@ def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResourc
         "needs_reupload_batches": failed_table([(r["batch"], r["reason"]) for r in summary["needs_reupload"]]),
         "upload_status": dg.MetadataValue.md(batches_markdown(repo, repo.get_upload_by_id(upload.id))),
     }
+    release_upload(repo, upload.id, context.run_id)  # the run's last step: the next run need not wait
     if line := attention_line(repo.get_upload_by_id(upload.id), batches):
         # the workbook is written and e-mailed; the partition shows red until the upload is fixed
         raise dg.Failure(description=line, metadata=metadata, allow_retries=False)

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from elevra_pipeline.definitions import build_resources
 from elevra_pipeline.defs.assets import upload_assets
 from elevra_pipeline.defs.jobs import process_upload_job
+from elevra_pipeline.defs.leases import release_upload
 from elevra_pipeline.defs.partitions import uploads_partitions
 from elevra_pipeline.defs.resources import AppResource, GeminiBatchesResource
 from elevra_pipeline.exceptions import UnusableUploadError
@@ -220,6 +221,8 @@ class StageProgress:
             found = {k: v.value for k, v in observation.metadata.items()}
             if "progress_total" in found:
                 self._advance(step, prefix, found)
+            elif "waiting_for_run" in found:
+                self.progress(f"{prefix}: {found['waiting']}")
             else:
                 self.observed[step] = found
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
@@ -291,6 +294,7 @@ def _run_job(instance, upload, resources, repo, notifier, progress, verbose: boo
             tags={"elevra/kind": "cli"},
             run_config={"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}}}},
         )
+    release_upload(repo, upload.id, run_id)  # a run that stopped early (Batch API jobs, a failure) frees it too
     notifier.after_assets(repo.get_upload_by_id(upload.id), watched.materialized)
     if not result.success:
         step, error = watched.failure or (

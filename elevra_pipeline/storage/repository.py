@@ -137,6 +137,31 @@ class Repository:
                 .values(lease_owner=None, lease_expires_at=None)
             )
 
+    def claim_upload_run(self, upload_id: int, owner: str, now: float, until: float, taking_over: str = "") -> str:
+        """Hold the upload for `owner` (a run) until `until` where it is free, expired, already `owner`'s
+        or held by `taking_over` (a run found gone): one statement. The holder after it, `owner` when held."""
+        with self.unit_of_work() as s:
+            u = Upload
+            s.execute(
+                update(u)
+                .where(
+                    u.id == upload_id,
+                    or_(u.run_owner.is_(None), u.run_owner.in_((owner, taking_over)), u.run_lease_until < now),
+                )
+                .values(run_owner=owner, run_lease_until=until)
+                .execution_options(synchronize_session=False)
+            )
+            return s.scalar(select(u.run_owner).where(u.id == upload_id)) or ""
+
+    def release_upload_run(self, upload_id: int, owner: str) -> None:
+        with self.unit_of_work() as s:
+            s.execute(
+                update(Upload)
+                .where(Upload.id == upload_id, Upload.run_owner == owner)
+                .values(run_owner=None, run_lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
     def get_batch(self, batch_id: int) -> ElectionBatch:
         with self.unit_of_work() as s:
             return s.get(ElectionBatch, batch_id)

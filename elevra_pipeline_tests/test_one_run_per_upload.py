@@ -1,0 +1,106 @@
+"""One run at a time per upload: a second run of a partition that is being processed waits for the
+first, changes nothing and sends no e-mail meanwhile, then resumes what is left (issue 26, item 4)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from elevra_pipeline.defs import leases
+from elevra_pipeline.gemini.emulator.server import start_in_thread
+from elevra_pipeline.samples import SAMPLE_XLSX
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt
+from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline_tests.helpers import materialize_upload, register
+
+UPLOADER_EMAILS = ["analysis_complete", "final", "queued", "structure_complete"]
+
+
+def test_a_run_waits_while_another_live_run_holds_its_upload(repo, instance, resources, monkeypatch):
+    monkeypatch.setattr(leases, "WAIT_POLL_SECONDS", 0.2)
+    upload = register(repo, SAMPLE_XLSX, instance, "ann@example.org")
+    other = f"{socket.gethostname()}:{os.getpid()}:a-run-of-another-process"  # alive: this very process
+    now = time.time()
+    assert repo.claim_upload_run(upload.id, other, now, now + 600) == other
+    seen_while_waiting = {}
+
+    def the_other_run_ends():
+        time.sleep(2.0)
+        seen_while_waiting["batches"] = len(repo.batches(upload.id))
+        seen_while_waiting["e-mails"] = len(repo.notifications(upload.id))
+        repo.release_upload_run(upload.id, other)
+
+    ender = threading.Thread(target=the_other_run_ends)
+    ender.start()
+    result = materialize_upload(upload, instance, resources)
+    ender.join()
+
+    assert seen_while_waiting == {"batches": 0, "e-mails": 0}  # nothing done while the other run held it
+    observed = [
+        e.event_specific_data.asset_observation.metadata
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+    ]
+    waits = [m for m in observed if "waiting_for_run" in m]
+    assert [m["waiting_for_run"].value for m in waits] == ["a-run-of-another-process"]
+    assert "waits for it to finish" in waits[0]["waiting"].value
+    assert repo.get_upload_by_id(upload.id).status == "completed"
+    assert repo.get_upload_by_id(upload.id).run_owner is None  # released by the run's last step
+
+
+def test_a_lease_left_by_a_dead_process_or_a_finished_run_is_taken_over_at_once(repo, instance, resources):
+    upload = register(repo, SAMPLE_XLSX, instance)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    now = time.time()
+    repo.claim_upload_run(upload.id, f"{socket.gethostname()}:{dead.pid}:killed-run", now, now + 600)
+    started = time.time()
+    materialize_upload(upload, instance, resources)
+    assert time.time() - started < leases.WAIT_POLL_SECONDS  # never waited
+    assert repo.get_upload_by_id(upload.id).status == "completed"
+
+
+def _process(env):
+    return subprocess.Popen(
+        [sys.executable, "-m", "elevra_pipeline.cli", "process", str(SAMPLE_XLSX), "--uploader", "ann@example.org"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def test_two_process_commands_on_one_file_do_it_once_and_send_each_email_once(sqlite_url, local_data):
+    slow = start_in_thread(latency_seconds=0.5)  # ~11 s of calls: the second command starts meanwhile
+    env = {
+        **os.environ,
+        "ELEVRA_DATA_DIR": str(local_data),
+        "ELEVRA_DATABASE_URL": sqlite_url,
+        "ELEVRA_GEMINI_BASE_URL": slow.base_url,
+        "ELEVRA_MAX_IN_FLIGHT": "2",
+    }
+    repo = Repository(migrated_engine(sqlite_url))
+    try:
+        first = _process(env)
+        deadline = time.time() + 60
+        while repo.count(ModelAttempt) < 2 and time.time() < deadline:  # the first is in its analysis stage
+            time.sleep(0.05)
+        second = _process(env)
+        first_out, _ = first.communicate(timeout=180)
+        second_out, _ = second.communicate(timeout=180)
+    finally:
+        slow.shutdown()
+        slow.server_close()
+    outcomes = [json.loads(out.strip().splitlines()[-1]) for out in (first_out, second_out)]
+    assert [p.returncode for p in (first, second)] == [0, 0], second_out + first_out
+    assert [o["status"] for o in outcomes] == ["completed", "completed"]
+    assert [(o["elections"], o["candidates"]) for o in outcomes] == [(22, 66), (22, 66)]  # no "Done: 0"
+    assert "is being processed by run" in second_out, second_out + first_out
+    assert (repo.count(Election), repo.count(Candidate), repo.count(ModelAttempt)) == (22, 66, 44)  # once
+    (upload,) = repo.list_uploads()
+    kinds = [n.kind for n in repo.notifications(upload.id) if n.recipients != ["team@elevracommunity.com"]]
+    assert sorted(kinds) == UPLOADER_EMAILS
