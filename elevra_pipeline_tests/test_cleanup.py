@@ -1,14 +1,29 @@
 """Clean-up: raw files go after completion (unless kept for debugging) and re-runs still work;
-old finished uploads are archived then deleted, while elections and candidates stay."""
+old finished uploads are archived then deleted, while elections and candidates stay, on both databases
+with their foreign keys checked; a failed clean-up run is e-mailed to the team."""
 
+import email
 import json
 from datetime import datetime, timedelta, timezone
+from email import policy
 from pathlib import Path
 
-from elevra_pipeline.defs.cleanup import expire_old_uploads
+import dagster as dg
+import pytest
+from sqlalchemy import event
+
+from elevra_pipeline.defs.cleanup import expire_old_uploads, retention_cleanup
+from elevra_pipeline.defs.email_sensors import upload_failure_email_sensor
+from elevra_pipeline.defs.processing import process_file
+from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
+from elevra_pipeline.gemini.emulator.server import start_in_thread
+from elevra_pipeline.quotas.limits import load_quotas
 from elevra_pipeline.samples import SAMPLE_XLSX
-from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt, Notification
-from elevra_pipeline_tests.helpers import materialize_upload, register
+from elevra_pipeline.storage.database import create_db_engine, migrated_engine
+from elevra_pipeline.storage.models import Base, Candidate, Election, GeminiBatchJob, ModelAttempt, Notification, Upload
+from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.storage.retention import DELETED_WITH_UPLOAD
+from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, register
 
 
 def test_raw_file_is_purged_after_completion_and_a_rerun_uses_the_stored_batches(repo, instance, resources):
@@ -50,10 +65,87 @@ def test_old_finished_uploads_are_archived_then_deleted_but_records_stay(repo, i
 
     counts = expire_old_uploads(repo, 30, tmp_path / "archive")
 
-    assert counts == {"uploads": 1, "batches": 22, "attempts": 44, "notifications": 1}
+    assert counts == {"uploads": 1, "batches": 22, "attempts": 44, "notifications": 1, "batch_jobs": 0}
     assert [u.partition_key for u in repo.list_uploads()] == [fresh.partition_key]
     assert repo.count(ModelAttempt) == 0 and repo.count(Notification) == 0
     assert (repo.count(Election), repo.count(Candidate)) == (22, 66)
     (archive,) = (tmp_path / "archive").glob("*.jsonl")
     tables = [json.loads(line)["table"] for line in archive.read_text().splitlines()]
     assert tables.count("model_attempts") == 44 and tables[-1] == "uploads"
+
+
+@pytest.fixture
+def checked_repo(db_url):
+    """The app database with its foreign keys checked on every statement: PostgreSQL always does; SQLite
+    only on a connection that asks, so without this a wrong order of deletion passes here."""
+    migrated_engine(db_url)
+    engine = create_db_engine(db_url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA foreign_keys=ON"))
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    yield Repository(engine)
+    engine.dispose()
+
+
+def test_an_old_upload_that_used_the_batch_api_is_expired_on_both_databases(
+    checked_repo, db_url, tmp_path, monkeypatch
+):
+    server = start_in_thread(quotas=load_quotas(), batch_delay_seconds=0.2)
+    monkeypatch.setenv("ELEVRA_DATABASE_URL", db_url)
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", server.base_url)
+    monkeypatch.setenv("ELEVRA_BATCH_POLL_SECONDS", "0.1")
+    path = tmp_path / "one.csv"
+    path.write_text("Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n")
+    try:
+        outcome = process_file(path, "ann@example.org", progress=lambda line: None, options={"mode": "batch"})
+    finally:
+        server.shutdown()
+    assert (outcome["status"], outcome["mode"]) == ("completed", "batch")
+    repo = checked_repo
+    assert len(repo.batch_jobs(outcome["upload_id"])) == 2  # one job per model stage
+    repo.update_upload(outcome["upload_id"], updated_at=datetime.now(timezone.utc) - timedelta(days=200))
+
+    counts = expire_old_uploads(repo, 180, tmp_path / "archive")
+
+    assert counts["uploads"] == 1 and counts["batch_jobs"] == 2 and counts["attempts"] == 2
+    assert repo.list_uploads() == [] and repo.count(GeminiBatchJob) == repo.count(ModelAttempt) == 0
+    assert (repo.count(Election), repo.count(Candidate)) == (1, 1)
+    (archive,) = (tmp_path / "archive").glob("*.jsonl")
+    assert sum('"table": "gemini_batch_jobs"' in line for line in archive.read_text().splitlines()) == 2
+
+
+def test_retention_deletes_every_table_that_references_an_upload():
+    """A table added later that points at an upload (or at what points at one) must be given its place
+    in the order of deletion, or retention fails on PostgreSQL again."""
+    referencing = {Upload.__table__}
+    for table in Base.metadata.sorted_tables:
+        if any(fk.column.table in referencing for fk in table.foreign_keys):
+            referencing.add(table)
+    assert referencing == {model.__table__ for model in DELETED_WITH_UPLOAD}
+
+
+def test_a_failed_retention_run_is_emailed_to_the_team_once(sqlite_url, instance, outbox, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")  # the archive folder cannot be made: the clean-up fails before deleting
+    monkeypatch.setenv("ELEVRA_ARCHIVE_DIR", str(blocker))
+    resources = {"app": app_resource(), "database": DatabaseResource(url=sqlite_url)}
+    result = retention_cleanup.execute_in_process(instance=instance, resources=resources, raise_on_error=False)
+    assert not result.success
+
+    for _ in range(2):  # a re-tick sends nothing new
+        context = dg.build_run_status_sensor_context(
+            sensor_name="upload_failure_email_sensor",
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(result.run_id),
+            dagster_event=result.get_run_failure_event(),
+            resources={**resources, "email": EmailResource(outbox_dir=local_outbox())},
+        ).for_run_failure()
+        upload_failure_email_sensor(context)
+
+    (path,) = outbox.glob("*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    body = message.get_body(("plain",)).get_content()
+    assert message["To"] == "team@elevracommunity.com"
+    assert message["Subject"] == "Run failed: retention_cleanup at step expire_old_records"
+    assert "retention clean-up failed, nothing was deleted" in body and result.run_id in body

@@ -10,12 +10,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
-from sqlalchemy import delete, select
 
 from elevra_pipeline.defs.resources import AppResource, DatabaseResource
 from elevra_pipeline.storage.batch_rules import UploadStatus
-from elevra_pipeline.storage.models import ElectionBatch, ModelAttempt, Notification, Upload
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.storage.retention import expire_uploads
 
 FINISHED = (
     UploadStatus.COMPLETED,
@@ -45,24 +44,27 @@ def _row(obj) -> dict:
 
 
 def expire_old_uploads(repo: Repository, older_than_days: float, archive_dir: Path) -> dict:
+    """Archive then delete finished uploads older than the retention age, in one transaction. The archive
+    is named `expired-*.jsonl` only once the deletion is committed: a failed run leaves no archive of
+    rows that are still in the database."""
     cutoff = datetime.now(timezone.utc) - timedelta(days=older_than_days)
     archive_dir.mkdir(parents=True, exist_ok=True)
     archive = archive_dir / f"expired-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.jsonl"
-    counts = {"uploads": 0, "batches": 0, "attempts": 0, "notifications": 0}
-    with repo.unit_of_work() as s, archive.open("a") as out:
-        uploads = s.scalars(select(Upload).where(Upload.status.in_(FINISHED), Upload.updated_at < cutoff)).all()
-        for upload in uploads:
-            for model, key in ((ModelAttempt, "attempts"), (Notification, "notifications"), (ElectionBatch, "batches")):
-                rows = s.scalars(select(model).where(model.upload_id == upload.id)).all()
-                for row in rows:
-                    out.write(json.dumps({"table": model.__tablename__, **_row(row)}, default=str) + "\n")
-                s.execute(delete(model).where(model.upload_id == upload.id))
-                counts[key] += len(rows)
-            out.write(json.dumps({"table": "uploads", **_row(upload)}, default=str) + "\n")
-            s.delete(upload)
-            counts["uploads"] += 1
-    if not counts["uploads"]:
-        archive.unlink(missing_ok=True)
+    partial = archive.with_suffix(".jsonl.part")
+    try:
+        with partial.open("w") as out:
+
+            def keep(row) -> None:
+                out.write(json.dumps({"table": row.__tablename__, **_row(row)}, default=str) + "\n")
+
+            counts = expire_uploads(repo, FINISHED, cutoff, keep)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    if counts["uploads"]:
+        partial.replace(archive)
+    else:
+        partial.unlink()
     return counts
 
 
@@ -70,7 +72,10 @@ def expire_old_uploads(repo: Repository, older_than_days: float, archive_dir: Pa
 def expire_old_records(context: dg.OpExecutionContext, database: DatabaseResource, app: AppResource) -> None:
     """Archive, then delete, finished uploads older than ELEVRA_RETENTION_DAYS (default 180)."""
     days = app.retention_days
-    counts = expire_old_uploads(database.repository(), days, Path(app.archive_dir) / "expired")
+    try:
+        counts = expire_old_uploads(database.repository(), days, Path(app.archive_dir) / "expired")
+    except Exception as e:  # one transaction: nothing was deleted; the failure sensor tells the team
+        raise dg.Failure(f"retention clean-up failed, nothing was deleted: {type(e).__name__}: {e}"[:2000]) from e
     context.log.info(f"expired records older than {days:g} days: {counts}")
 
 

@@ -7,13 +7,15 @@ with an idempotency key first, so a re-tick, a daemon restart or a re-run never 
 
 import json
 from datetime import datetime, timedelta, timezone
+from html import escape
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from elevra_pipeline.defs.cleanup import retention_cleanup
 from elevra_pipeline.defs.jobs import process_upload_job
 from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource
-from elevra_pipeline.notifications.notifier import STAGE_EMAILS, notify_team_digest
+from elevra_pipeline.notifications.notifier import STAGE_EMAILS, log_email, notify_team_digest
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.uploads.status import digest_lines
 
@@ -61,19 +63,26 @@ def upload_email_sensor(
     return dg.SensorResult(cursor=json.dumps(cursors), skip_reason=_describe(sent, outcome, errors))
 
 
+# what the team is told to do when a job that is no upload's fails
+JOB_ADVICE = {
+    "retention_cleanup": "Nothing was deleted (the clean-up is one transaction). Fix the cause, then launch "
+    "retention_cleanup from the Dagster UI, or let next Sunday's schedule run it.",
+}
+
+
 @dg.run_failure_sensor(
-    monitored_jobs=[process_upload_job], default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=20
+    monitored_jobs=[process_upload_job, retention_cleanup],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=20,
 )
 def upload_failure_email_sensor(
     context: dg.RunFailureSensorContext, database: DatabaseResource, email: EmailResource, app: AppResource
 ):
-    """A failed run e-mails the uploader and the team: the rejection reason, or the failed step and error."""
+    """A failed run e-mails the uploader and the team: the rejection reason, or the failed step and error.
+    A failed run of no upload (the weekly retention clean-up) e-mails the team: unattended jobs fail
+    silently otherwise."""
     notifier = app.notifier(database.repository(), email)
     run = context.dagster_run
-    upload = notifier.repo.get_upload(run.tags.get("dagster/partition", ""))
-    if upload is None:
-        context.log.warning(f"run {run.run_id} failed but names no known upload")
-        return
     steps = context.get_step_failure_events()
     step = steps[0].step_key if steps else "unknown"
     error = (
@@ -81,10 +90,28 @@ def upload_failure_email_sensor(
         if steps and steps[0].event_specific_data.error
         else context.failure_event.message
     )
+    upload = notifier.repo.get_upload(run.tags.get("dagster/partition", ""))
+    if upload is None:
+        alert_team_of_failed_run(notifier, run.job_name, run.run_id, step, error)
+        context.log.info(_describe([f"failure e-mail to the team for run {run.run_id}"], notifier.deliver_due()))
+        return
     if upload.status in (UploadStatus.QUEUED, UploadStatus.PROCESSING):  # e.g. failed for running too long
         notifier.repo.update_upload(upload.id, failure_reason=f"run {run.run_id} failed at {step}: {error}"[:2000])
     notifier.notify_failed_run(upload, run.run_id, step, error)
     context.log.info(_describe([f"failure e-mail for upload {upload.id}"], notifier.deliver_due()))
+
+
+def alert_team_of_failed_run(notifier, job: str, run_id: str, step: str, error: str) -> bool:
+    """The team's e-mail for a failed run that names no upload; once per run (its idempotency key)."""
+    if not notifier.team_email:
+        return False
+    headline = f"Run failed: {job} at step {step}"
+    lines = [f"Error: {error[:1000]}", JOB_ADVICE.get(job, "Look at the run in the Dagster UI.")]
+    lines.append(f"Dagster run {run_id}" + (f": {notifier.dagster_url}/runs/{run_id}" if notifier.dagster_url else ""))
+    text = "\n\n".join([headline, *lines, "-- Elevra upload pipeline"]) + "\n"
+    html = f"<p><b>{escape(headline)}</b></p>" + "".join(f"<p>{escape(line)}</p>" for line in lines)
+    key = f"run-{run_id}-failed-team"
+    return log_email(notifier.repo, None, "run_failed", key, notifier.team_email, (headline, text, html))
 
 
 DIGEST_HOUR = 7  # the team's digest of yesterday's uploads goes out after 07:00 in its time zone
