@@ -26,6 +26,7 @@ def _upload_options(args) -> dict:
         "election_type": args.election_type,
         "open_primary": args.open_primary or None,
         "include_not_on_ballot": args.include_not_on_ballot or None,
+        "date_order": args.date_order,
     }
     return {k: v for k, v in options.items() if v}
 
@@ -292,6 +293,12 @@ def _add_upload_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--deadline", help="when the results are needed, YYYY-MM-DD or YYYY-MM-DDTHH:MM (Pacific)")
     p.add_argument("--election-type", help="general, primary, special, runoff, municipal… for rows that do not say")
+    p.add_argument(
+        "--date-order",
+        choices=["mdy", "dmy"],
+        help="how to read numeric dates such as 03/11/2026: mdy = March 11, dmy = 3 November (default: what "
+        "each date column shows, else mdy, said in the result workbook)",
+    )
     p.add_argument(
         "--open-primary", action="store_true", help="a primary whose parties share one contest (top-two, jungle)"
     )

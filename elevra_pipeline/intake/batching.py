@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 from slugify import slugify
 
+from elevra_pipeline.intake.dates import NUMERIC_DATE, DateOrder, read_numeric_date
 from elevra_pipeline.intake.options import plausible_date
 
 MISSING_DATE = (
@@ -22,6 +23,8 @@ def normalize_date(text: str) -> str:
         return ""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}( 00:00:00)?", text):
         return text[:10]
+    if NUMERIC_DATE.fullmatch(text.strip()):  # never day-first by guess: see intake.dates
+        return read_numeric_date(text, DateOrder.MDY) or text
     parsed = pd.to_datetime(text, errors="coerce", format="mixed")
     return text if pd.isna(parsed) else parsed.date().isoformat()
 

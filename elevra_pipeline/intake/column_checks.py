@@ -11,6 +11,7 @@ import re
 
 from elevra_pipeline.intake.batching import normalize_date
 from elevra_pipeline.intake.contests import date_in_code, is_code
+from elevra_pipeline.intake.dates import DateOrder, read_numeric_date
 from elevra_pipeline.intake.options import plausible_date
 from elevra_pipeline.intake.roles import ColumnMapping, Decision, Role, normalize_header
 
@@ -32,11 +33,19 @@ def _share(values: list[str], test) -> float:
     return sum(1 for v in values if test(v)) / len(values) if values else 1.0
 
 
+def _reads_as_date(value: str) -> bool:
+    """In some order: the column's order is decided later, from all its values (intake.dates)."""
+    day_first = read_numeric_date(value, DateOrder.DMY)
+    return bool(
+        plausible_date(normalize_date(value)) or (day_first and plausible_date(day_first)) or date_in_code(value)
+    )
+
+
 def date_problem(values: list[str]) -> str | None:
-    readable = _share(values, lambda v: plausible_date(normalize_date(v)) or date_in_code(v))
+    readable = _share(values, _reads_as_date)
     if readable >= MOSTLY:
         return None
-    bad = next(v for v in values if not (plausible_date(normalize_date(v)) or date_in_code(v)))
+    bad = next(v for v in values if not _reads_as_date(v))
     return f"only {readable:.0%} of its values read as dates (e.g. '{bad[:40]}')"
 
 

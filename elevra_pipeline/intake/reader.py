@@ -26,10 +26,11 @@ from elevra_pipeline.intake.contests import (
     status_in_name,
 )
 from elevra_pipeline.intake.csv_source import read_csv
+from elevra_pipeline.intake.dates import DateOrder, read_numeric_date, survey
 from elevra_pipeline.intake.limits import IntakeLimits, check_file_size
 from elevra_pipeline.intake.names import all_capitals, published_name
 from elevra_pipeline.intake.options import UploadOptions, plausible_date
-from elevra_pipeline.intake.roles import REQUIRED_HINT, ColumnMapping, Decision, Role, map_by_alias
+from elevra_pipeline.intake.roles import REQUIRED_HINT, ColumnMapping, Decision, Role, map_by_alias, normalize_header
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
 from elevra_pipeline.intake.xlsx_source import read_xlsx
 
@@ -219,6 +220,19 @@ def _type_untyped(read: list[tuple[int, dict]]) -> list[str]:
     return notes
 
 
+def _date_order(headers, data, mapping: ColumnMapping, options: UploadOptions, report: SheetReport) -> DateOrder:
+    """The order of the date column's numeric dates: the admin's, else what the column shows, else
+    month-first, said on the sheet when its dates could be read either way (`intake.dates`)."""
+    column = mapping.column_of(Role.ELECTION_DATE)
+    if column is None:
+        return DateOrder(options.date_order or DateOrder.MDY)
+    found = survey([row[column] for row in data if column < len(row)])
+    order = DateOrder(options.date_order or found.order or DateOrder.MDY)
+    if (note := found.note(f"'{headers[column]}'", order)) and (found.conflicting or not options.date_order):
+        report.warnings.append(note)
+    return order
+
+
 def _read_table(
     sheet: RawSheet, options: UploadOptions, ask_model: AskModel | None, report: IntakeReport, seen: dict[tuple, str]
 ) -> list[dict]:
@@ -274,6 +288,7 @@ def _read_table(
     seat_column = mapping.column_of(Role.SEAT)
     seat_label = headers[seat_column] if seat_column is not None else ""
     header_key = [h.casefold() for h in headers]
+    date_order = _date_order(headers, data, mapping, options, sheet_report)
     read: list[tuple[int, dict]] = []
     for number, row in enumerate(data, start=header_index + 2):
         if not any(row):
@@ -295,6 +310,7 @@ def _read_table(
                 "the name is a formula with no saved value" if unvalued else " | ".join(c for c in row if c)[:200],
             )
             continue
+        record["election_date"] = read_numeric_date(record["election_date"], date_order) or record["election_date"]
         record["candidate_name"], noted = status_in_name(record["candidate_name"])
         record["candidate_name"] = published_name(record["candidate_name"], capitals)
         flagged = [status_flag(headers[c], row[c]) for c in flag_columns if c < len(row)]
@@ -358,6 +374,27 @@ def _skip_result_sheet(sheet: RawSheet, report: IntakeReport) -> None:
         report.drop(sheet.name, number, DropReason.RESULT_SHEET if any(row) else DropReason.BLANK)
 
 
+def check_column_names(path: Path, options: UploadOptions, sheets: list[RawSheet], report: IntakeReport) -> None:
+    """Every header the admin named in `columns` is a header of the file: a misspelt one would
+    otherwise change nothing, without a word."""
+    headers = [
+        h
+        for sheet, found in zip(sheets, report.sheets)
+        if found.header_row
+        for h in sheet.rows[found.header_row - 1]
+        if h
+    ]
+    known = {normalize_header(h) for h in headers}
+    unknown = [name for name in options.columns if normalize_header(name) not in known]
+    if unknown:
+        shown = ", ".join(f"'{h}'" for h in dict.fromkeys(headers)) or "none found"
+        raise UnusableUploadError(
+            f"columns names {', '.join(repr(n) for n in unknown)}, which "
+            f"{'is not a column' if len(unknown) == 1 else 'are not columns'} of '{path.name}'; its columns are: "
+            f"{shown[:600]}. Send it again with the header written as in the file (--columns or the sidecar)."
+        )
+
+
 def read_upload(
     path: Path,
     options: UploadOptions | None = None,
@@ -376,6 +413,7 @@ def read_upload(
             _skip_result_sheet(sheet, parsed.report)
             continue
         parsed.rows.extend(_read_table(sheet, options, ask_model, parsed.report, seen))
+    check_column_names(path, options, sheets, parsed.report)
     imported = [s for s in parsed.report.sheets if s.status == "imported"]
     if not imported:
         detail = (

@@ -34,6 +34,7 @@ REVISABLE = (
     "include_not_on_ballot",
     "mode",
     "deadline",
+    "date_order",
 )
 SETTLED = (BatchStatus.INSERTED, BatchStatus.SKIPPED, BatchStatus.CANCELLED)
 # open batches a revision may supersede: not started, failed, waiting, or part-way through the model
