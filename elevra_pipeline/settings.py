@@ -65,6 +65,7 @@ class Settings:
     timezone: str = "America/Los_Angeles"  # ELEVRA_TIMEZONE: the team's; times in e-mails and status
     dagster_url: str | None = None  # ELEVRA_DAGSTER_URL: the Dagster UI, for links in the team's e-mails
     team_digest: bool = False  # ELEVRA_TEAM_DIGEST=daily: one e-mail a day for the team, alerts at once
+    processed_files: str = "delete"  # ELEVRA_PROCESSED_FILES: a finished upload's file leaves the bucket (or `move`)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -100,7 +101,17 @@ class Settings:
             timezone=_timezone("ELEVRA_TIMEZONE", "America/Los_Angeles"),
             dagster_url=(os.environ.get("ELEVRA_DAGSTER_URL") or "").rstrip("/") or None,
             team_digest=_digest("ELEVRA_TEAM_DIGEST"),
+            processed_files=_processed_files("ELEVRA_PROCESSED_FILES"),
         )
+
+
+def _processed_files(name: str) -> str:
+    """What becomes of a finished upload's file in the bucket: deleted (the source document's purge of raw
+    files) or moved under `processed/` in the bucket."""
+    raw = os.environ.get(name, "").strip().lower() or "delete"
+    if raw not in ("delete", "move"):
+        raise SettingsError(f"{name}={raw!r}: use delete (the default) or move (to processed/ in the bucket)")
+    return raw
 
 
 def _digest(name: str) -> bool:

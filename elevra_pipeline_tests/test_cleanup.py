@@ -1,24 +1,30 @@
-"""Clean-up: raw files go after completion (unless kept for debugging) and re-runs still work;
-old finished uploads are archived then deleted, while elections and candidates stay, on both databases
-with their foreign keys checked; a failed clean-up run is e-mailed to the team."""
+"""Clean-up: raw files go after completion (unless kept for debugging), from the archive and from the
+upload bucket, and re-runs and re-drops still work; old finished uploads are archived then deleted,
+while elections and candidates stay, on both databases with their foreign keys checked; a failed
+clean-up run is e-mailed to the team."""
 
 import email
 import json
+import os
 from datetime import datetime, timedelta, timezone
 from email import policy
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster_aws.s3 import S3Resource
 from sqlalchemy import event
 
+from elevra_pipeline.definitions import defs
 from elevra_pipeline.defs.cleanup import expire_old_uploads, retention_cleanup
 from elevra_pipeline.defs.email_sensors import upload_failure_email_sensor
 from elevra_pipeline.defs.processing import process_file
-from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
+from elevra_pipeline.defs.resources import DatabaseResource, EmailResource, GeminiResource
+from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.quotas.limits import load_quotas
 from elevra_pipeline.samples import SAMPLE_XLSX
+from elevra_pipeline.settings import Settings, SettingsError
 from elevra_pipeline.storage.database import create_db_engine, migrated_engine
 from elevra_pipeline.storage.models import Base, Candidate, Election, GeminiBatchJob, ModelAttempt, Notification, Upload
 from elevra_pipeline.storage.repository import Repository
@@ -149,3 +155,120 @@ def test_a_failed_retention_run_is_emailed_to_the_team_once(sqlite_url, instance
     assert message["To"] == "team@elevracommunity.com"
     assert message["Subject"] == "Run failed: retention_cleanup at step expire_old_records"
     assert "retention clean-up failed, nothing was deleted" in body and result.run_id in body
+
+
+# -- the raw file in the upload bucket (a local folder here; S3 in test_object_bucket.py) -------------
+
+DATED = b"Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n"
+UNDATED = b"Candidate,Office,City\nAnn Lee,Mayor,Springfield\n"
+SETTLED = 1_700_000_000  # an old modification time: the file is not still being copied in
+
+
+@pytest.fixture
+def folder(local_data):
+    path = local_data / "uploads"
+    path.mkdir(parents=True)
+    return path
+
+
+def _drop(folder: Path, name: str, content: bytes) -> Path:
+    path = folder / name
+    path.write_bytes(content)
+    os.utime(path, (SETTLED, SETTLED))  # the same size and time each time it is dropped
+    return path
+
+
+class Bucket:
+    """Ticks of the upload sensor on the local folder, and runs of what they request."""
+
+    def __init__(self, instance, sqlite_url, emulator):
+        self.instance, self.cursor = instance, None
+        self.database = DatabaseResource(url=sqlite_url)
+        self.gemini = GeminiResource(base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01)
+        self.repo = self.database.repository()
+
+    def tick(self) -> dg.SensorResult:
+        resources = {"app": app_resource(), "database": self.database, "s3": S3Resource()}
+        with dg.build_sensor_context(
+            instance_ref=self.instance.get_ref(),
+            cursor=self.cursor,
+            definitions=defs,
+            resources={**resources, "email": EmailResource(outbox_dir=local_outbox())},
+        ) as context:
+            result = upload_bucket_sensor.evaluate_tick(context)
+        self.cursor = result.cursor
+        for request in result.run_requests:
+            self.instance.add_dynamic_partitions("uploads", [request.partition_key])
+            upload = self.repo.get_upload(request.partition_key)
+            materialize_upload(upload, self.instance, {"database": self.database, "gemini": self.gemini})
+        return result
+
+
+@pytest.fixture
+def bucket(instance, sqlite_url, emulator, folder):
+    return Bucket(instance, sqlite_url, emulator)
+
+
+def test_a_completed_uploads_file_is_deleted_and_dropped_again_it_is_already_received(bucket, folder, outbox):
+    _drop(folder, "one.csv", DATED)
+    (folder / "one.csv.json").write_text(json.dumps({"uploader_email": "ann@example.org"}))
+    (request,) = bucket.tick().run_requests  # registered and run: completed
+    assert bucket.repo.get_upload(request.partition_key).status == "completed"
+
+    assert bucket.tick().run_requests == []
+    assert sorted(p.name for p in folder.iterdir()) == []  # the file and its sidecar are gone
+    summary = bucket.repo.get_upload(request.partition_key).summary_json
+    assert summary["bucket_files_put_away"] == {"one.csv": "deleted"}
+
+    _drop(folder, "one.csv", DATED)  # the same bytes, size and time again, later
+    assert bucket.tick().run_requests == []  # a duplicate: not processed again
+    assert list(folder.iterdir()) == [] and len(bucket.repo.list_uploads()) == 1
+    assert any(n.kind == "duplicate" for n in bucket.repo.notifications())  # "Already received"
+
+
+def test_a_file_whose_races_need_a_fix_stays_until_the_fix_completes_then_moves_to_processed(
+    bucket, folder, monkeypatch
+):
+    monkeypatch.setenv("ELEVRA_PROCESSED_FILES", "move")
+    _drop(folder, "undated.csv", UNDATED)
+    (request,) = bucket.tick().run_requests
+    upload = bucket.repo.get_upload(request.partition_key)
+    assert upload.status == "completed_with_failures"
+    bucket.tick()
+    assert (folder / "undated.csv").exists()  # kept: the documented fix is a sidecar beside it
+
+    (folder / "undated.csv.json").write_text(json.dumps({"election_date": "2026-11-03"}))
+    (revision,) = bucket.tick().run_requests  # the same file with new settings: re-opened, completed
+    assert revision.partition_key == upload.partition_key
+    bucket.tick()
+    moved = folder / "processed" / upload.partition_key
+    assert sorted(p.name for p in folder.iterdir()) == ["processed"]
+    assert sorted(p.name for p in moved.iterdir()) == ["undated.csv", "undated.csv.json"]
+    assert (moved / "undated.csv").read_bytes() == UNDATED
+    assert bucket.tick().run_requests == [] and len(bucket.repo.list_uploads()) == 1  # processed/ is not looked into
+
+
+def test_only_the_registered_bytes_go_and_a_debug_upload_keeps_its_file(bucket, folder):
+    _drop(folder, "keep.csv", DATED.replace(b"Ann Lee", b"Bo Diaz"))
+    (folder / "keep.csv.json").write_text(json.dumps({"debug": True}))
+    _drop(folder, "list.csv", DATED)
+    assert len(bucket.tick().run_requests) == 2  # both completed
+    changed = DATED.replace(b"Ann Lee", b"Cy Young")
+    path = _drop(folder, "list.csv", changed)  # a changed file under the same name, before the next tick
+    os.utime(path, (SETTLED + 5, SETTLED + 5))
+
+    (request,) = bucket.tick().run_requests  # the changed file is a new upload, and it completes
+
+    assert (folder / "keep.csv").exists() and (folder / "keep.csv.json").exists()
+    assert bucket.repo.get_upload(request.partition_key).status == "completed"
+    assert (folder / "list.csv").read_bytes() == changed  # the first upload's bytes are gone: this stays
+    bucket.tick()
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.csv", "keep.csv.json"]
+
+
+def test_the_processed_files_setting_is_checked(monkeypatch):
+    monkeypatch.setenv("ELEVRA_PROCESSED_FILES", "archive")
+    with pytest.raises(SettingsError, match="ELEVRA_PROCESSED_FILES='archive': use delete"):
+        Settings.from_env()
+    monkeypatch.setenv("ELEVRA_PROCESSED_FILES", "")
+    assert Settings.from_env().processed_files == "delete"

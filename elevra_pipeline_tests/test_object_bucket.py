@@ -1,6 +1,6 @@
 """The upload bucket on S3-compatible object storage, against a real local S3 server (moto's, started
 here on 127.0.0.1): long listings, deleted keys, sidecar objects, one download per object, an upload
-processed end to end with its e-mails and its workbook written back."""
+processed end to end with its e-mails and its workbook written back, and its objects put away after."""
 
 import json
 import socket
@@ -118,3 +118,45 @@ def test_an_object_dropped_in_the_bucket_is_processed_end_to_end_with_its_emails
     subjects = [n.subject for n in repo.notifications(upload.id)]
     assert len(list(outbox.rglob("*.eml"))) == len(subjects) == 10  # and the duplicate's notice, to both
     assert sum("county_again.xlsx" in s for s in subjects) == 2
+    # the finished upload's objects (both copies of its bytes, and the sidecar) left the bucket
+    assert _keys(s3, "incoming/") == []
+
+
+def _keys(s3, prefix: str) -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket="elevra", Prefix=prefix).get("Contents", []))
+
+
+def test_with_move_a_finished_object_goes_under_processed_and_is_never_listed_again(
+    s3, s3_endpoint, instance, resources, db_url, monkeypatch
+):
+    monkeypatch.setenv("ELEVRA_UPLOAD_BUCKET", "s3://elevra/incoming")
+    monkeypatch.setenv("ELEVRA_PROCESSED_FILES", "move")
+    app = AppResource.from_settings(Settings.from_env())
+    sensor_resources = {
+        "app": app,
+        "database": DatabaseResource(url=db_url),
+        "email": EmailResource(outbox_dir=local_outbox()),
+        "s3": S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"),
+    }
+    body = b"Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n"
+    s3.put_object(Bucket="elevra", Key="incoming/nc/one.csv", Body=body)
+    s3.put_object(Bucket="elevra", Key="incoming/nc/one.csv.json", Body=b'{"uploader_email": "ann@example.org"}')
+    first = _tick(upload_bucket_sensor, instance, sensor_resources)
+    (request,) = first.run_requests
+    repo = DatabaseResource(url=db_url).repository()
+    upload = repo.get_upload(request.partition_key)
+    instance.add_dynamic_partitions("uploads", [upload.partition_key])
+    materialize_upload(upload, instance, {**resources, "app": app})
+
+    second = _tick(upload_bucket_sensor, instance, sensor_resources, first.cursor)
+    moved = f"incoming/processed/{upload.partition_key}/one.csv"
+    assert _keys(s3, "incoming/") == [moved, f"{moved}.json"]
+    assert s3.get_object(Bucket="elevra", Key=moved)["Body"].read() == body
+    third = _tick(upload_bucket_sensor, instance, sensor_resources, second.cursor)
+    assert third.run_requests == [] and "no new objects" in third.skip_message  # processed/ is not listed
+
+    s3.put_object(Bucket="elevra", Key="incoming/nc/one.csv", Body=body)  # dropped again, later
+    fourth = _tick(upload_bucket_sensor, instance, sensor_resources, third.cursor)
+    assert fourth.run_requests == [] and len(repo.list_uploads()) == 1
+    assert "same content and settings as upload" in fourth.skip_message
+    assert _keys(s3, "incoming/") == [moved, f"{moved}.json"]  # the duplicate is put away like the first

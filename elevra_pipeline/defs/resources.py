@@ -36,6 +36,7 @@ class AppResource(dg.ConfigurableResource):
     timezone: str = "America/Los_Angeles"  # the team's: times in e-mails
     dagster_url: str | None = None  # the Dagster UI, linked from the team's e-mails
     team_digest: bool = False  # the team gets one digest a day instead of a copy of each e-mail
+    processed_files: str = "delete"  # a finished upload's file in the bucket: deleted, or moved to processed/
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppResource":
@@ -57,6 +58,7 @@ class AppResource(dg.ConfigurableResource):
             timezone=settings.timezone,
             dagster_url=settings.dagster_url,
             team_digest=settings.team_digest,
+            processed_files=settings.processed_files,
         )
 
     def notifier(self, repo, mailer) -> Notifier:

@@ -16,6 +16,7 @@ from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailR
 from elevra_pipeline.intake.object_bucket import BucketUrl, ObjectBucket
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.storage.batch_rules import COMPLETE
+from elevra_pipeline.uploads.finished_files import FolderBucket, put_away_finished, remember_bucket_file
 from elevra_pipeline.uploads.registration import register_file, sidecar, sidecar_email
 
 SETTLE_SECONDS = 2.0  # a file modified more recently may still be being copied in
@@ -63,10 +64,11 @@ class _Look:
     rejected: list[str] = field(default_factory=list)
     said: list[str] = field(default_factory=list)  # what a tick without runs did (shown on the tick)
 
-    def register(self, path: Path, shown_as: str, signature: str) -> None:
+    def register(self, path: Path, shown_as: str, signature: str, key: str, version: str | None) -> None:
         repo, notifier, log = self.notifier.repo, self.notifier, self.context.log
         registration = register_file(repo, path, self.archive_dir)
         upload = registration.upload
+        remember_bucket_file(repo, upload.id, key, version or upload.content_hash)  # to put away once finished
         if registration.duplicate:
             self.said.append(f"{shown_as}: same content and settings as upload {upload.id}; ignored")
             log.info(f"{self.said[-1]} ({upload.partition_key})")
@@ -102,14 +104,26 @@ class _Look:
         elif not registration.rejected:
             log.info(f"{shown_as}: registered as upload {upload.id}, partition {upload.partition_key}")
 
-    def look_at(self, shown_as: str, signature: str, fetch) -> None:
-        """One object as one unit (`fetch()` gives its local path): whatever goes wrong with it is
-        logged and said on the tick, and the pass goes on to the next object."""
+    def look_at(self, shown_as: str, signature: str, fetch, key: str, version: str | None = None) -> None:
+        """One object as one unit (`fetch()` gives its local path; `key` names it in the bucket, `version`
+        is its ETag, else its content hash is): whatever goes wrong with it is logged and said on the
+        tick, and the pass goes on to the next object."""
         try:
-            self.register(fetch(), shown_as, signature)
+            self.register(fetch(), shown_as, signature, key, version)
         except Exception as e:  # one bad object must not stop the others
             self.said.append(f"{shown_as}: not registered ({type(e).__name__}: {e})"[:400])
             self.context.log.exception(f"{shown_as}: not registered")
+
+    def put_away_finished(self, bucket, how: str) -> list[str]:
+        """Finished uploads' files leave the bucket (see uploads/finished_files.py); the keys that went."""
+        try:
+            done, said = put_away_finished(self.notifier.repo, bucket, how)
+        except Exception as e:  # the files wait for the next tick; new uploads must not
+            done, said = [], [f"finished uploads' files not put away ({type(e).__name__}: {e})"[:400]]
+        for line in said:
+            self.context.log.info(line)
+        self.said += said
+        return done
 
     def reconcile(self) -> None:
         """A registered upload without its partition (a pass that broke after registering it) gets its
@@ -162,8 +176,12 @@ def upload_bucket_sensor(
         except OSError:  # gone since it was listed
             continue
         if seen.get(path.name) != signature:
-            look.look_at(path.name, signature, lambda path=path: path)
+            look.look_at(path.name, signature, lambda path=path: path, path.name)
             seen[path.name] = signature
+    for name in look.put_away_finished(FolderBucket(upload_dir), app.processed_files):
+        seen.pop(name, None)
+    # a file that left the folder and comes back (even with the same size and time) is looked at again
+    seen = {name: mark for name, mark in seen.items() if (upload_dir / name).exists()}
     return look.result(json.dumps(seen))
 
 
@@ -179,11 +197,14 @@ def _look_in_object_bucket(look: _Look, app: AppResource, s3: S3Resource) -> dg.
     for item in new:
         folder = staging / item.etag
         try:
-            look.look_at(f"s3://{bucket.url.bucket}/{item.key}", item.etag, lambda: bucket.fetch(item, folder))
+            shown_as = f"s3://{bucket.url.bucket}/{item.key}"
+            look.look_at(shown_as, item.etag, lambda: bucket.fetch(item, folder), item.key, item.etag)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     if results:
         _write_back_results(look, bucket)
+    for key in look.put_away_finished(bucket, app.processed_files):
+        listed.pop(key, None)  # an object put back later is new again
     return look.result(json.dumps(listed), f"no new objects in {bucket.url}")
 
 

@@ -5,7 +5,8 @@ pruned to the keys still listed: a deleted key never breaks the listing (a `sinc
 would: listing resumes after a key that no longer exists), a key uploaded again with new content is
 seen again (its content hash then decides whether it is a new upload), and listings of any length
 are read page by page (1,000 keys per page). S3 objects appear only once completely written, so
-unlike the local folder nothing needs to settle. Sidecars are objects too: `<key>.json`.
+unlike the local folder nothing needs to settle. Sidecars are objects too: `<key>.json`. Objects
+under `<prefix>processed/` are files put away after their upload finished: never listed again.
 """
 
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 SKIPPED_SUFFIXES = (".json", ".part", ".tmp")
+PROCESSED = "processed/"  # where finished uploads' files go with ELEVRA_PROCESSED_FILES=move
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,16 @@ class BucketObject:
         return PurePosixPath(self.key).name
 
 
-def is_upload_key(key: str, skip_prefix: str | None = None) -> bool:
-    """An object that may be an upload: not a folder marker, a sidecar, a partial or hidden file, nor a result."""
+def is_upload_key(key: str, *skip_prefixes: str | None) -> bool:
+    """An object that may be an upload: not a folder marker, a sidecar, a partial or hidden file, a result
+    nor a processed file."""
     name = PurePosixPath(key).name
     return bool(
         name
         and not key.endswith("/")
         and not name.startswith((".", "~$"))
         and not name.endswith(SKIPPED_SUFFIXES)
-        and not (skip_prefix and key.startswith(skip_prefix))
+        and not any(prefix and key.startswith(prefix) for prefix in skip_prefixes)
     )
 
 
@@ -70,7 +73,7 @@ class ObjectBucket:
         for page in pages:
             for item in page.get("Contents", []):
                 key, etag = item["Key"], item["ETag"].strip('"')
-                if not is_upload_key(key, skip):
+                if not is_upload_key(key, skip, self.url.prefix + PROCESSED):
                     continue
                 listed[key] = etag
                 if seen.get(key) != etag:
@@ -94,3 +97,24 @@ class ObjectBucket:
         key = f"{self.results.prefix}{path.name}"
         self.client.upload_file(str(path), self.results.bucket, key)
         return f"s3://{self.results.bucket}/{key}"
+
+    def version(self, key: str) -> str | None:
+        """The object's ETag now (None: gone): the same ETag as when it was registered, the same bytes."""
+        try:
+            return self.client.head_object(Bucket=self.url.bucket, Key=key)["ETag"].strip('"')
+        except self.client.exceptions.ClientError as e:
+            if e.response["Error"]["Code"] in ("404", "NoSuchKey"):
+                return None
+            raise
+
+    def put_away(self, key: str, how: str, folder: str) -> str:
+        """Delete the object and its sidecar (`how="delete"`), or move both under
+        `<prefix>processed/<folder>/` (`"move"`); what became of the object."""
+        bucket, moved_to = self.url.bucket, f"{self.url.prefix}{PROCESSED}{folder}/{PurePosixPath(key).name}"
+        for source, target in ((key, moved_to), (f"{key}.json", f"{moved_to}.json")):
+            if source != key and self.version(source) is None:
+                continue  # no sidecar
+            if how == "move":
+                self.client.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": source})
+            self.client.delete_object(Bucket=bucket, Key=source)
+        return f"moved to s3://{bucket}/{moved_to}" if how == "move" else "deleted"
