@@ -52,6 +52,9 @@ def build_resources() -> dict:
             structure_models=_models("ELEVRA_STRUCTURE_MODELS"),
             max_in_flight=settings.max_in_flight,
             batch_poll_seconds=settings.batch_poll_seconds,
+            analysis_timeout_seconds=settings.analysis_timeout_seconds,
+            structure_timeout_seconds=settings.structure_timeout_seconds,
+            probe_after_seconds=settings.probe_after_seconds,
         ),
         "gemini_batches": GeminiBatchesResource(
             api_key=_env("GEMINI_API_KEY"),

@@ -58,6 +58,9 @@ class Settings:
     intake_max_rows: int | None = None
     intake_max_cells: int | None = None
     max_in_flight: int = 1024
+    analysis_timeout_seconds: float = 120.0  # one analysis call (Gemini Pro thinks 10-30 s, sometimes far longer)
+    structure_timeout_seconds: float = 90.0  # one structured-output call
+    probe_after_seconds: float = 20.0  # a call unanswered this long probes the endpoint (gemini/silence.py)
     batch_poll_seconds: float = 60.0  # first poll of a Batch API job; then 1.5x per poll, up to 10 min
     upload_bucket: str | None = None  # s3://bucket/prefix: the upload bucket on object storage
     results_bucket: str | None = None  # s3://bucket/prefix: result workbooks written back there
@@ -95,6 +98,9 @@ class Settings:
             intake_max_cells=_number("ELEVRA_INTAKE_MAX_CELLS", None, int),
             max_in_flight=_number("ELEVRA_MAX_IN_FLIGHT", 1024, int),
             batch_poll_seconds=_number("ELEVRA_BATCH_POLL_SECONDS", 60.0),
+            analysis_timeout_seconds=_number("ELEVRA_ANALYSIS_TIMEOUT_SECONDS", 120.0, minimum=1),
+            structure_timeout_seconds=_number("ELEVRA_STRUCTURE_TIMEOUT_SECONDS", 90.0, minimum=1),
+            probe_after_seconds=_number("ELEVRA_PROBE_AFTER_SECONDS", 20.0, minimum=0.1),
             upload_bucket=_bucket_url("ELEVRA_UPLOAD_BUCKET"),
             results_bucket=_bucket_url("ELEVRA_RESULTS_BUCKET"),
             environment=environment,

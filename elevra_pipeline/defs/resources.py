@@ -95,6 +95,9 @@ class GeminiResource(dg.ConfigurableResource):
     backoff_base_seconds: float = 1.0
     max_in_flight: int = 1024  # per run; the quotas decide how many of these are used (quotas.in_flight)
     batch_poll_seconds: float = 60.0
+    analysis_timeout_seconds: float = 120.0
+    structure_timeout_seconds: float = 90.0
+    probe_after_seconds: float = 20.0
 
     _service: GeminiService | None = PrivateAttr(default=None)
 
@@ -111,6 +114,9 @@ class GeminiResource(dg.ConfigurableResource):
             max_attempts=self.max_attempts,
             backoff_base_seconds=self.backoff_base_seconds,
             max_in_flight=self.max_in_flight,
+            analysis_timeout_seconds=self.analysis_timeout_seconds,
+            structure_timeout_seconds=self.structure_timeout_seconds,
+            probe_after_seconds=self.probe_after_seconds,
         ).start(warn=log.warning if log else lambda message: None)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

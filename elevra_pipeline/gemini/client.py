@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from elevra_pipeline.exceptions import InvalidModelOutput, ModelCallError
 from elevra_pipeline.gemini.finish import answer_text, billed_tokens, finish_problem
+from elevra_pipeline.gemini.silence import SilenceWatch
 from elevra_pipeline.quotas.engine import CallResult, Outcome, QuotaEngine
 from elevra_pipeline.quotas.failures import CallFailure
 from elevra_pipeline.quotas.limits import QuotaConfig
@@ -244,9 +245,18 @@ def request_template(
 class GeminiCaller:
     """Structured output under the quota engine; `response.parsed` is checked, never trusted."""
 
-    def __init__(self, client: genai.Client, engine: QuotaEngine):
+    def __init__(
+        self,
+        client: genai.Client,
+        engine: QuotaEngine,
+        stage_timeouts: dict[str, float] | None = None,
+        watch: SilenceWatch | None = None,
+    ):
         self.client = client
         self.engine = engine
+        self.stage_timeouts = stage_timeouts or {}  # seconds per stage; else the client's own timeout
+        self.watch = watch or SilenceWatch(self._probe)
+        self._probe_path = "models"
         self._templates: dict[tuple, dict] = {}
         self._paths: dict[str, str] = {}  # model -> its generateContent path
         self._loop_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -280,16 +290,26 @@ class GeminiCaller:
             template = self._templates[key] = request_template(self.client, system, schema, max_output_tokens, thinking)
         return {**template, "contents": [{"parts": [{"text": prompt}], "role": "user"}]}
 
+    async def _probe(self) -> bool:
+        """Whether the endpoint answers at all (`SilenceWatch`): any HTTP answer, even an error, is one."""
+        try:
+            await call_sdk_async(lambda: self._async_api().async_request("get", self._probe_path, {}))
+        except ModelCallError as e:
+            return e.status_code is not None
+        return True
+
     async def _ainvoke(
-        self, model: str, system: str, prompt: str, schema: type[BaseModel], check=None, budget=None
+        self, model: str, system: str, prompt: str, schema: type[BaseModel], check=None, budget=None, timeout=None
     ) -> CallResult:
         budget = budget or OutputBudget(self.engine.config, "")
         path = self._paths.get(model)
         if path is None:
             path = self._paths[model] = f"{_transformers.t_model(self.client._api_client, model)}:generateContent"
+        self._probe_path = path.removesuffix(":generateContent")
         body = self.request_body(system, schema, prompt, budget.tokens, budget.thinking(model))
+        request = lambda: call_sdk_async(lambda: self._async_api().async_request("post", path, body))  # noqa: E731
         try:
-            response = await call_sdk_async(lambda: self._async_api().async_request("post", path, body))
+            response = await (self.watch.call(request, timeout) if timeout else request())
             try:
                 answer = json.loads(response.body) if response.body else {}
             except ValueError as e:
@@ -314,7 +334,7 @@ class GeminiCaller:
         return await self.engine.acall(
             stage,
             len(system) + len(prompt),
-            lambda model: self._ainvoke(model, system, prompt, schema, check, budget),
+            lambda model: self._ainvoke(model, system, prompt, schema, check, budget, self.stage_timeouts.get(stage)),
             chain,
             context,
         )

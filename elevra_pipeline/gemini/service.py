@@ -27,6 +27,9 @@ class GeminiService:
     max_attempts: int = 5
     backoff_base_seconds: float = 1.0
     max_in_flight: int = 1024
+    analysis_timeout_seconds: float = 120.0  # per call of the stage; a silent endpoint is found sooner
+    structure_timeout_seconds: float = 90.0
+    probe_after_seconds: float = 20.0  # see gemini/silence.py
     caller: GeminiCaller = field(init=False)
     emulator: object = field(init=False, default=None)
     endpoint: str | None = field(init=False, default=None)  # the base URL in use (None: Google's own)
@@ -54,7 +57,10 @@ class GeminiService:
             max_in_flight=self.max_in_flight,
         )
         client = make_client(self.api_key, base_url, self.timeout_seconds, self.max_in_flight)
-        self.caller = GeminiCaller(client, quota_engine)
+        timeouts = {"analysis": self.analysis_timeout_seconds, "structure": self.structure_timeout_seconds}
+        self.caller = GeminiCaller(client, quota_engine, timeouts)
+        self.caller.watch.probe_after = self.probe_after_seconds
+        self.caller.watch.probe_timeout = min(10.0, self.probe_after_seconds)
         models = [m for stage in ("analysis", "structure") for m in self.chain(stage)]
         self.model_check = check_models(client, ledger, models, batch=False, now=time.time())
         if self.model_check.error or self.model_check.problems:
