@@ -64,6 +64,17 @@ def swap_one(answer, number):
     return answer
 
 
+def misspell(answer, number):
+    answer["candidates"][0]["name"] = "Jane Dou"  # one letter off the row's JANE DOE
+    return answer
+
+
+def swap_party_and_website(answer, number):
+    jane, john = answer["candidates"][:2]
+    jane["party"], john["party"], john["website"] = john["party"], jane["party"], jane["website"]
+    return answer
+
+
 def break_date(answer, number):
     answer["election"]["election_date"] = "2026-02-30"
     return answer
@@ -75,6 +86,8 @@ def break_date(answer, number):
         (invent, "504 candidates for 3 named row(s)"),
         (swap_one, "1 candidate(s) not in the batch's rows: Mallory Invented"),
         (break_date, "election date '2026-02-30' is not a real calendar date"),
+        (misspell, "1 candidate(s) not in the batch's rows: 'Jane Dou' is not the row's 'JANE DOE'"),
+        (swap_party_and_website, "Jane Doe's party 'Republican' is not the row's 'DEM' (it is John Smith's)"),
     ],
 )
 def test_a_hostile_answer_is_retried_then_the_batch_needs_reupload_with_the_reason(

@@ -1,10 +1,12 @@
-"""The model's answer is held against the batch's rows: it may tidy names, never add people, dates or links."""
+"""The model's answer is held against the batch's rows: it picks rows, never changes who or what is stored."""
 
 import pytest
 
 from elevra_pipeline.exceptions import InvalidModelOutput
 from elevra_pipeline.gemini.schemas import BatchAnalysis, StructuredBatch
-from elevra_pipeline.records.validate import check_analysis, check_structured, name_tokens, same_person
+from elevra_pipeline.records.parties import party_says, stored_party
+from elevra_pipeline.records.row_truth import same_person
+from elevra_pipeline.records.validate import check_analysis, check_structured
 
 ROWS = [
     {"candidate_name": "SMITH, JOHN A", "party": "DEM", "website": "smithforcouncil.org"},
@@ -29,24 +31,60 @@ def answer(*names, date=DATE, **candidate):
 
 
 @pytest.mark.parametrize(
-    "model_name, row_name",
+    "model_name, row_name, nickname",
     [
-        ("John A. Smith", "SMITH, JOHN A"),
-        ("John Smith", "SMITH, JOHN A"),
-        ("Jose Alvarez", "José Álvarez"),
-        ("Pepe Alvarez", "José Álvarez Pepe"),
-        ("Dana Lee", "Lee, Dana"),
-        ("Michael Johnson", "Micheal Johnson"),
-        ("J. Smith", "John Smith"),
+        ("John A. Smith", "SMITH, JOHN A", ""),
+        ("John Smith", "SMITH, JOHN A", ""),  # a dropped middle initial
+        ("Jose Alvarez", "José Álvarez", ""),
+        ("Pepe Alvarez", "José Álvarez", "Pepe"),
+        ("Bob Smith", 'Robert "Bob" Smith', ""),
+        ("Dana Lee", "Lee, Dana", ""),
+        ("LEE DANA", "Dana Lee", ""),
+        ("J. Smith", "John Smith", ""),
+        ("Robert Smith", "J. Robert Smith", ""),
+        ("John Smith", "John Smith, Jr.", ""),
     ],
 )
-def test_the_model_may_fix_case_order_accents_and_spelling(model_name, row_name):
-    assert same_person(name_tokens(model_name), name_tokens(row_name))
+def test_the_model_may_present_a_rows_name_differently(model_name, row_name, nickname):
+    assert same_person(model_name, row_name, nickname)
 
 
-@pytest.mark.parametrize("model_name", ["Mallory Invented", "Bulk 7", "Dana Smithers-Jones"])
-def test_a_name_not_in_the_rows_is_not_the_same_person(model_name):
-    assert not any(same_person(name_tokens(model_name), name_tokens(r["candidate_name"])) for r in ROWS)
+@pytest.mark.parametrize(
+    "model_name, row_name",
+    [
+        ("Mallory Invented", "Jane Doe"),
+        ("Michael Johnson", "Micheal Johnson"),  # a corrected spelling is another name
+        ("Marisol Peea", "Marisol Pena"),
+        ("Keisha Brewn", "Keisha Brown"),
+        ("Marisol Ana Pena", "Marisol Pena"),  # an added word
+        ("John Smith", "J. Smith"),  # an initial written out
+        ("Dana Smithers-Jones", "Lee, Dana"),
+        ("Smith", "John Smith"),
+    ],
+)
+def test_a_changed_letter_or_an_added_word_is_another_name(model_name, row_name):
+    assert not same_person(model_name, row_name)
+
+
+@pytest.mark.parametrize(
+    "model, row, stored",
+    [
+        ("Democratic", "DEM", "Democratic"),
+        ("", "D", "Democratic"),  # said by the row, not the model
+        ("Democratic Party", "Demcorat", "Democratic"),
+        ("Republican", "REPUBLICAN PARTY", "Republican"),
+        ("Nonpartisan", "NON", "Nonpartisan"),
+        ("American Independent Party", "AIP", "AIP"),  # spelt out, but not a party we know: the row's
+        ("Natural Law", "NATURAL LAW", "Natural Law"),
+    ],
+)
+def test_a_party_is_the_rows_written_out_at_most(model, row, stored):
+    assert party_says(model, row) and stored_party(model, row) == stored
+
+
+@pytest.mark.parametrize("model, row", [("Republican", "DEM"), ("Libertarian", "Librarian"), ("Green", "")])
+def test_another_party_is_not_the_rows(model, row):
+    assert not party_says(model, row)
 
 
 def test_invented_candidates_make_the_answer_invalid_and_are_named():
@@ -90,9 +128,10 @@ def test_markup_is_removed_from_every_text_field_and_reported():
     )
     checked = check_structured(hostile, ROWS, DATE)
     assert checked.value["election"]["name"] == "Election"
-    assert [(c["name"], c["party"]) for c in checked.value["candidates"]] == [("John Smith", ""), ("Dana Lee", "")]
+    stored = [(c["name"], c["party"]) for c in checked.value["candidates"]]
+    assert stored == [("John A Smith", "Democratic"), ("Dana Lee", "")]  # the rows' names (in reading order), party
     assert any("<script>alert('e')</script>" in n for n in checked.notes)
-    assert any("onerror=alert(1)" in n and "party of John Smith" in n for n in checked.notes)
+    assert any("onerror=alert(1)" in n and "party of John A Smith" in n for n in checked.notes)
     assert "alert" not in repr(checked.value)
 
 
@@ -103,6 +142,84 @@ def test_links_must_come_from_the_rows_and_repeats_are_dropped_with_a_note():
     invented = check_structured(answer("Dana Lee", website="https://evil.example"), ROWS, DATE)
     assert invented.value["candidates"][0]["website"] == ""
     assert any("evil.example" in n for n in invented.notes)
+
+
+RACE = [
+    {"candidate_name": "Marisol Pena", "party": "DEM", "website": "marisolpena.org"},
+    {"candidate_name": "Keisha Brown", "party": "REP", "website": "https://keishabrown.com/"},
+    {"candidate_name": "Tom O'Neil", "party": "Natural Law", "extra": {"Facebook": "facebook.com/tomoneil"}},
+]
+
+
+def race_answer(*candidates: dict):
+    return StructuredBatch.model_validate(
+        {
+            "election": {"name": "Springfield Mayor", "jurisdiction": "Springfield", "office": "Mayor"}
+            | {"election_date": DATE},
+            "candidates": list(candidates),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "given, difference",
+    [
+        ("Marisol Peea", "'Marisol Peea' is not the row's 'Marisol Pena'"),
+        ("Keisha Brewn", "'Keisha Brewn' is not the row's 'Keisha Brown'"),
+        ("Keisha Ann Brown", "'Keisha Ann Brown' is not the row's 'Keisha Brown'"),
+    ],
+)
+def test_a_name_with_one_letter_changed_or_a_word_added_is_refused_with_the_difference(given, difference):
+    with pytest.raises(InvalidModelOutput, match="1 candidate\\(s\\) not in the batch's rows: ") as refused:
+        check_structured(race_answer({"name": "Marisol Pena"}, {"name": given}), RACE, DATE)
+    assert difference in str(refused.value)
+
+
+def test_a_party_and_website_swapped_between_two_candidates_of_a_race_are_refused():
+    swapped = race_answer(
+        {"name": "Marisol Pena", "party": "Republican", "website": "https://keishabrown.com"},
+        {"name": "Keisha Brown", "party": "Democratic", "website": "https://marisolpena.org"},
+    )
+    with pytest.raises(InvalidModelOutput, match="detail\\(s\\) not from the candidate's own row") as refused:
+        check_structured(swapped, RACE, DATE)
+    reason = str(refused.value)
+    assert "Marisol Pena's party 'Republican' is not the row's 'DEM' (it is Keisha Brown's)" in reason
+    assert "Marisol Pena's website 'https://keishabrown.com' is not in the row but in Keisha Brown's" in reason
+    assert "Keisha Brown's party 'Democratic' is not the row's 'REP' (it is Marisol Pena's)" in reason
+
+
+def test_a_party_the_row_does_not_give_is_refused():
+    with pytest.raises(InvalidModelOutput, match="Dana Lee's party 'Green' is not in the row"):
+        check_structured(answer("Dana Lee", party="Green"), ROWS, DATE)
+
+
+def test_a_faithful_answer_in_another_order_and_case_stores_the_rows_own_names_party_and_website():
+    checked = check_structured(
+        race_answer(
+            {"name": "PENA, MARISOL", "party": "Democratic Party", "website": "http://www.marisolpena.org/"},
+            {"name": "brown keisha"},  # no party, no website: the row's are stored
+            {"name": "Tom ONeil", "party": "NATURAL LAW", "links": [{"url": "https://facebook.com/tomoneil"}]},
+        ),
+        RACE,
+        DATE,
+    )
+    assert checked.value["candidates"] == [
+        {"name": "Marisol Pena", "party": "Democratic", "website": "https://marisolpena.org", "links": []},
+        {"name": "Keisha Brown", "party": "Republican", "website": "https://keishabrown.com/", "links": []},
+        {
+            "name": "Tom O'Neil",
+            "party": "Natural Law",
+            "website": "",
+            "links": [{"url": "https://facebook.com/tomoneil", "kind": "website"}],
+        },
+    ]
+    assert checked.notes == []
+
+
+def test_a_name_that_fits_two_rows_is_refused():
+    rows = [{"candidate_name": "John Smith"}, {"candidate_name": "Jane Smith"}]
+    with pytest.raises(InvalidModelOutput, match="'J. Smith' could be 'John Smith' or 'Jane Smith'"):
+        check_structured(race_answer({"name": "J. Smith"}), rows, DATE)
 
 
 def test_an_analysis_that_counts_more_candidates_than_rows_or_breaks_the_date_is_invalid():
