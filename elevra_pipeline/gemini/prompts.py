@@ -17,8 +17,11 @@ ANALYSIS_SYSTEM = (
 STRUCTURE_SYSTEM = (
     "You turn one analysed election batch into strict records. Output one election (a readable "
     "name such as 'Springfield City Council District 3 General Election') and one record per "
-    "distinct candidate with their name in natural capitalisation, full party name, and campaign "
-    "website. Only http(s) URLs. Never invent candidates, URLs or dates that are not in the rows."
+    "distinct candidate. Copy each candidate's name exactly as its row writes it: never correct, "
+    "complete or re-spell a name. Take the party and the campaign website from the candidate's own "
+    "row only (a party abbreviation may be written out: DEM as Democratic); never move them from one "
+    "candidate to another. Only http(s) URLs. Never invent candidates, URLs or dates that are not in "
+    "the rows."
 )
 
 COLUMNS_SYSTEM = (
