@@ -160,3 +160,34 @@ def test_with_move_a_finished_object_goes_under_processed_and_is_never_listed_ag
     assert fourth.run_requests == [] and len(repo.list_uploads()) == 1
     assert "same content and settings as upload" in fourth.skip_message
     assert _keys(s3, "incoming/") == [moved, f"{moved}.json"]  # the duplicate is put away like the first
+
+
+def test_a_key_longer_than_a_file_name_may_be_is_registered_under_a_shortened_name(
+    s3, s3_endpoint, instance, sqlite_url, monkeypatch
+):
+    """Issue 26: a 300-byte key ("File name too long" on download) between two good objects."""
+    monkeypatch.setenv("ELEVRA_UPLOAD_BUCKET", "s3://elevra/incoming")
+    resources = {
+        "app": AppResource.from_settings(Settings.from_env()),
+        "database": DatabaseResource(url=sqlite_url),
+        "email": EmailResource(outbox_dir=local_outbox()),
+        "s3": S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"),
+    }
+    good = b"Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n"
+    long_name = "springfield-" + "candidates-" * 26 + ".csv"
+    assert len(long_name.encode()) > 290
+    for key, body in (
+        ("incoming/a.csv", good),
+        (f"incoming/{long_name}", good.replace(b"Ann Lee", b"Bo Chan")),
+        ("incoming/z.csv", good.replace(b"Ann Lee", b"Cy Park")),
+    ):
+        s3.put_object(Bucket="elevra", Key=key, Body=body)
+    s3.put_object(Bucket="elevra", Key=f"incoming/{long_name}.json", Body=b'{"uploader_email": "ann@example.org"}')
+
+    result = _tick(upload_bucket_sensor, instance, resources)
+
+    uploads = DatabaseResource(url=sqlite_url).repository().list_uploads()
+    assert len(uploads) == len(result.run_requests) == 3 and {u.status for u in uploads} == {"queued"}
+    (long,) = [u for u in uploads if u.original_filename.startswith("springfield-candidates-")]
+    assert len(long.original_filename.encode()) <= 200 and long.original_filename.endswith(".csv")
+    assert long.uploader_email == "ann@example.org"  # its sidecar came with it

@@ -9,6 +9,7 @@ unlike the local folder nothing needs to settle. Sidecars are objects too: `<key
 under `<prefix>processed/` are files put away after their upload finished: never listed again.
 """
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
@@ -43,7 +44,23 @@ class BucketObject:
 
     @property
     def name(self) -> str:
-        return PurePosixPath(self.key).name
+        """The object's file name, shortened to fit a file system (`local_name`)."""
+        return local_name(PurePosixPath(self.key).name, self.key)
+
+
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; the sidecar adds ".json"
+
+
+def local_name(name: str, key: str) -> str:
+    """`name` when it fits; else its start and its extension with a digest of the whole key between,
+    so two long keys never share a name: an S3 key may be 1,024 bytes, a file name 255."""
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    path = PurePosixPath(name)
+    suffix = path.suffix if len(path.suffix.encode()) <= 16 else ""
+    tag = f"-{hashlib.sha1(key.encode()).hexdigest()[:8]}{suffix}"
+    stem = name[: len(name) - len(suffix)].encode()[: MAX_NAME_BYTES - len(tag.encode())]
+    return stem.decode(errors="ignore") + tag
 
 
 def is_upload_key(key: str, *skip_prefixes: str | None) -> bool:
