@@ -134,3 +134,41 @@ def test_an_upload_registered_without_its_partition_gets_it_and_its_run_on_the_n
     result = _tick(instance, sqlite_url)
     assert [(r.partition_key, r.tags["elevra/kind"]) for r in result.run_requests] == [(lost.partition_key, "repaired")]
     assert result.dynamic_partitions_requests[0].partition_keys == [lost.partition_key]
+
+
+def test_an_object_that_cannot_be_read_is_tried_on_three_ticks_then_rejected_with_its_reason(
+    instance, sqlite_url, bucket, monkeypatch
+):
+    good = b"Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n"
+    _drop(bucket, "locked.csv", good)
+    real_register = sensors.register_file
+    failing = {"locked.csv": 3}  # fails on three ticks in a row, then would read
+
+    def unreadable(repo, path, *args, **kwargs):
+        if failing.get(path.name):
+            failing[path.name] -= 1
+            raise PermissionError(f"[Errno 13] Permission denied: '{path}'")
+        return real_register(repo, path, *args, **kwargs)
+
+    monkeypatch.setattr(sensors, "register_file", unreadable)
+    repo = DatabaseResource(url=sqlite_url).repository()
+
+    def tick(cursor=None):  # as the daemon does: the partitions a tick asks for are added
+        result = _tick(instance, sqlite_url, cursor)
+        for request in result.dynamic_partitions_requests:
+            instance.add_dynamic_partitions("uploads", list(request.partition_keys))
+        return result
+
+    first = tick()
+    assert repo.list_uploads() == [] and "try 1 of 3" in first.skip_message  # a passing fault: tried again
+    _drop(bucket, "later.csv", good.replace(b"Ann Lee", b"Bo Chan"))
+    second = tick(first.cursor)
+    assert [u.original_filename for u in repo.list_uploads()] == ["later.csv"]  # the others go on meanwhile
+    third = tick(second.cursor)
+
+    (locked,) = [u for u in repo.list_uploads() if u.original_filename == "locked.csv"]
+    assert locked.status == "rejected" and "could not be read from the upload bucket" in locked.failure_reason
+    assert "Permission denied" in locked.failure_reason
+    assert [r.partition_key for r in third.run_requests] == [locked.partition_key]
+    assert [n.kind for n in repo.notifications(locked.id)] == ["rejected"]  # to the team: no address is known
+    assert tick(third.cursor).run_requests == []  # once, not on every tick

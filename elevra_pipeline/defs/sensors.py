@@ -5,7 +5,7 @@ import json
 import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -17,9 +17,17 @@ from elevra_pipeline.intake.object_bucket import BucketUrl, ObjectBucket
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.storage.batch_rules import COMPLETE
 from elevra_pipeline.uploads.finished_files import FolderBucket, put_away_finished, remember_bucket_file
-from elevra_pipeline.uploads.registration import register_file, sidecar, sidecar_email
+from elevra_pipeline.uploads.registration import register_file, register_unreadable, sidecar, sidecar_email
 
 SETTLE_SECONDS = 2.0  # a file modified more recently may still be being copied in
+MAX_TRIES = 3  # ticks an object that cannot be read is tried on before it is a rejected upload
+TRIES_MARK = "tries:"
+
+
+def failed_tries(mark: str, signature: str) -> int:
+    """How many ticks failed on this version of the object, from its cursor mark."""
+    count, _, marked = mark.removeprefix(TRIES_MARK).partition(":")
+    return int(count) if mark.startswith(TRIES_MARK) and count.isdigit() and marked == signature else 0
 
 
 def inside(path: Path, folder: Path) -> bool:
@@ -82,11 +90,16 @@ class _Look:
             ):
                 self.rejected.append(upload.partition_key)  # deliver now, like a rejection
             return
+        self.queue(registration, shown_as)
+
+    def queue(self, registration, shown_as: str) -> None:
+        """A new (or revised) upload's partition and run; a rejected one's e-mail."""
+        upload, log = registration.upload, self.context.log
         self.new_keys.append(upload.partition_key)  # every upload has its partition, a rejected one too
         if registration.rejected:
             self.rejected.append(upload.partition_key)
             log.warning(f"{shown_as} rejected: {upload.failure_reason}")
-            notifier.notify(upload, "rejected")
+            self.notifier.notify(upload, "rejected")
         revision = len((upload.summary_json or {}).get("revisions", [])) + 1
         self.requests.append(
             dg.RunRequest(
@@ -104,15 +117,31 @@ class _Look:
         elif not registration.rejected:
             log.info(f"{shown_as}: registered as upload {upload.id}, partition {upload.partition_key}")
 
-    def look_at(self, shown_as: str, signature: str, fetch, key: str, version: str | None = None) -> None:
+    def look_at(
+        self, shown_as: str, signature: str, fetch, key: str, version: str | None = None, before: str = ""
+    ) -> str:
         """One object as one unit (`fetch()` gives its local path; `key` names it in the bucket, `version`
         is its ETag, else its content hash is): whatever goes wrong with it is logged and said on the
-        tick, and the pass goes on to the next object."""
+        tick, and the pass goes on to the next object. The object's cursor mark comes back: `signature`
+        once it is handled, else a count of tries (`before` is the last mark), so a passing fault is
+        tried again on the next ticks and a lasting one, after `MAX_TRIES`, is a rejected upload."""
         try:
             self.register(fetch(), shown_as, signature, key, version)
+            return signature
         except Exception as e:  # one bad object must not stop the others
-            self.said.append(f"{shown_as}: not registered ({type(e).__name__}: {e})"[:400])
-            self.context.log.exception(f"{shown_as}: not registered")
+            reason = f"{type(e).__name__}: {e}"[:300]
+            tries = failed_tries(before, signature) + 1
+            self.said.append(f"{shown_as}: not registered, try {tries} of {MAX_TRIES} ({reason})")
+            self.context.log.exception(f"{shown_as}: not registered (try {tries} of {MAX_TRIES})")
+            if tries < MAX_TRIES:
+                return f"{TRIES_MARK}{tries}:{signature}"
+            self.give_up(shown_as, PurePosixPath(key).name, version or signature, reason)
+            return signature
+
+    def give_up(self, shown_as: str, name: str, version: str, reason: str) -> None:
+        registration = register_unreadable(self.notifier.repo, name, shown_as, version, reason)
+        if registration.is_new:
+            self.queue(registration, shown_as)
 
     def put_away_finished(self, bucket, how: str) -> list[str]:
         """Finished uploads' files leave the bucket (see uploads/finished_files.py); the keys that went."""
@@ -176,8 +205,9 @@ def upload_bucket_sensor(
         except OSError:  # gone since it was listed
             continue
         if seen.get(path.name) != signature:
-            look.look_at(path.name, signature, lambda path=path: path, path.name)
-            seen[path.name] = signature
+            seen[path.name] = look.look_at(
+                path.name, signature, lambda path=path: path, path.name, None, seen.get(path.name, "")
+            )
     for name in look.put_away_finished(FolderBucket(upload_dir), app.processed_files):
         seen.pop(name, None)
     # a file that left the folder and comes back (even with the same size and time) is looked at again
@@ -198,7 +228,8 @@ def _look_in_object_bucket(look: _Look, app: AppResource, s3: S3Resource) -> dg.
         folder = staging / item.etag
         try:
             shown_as = f"s3://{bucket.url.bucket}/{item.key}"
-            look.look_at(shown_as, item.etag, lambda: bucket.fetch(item, folder), item.key, item.etag)
+            fetch = lambda item=item, folder=folder: bucket.fetch(item, folder)  # noqa: E731
+            listed[item.key] = look.look_at(shown_as, item.etag, fetch, item.key, item.etag, seen.get(item.key, ""))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     if results:

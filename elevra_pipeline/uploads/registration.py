@@ -163,3 +163,22 @@ def _revise(
     )
     repo.merge_summary(upload.id, revisions=history)
     return Registration(repo.get_upload_by_id(upload.id), is_new=False, changes=changes)
+
+
+def register_unreadable(repo: Repository, name: str, where: str, version: str, reason: str) -> Registration:
+    """An object the bucket lists but that could not be read, even after retries: an upload rejected with
+    the reason, so it has a status, a partition and an e-mail like any other (once per object version)."""
+    content_hash = hashlib.sha256(f"unreadable\0{where}\0{version}".encode()).hexdigest()
+    if (existing := repo.find_upload_by_hash(content_hash)) is not None:
+        return Registration(existing, is_new=False)
+    upload = repo.add_upload(
+        partition_key=partition_key_for(name, content_hash),
+        content_hash=content_hash,
+        original_filename=name[:255],
+        stored_path=None,
+        status=UploadStatus.REJECTED,
+        failure_reason=f"'{where}' could not be read from the upload bucket: {reason}"[:2000]
+        + ". Upload the file again (under a new name if this repeats); the team has been told.",
+        options_json=parse_options().model_dump(mode="json"),
+    )
+    return Registration(upload, is_new=True)
