@@ -28,7 +28,7 @@ from elevra_pipeline.settings import Settings, SettingsError
 from elevra_pipeline.storage.database import create_db_engine, migrated_engine
 from elevra_pipeline.storage.models import Base, Candidate, Election, GeminiBatchJob, ModelAttempt, Notification, Upload
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline.storage.retention import DELETED_WITH_UPLOAD
+from elevra_pipeline.storage.retention import DELETED_WITH_UPLOAD, DETACHED_FROM_UPLOAD
 from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, register
 
 
@@ -128,7 +128,7 @@ def test_retention_deletes_every_table_that_references_an_upload():
     for table in Base.metadata.sorted_tables:
         if any(fk.column.table in referencing for fk in table.foreign_keys):
             referencing.add(table)
-    assert referencing == {model.__table__ for model in DELETED_WITH_UPLOAD}
+    assert referencing == {model.__table__ for model in DELETED_WITH_UPLOAD + DETACHED_FROM_UPLOAD}
 
 
 def test_a_failed_retention_run_is_emailed_to_the_team_once(sqlite_url, instance, outbox, tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.quotas.in_flight import run_paced
 from elevra_pipeline.quotas.planner import BATCH_ETA, ModePlan, choose_mode, parse_deadline, planned_mode
 from elevra_pipeline.quotas.prices import CallMode
-from elevra_pipeline.records.insert import insert_structured
+from elevra_pipeline.records.insert import Source, insert_structured
 from elevra_pipeline.storage.batch_rules import (
     BatchStatus,
     FailureKind,
@@ -385,7 +385,9 @@ def inserted_records(
     inserted, failed = 0, []
     for batch in repo.batches(upload.id, (BatchStatus.STRUCTURED,)):
         try:
-            ids = insert_structured(repo, batch.structured_json, base_url, primary_party_of(batch.rows_json))
+            ids = insert_structured(
+                repo, batch.structured_json, base_url, primary_party_of(batch.rows_json), Source.of(upload)
+            )
         except BatchFailedError as e:
             repo.update_batch(batch.id, status=BatchStatus.NEEDS_REUPLOAD, error_reason=str(e))
             failed.append((batch.batch_key, str(e)))

@@ -251,3 +251,32 @@ class AppControl(Base):
     __tablename__ = "app_controls"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class RecordChange(Base):
+    """One value an upload set, changed, left alone in a conflict, or a revert restored (`records.merge`).
+    `field` "*" with action created/removed is the record itself."""
+
+    __tablename__ = "record_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(32))  # election, candidate, election_link, candidate_link
+    record_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(16))
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), index=True)  # None after retention
+    upload_label: Mapped[str] = mapped_column(String(300), default="")  # the file, kept past retention
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RecordSource(Base):
+    """An upload that gave a record (created it, or confirmed it with the same or more data)."""
+
+    __tablename__ = "record_sources"
+    __table_args__ = (UniqueConstraint("record_type", "record_id", "upload_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int] = mapped_column(Integer)
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), index=True)
+    created: Mapped[bool] = mapped_column(Boolean, default=False)

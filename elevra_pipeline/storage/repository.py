@@ -11,10 +11,13 @@ from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.database import dialect_insert
 from elevra_pipeline.storage.models import (
     AppControl,
+    Candidate,
     ElectionBatch,
     GeminiBatchJob,
     ModelAttempt,
     Notification,
+    RecordChange,
+    RecordSource,
     Upload,
 )
 
@@ -342,6 +345,81 @@ class Repository:
         statement = self._insert(model.__table__).values(**key, **values, created_at=now, updated_at=now)
         statement = statement.on_conflict_do_update(index_elements=list(key), set_={**values, "updated_at": now})
         return session.execute(statement.returning(model.__table__.c.id)).scalar_one()
+
+    def ensure_record(self, session: Session, model, key: dict, values: dict) -> tuple[int, bool]:
+        """The row with natural key `key` (inserted with `values` when missing, race-free): (id, created)."""
+        now = datetime.now(timezone.utc)
+        stamps = {"created_at": now, "updated_at": now} if "created_at" in model.__table__.c else {}
+        statement = self._insert(model.__table__).values(**key, **values, **stamps)
+        created = session.execute(
+            statement.on_conflict_do_nothing(index_elements=list(key)).returning(model.__table__.c.id)
+        ).scalar_one_or_none()
+        if created is not None:
+            return created, True
+        found = select(model.id).where(*(getattr(model, k) == v for k, v in key.items()))
+        return session.execute(found).scalar_one(), False
+
+    def locked(self, session: Session, model, record_id: int):
+        """The row, locked for this transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE already is)."""
+        return session.execute(select(model).where(model.id == record_id).with_for_update()).scalar_one()
+
+    def setters(self, session: Session, record_type: str, record_id: int) -> dict[str, int]:
+        """The upload that last set each field of a record (from `record_changes`)."""
+        rows = session.execute(
+            select(RecordChange.field, RecordChange.upload_id)
+            .where(
+                RecordChange.record_type == record_type,
+                RecordChange.record_id == record_id,
+                RecordChange.action.in_(("set", "updated", "reverted")),
+            )
+            .order_by(RecordChange.id)
+        )
+        return {field: upload_id or 0 for field, upload_id in rows}
+
+    def record_changes(
+        self, session: Session, record_type: str, record_id: int, changes: list, upload_id: int | None, label: str
+    ) -> None:
+        now = datetime.now(timezone.utc)
+        session.add_all(
+            RecordChange(
+                record_type=record_type,
+                record_id=record_id,
+                field=c.field,
+                old_value=None if c.old is None else str(c.old),
+                new_value=None if c.new is None else str(c.new),
+                action=str(c.action),
+                upload_id=upload_id,
+                upload_label=label[:300],
+                at=now,
+            )
+            for c in changes
+        )
+
+    def add_source(self, session: Session, record_type: str, record_id: int, upload_id: int, created: bool) -> None:
+        statement = self._insert(RecordSource.__table__).values(
+            record_type=record_type, record_id=record_id, upload_id=upload_id, created=created
+        )
+        session.execute(statement.on_conflict_do_nothing(index_elements=["record_type", "record_id", "upload_id"]))
+
+    def candidates_of(self, session: Session, election_id: int) -> list[tuple[int, str]]:
+        rows = session.execute(select(Candidate.id, Candidate.name).where(Candidate.election_id == election_id))
+        return [(i, n) for i, n in rows]
+
+    def changes_of_upload(self, upload_id: int) -> list[RecordChange]:
+        with self.unit_of_work() as s:
+            return list(
+                s.scalars(select(RecordChange).where(RecordChange.upload_id == upload_id).order_by(RecordChange.id))
+            )
+
+    def sources_of_upload(self, upload_id: int) -> list[RecordSource]:
+        with self.unit_of_work() as s:
+            return list(
+                s.scalars(select(RecordSource).where(RecordSource.upload_id == upload_id).order_by(RecordSource.id))
+            )
+
+    def insert_link_returning(self, session: Session, model, owner_column: str, owner_id: int, url: str, kind: str):
+        """(link id, created) for a link of the owner (kept as it is when it exists)."""
+        return self.ensure_record(session, model, {owner_column: owner_id, "url": url}, {"kind": kind})
 
     def insert_link(self, session: Session, model, owner_column: str, owner_id: int, url: str, kind: str) -> None:
         statement = self._insert(model.__table__).values(**{owner_column: owner_id}, url=url, kind=kind)

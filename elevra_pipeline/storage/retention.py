@@ -4,15 +4,24 @@ PostgreSQL checks foreign keys on every statement, so the order is the schema's:
 batches and at the upload; e-mails, Batch API jobs and batches at the upload. SQLite checks them only
 with `PRAGMA foreign_keys=ON`, which the app does not set, so an order that breaks PostgreSQL passes
 there unnoticed (the tests turn it on). Elections, candidates and their links reference no upload:
-they are live records and never touched.
+they are live records and never touched; their history (`record_changes`, `record_sources`) outlives
+the upload: its rows keep the file's name and lose only the reference.
 """
 
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
-from elevra_pipeline.storage.models import ElectionBatch, GeminiBatchJob, ModelAttempt, Notification, Upload
+from elevra_pipeline.storage.models import (
+    ElectionBatch,
+    GeminiBatchJob,
+    ModelAttempt,
+    Notification,
+    RecordChange,
+    RecordSource,
+    Upload,
+)
 from elevra_pipeline.storage.repository import Repository
 
 
@@ -29,6 +38,7 @@ def rows_of_upload(upload_id: int) -> list[tuple[str, type, object]]:
 
 
 DELETED_WITH_UPLOAD = tuple(model for _, model, _ in rows_of_upload(0))
+DETACHED_FROM_UPLOAD = (RecordChange, RecordSource)  # the records' history: kept, without the reference
 
 
 def expire_uploads(
@@ -40,6 +50,13 @@ def expire_uploads(
     with repo.unit_of_work() as s:
         old = select(Upload.id).where(Upload.status.in_(statuses), Upload.updated_at < cutoff).order_by(Upload.id)
         for upload_id in list(s.scalars(old)):
+            for model in DETACHED_FROM_UPLOAD:
+                s.execute(
+                    update(model)
+                    .where(model.upload_id == upload_id)
+                    .values(upload_id=None)
+                    .execution_options(synchronize_session=False)
+                )
             for name, model, which in rows_of_upload(upload_id):
                 rows = s.scalars(select(model).where(which).order_by(model.id)).all()
                 for row in rows:

@@ -1,0 +1,95 @@
+"""Records an election-data team can trust (issue 27): a blank never erases, an older upload never
+overwrites a newer one, and every value set or changed is kept with the upload that gave it."""
+
+from elevra_pipeline.records.insert import Source, insert_structured
+from elevra_pipeline.storage.models import Candidate, CandidateLink, Election, RecordChange
+
+BASE = "https://www.elevracommunity.com"
+
+
+def _upload(repo, name: str):
+    return repo.add_upload(partition_key=name, content_hash=name, original_filename=f"{name}.csv")
+
+
+def _batch(candidates: list[dict], election_type: str = "general") -> dict:
+    election = {
+        "name": "Springfield Mayor",
+        "jurisdiction": "Springfield",
+        "office": "Mayor",
+        "district": "",
+        "election_date": "2026-11-03",
+        "election_type": election_type,
+        "links": [],
+    }
+    return {"election": election, "candidates": candidates}
+
+
+def _candidates(repo) -> dict[str, tuple]:
+    with repo.unit_of_work() as s:
+        return {c.name: (c.party, c.website) for c in s.query(Candidate)}
+
+
+STATE_LIST = [
+    {"name": "Ann Lee", "party": "Democratic", "website": "https://annlee.org", "links": []},
+    {"name": "Bo Chan", "party": "Republican", "website": "https://bochan.com", "links": []},
+]
+COUNTY_LIST = [  # later: no websites, one party changed, one party left blank
+    {"name": "Ann Lee", "party": "Working Families", "website": None, "links": []},
+    {"name": "Bo Chan", "party": "", "website": None, "links": []},
+]
+
+
+def test_a_later_upload_with_blanks_and_a_new_party_keeps_every_website_and_the_history(repo):
+    state, county = _upload(repo, "state"), _upload(repo, "county")
+    insert_structured(repo, _batch(STATE_LIST), BASE, source=Source.of(state))
+    insert_structured(repo, _batch(COUNTY_LIST), BASE, source=Source.of(county))
+
+    assert _candidates(repo) == {
+        "Ann Lee": ("Working Families", "https://annlee.org"),  # the newer party; the website kept
+        "Bo Chan": ("Republican", "https://bochan.com"),  # a blank erased nothing
+    }
+    assert repo.count(CandidateLink) == 2
+    (updated,) = [c for c in repo.changes_of_upload(county.id) if c.action == "updated"]
+    assert (updated.field, updated.old_value, updated.new_value) == ("party", "Democratic", "Working Families")
+    assert updated.upload_label == "upload 2 (county.csv)"
+
+
+def test_an_older_upload_processed_later_never_overwrites_a_newer_value_and_says_so(repo):
+    older, newer = _upload(repo, "older"), _upload(repo, "newer")
+    insert_structured(repo, _batch(COUNTY_LIST), BASE, source=Source.of(newer))
+    insert_structured(repo, _batch(STATE_LIST), BASE, source=Source.of(older))  # a re-run of an older file
+
+    assert _candidates(repo)["Ann Lee"] == ("Working Families", "https://annlee.org")  # its blank website filled
+    assert _candidates(repo)["Bo Chan"] == ("Republican", "https://bochan.com")
+    (conflict,) = [c for c in repo.changes_of_upload(older.id) if c.action == "conflict"]
+    assert (conflict.field, conflict.old_value, conflict.new_value) == ("party", "Working Families", "Democratic")
+
+
+def test_two_batches_of_one_upload_that_disagree_are_reported_not_flipped(repo):
+    upload = _upload(repo, "one")
+    insert_structured(repo, _batch(STATE_LIST[:1]), BASE, source=Source.of(upload))
+    insert_structured(repo, _batch(COUNTY_LIST[:1]), BASE, source=Source.of(upload))
+    assert _candidates(repo)["Ann Lee"][0] == "Democratic"
+    assert [c.action for c in repo.changes_of_upload(upload.id)].count("conflict") == 1
+
+
+def test_the_same_candidate_under_a_nickname_from_another_upload_is_one_record(repo):
+    first, second = _upload(repo, "first"), _upload(repo, "second")
+    insert_structured(
+        repo, _batch([{"name": "Robert Smith", "party": "", "website": None}]), BASE, source=Source.of(first)
+    )
+    insert_structured(
+        repo, _batch([{"name": "Bob Smith", "party": "Green", "website": None}]), BASE, source=Source.of(second)
+    )
+    assert repo.count(Candidate) == 1 and repo.count(Election) == 1
+    assert _candidates(repo) == {"Bob Smith": ("Green", None)}  # the newer upload's form of the name
+    assert {c.field for c in repo.changes_of_upload(second.id)} == {"name", "party"}
+
+
+def test_a_missing_election_type_never_turns_a_primary_into_a_general(repo):
+    first, second = _upload(repo, "first"), _upload(repo, "second")
+    insert_structured(repo, _batch(STATE_LIST, "primary"), BASE, source=Source.of(first))
+    insert_structured(repo, _batch(STATE_LIST, ""), BASE, source=Source.of(second))
+    with repo.unit_of_work() as s:
+        assert s.query(Election).one().election_type == "primary"
+    assert repo.count(RecordChange) > 0
