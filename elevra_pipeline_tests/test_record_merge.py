@@ -93,3 +93,36 @@ def test_a_missing_election_type_never_turns_a_primary_into_a_general(repo):
     with repo.unit_of_work() as s:
         assert s.query(Election).one().election_type == "primary"
     assert repo.count(RecordChange) > 0
+
+
+def test_the_second_upload_of_an_overlapping_list_reports_what_it_changed_in_its_workbook(
+    repo, instance, resources, tmp_path
+):
+    from openpyxl import load_workbook
+
+    from elevra_pipeline_tests.helpers import materialize_upload, register
+
+    header = "Candidate,Office,City,Date,Party,Website\n"
+    first = tmp_path / "state.csv"
+    first.write_text(
+        header + "Ann Lee,Mayor,Springfield,2026-11-03,Democratic,https://annlee.org\n"
+        "Bo Chan,Mayor,Springfield,2026-11-03,Republican,https://bochan.com\n"
+    )
+    second = tmp_path / "county.csv"
+    second.write_text(
+        header + "Ann Lee,Mayor,Springfield,2026-11-03,Green,\n"
+        "Bo Chan,Mayor,Springfield,2026-11-03,Republican,\n"
+        "Cy Park,Mayor,Springfield,2026-11-03,,\n"
+    )
+    materialize_upload(register(repo, first, instance), instance, resources)
+    upload = register(repo, second, instance)
+    materialize_upload(upload, instance, resources)
+
+    changes = repo.get_upload_by_id(upload.id).summary_json["changes"]
+    assert changes["counts"]["candidate"] == {"new": 1, "updated": 1, "unchanged": 1, "conflicting": 0}
+    assert changes["counts"]["election"] == {"new": 0, "updated": 0, "unchanged": 1, "conflicting": 0}
+    assert _candidates(repo)["Ann Lee"] == ("Green", "https://annlee.org")
+    sheet = load_workbook(repo.get_upload_by_id(upload.id).workbook_path)["Changes"]
+    rows = [r for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert ("party", "Democratic", "Green") in [r[2:5] for r in rows]
+    assert rows[-1][0] == "Elections: 1 unchanged; candidates: 1 new, 1 updated, 1 unchanged"

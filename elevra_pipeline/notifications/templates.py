@@ -8,6 +8,7 @@ from string import Template
 from urllib.parse import quote
 
 from elevra_pipeline.quotas.prices import format_cost
+from elevra_pipeline.records.changes import change_line
 from elevra_pipeline.storage.batch_rules import reason_kind
 
 LIST_LIMIT = 40
@@ -326,6 +327,8 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             f"{b['inserted']} of {b['total']} races were inserted. The result workbook is attached.",
             rows_line(summary.get("rows", {})),
         ]
+        if changes := summary.get("changes"):
+            paragraphs.append(f"What this upload did to the records: {change_line(changes)} (the Changes sheet).")
         if link := (upload.summary_json or {}).get("replaces"):
             paragraphs.append(
                 f"This upload replaces upload {link['upload_id']} ({link['file']}): the races of that upload "

@@ -7,6 +7,7 @@ from elevra_pipeline.notifications.templates import EMULATED_NOTE, mapping_lines
 from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
 from elevra_pipeline.quotas.planner import BATCH_ETA, planned_mode
 from elevra_pipeline.quotas.prices import CallMode, format_cost
+from elevra_pipeline.records.changes import change_line
 from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import attention_line
@@ -223,6 +224,10 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
             print(f"  {label} upload {link['upload_id']} ({link['file']}, {link['how']})")
     if upload.workbook_path:
         print(f"  workbook: {upload.workbook_path}")
+    if changes := (upload.summary_json or {}).get("changes"):
+        print(f"  records: {change_line(changes)}")
+        for c in [c for c in changes.get("rows", []) if c["action"] != "set"][:10]:
+            print(f"    {c['action']:8} {c['record']}: {c['field']} '{c['old']}' -> '{c['new']}'")
     if upload.intake_json:
         rows, _ = account_rows(repo, upload, repo.batches(upload.id))
         print(f"  {rows_line(rows)}")

@@ -7,13 +7,21 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from elevra_pipeline.notifications.templates import EMULATED_NOTE
+from elevra_pipeline.records.changes import change_line
 from elevra_pipeline.records.insert import candidate_url, election_url
 from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.models import Candidate, CandidateLink, Election, ElectionLink
 from elevra_pipeline.storage.repository import Repository
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-SHEETS = ("Summary", "Elections", "Candidates", "Needs Re-upload", "Dropped Rows", "Columns", "Model Usage")
+SHEETS = ("Summary", "Elections", "Candidates", "Changes", "Needs Re-upload", "Dropped Rows", "Columns", "Model Usage")
+
+
+CHANGE_WORDS = {
+    "set": "filled in (was empty)",
+    "updated": "changed (this upload is newer)",
+    "conflict": "NOT changed: the stored value came from this or a newer upload",
+}
 
 
 def safe_cell(value: object) -> object:
@@ -154,6 +162,17 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
                         f"{row['source']['sheet']}!{row['source']['row']}",
                     ]
                 )
+    changes = summary.get("changes", {})
+    _sheet(
+        book,
+        "Changes",
+        ["Record", "Type", "Field", "Before", "This upload", "What happened"],
+        [
+            [c["record"], c["type"], c["field"], c["old"], c["new"], CHANGE_WORDS[c["action"]]]
+            for c in changes.get("rows", [])
+        ]
+        + [[change_line(changes), "", "", "", "", ""]],
+    )
     _sheet(
         book,
         "Needs Re-upload",
