@@ -184,6 +184,12 @@ def cmd_quota(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.what == "intake" and args.hostile:
+        from elevra_pipeline.bench.hostile_intake import held
+        from elevra_pipeline.bench.hostile_intake import run as run_hostile
+
+        results = run_hostile(say=lambda line: print(line, flush=True), cap_mb=args.memory_cap_mb)
+        return 0 if all(map(held, results.values())) else 1
     if args.what == "intake":
         from elevra_pipeline.bench.intake_bench import run as run_intake
 
@@ -251,6 +257,8 @@ def cmd_admin(args) -> int:
         if args.command == "batch":
             action = admin.redo_batch if args.action == "redo" else admin.skip_batch
             print(action(repo, args.upload_id, args.batch_key, args.reason or ""))
+        elif args.command == "revert":
+            print(admin.revert(repo, args.upload_id, args.reason or ""))
         elif args.command in ("pause", "resume"):
             if args.upload_id is None and not args.all:
                 raise ElevraError(f"name an upload id, or --all to {args.command} every upload")
@@ -381,6 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--all", action="store_true")
         p.set_defaults(func=cmd_admin)
     p = sub.add_parser(
+        "revert",
+        help="undo an upload's changes to the records: restore the values it changed, remove what only it added",
+    )
+    p.add_argument("upload_id", type=int)
+    p.add_argument("--reason", help="why; recorded in the upload's history")
+    p.set_defaults(func=cmd_admin)
+    p = sub.add_parser(
         "cancel", help="cancel an upload: stop its runs, cancel its unfinished batches, tell the uploader"
     )
     p.add_argument("upload_id", type=int)
@@ -411,6 +426,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-scale", type=float, default=1.0, help="pipeline: window and answer times divided by this")
     p.add_argument("--latency", help="pipeline: per-model answer times (default: Pro 10-30 s, Flash 2-5 s)")
     p.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    p.add_argument(
+        "--hostile", action="store_true", help="intake: small files built to take gigabytes, each in its own process"
+    )
+    p.add_argument(
+        "--memory-cap-mb", type=int, default=3072, help="--hostile: address space each reading process may take"
+    )
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -126,3 +126,55 @@ def test_the_second_upload_of_an_overlapping_list_reports_what_it_changed_in_its
     rows = [r for r in sheet.iter_rows(min_row=2, values_only=True)]
     assert ("party", "Democratic", "Green") in [r[2:5] for r in rows]
     assert rows[-1][0] == "Elections: 1 unchanged; candidates: 1 new, 1 updated, 1 unchanged"
+
+
+def _tables(repo) -> dict:
+    """Every record table's rows, without `updated_at` (a revert is itself a write)."""
+    from elevra_pipeline.storage.models import ElectionLink
+
+    tables = {}
+    with repo.unit_of_work() as s:
+        for model in (Election, Candidate, CandidateLink, ElectionLink):
+            columns = [c.name for c in model.__table__.columns if c.name != "updated_at"]
+            tables[model.__tablename__] = sorted(
+                tuple(getattr(row, c) for c in columns) for row in s.query(model).order_by(model.id)
+            )
+    return tables
+
+
+def test_revert_restores_the_records_exactly_as_they_were_before_the_upload(repo):
+    from elevra_pipeline.uploads.admin import revert
+
+    state, county = _upload(repo, "state"), _upload(repo, "county")
+    insert_structured(repo, _batch(STATE_LIST), BASE, source=Source.of(state))
+    before = _tables(repo)
+    newcomer = {"name": "Cy Park", "party": "Green", "website": "https://cypark.net", "links": []}
+    filling = {"name": "Bo Chan", "party": "", "website": None, "links": [{"url": "https://bochan.com/x"}]}
+    county_list = [COUNTY_LIST[0], filling, newcomer]
+    insert_structured(repo, _batch(county_list), BASE, source=Source.of(county))
+    assert _tables(repo) != before
+
+    message = revert(repo, county.id, "wrong county")
+
+    assert _tables(repo) == before
+    assert "1 value(s) restored, 3 record(s) only it gave removed" in message  # Cy Park, his link, Bo's new link
+    assert repo.get_upload_by_id(county.id).status == "reverted"
+    actions = [c.action for c in repo.changes_of_upload(state.id)]
+    assert "reverted" in actions  # the restored party is the state list's again: a later upload may change it
+
+
+def test_revert_keeps_a_value_a_later_upload_changed_and_a_record_another_upload_also_gave(repo):
+    from elevra_pipeline.uploads.admin import revert
+
+    first, second, third = _upload(repo, "first"), _upload(repo, "second"), _upload(repo, "third")
+    insert_structured(repo, _batch(STATE_LIST[:1]), BASE, source=Source.of(first))
+    insert_structured(repo, _batch(COUNTY_LIST[:1] + STATE_LIST[1:]), BASE, source=Source.of(second))  # Bo Chan: new
+    later = [{"name": "Ann Lee", "party": "Independent", "website": None}, STATE_LIST[1]]
+    insert_structured(repo, _batch(later), BASE, source=Source.of(third))  # gives Bo Chan too
+
+    revert(repo, second.id)
+
+    assert _candidates(repo) == {
+        "Ann Lee": ("Independent", "https://annlee.org"),  # the third upload's party stays
+        "Bo Chan": ("Republican", "https://bochan.com"),  # the third upload gave him too
+    }

@@ -10,7 +10,7 @@ from elevra_pipeline.uploads import admin
 
 
 class UploadAdminConfig(dg.Config):
-    action: Literal["redo", "skip", "pause", "resume", "cancel", "retry"]
+    action: Literal["redo", "skip", "pause", "resume", "cancel", "retry", "revert"]
     upload_id: int | None = None  # pause/resume: empty means every upload
     batch_key: str = ""
     reason: str = ""
@@ -25,10 +25,10 @@ def apply_upload_admin_action(
     app: AppResource,
     gemini_batches: GeminiBatchesResource,
 ) -> None:
-    """Redo or skip a batch, pause or resume model work, cancel an upload, or read its stored file again
-    (`retry`); recorded on the batch or in the upload's history."""
+    """Redo or skip a batch, pause or resume model work, cancel an upload, read its stored file again
+    (`retry`) or undo its changes to the records (`revert`); recorded on the batch or in the upload's history."""
     repo = database.repository()
-    if config.action in ("redo", "skip", "cancel", "retry") and config.upload_id is None:
+    if config.action in ("redo", "skip", "cancel", "retry", "revert") and config.upload_id is None:
         raise dg.Failure(f"'{config.action}' needs an upload_id")
     if config.action == "redo":
         message = admin.redo_batch(repo, config.upload_id, config.batch_key, config.reason)
@@ -36,6 +36,8 @@ def apply_upload_admin_action(
         message = admin.skip_batch(repo, config.upload_id, config.batch_key, config.reason)
     elif config.action == "retry":
         message = admin.reopen_upload(repo, config.upload_id, config.reason)
+    elif config.action == "revert":
+        message = admin.revert(repo, config.upload_id, config.reason)
     elif config.action in ("pause", "resume"):
         message = admin.set_paused(repo, config.upload_id, config.action == "pause")
     else:

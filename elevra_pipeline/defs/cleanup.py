@@ -22,6 +22,7 @@ FINISHED = (
     UploadStatus.FAILED,
     UploadStatus.REJECTED,
     UploadStatus.CANCELLED,
+    UploadStatus.REVERTED,
 )
 
 

@@ -17,7 +17,12 @@ from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.storage.batch_rules import COMPLETE, UploadStatus, model_retryable
 
 BACKFILL_TAGS = {"elevra/kind": "backfill", "dagster/priority": "-1"}
-NEVER_RETRY = (UploadStatus.REJECTED, UploadStatus.FAILED, UploadStatus.CANCELLED)  # FAILED: an unusable file
+NEVER_RETRY = (  # FAILED: an unusable file
+    UploadStatus.REJECTED,
+    UploadStatus.FAILED,
+    UploadStatus.CANCELLED,
+    UploadStatus.REVERTED,
+)
 
 
 def model_ready(usage: dict) -> bool:

@@ -36,7 +36,7 @@ MODEL_STAGE_OF = {"batch_analysis": "analysis", "structured_output": "structure"
 def stage_did_work(upload, kind: str) -> bool:
     """'queued' when some race goes to the model; a model stage's e-mail when it processed a batch."""
     summary = upload.summary_json or {}
-    if upload.status in (UploadStatus.FAILED, UploadStatus.REJECTED, UploadStatus.CANCELLED):
+    if upload.status in (UploadStatus.FAILED, UploadStatus.REJECTED, UploadStatus.CANCELLED, UploadStatus.REVERTED):
         return False
     if kind == "queued":
         return summary.get("queue", {}).get("batches", 0) > 0

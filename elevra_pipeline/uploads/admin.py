@@ -10,6 +10,7 @@ from typing import Callable
 from elevra_pipeline.exceptions import ElevraError, ModelCallError
 from elevra_pipeline.gemini.batch_jobs import GeminiBatches, JobState
 from elevra_pipeline.notifications.notifier import Notifier
+from elevra_pipeline.records.revert import revert_upload
 from elevra_pipeline.storage.batch_rules import FINISHED, BatchStatus, UploadStatus
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.batch_stage import job_owner
@@ -78,6 +79,24 @@ def reopen_upload(repo: Repository, upload_id: int, note: str = "") -> str:
     return (
         f"upload {upload_id} will be read again: materialize its partition {upload.partition_key} "
         "(Assets → result_workbook → the partition → Materialize)"
+    )
+
+
+def revert(repo: Repository, upload_id: int, note: str = "") -> str:
+    """Undo what the upload did to the records (records.revert); the upload is `reverted` after."""
+    upload = repo.get_upload_by_id(upload_id)
+    if upload is None:
+        raise ElevraError(f"no upload with id {upload_id}")
+    if upload.status == UploadStatus.REVERTED:
+        raise ElevraError(f"upload {upload_id} was reverted already")
+    counts = revert_upload(repo, upload)
+    history = list((upload.summary_json or {}).get("revisions", []))
+    history.append(revision_entry(len(history) + 2, {"revert": note or "its changes undone", **counts}, "admin"))
+    repo.update_upload(upload_id, status=UploadStatus.REVERTED)
+    repo.merge_summary(upload_id, revisions=history, reverted=counts)
+    return (
+        f"upload {upload_id} reverted: {counts['restored']} value(s) restored, {counts['removed']} record(s) only it "
+        f"gave removed, {counts['kept_later_value']} value(s) left as a later upload changed them"
     )
 
 
