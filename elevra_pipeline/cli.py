@@ -27,13 +27,14 @@ def _upload_options(args) -> dict:
         "open_primary": args.open_primary or None,
         "include_not_on_ballot": args.include_not_on_ballot or None,
         "date_order": args.date_order,
+        "review": args.review or None,
     }
     return {k: v for k, v in options.items() if v}
 
 
 def cmd_process(args, path: Path | None = None) -> int:
     from elevra_pipeline.defs.processing import process_file
-    from elevra_pipeline.storage.batch_rules import COMPLETE
+    from elevra_pipeline.storage.batch_rules import COMPLETE, UploadStatus
 
     summary = process_file(
         path or Path(args.path),
@@ -44,9 +45,12 @@ def cmd_process(args, path: Path | None = None) -> int:
         verbose=args.verbose,
     )
     print(json.dumps(summary, ensure_ascii=False))
-    if summary["status"] not in COMPLETE and summary.get("reason"):
+    done = (*COMPLETE, UploadStatus.AWAITING_APPROVAL)  # in review: staged as asked
+    if summary["status"] not in done and summary.get("reason"):
         print(f"error: {summary['reason']}", file=sys.stderr)
-    return 0 if summary["status"] in COMPLETE else 2
+    if summary["status"] == UploadStatus.AWAITING_APPROVAL:
+        print(f"awaiting approval: `elevra-pipeline approve {summary['upload_id']}` publishes, `discard` drops")
+    return 0 if summary["status"] in done else 2
 
 
 def cmd_retry(args) -> int:
@@ -65,6 +69,28 @@ def cmd_retry(args) -> int:
         )
         return 1
     return cmd_process(args, stored)
+
+
+def cmd_approve(args) -> int:
+    """Approve an upload in review, then run it: the run inserts what was staged."""
+    from elevra_pipeline.exceptions import ElevraError
+    from elevra_pipeline.uploads import review
+
+    repo = _repo()
+    try:
+        print(review.approve(repo, args.upload_id, args.reason or ""))
+    except ElevraError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    upload = repo.get_upload_by_id(args.upload_id)
+    return cmd_process(_no_options(args), Path(upload.stored_path or ""))
+
+
+def _no_options(args) -> argparse.Namespace:
+    """`process`'s arguments with no new setting: the upload runs as it is."""
+    names = ("election_date", "jurisdiction", "state", "columns", "mode", "deadline", "election_type", "date_order")
+    flags = ("open_primary", "include_not_on_ballot", "review")
+    return argparse.Namespace(**vars(args), **{n: None for n in names}, **{f: False for f in flags})
 
 
 def cmd_status(args) -> int:
@@ -259,6 +285,10 @@ def cmd_admin(args) -> int:
             print(action(repo, args.upload_id, args.batch_key, args.reason or ""))
         elif args.command == "revert":
             print(admin.revert(repo, args.upload_id, args.reason or ""))
+        elif args.command == "discard":
+            from elevra_pipeline.uploads import review
+
+            print(review.discard(repo, args.upload_id, args.reason or ""))
         elif args.command in ("pause", "resume"):
             if args.upload_id is None and not args.all:
                 raise ElevraError(f"name an upload id, or --all to {args.command} every upload")
@@ -309,6 +339,11 @@ def _add_upload_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--open-primary", action="store_true", help="a primary whose parties share one contest (top-two, jungle)"
+    )
+    p.add_argument(
+        "--review",
+        action="store_true",
+        help="stage the records until `approve ID` (the e-mail and the workbook say what would change)",
     )
     p.add_argument(
         "--include-not-on-ballot",
@@ -388,6 +423,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("upload_id", nargs="?", type=int)
         p.add_argument("--all", action="store_true")
         p.set_defaults(func=cmd_admin)
+    p = sub.add_parser("approve", help="publish the staged records of an upload in review (runs it)")
+    p.add_argument("upload_id", type=int)
+    p.add_argument("--reason", help="recorded in the upload's history")
+    p.add_argument("--verbose", action="store_true", help="show Dagster's own DEBUG log of the run")
+    p.set_defaults(func=cmd_approve)
+    p = sub.add_parser("discard", help="drop the staged records of an upload in review: nothing is published")
+    p.add_argument("upload_id", type=int)
+    p.add_argument("--reason", help="recorded in the upload's history")
+    p.set_defaults(func=cmd_admin)
     p = sub.add_parser(
         "revert",
         help="undo an upload's changes to the records: restore the values it changed, remove what only it added",

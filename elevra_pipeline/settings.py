@@ -68,6 +68,7 @@ class Settings:
     timezone: str = "America/Los_Angeles"  # ELEVRA_TIMEZONE: the team's; times in e-mails and status
     dagster_url: str | None = None  # ELEVRA_DAGSTER_URL: the Dagster UI, for links in the team's e-mails
     team_digest: bool = False  # ELEVRA_TEAM_DIGEST=daily: one e-mail a day for the team, alerts at once
+    review: bool = False  # ELEVRA_REVIEW=1: every upload's records wait for `approve ID` unless it says otherwise
     processed_files: str = "delete"  # ELEVRA_PROCESSED_FILES: a finished upload's file leaves the bucket (or `move`)
 
     @classmethod
@@ -108,6 +109,7 @@ class Settings:
             dagster_url=(os.environ.get("ELEVRA_DAGSTER_URL") or "").rstrip("/") or None,
             team_digest=_digest("ELEVRA_TEAM_DIGEST"),
             processed_files=_processed_files("ELEVRA_PROCESSED_FILES"),
+            review=_flag("ELEVRA_REVIEW"),
         )
 
 
@@ -176,3 +178,12 @@ def intake_limits(max_file_mb: float | None = None, max_rows: int | None = None,
         max_columns=defaults.max_columns,
         max_cells=max_cells or defaults.max_cells,
     )
+
+
+def _flag(name: str) -> bool:
+    value = (os.environ.get(name) or "").strip().casefold()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={os.environ[name]!r}: write 1 (on) or 0 (off)")

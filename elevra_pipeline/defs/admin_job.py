@@ -6,11 +6,11 @@ import dagster as dg
 
 from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource, GeminiBatchesResource
 from elevra_pipeline.defs.runs import stop_upload_runs
-from elevra_pipeline.uploads import admin
+from elevra_pipeline.uploads import admin, review
 
 
 class UploadAdminConfig(dg.Config):
-    action: Literal["redo", "skip", "pause", "resume", "cancel", "retry", "revert"]
+    action: Literal["redo", "skip", "pause", "resume", "cancel", "retry", "revert", "approve", "discard"]
     upload_id: int | None = None  # pause/resume: empty means every upload
     batch_key: str = ""
     reason: str = ""
@@ -28,7 +28,10 @@ def apply_upload_admin_action(
     """Redo or skip a batch, pause or resume model work, cancel an upload, read its stored file again
     (`retry`) or undo its changes to the records (`revert`); recorded on the batch or in the upload's history."""
     repo = database.repository()
-    if config.action in ("redo", "skip", "cancel", "retry", "revert") and config.upload_id is None:
+    if (
+        config.action in ("redo", "skip", "cancel", "retry", "revert", "approve", "discard")
+        and config.upload_id is None
+    ):
         raise dg.Failure(f"'{config.action}' needs an upload_id")
     if config.action == "redo":
         message = admin.redo_batch(repo, config.upload_id, config.batch_key, config.reason)
@@ -38,6 +41,10 @@ def apply_upload_admin_action(
         message = admin.reopen_upload(repo, config.upload_id, config.reason)
     elif config.action == "revert":
         message = admin.revert(repo, config.upload_id, config.reason)
+    elif config.action == "approve":
+        message = review.approve(repo, config.upload_id, config.reason) + "; materialize it to publish"
+    elif config.action == "discard":
+        message = review.discard(repo, config.upload_id, config.reason)
     elif config.action in ("pause", "resume"):
         message = admin.set_paused(repo, config.upload_id, config.action == "pause")
     else:

@@ -29,6 +29,7 @@ from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.quotas.in_flight import run_paced
 from elevra_pipeline.quotas.planner import BATCH_ETA, ModePlan, choose_mode, parse_deadline, planned_mode
 from elevra_pipeline.quotas.prices import CallMode
+from elevra_pipeline.records.changes import change_line
 from elevra_pipeline.records.insert import Source, insert_structured
 from elevra_pipeline.storage.batch_rules import (
     BatchStatus,
@@ -44,6 +45,7 @@ from elevra_pipeline.uploads.attention import UNUSABLE, attention_line
 from elevra_pipeline.uploads.batch_stage import BatchStage
 from elevra_pipeline.uploads.progress import CallProgress
 from elevra_pipeline.uploads.queue import queue_snapshot
+from elevra_pipeline.uploads.review import in_review, preview_changes
 from elevra_pipeline.uploads.revision import (
     earlier_upload,
     regroup,
@@ -382,6 +384,14 @@ def inserted_records(
     """Elections, candidates, candidate links and election links upserted for the upload."""
     repo, upload = _upload(context, database, app)
     base_url = app.base_url
+    if in_review(upload, app.review) and (staged := repo.batches(upload.id, (BatchStatus.STRUCTURED,))):
+        report = preview_changes(repo, upload, staged, base_url, primary_party_of)
+        repo.update_upload(upload.id, status=UploadStatus.AWAITING_APPROVAL)
+        repo.merge_summary(upload.id, preview=report)
+        context.log.warning(f"upload {upload.id} is in review: nothing inserted; `elevra-pipeline approve {upload.id}`")
+        return dg.MaterializeResult(
+            metadata={"batches_inserted": 0, "awaiting_approval": len(staged), "changes": change_line(report)}
+        )
     inserted, failed = 0, []
     for batch in repo.batches(upload.id, (BatchStatus.STRUCTURED,)):
         try:

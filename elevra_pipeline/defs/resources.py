@@ -37,6 +37,7 @@ class AppResource(dg.ConfigurableResource):
     dagster_url: str | None = None  # the Dagster UI, linked from the team's e-mails
     team_digest: bool = False  # the team gets one digest a day instead of a copy of each e-mail
     processed_files: str = "delete"  # a finished upload's file in the bucket: deleted, or moved to processed/
+    review: bool = False  # every upload's records wait for `approve ID` unless its options say otherwise
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppResource":
@@ -59,6 +60,7 @@ class AppResource(dg.ConfigurableResource):
             dagster_url=settings.dagster_url,
             team_digest=settings.team_digest,
             processed_files=settings.processed_files,
+            review=settings.review,
         )
 
     def notifier(self, repo, mailer) -> Notifier:

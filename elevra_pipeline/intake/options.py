@@ -42,6 +42,7 @@ class UploadOptions(BaseModel):
     include_not_on_ballot: bool = False  # keep withdrawn, removed, deceased… people as candidates
     mode: Literal["online", "batch", "auto"] = Field(default="auto", description="how the model calls go")
     deadline: str | None = Field(default=None, description="when results are needed: YYYY-MM-DD[THH:MM]")
+    review: bool | None = None  # stage the records until `approve ID` (None: the deployment's ELEVRA_REVIEW)
     date_order: Literal["mdy", "dmy"] | None = Field(default=None, description="03/11/2026: mdy March 11, dmy 3 Nov")
     sidecar_error: str | None = None
 

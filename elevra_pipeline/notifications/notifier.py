@@ -100,7 +100,7 @@ class Notifier:
         subject, text, html = render(
             kind, upload, upload.summary_json or {}, {**(extra or {}), "dagster_url": self.dagster_url}
         )
-        attachment = upload.workbook_path if kind == "final" and upload.workbook_path else None
+        attachment = upload.workbook_path if kind in ("final", "awaiting_approval") and upload.workbook_path else None
         uploader = uploader_email or upload.uploader_email
         team = self.team_email if not self.team_digest or kind in TEAM_ALERTS or uploader == self.team_email else None
         copies = [(team, f"{idempotency_key}-team")]
@@ -124,6 +124,9 @@ class Notifier:
             waiting = sorted(b["batch"] for b in waiting_batches(summary))
             digest = hashlib.sha1(json.dumps(waiting).encode()).hexdigest()[:10]
             return self.notify(upload, "waiting_for_model", f"upload-{upload.id}-waiting-{digest}")
+        if upload.status == UploadStatus.AWAITING_APPROVAL:
+            digest = hashlib.sha1(json.dumps(summary.get("preview", {}), sort_keys=True).encode()).hexdigest()[:10]
+            return self.notify(upload, "awaiting_approval", f"upload-{upload.id}-review-{digest}")
         key = final_key(upload, summary)
         earlier = [
             n for n in self.repo.notifications(upload.id) if n.kind == "final" and not n.idempotency_key.startswith(key)
@@ -179,7 +182,8 @@ class Notifier:
         else the failed step and error."""
         if upload.status in (UploadStatus.FAILED, UploadStatus.REJECTED) and upload.failure_reason:
             return self.notify(upload, "rejected")
-        if step == "result_workbook" and upload.workbook_path and upload.status in (*COMPLETE, *WAITING):
+        needs_attention = (*COMPLETE, *WAITING, UploadStatus.AWAITING_APPROVAL)
+        if step == "result_workbook" and upload.workbook_path and upload.status in needs_attention:
             return self.notify_stage(upload, "final")
         return self.notify(
             upload, "run_failed", f"run-{run_id}-failed", {"step": step, "error": error[:1000], "run_id": run_id}

@@ -260,6 +260,28 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
                 ("Waiting for the model", [f"{_race(b)}: {b['reason']}" for b in stage.get("waiting_batches", [])]),
             ],
         )
+    if kind == "awaiting_approval":
+        changes = summary.get("changes", {})
+        headline = f"For review: what {name} would change; nothing is published until it is approved"
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                f"Changes it would make: {change_line(changes)}. The attached workbook's Changes sheet lists them "
+                "field by field.",
+                f"To publish: `elevra-pipeline approve {upload.id}` (or the upload_admin job's approve action, then "
+                f"materialize the partition). To drop them: `elevra-pipeline discard {upload.id}`.",
+            ],
+            [
+                (
+                    "Changes",
+                    [
+                        f"{c['record']}: {c['field']} '{c['old']}' -> '{c['new']}' ({c['action']})"
+                        for c in changes.get("rows", [])
+                    ],
+                )
+            ],
+        )
     if kind == "waiting_for_model":
         waiting = waiting_batches(summary)
         b = summary.get("batches", {})

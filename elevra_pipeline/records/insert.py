@@ -89,10 +89,16 @@ class _Writer:
 
 
 def insert_structured(
-    repo: Repository, structured: dict, base_url: str, primary_party: str = "", source: Source = Source()
+    repo: Repository,
+    structured: dict,
+    base_url: str,
+    primary_party: str = "",
+    source: Source = Source(),
+    session=None,
 ) -> dict:
     """Upserts on natural keys, so inserting the same batch twice changes nothing. A party's primary
-    (`primary_party`, from the rows, not the model) is an election of its own."""
+    (`primary_party`, from the rows, not the model) is an election of its own. `session`: a caller's
+    transaction (a preview), else one of its own."""
     e = structured["election"]
     date = iso_date(e.get("election_date"))
     jurisdiction, office = plain_text(e.get("jurisdiction")), plain_text(e.get("office"))
@@ -111,7 +117,7 @@ def insert_structured(
         election_date=date,
         election_type=plain_text(e.get("election_type"), 32),
     )
-    with repo.unit_of_work() as session:
+    with repo.within(session) as session:
         write = _Writer(repo, session, source)
         election_id = write.record(
             "election", Election, {"natural_key": natural_key}, {"slug": slug}, values, {"election_type": "general"}

@@ -28,6 +28,7 @@ class UploadStatus(StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     REVERTED = "reverted"  # its changes to the records were undone (`revert ID`)
+    AWAITING_APPROVAL = "awaiting_approval"  # in review: its changes are staged until `approve ID`
 
 
 FailureKind = Fault  # a batch's failure_kind: data, model, outage or configuration (quotas.failures)
@@ -92,8 +93,15 @@ def stage_outcome(batch, stage: str) -> str:
 
 def upload_status(upload, batches) -> UploadStatus:
     """An upload is complete only when every batch is finished; waiting on a model is not finished."""
-    if upload.status in (UploadStatus.CANCELLED, UploadStatus.REJECTED, UploadStatus.FAILED, UploadStatus.REVERTED):
-        return UploadStatus(upload.status)  # a cancelled or reverted upload, or a file that cannot be used
+    kept = (
+        UploadStatus.CANCELLED,
+        UploadStatus.REJECTED,
+        UploadStatus.FAILED,
+        UploadStatus.REVERTED,
+        UploadStatus.AWAITING_APPROVAL,
+    )
+    if upload.status in kept:
+        return UploadStatus(upload.status)  # cancelled, reverted, in review, or a file that cannot be used
     if any(blocked_by_configuration(b) for b in batches):
         return UploadStatus.BLOCKED
     if any(waiting_for_model(b) for b in batches):

@@ -405,14 +405,23 @@ class Repository:
         rows = session.execute(select(Candidate.id, Candidate.name).where(Candidate.election_id == election_id))
         return [(i, n) for i, n in rows]
 
-    def changes_of_upload(self, upload_id: int) -> list[RecordChange]:
-        with self.unit_of_work() as s:
+    @contextmanager
+    def within(self, session: Session | None):
+        """`session` when the caller is inside a transaction (a preview that is rolled back), else a new one."""
+        if session is not None:
+            yield session
+        else:
+            with self.unit_of_work() as s:
+                yield s
+
+    def changes_of_upload(self, upload_id: int, session: Session | None = None) -> list[RecordChange]:
+        with self.within(session) as s:
             return list(
                 s.scalars(select(RecordChange).where(RecordChange.upload_id == upload_id).order_by(RecordChange.id))
             )
 
-    def sources_of_upload(self, upload_id: int) -> list[RecordSource]:
-        with self.unit_of_work() as s:
+    def sources_of_upload(self, upload_id: int, session: Session | None = None) -> list[RecordSource]:
+        with self.within(session) as s:
             return list(
                 s.scalars(select(RecordSource).where(RecordSource.upload_id == upload_id).order_by(RecordSource.id))
             )
@@ -429,10 +438,10 @@ class Repository:
         with self.unit_of_work() as s:
             return s.scalar(select(func.count()).select_from(model))
 
-    def rows_by_ids(self, model, ids: list[int]) -> list:
+    def rows_by_ids(self, model, ids: list[int], session: Session | None = None) -> list:
         if not ids:
             return []
-        with self.unit_of_work() as s:
+        with self.within(session) as s:
             return list(s.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)))
 
     def links_for(self, model, owner_column: str, owner_ids: list[int]) -> dict[int, list]:

@@ -26,6 +26,12 @@ def attention_line(upload, batches) -> str | None:
     name = upload.original_filename
     if upload.status in UNUSABLE:
         return f"'{name}' cannot be used: {upload.failure_reason}"
+    if upload.status == UploadStatus.AWAITING_APPROVAL:
+        staged = sum(b.status == BatchStatus.STRUCTURED for b in batches)
+        return (
+            f"'{name}' awaits approval: {staged} races staged, nothing published yet (the Changes sheet says what "
+            f"would change); `elevra-pipeline approve {upload.id}` publishes them, `discard {upload.id}` drops them"
+        )
     reupload = [b for b in batches if failed_on_data(b)]
     model = [b for b in batches if b.status == BatchStatus.NEEDS_REUPLOAD and not failed_on_data(b)]
     waiting = [b for b in batches if b.status == BatchStatus.WAITING_FOR_MODEL]

@@ -35,6 +35,7 @@ REVISABLE = (
     "mode",
     "deadline",
     "date_order",
+    "review",
 )
 SETTLED = (BatchStatus.INSERTED, BatchStatus.SKIPPED, BatchStatus.CANCELLED)
 # open batches a revision may supersede: not started, failed, waiting, or part-way through the model

@@ -5,7 +5,7 @@ from collections import Counter
 from elevra_pipeline.quotas.planner import planned_mode
 from elevra_pipeline.records.changes import change_report
 from elevra_pipeline.records.insert import candidate_url, election_url
-from elevra_pipeline.storage.batch_rules import BatchStatus
+from elevra_pipeline.storage.batch_rules import BatchStatus, UploadStatus
 from elevra_pipeline.storage.models import Candidate, Election
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.workbook.row_accounting import account_rows
@@ -122,16 +122,20 @@ def build_summary(repo: Repository, upload, base_url: str) -> dict:
         "mode": str(planned_mode(upload.summary_json)),
         "emulated": bool((upload.summary_json or {}).get("emulated")),
         "cost_usd": total_cost_usd(usage),
-        "changes": upload_changes(repo, upload.id),
+        "changes": (upload.summary_json or {}).get("preview", {})
+        if upload.status == UploadStatus.AWAITING_APPROVAL
+        else upload_changes(repo, upload.id),
     }
 
 
-def upload_changes(repo: Repository, upload_id: int) -> dict:
-    """What the upload did to the records (records.changes), with the records named as a person would."""
-    sources = repo.sources_of_upload(upload_id)
+def upload_changes(repo: Repository, upload_id: int, session=None) -> dict:
+    """What the upload did to the records (records.changes), with the records named as a person would
+    (`session`: inside the transaction of a preview, which is rolled back after)."""
+    sources = repo.sources_of_upload(upload_id, session)
     ids = {kind: [s.record_id for s in sources if s.record_type == kind] for kind in ("election", "candidate")}
-    candidates = repo.rows_by_ids(Candidate, ids["candidate"])
-    elections = {e.id: e for e in repo.rows_by_ids(Election, ids["election"] + [c.election_id for c in candidates])}
+    candidates = repo.rows_by_ids(Candidate, ids["candidate"], session)
+    election_ids = ids["election"] + [c.election_id for c in candidates]
+    elections = {e.id: e for e in repo.rows_by_ids(Election, election_ids, session)}
     names = {("election", i): e.name for i, e in elections.items()}
     names |= {("candidate", c.id): f"{c.name}, {elections[c.election_id].name}" for c in candidates}
-    return change_report(repo.changes_of_upload(upload_id), sources, names)
+    return change_report(repo.changes_of_upload(upload_id, session), sources, names)

@@ -1,0 +1,74 @@
+"""Review before publishing (issue 27, item 3): an upload in review changes nothing visible until it
+is approved; its e-mail and workbook say what would change; discard drops it."""
+
+import json
+
+from openpyxl import load_workbook
+
+from elevra_pipeline.storage.models import Candidate, Election, RecordChange
+from elevra_pipeline.uploads import review
+from elevra_pipeline_tests.helpers import attention, materialize_upload, register
+
+LIST = "Candidate,Office,City,Date,Party\nAnn Lee,Mayor,Springfield,2026-11-03,Democratic\nBo Chan,Mayor,Springfield,2026-11-03,Green\n"
+
+
+def _in_review(tmp_path, name="review.csv"):
+    path = tmp_path / name
+    path.write_text(LIST)
+    (tmp_path / f"{name}.json").write_text(json.dumps({"review": True, "uploader_email": "ann@example.org"}))
+    return path
+
+
+def test_an_upload_in_review_publishes_nothing_until_approved(repo, instance, resources, tmp_path):
+    upload = register(repo, _in_review(tmp_path), instance)
+    result = materialize_upload(upload, instance, resources)
+
+    assert (repo.count(Election), repo.count(Candidate), repo.count(RecordChange)) == (0, 0, 0)
+    staged = repo.get_upload_by_id(upload.id)
+    assert staged.status == "awaiting_approval"
+    assert "awaits approval: 1 races staged" in attention(result)  # the partition is red in the UI, with the way on
+    assert staged.summary_json["changes"]["counts"]["candidate"]["new"] == 2
+    sheet = load_workbook(staged.workbook_path)["Changes"]
+    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == ["Elections: 1 new; candidates: 2 new"]
+
+    review.approve(repo, upload.id)
+    result = materialize_upload(upload, instance, resources)
+
+    assert attention(result) is None and repo.get_upload_by_id(upload.id).status == "completed"
+    assert (repo.count(Election), repo.count(Candidate)) == (1, 2)
+
+
+def test_discard_drops_the_staged_races_and_publishes_nothing(repo, instance, resources, tmp_path):
+    upload = register(repo, _in_review(tmp_path), instance)
+    materialize_upload(upload, instance, resources)
+    print(review.discard(repo, upload.id, "wrong county"))
+    materialize_upload(upload, instance, resources)
+    assert repo.get_upload_by_id(upload.id).status == "cancelled"
+    assert (repo.count(Election), repo.count(Candidate)) == (0, 0)
+
+
+def test_process_with_review_then_approve_from_the_command_line(tmp_path, capsys):
+    from elevra_pipeline.cli import main
+
+    path = tmp_path / "cli.csv"
+    path.write_text(LIST)
+    assert main(["process", str(path), "--review"]) == 0
+    staged = json.loads([line for line in capsys.readouterr().out.splitlines() if line.startswith("{")][-1])
+    assert staged["status"] == "awaiting_approval" and staged["candidates"] == 0
+    assert main(["approve", str(staged["upload_id"])]) == 0
+    done = json.loads([line for line in capsys.readouterr().out.splitlines() if line.startswith("{")][-1])
+    assert (done["status"], done["candidates"]) == ("completed", 2)
+    from elevra_pipeline.settings import Settings
+    from elevra_pipeline.storage.database import migrated_engine
+    from elevra_pipeline.storage.repository import Repository
+
+    repo = Repository(migrated_engine(Settings.from_env().database_url))
+    emails = [(n.kind, n.subject) for n in repo.notifications(staged["upload_id"])]
+    assert [kind for kind, _ in emails] == [
+        "queued",
+        "analysis_complete",
+        "structure_complete",
+        "awaiting_approval",
+        "final",
+    ]
+    assert emails[3][1].startswith("For review: what cli.csv would change")
