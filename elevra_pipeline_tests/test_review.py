@@ -9,7 +9,11 @@ from elevra_pipeline.storage.models import Candidate, Election, RecordChange
 from elevra_pipeline.uploads import review
 from elevra_pipeline_tests.helpers import attention, materialize_upload, register
 
-LIST = "Candidate,Office,City,Date,Party\nAnn Lee,Mayor,Springfield,2026-11-03,Democratic\nBo Chan,Mayor,Springfield,2026-11-03,Green\n"
+LIST = (
+    "Candidate,Office,City,Date,Party\n"
+    "Ann Lee,Mayor,Springfield,2026-11-03,Democratic\n"
+    "Bo Chan,Mayor,Springfield,2026-11-03,Green\n"
+)
 
 
 def _in_review(tmp_path, name="review.csv"):
