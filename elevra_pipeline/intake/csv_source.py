@@ -1,17 +1,23 @@
-"""CSV uploads: detect the encoding and the delimiter, then read every record as a row."""
+"""CSV uploads: detect the encoding and the delimiter, then read every record as a row.
+
+The file is streamed, never decoded whole: one pass checks the encoding, the next reads records,
+each counted against the same cell and text limits as a workbook's before it is kept; a line longer
+than any real record is refused before it is read whole.
+"""
 
 import codecs
 import csv
-import io
 from collections import Counter
 from pathlib import Path
 
 from elevra_pipeline.exceptions import UnusableUploadError
-from elevra_pipeline.intake.limits import IntakeLimits, check_dimensions
-from elevra_pipeline.intake.sheets import RawSheet, clean_value
+from elevra_pipeline.intake.limits import CellBudget, IntakeLimits, check_dimensions
+from elevra_pipeline.intake.sheets import RawSheet, SparseRows, clean_value
 
 DELIMITERS = (",", ";", "\t", "|")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+CHUNK = 1 << 20
+MAX_LINE_CHARS = 1_000_000  # 1,000 columns of 1,000 characters
 
 
 def _looks_like_utf16_without_bom(raw: bytes) -> str | None:
@@ -24,22 +30,38 @@ def _looks_like_utf16_without_bom(raw: bytes) -> str | None:
     return None
 
 
-def decode(raw: bytes, name: str) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (BOM or not), UTF-16 (BOM, or plainly interleaved), else Windows-1252 / Latin-1."""
-    candidates = [enc for bom, enc in _BOMS if raw.startswith(bom)]
-    candidates += [enc for enc in [_looks_like_utf16_without_bom(raw)] if enc]
+def _decodes(path: Path, encoding: str) -> str | None:
+    """The first 20,000 characters when the whole file decodes as `encoding`, else None."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    head = ""
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                text = decoder.decode(chunk)
+                head = head or text[:20000]
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    return head
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (BOM or not), UTF-16 (BOM, or plainly interleaved), else Windows-1252 / Latin-1."""
+    with path.open("rb") as handle:
+        start = handle.read(4000)
+    candidates = [enc for bom, enc in _BOMS if start.startswith(bom)]
+    candidates += [enc for enc in [_looks_like_utf16_without_bom(start)] if enc]
     candidates += ["utf-8", "cp1252", "latin-1"]
     for encoding in dict.fromkeys(candidates):
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
+        head = _decodes(path, encoding)
+        if head is None:
             continue
-        controls = sum(ch < " " and ch not in "\t\r\n" for ch in text[:20000])
-        if controls > max(2, len(text[:20000]) // 100):
+        controls = sum(ch < " " and ch not in "\t\r\n" for ch in head)
+        if controls > max(2, len(head) // 100):
             break  # decodes, but as binary noise
-        return text, encoding
+        return encoding
     raise UnusableUploadError(
-        f"'{name}' could not be decoded as text (it looks like binary data, not a CSV): "
+        f"'{path.name}' could not be decoded as text (it looks like binary data, not a CSV): "
         "export the sheet from your spreadsheet program as 'CSV UTF-8' and upload it again."
     )
 
@@ -59,15 +81,30 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
+def _lines(path: Path, handle):
+    while line := handle.readline(MAX_LINE_CHARS + 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise UnusableUploadError(
+                f"'{path.name}' has a line of more than {MAX_LINE_CHARS:,} characters, not a row of a candidate "
+                "list: export the sheet from your spreadsheet program as CSV and upload it again."
+            )
+        yield line
+
+
 def read_csv(path: Path, limits: IntakeLimits) -> tuple[RawSheet, dict]:
-    text, encoding = decode(path.read_bytes(), path.name)
-    delimiter = sniff_delimiter(text)
-    rows: list[list[str]] = []
-    try:
-        for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-            rows.append([clean_value(c) for c in record])
-            if len(rows) > limits.max_rows or len(record) > limits.max_columns:
-                check_dimensions(path, "csv", len(rows), len(record), limits)
-    except csv.Error as e:
-        raise UnusableUploadError(f"'{path.name}' could not be read as CSV at record {len(rows) + 1}: {e}") from e
-    return RawSheet(name="csv", rows=rows), {"encoding": encoding, "delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
+    encoding = detect_encoding(path)
+    rows, budget = SparseRows(), CellBudget(path, limits)
+    with path.open(encoding=encoding, newline="") as handle:
+        delimiter = sniff_delimiter(handle.read(65536))
+        handle.seek(0)
+        try:
+            for index, record in enumerate(csv.reader(_lines(path, handle), delimiter=delimiter)):
+                if index >= limits.max_rows or len(record) > limits.max_columns:
+                    check_dimensions(path, "csv", index + 1, len(record), limits)
+                row = [clean_value(c) for c in record]
+                budget.spend(max(len(row), 1), sum(map(len, row)), row=index + 1)
+                rows.put(index, row)
+        except csv.Error as e:
+            raise UnusableUploadError(f"'{path.name}' could not be read as CSV at record {len(rows) + 1}: {e}") from e
+    source = {"encoding": encoding, "delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
+    return RawSheet(name="csv", rows=rows), source

@@ -1,7 +1,9 @@
 """Size limits checked before and while a file is parsed, so a hostile file is refused, not chewed on.
 
-The defaults are far above any real candidate list (a state's whole filing list is ~4 MB and ~25k
-rows); `ELEVRA_INTAKE_*` settings change them at wiring.
+The defaults are far above any real candidate list (a state's whole filing list is ~4 MB, ~25k rows
+and ~300k cells); `ELEVRA_INTAKE_*` settings change them at wiring. A limit counts what reading the
+file would hold, not what the file claims: a row is as wide as its last value and a skipped row is
+a row, so a tiny file cannot make the reader hold millions of blanks.
 """
 
 import zipfile
@@ -17,7 +19,10 @@ class IntakeLimits:
     max_uncompressed_bytes: int = 400 * 1024 * 1024
     max_rows: int = 250_000  # per sheet
     max_columns: int = 1_000
-    max_cells: int = 5_000_000  # per file, counted while streaming
+    max_cells: int = 5_000_000  # per file, counted while streaming (CellBudget)
+    max_text_chars: int = 100_000_000  # per file: the cells' text, and the shared-string table's
+    max_sheets: int = 300  # Texas has 254 counties: a list with one sheet per county still fits
+    max_shared_strings: int = 1_000_000  # distinct texts of a workbook (a 25k-row list has < 300k)
 
 
 def _megabytes(size: int) -> str:
@@ -47,24 +52,59 @@ def check_xlsx_archive(path: Path, archive: zipfile.ZipFile, limits: IntakeLimit
 
 
 def check_dimensions(path: Path, sheet: str, rows: int, columns: int, limits: IntakeLimits) -> None:
+    """`columns` 0: not known yet (the rows are counted before the cells are read)."""
     if rows > limits.max_rows or columns > limits.max_columns:
+        spans = f"{rows:,} rows x {columns:,} columns" if columns else f"at least {rows:,} rows"
         raise UnusableUploadError(
-            f"'{path.name}': sheet '{sheet}' spans {rows:,} rows x {columns:,} columns, above the limit of "
+            f"'{path.name}': sheet '{sheet}' spans {spans}, above the limit of "
             f"{limits.max_rows:,} rows and {limits.max_columns:,} columns per sheet; delete the unused rows and "
             "columns (or split the file) and upload it again."
         )
 
 
+def column_name(column: int) -> str:
+    name = ""
+    while column > 0:
+        column, rest = divmod(column - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
 class CellBudget:
-    """Counts cells as they stream in; refuses the file the moment it passes the limit."""
+    """Counts, as the file streams in, the cells reading it holds: each row as wide as its last value
+    (or as the cells it lists), one cell per row skipped, every cell a merged range covers, and the
+    characters of their text; refuses the file the moment one passes its limit."""
 
     def __init__(self, path: Path, limits: IntakeLimits):
-        self.path, self.limits, self.used = path, limits, 0
+        self.path, self.limits, self.used, self.chars = path, limits, 0, 0
 
-    def spend(self, cells: int) -> None:
+    def spend(self, cells: int, chars: int = 0, sheet: str = "", row: int = 0, width: int = 0, what: str = "") -> None:
+        """`width`: the row's last column (named when far right); `what` names a merged range."""
         self.used += cells
+        self.chars += chars
         if self.used > self.limits.max_cells:
-            raise UnusableUploadError(
-                f"'{self.path.name}' holds more than {self.limits.max_cells:,} cells, "
-                "far more than a candidate list: split it or remove unused sheets."
+            far = f", {what or 'a row'} reaching column {column_name(width)}" if width > 50 or what else ""
+            counted, advice = (
+                (
+                    "the empty cells up to each row's last value and the empty rows between values",
+                    "remove the sheets that are not candidate lists (or split the file)",
+                )
+                if sheet
+                else ("every field of every line", "or split the file")
             )
+            raise UnusableUploadError(
+                f"'{self.path.name}' spans more than {self.limits.max_cells:,} cells, far more than a candidate "
+                f"list (counting {counted}; the count passed the limit at row {row:,}{self._on(sheet)}{far}). "
+                f"Delete the unused rows and columns and any stray values far below or right of the list, {advice}, "
+                "and upload it again."
+            )
+        if self.chars > self.limits.max_text_chars:
+            raise UnusableUploadError(
+                f"'{self.path.name}' holds more than {self.limits.max_text_chars:,} characters of cell text, far "
+                f"more than a candidate list (passed at row {row:,}{self._on(sheet)}): remove the long texts and "
+                "the sheets that are not candidate lists (or split the file), and upload it again."
+            )
+
+    @staticmethod
+    def _on(sheet: str) -> str:
+        return f" of sheet '{sheet}'" if sheet else ""

@@ -1,5 +1,6 @@
 """A sheet as read from a file: every row in order, cells as clean text, and what the reader noticed."""
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -8,10 +9,43 @@ from elevra_pipeline.intake.roles import alias_hits
 HEADER_SCAN_ROWS = 30  # title lines, notes and logos above a header never run longer than this
 
 
+class SparseRows(Sequence):
+    """A sheet's rows where only rows holding a value are stored: a row the file skips, or holds empty,
+    reads as one shared empty row, so a value at row 249,999 costs one row, not 249,999 lists."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, list[str]] = {}
+        self._length = 0
+
+    def put(self, index: int, row: list[str]) -> None:
+        if any(row):
+            self._rows[index] = row
+        self._length = max(self._length, index + 1)
+
+    def trim(self) -> None:
+        """Drop the blank rows at the end (a sheet's last rows are often formatted but empty)."""
+        self._length = max(self._rows, default=-1) + 1
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._rows.get(i, ()) for i in range(*index.indices(self._length))]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        return self._rows.get(index, ())
+
+    def __iter__(self) -> Iterator[Sequence[str]]:
+        return (self._rows.get(i, ()) for i in range(self._length))
+
+
 @dataclass
 class RawSheet:
     name: str
-    rows: list[list[str]]  # rows[i] is the sheet's row i + 1
+    rows: Sequence[Sequence[str]]  # rows[i] is the sheet's row i + 1 (a list, or SparseRows)
     state: str = "visible"  # or "hidden" / "veryHidden" (xlsx)
     unvalued_formulas: set[tuple[int, int]] = field(default_factory=set)  # (row index, column index)
 
@@ -36,13 +70,6 @@ def clean_value(value: object) -> str:
         if value.is_integer():
             return str(int(value))
     return " ".join(str(value).split())
-
-
-def trim_trailing_blank_rows(rows: list[list[str]]) -> list[list[str]]:
-    end = len(rows)
-    while end and not any(rows[end - 1]):
-        end -= 1
-    return rows[:end]
 
 
 def find_header_row(rows: list[list[str]]) -> int | None:

@@ -5,6 +5,9 @@ without a saved value from an empty cell; its full mode keeps every cell object 
 sheet goes through `WorkSheetParser` (openpyxl's streaming XML parser) directly, with one hook that
 flags formulas lacking a cached value, and merged ranges (listed after the rows in the XML) are
 filled in once the sheet is read.
+
+Nothing is read before every part is measured (`xlsx_parts`), and each row, skipped row and merged
+range is counted (`CellBudget`) before it is held; rows are stored sparsely (`SparseRows`).
 """
 
 import zipfile
@@ -16,7 +19,8 @@ from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.limits import CellBudget, IntakeLimits, check_dimensions, check_xlsx_archive
-from elevra_pipeline.intake.sheets import RawSheet, clean_value, trim_trailing_blank_rows
+from elevra_pipeline.intake.sheets import RawSheet, SparseRows, clean_value
+from elevra_pipeline.intake.xlsx_parts import check_parts
 
 _NO_VALUE = "formula-without-value"
 
@@ -33,7 +37,8 @@ def _open(path: Path, limits: IntakeLimits):
     try:
         with zipfile.ZipFile(path) as archive:
             check_xlsx_archive(path, archive, limits)
-        return load_workbook(path, read_only=True, data_only=True)
+            check_parts(path, archive, limits)
+        return load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except UnusableUploadError:
         raise
     except Exception as e:  # openpyxl raises many kinds (BadZipFile, KeyError, ValueError, TypeError...)
@@ -46,7 +51,8 @@ def _open(path: Path, limits: IntakeLimits):
 def _read_sheet(path: Path, book, sheet, limits: IntakeLimits, budget: CellBudget) -> RawSheet:
     if sheet.max_row and sheet.max_column:
         check_dimensions(path, sheet.title, sheet.max_row, sheet.max_column, limits)
-    raw = RawSheet(name=sheet.title, rows=[], state=sheet.sheet_state)
+    rows = SparseRows()
+    raw = RawSheet(name=sheet.title, rows=rows, state=sheet.sheet_state)
     with sheet._get_source() as source:
         parser = _FlaggingParser(
             source,
@@ -57,44 +63,53 @@ def _read_sheet(path: Path, book, sheet, limits: IntakeLimits, budget: CellBudge
             timedelta_formats=book._timedelta_formats,
         )
         for number, cells in parser.parse():
-            budget.spend(len(cells))
-            if number > limits.max_rows:
-                check_dimensions(path, sheet.title, number, 0, limits)
-            values = {}
+            index = max(number - 1, len(rows))  # a row number going back is read as the next row
+            if index >= limits.max_rows:
+                check_dimensions(path, sheet.title, index + 1, 0, limits)
+            values, chars, room = {}, 0, limits.max_text_chars - budget.chars
             for cell in cells:
                 text = clean_value(cell["value"])
                 if cell["data_type"] == _NO_VALUE:
-                    raw.unvalued_formulas.add((number - 1, cell["column"] - 1))
+                    raw.unvalued_formulas.add((index, cell["column"] - 1))
                 if text:
                     if cell["column"] > limits.max_columns:
-                        check_dimensions(path, sheet.title, number, cell["column"], limits)
+                        check_dimensions(path, sheet.title, index + 1, cell["column"], limits)
                     values[cell["column"] - 1] = text
-            row = [""] * (max(values) + 1) if values else []
+                    chars += len(text)
+                    if chars > room:
+                        budget.spend(0, chars, sheet.title, index + 1)
+            width = max(values) + 1 if values else 0
+            # the row as wide as its last value, and one cell for each row skipped before it
+            budget.spend(max(len(cells), width, 1) + index - len(rows), chars, sheet.title, index + 1, width)
+            row = [""] * width
             for column, text in values.items():
                 row[column] = text
-            raw.rows.extend([] for _ in range(len(raw.rows), number - 1))  # rows missing from the XML are blank
-            raw.rows.append(row)
+            rows.put(index, row)
         merged = parser.merged_cells.mergeCell if parser.merged_cells else []
-    _fill_merged(raw.rows, [m.ref for m in merged])
-    raw.rows = trim_trailing_blank_rows(raw.rows)
+    _fill_merged(rows, [m.ref for m in merged], budget, sheet.title)
+    rows.trim()
     return raw
 
 
-def _fill_merged(rows: list[list[str]], refs: list[str]) -> None:
+def _fill_merged(rows: SparseRows, refs: list[str], budget: CellBudget, sheet: str) -> None:
     """A merged cell's value belongs to every cell it covers (e.g. one Office cell over three candidates)."""
     for ref in refs:
         min_col, min_row, max_col, max_row = range_boundaries(ref)
-        if min_row > len(rows):
+        if min_row is None or max_row is None or min_row > len(rows):
             continue
         top = rows[min_row - 1]
         value = top[min_col - 1] if min_col - 1 < len(top) else ""
         if not value:
             continue
-        for r in range(min_row - 1, min(max_row, len(rows))):
-            row = rows[r]
+        last = min(max_row, len(rows))
+        # each row it covers becomes as wide as the range
+        budget.spend((last - min_row + 1) * max_col, 0, sheet, min_row, max_col, f"the merged range {ref}")
+        for r in range(min_row - 1, last):
+            row = list(rows[r])
             row.extend([""] * (max_col - len(row)))
             for c in range(min_col - 1, max_col):
                 row[c] = row[c] or value
+            rows.put(r, row)
 
 
 def read_xlsx(path: Path, limits: IntakeLimits) -> list[RawSheet]:
