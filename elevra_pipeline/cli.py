@@ -284,7 +284,9 @@ def cmd_admin(args) -> int:
             action = admin.redo_batch if args.action == "redo" else admin.skip_batch
             print(action(repo, args.upload_id, args.batch_key, args.reason or ""))
         elif args.command == "revert":
-            print(admin.revert(repo, args.upload_id, args.reason or ""))
+            from elevra_pipeline.settings import Settings
+
+            print(admin.revert(repo, args.upload_id, args.reason or "", Settings.from_env().webhook_url))
         elif args.command == "discard":
             from elevra_pipeline.uploads import review
 

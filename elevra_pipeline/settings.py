@@ -68,6 +68,7 @@ class Settings:
     timezone: str = "America/Los_Angeles"  # ELEVRA_TIMEZONE: the team's; times in e-mails and status
     dagster_url: str | None = None  # ELEVRA_DAGSTER_URL: the Dagster UI, for links in the team's e-mails
     team_digest: bool = False  # ELEVRA_TEAM_DIGEST=daily: one e-mail a day for the team, alerts at once
+    webhook_url: str | None = None  # ELEVRA_WEBHOOK_URL: published change sets go there (notifications/webhook.py)
     review: bool = False  # ELEVRA_REVIEW=1: every upload's records wait for `approve ID` unless it says otherwise
     processed_files: str = "delete"  # ELEVRA_PROCESSED_FILES: a finished upload's file leaves the bucket (or `move`)
 
@@ -110,6 +111,7 @@ class Settings:
             team_digest=_digest("ELEVRA_TEAM_DIGEST"),
             processed_files=_processed_files("ELEVRA_PROCESSED_FILES"),
             review=_flag("ELEVRA_REVIEW"),
+            webhook_url=_webhook_url("ELEVRA_WEBHOOK_URL", "ELEVRA_WEBHOOK_SECRET"),
         )
 
 
@@ -187,3 +189,15 @@ def _flag(name: str) -> bool:
     if value in ("1", "true", "yes", "on"):
         return True
     raise SettingsError(f"{name}={os.environ[name]!r}: write 1 (on) or 0 (off)")
+
+
+def _webhook_url(name: str, secret: str) -> str | None:
+    """The receiver of published change sets; it needs the signing secret (read by the wiring, as an EnvVar)."""
+    url = (os.environ.get(name) or "").strip()
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise SettingsError(f"{name}={url!r} is not an http(s) URL")
+    if not os.environ.get(secret):
+        raise SettingsError(f"{name} is set but {secret} is not: the receiver could not check the signature")
+    return url

@@ -71,7 +71,14 @@ def test_old_finished_uploads_are_archived_then_deleted_but_records_stay(repo, i
 
     counts = expire_old_uploads(repo, 30, tmp_path / "archive")
 
-    assert counts == {"uploads": 1, "batches": 22, "attempts": 44, "notifications": 1, "batch_jobs": 0}
+    assert counts == {
+        "uploads": 1,
+        "batches": 22,
+        "attempts": 44,
+        "notifications": 1,
+        "batch_jobs": 0,
+        "change_deliveries": 0,
+    }
     assert [u.partition_key for u in repo.list_uploads()] == [fresh.partition_key]
     assert repo.count(ModelAttempt) == 0 and repo.count(Notification) == 0
     assert (repo.count(Election), repo.count(Candidate)) == (22, 66)

@@ -26,6 +26,7 @@ from elevra_pipeline.exceptions import BatchFailedError, UnusableUploadError
 from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.reader import read_upload
+from elevra_pipeline.notifications.webhook import queue_changes
 from elevra_pipeline.quotas.in_flight import run_paced
 from elevra_pipeline.quotas.planner import BATCH_ETA, ModePlan, choose_mode, parse_deadline, planned_mode
 from elevra_pipeline.quotas.prices import CallMode
@@ -404,6 +405,8 @@ def inserted_records(
             continue
         repo.update_batch(batch.id, status=BatchStatus.INSERTED, inserted_json=ids)
         inserted += 1
+    if inserted and queue_changes(repo, upload, app.webhook_url, repo.changes_of_upload(upload.id), "changes"):
+        context.log.info(f"the change set of upload {upload.id} is queued for {app.webhook_url}")
     return dg.MaterializeResult(
         metadata={"batches_inserted": inserted, "failed": len(failed), "failed_batches": failed_table(failed)}
     )

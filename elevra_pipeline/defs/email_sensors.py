@@ -34,7 +34,8 @@ def _describe(sent: list[str], outcome: dict, errors: list[str] = ()) -> str:
 def upload_email_sensor(
     context: dg.SensorEvaluationContext, database: DatabaseResource, email: EmailResource, app: AppResource
 ) -> dg.SensorResult:
-    """Stage e-mails (queued, analysis, structured output, final) and grouped batch-failure e-mails."""
+    """Stage e-mails (queued, analysis, structured output, final) and grouped batch-failure e-mails; and
+    the published change sets, to the webhook when one is set."""
     cursors: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
     notifier = app.notifier(database.repository(), email)
     repo = notifier.repo
@@ -59,8 +60,11 @@ def upload_email_sensor(
             errors.append(f"upload {upload.id}: {type(e).__name__}: {e}")
             context.log.exception(f"cannot log the e-mails for upload {upload.id}")
     outcome = notifier.deliver_due()
-    context.log.info(_describe(sent, outcome, errors))
-    return dg.SensorResult(cursor=json.dumps(cursors), skip_reason=_describe(sent, outcome, errors))
+    said = _describe(sent, outcome, errors)
+    if sender := app.webhook():
+        said += f" Change sets: {sender.deliver_due(repo)}."
+    context.log.info(said)
+    return dg.SensorResult(cursor=json.dumps(cursors), skip_reason=said)
 
 
 # what the team is told to do when a job that is no upload's fails

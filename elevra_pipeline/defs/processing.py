@@ -303,6 +303,9 @@ def _run_job(instance, upload, resources, repo, notifier, progress, verbose: boo
         )
         notifier.notify_failed_run(repo.get_upload_by_id(upload.id), run_id, step, error)
     _deliver(notifier, progress)
+    if sender := resources["app"].process_config_and_initialize().webhook():  # EnvVar fields resolved
+        if any(delivered := sender.deliver_due(repo)):
+            progress(f"      change sets to {resources['app'].webhook_url}: {delivered}")
 
 
 def _deliver(notifier: Notifier, progress) -> None:

@@ -10,6 +10,7 @@ from elevra_pipeline.gemini.service import GeminiService
 from elevra_pipeline.intake.limits import IntakeLimits
 from elevra_pipeline.notifications.mailer import DEFAULT_FROM, Mailer, OutgoingEmail
 from elevra_pipeline.notifications.notifier import Notifier
+from elevra_pipeline.notifications.webhook import WebhookSender
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
 from elevra_pipeline.settings import Settings, intake_limits
 from elevra_pipeline.storage.database import migrated_engine
@@ -38,6 +39,8 @@ class AppResource(dg.ConfigurableResource):
     team_digest: bool = False  # the team gets one digest a day instead of a copy of each e-mail
     processed_files: str = "delete"  # a finished upload's file in the bucket: deleted, or moved to processed/
     review: bool = False  # every upload's records wait for `approve ID` unless its options say otherwise
+    webhook_url: str | None = None  # published change sets are POSTed there, signed with webhook_secret
+    webhook_secret: str | None = None  # an EnvVar (ELEVRA_WEBHOOK_SECRET): resolved by Dagster, hidden in the UI
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppResource":
@@ -61,7 +64,13 @@ class AppResource(dg.ConfigurableResource):
             team_digest=settings.team_digest,
             processed_files=settings.processed_files,
             review=settings.review,
+            webhook_url=settings.webhook_url,
+            webhook_secret=dg.EnvVar("ELEVRA_WEBHOOK_SECRET") if settings.webhook_url else None,
         )
+
+    def webhook(self) -> WebhookSender | None:
+        """The sender of published change sets, when a receiver is set (call on a resolved resource)."""
+        return WebhookSender(self.webhook_secret) if self.webhook_url and self.webhook_secret else None
 
     def notifier(self, repo, mailer) -> Notifier:
         """The e-mail logger and sender, with the team's address and digest choice."""

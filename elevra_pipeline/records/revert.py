@@ -27,7 +27,7 @@ REMOVAL_ORDER = ("candidate_link", "election_link", "candidate", "election")  # 
 
 def revert_upload(repo: Repository, upload) -> dict:
     """Counts: values restored, values left (changed later by another upload), records removed."""
-    label = f"revert of upload {upload.id} ({upload.original_filename})"
+    label = revert_label(upload)
     counts = {"restored": 0, "kept_later_value": 0, "removed": 0}
     with repo.unit_of_work() as s:
         sources = s.query(RecordSource).filter(RecordSource.upload_id == upload.id).all()
@@ -76,6 +76,10 @@ def revert_upload(repo: Repository, upload) -> dict:
             counts["removed"] += len(ids)
         s.query(RecordSource).filter(RecordSource.upload_id == upload.id).delete(synchronize_session=False)
     return counts
+
+
+def revert_label(upload) -> str:
+    return f"revert of upload {upload.id} ({upload.original_filename})"
 
 
 def _setter_before(session, change: RecordChange) -> int | None:

@@ -280,3 +280,20 @@ class RecordSource(Base):
     record_id: Mapped[int] = mapped_column(Integer)
     upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), index=True)
     created: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ChangeDelivery(Base):
+    """One published change set for the webhook (`notifications/webhook.py`), sent until received."""
+
+    __tablename__ = "change_deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), index=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # the receiver's idempotency key
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, retrying, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -12,6 +12,7 @@ from elevra_pipeline.storage.database import dialect_insert
 from elevra_pipeline.storage.models import (
     AppControl,
     Candidate,
+    ChangeDelivery,
     ElectionBatch,
     GeminiBatchJob,
     ModelAttempt,
@@ -294,6 +295,43 @@ class Repository:
             result = s.execute(statement.on_conflict_do_nothing(index_elements=["idempotency_key"]))
             return result.rowcount == 1
 
+    def add_delivery(self, **fields) -> bool:
+        """A change set to deliver, once per key; False when the key is known."""
+        statement = self._insert(ChangeDelivery.__table__).values(**fields, created_at=datetime.now(timezone.utc))
+        with self.unit_of_work() as s:
+            done = s.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+            return done.rowcount == 1
+
+    def deliveries(self, upload_id: int | None = None, due_at: float | None = None) -> list[ChangeDelivery]:
+        with self.unit_of_work() as s:
+            query = select(ChangeDelivery).order_by(ChangeDelivery.id)
+            if upload_id is not None:
+                query = query.where(ChangeDelivery.upload_id == upload_id)
+            if due_at is not None:
+                query = query.where(
+                    ChangeDelivery.status.in_(("pending", "retrying", "sending")),
+                    ChangeDelivery.next_attempt_at <= due_at,
+                )
+            return list(s.scalars(query))
+
+    def claim_delivery(self, delivery_id: int, now: float, lease: float = 300.0) -> bool:
+        """One sender at a time: the row is `sending` until `now + lease` (then due again, if the sender died)."""
+        with self.unit_of_work() as s:
+            done = s.execute(
+                update(ChangeDelivery)
+                .where(
+                    ChangeDelivery.id == delivery_id,
+                    ChangeDelivery.status.in_(("pending", "retrying", "sending")),
+                    ChangeDelivery.next_attempt_at <= now,
+                )
+                .values(status="sending", next_attempt_at=now + lease)
+            )
+            return done.rowcount == 1
+
+    def update_delivery(self, delivery_id: int, **fields) -> None:
+        with self.unit_of_work() as s:
+            s.execute(update(ChangeDelivery).where(ChangeDelivery.id == delivery_id).values(**fields))
+
     def due_notifications(self, now: float) -> list[Notification]:
         with self.unit_of_work() as s:
             return list(
@@ -418,6 +456,12 @@ class Repository:
         with self.within(session) as s:
             return list(
                 s.scalars(select(RecordChange).where(RecordChange.upload_id == upload_id).order_by(RecordChange.id))
+            )
+
+    def changes_labelled(self, label: str) -> list[RecordChange]:
+        with self.unit_of_work() as s:
+            return list(
+                s.scalars(select(RecordChange).where(RecordChange.upload_label == label).order_by(RecordChange.id))
             )
 
     def sources_of_upload(self, upload_id: int, session: Session | None = None) -> list[RecordSource]:

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 
 from elevra_pipeline.storage.models import (
+    ChangeDelivery,
     ElectionBatch,
     GeminiBatchJob,
     ModelAttempt,
@@ -31,6 +32,7 @@ def rows_of_upload(upload_id: int) -> list[tuple[str, type, object]]:
     return [
         ("attempts", ModelAttempt, or_(ModelAttempt.upload_id == upload_id, ModelAttempt.batch_id.in_(batches))),
         ("notifications", Notification, Notification.upload_id == upload_id),
+        ("change_deliveries", ChangeDelivery, ChangeDelivery.upload_id == upload_id),
         ("batch_jobs", GeminiBatchJob, GeminiBatchJob.upload_id == upload_id),
         ("batches", ElectionBatch, ElectionBatch.upload_id == upload_id),
         ("uploads", Upload, Upload.id == upload_id),

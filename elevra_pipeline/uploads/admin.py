@@ -10,7 +10,8 @@ from typing import Callable
 from elevra_pipeline.exceptions import ElevraError, ModelCallError
 from elevra_pipeline.gemini.batch_jobs import GeminiBatches, JobState
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.records.revert import revert_upload
+from elevra_pipeline.notifications.webhook import queue_changes
+from elevra_pipeline.records.revert import revert_label, revert_upload
 from elevra_pipeline.storage.batch_rules import FINISHED, BatchStatus, UploadStatus
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.batch_stage import job_owner
@@ -82,7 +83,7 @@ def reopen_upload(repo: Repository, upload_id: int, note: str = "") -> str:
     )
 
 
-def revert(repo: Repository, upload_id: int, note: str = "") -> str:
+def revert(repo: Repository, upload_id: int, note: str = "", webhook_url: str | None = None) -> str:
     """Undo what the upload did to the records (records.revert); the upload is `reverted` after."""
     upload = repo.get_upload_by_id(upload_id)
     if upload is None:
@@ -94,6 +95,9 @@ def revert(repo: Repository, upload_id: int, note: str = "") -> str:
     history.append(revision_entry(len(history) + 2, {"revert": note or "its changes undone", **counts}, "admin"))
     repo.update_upload(upload_id, status=UploadStatus.REVERTED)
     repo.merge_summary(upload_id, revisions=history, reverted=counts)
+    queue_changes(
+        repo, repo.get_upload_by_id(upload_id), webhook_url, repo.changes_labelled(revert_label(upload)), "revert"
+    )
     return (
         f"upload {upload_id} reverted: {counts['restored']} value(s) restored, {counts['removed']} record(s) only it "
         f"gave removed, {counts['kept_later_value']} value(s) left as a later upload changed them"
