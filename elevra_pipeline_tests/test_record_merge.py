@@ -178,3 +178,26 @@ def test_revert_keeps_a_value_a_later_upload_changed_and_a_record_another_upload
         "Ann Lee": ("Independent", "https://annlee.org"),  # the third upload's party stays
         "Bo Chan": ("Republican", "https://bochan.com"),  # the third upload gave him too
     }
+
+
+def test_a_later_list_marking_a_stored_candidate_withdrawn_updates_their_status(repo, instance, resources, tmp_path):
+    from elevra_pipeline_tests.helpers import materialize_upload, register
+
+    first = tmp_path / "filings.csv"
+    first.write_text(
+        "Candidate,Office,City,Date\nKurt Evans,Mayor,Springfield,2026-11-03\nAnn Lee,Mayor,Springfield,2026-11-03\n"
+    )
+    later = tmp_path / "update.csv"
+    later.write_text(
+        "Candidate,Office,City,Date,Status\n"
+        "Kurt Evans,Mayor,Springfield,2026-11-03,Withdrawn\n"
+        "Ann Lee,Mayor,Springfield,2026-11-03,Qualified\n"
+    )
+    materialize_upload(register(repo, first, instance), instance, resources)
+    upload = register(repo, later, instance)
+    materialize_upload(upload, instance, resources)
+
+    with repo.unit_of_work() as s:
+        assert {c.name: c.status for c in s.query(Candidate)} == {"Kurt Evans": "Withdrawn", "Ann Lee": None}
+    (change,) = [c for c in repo.changes_of_upload(upload.id) if c.field == "status"]
+    assert (change.old_value, change.new_value, change.action) == (None, "Withdrawn", "set")

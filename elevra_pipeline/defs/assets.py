@@ -32,6 +32,7 @@ from elevra_pipeline.quotas.planner import BATCH_ETA, ModePlan, choose_mode, par
 from elevra_pipeline.quotas.prices import CallMode
 from elevra_pipeline.records.changes import change_line
 from elevra_pipeline.records.insert import Source, insert_structured
+from elevra_pipeline.records.withdrawn import mark_not_on_ballot
 from elevra_pipeline.storage.batch_rules import (
     BatchStatus,
     FailureKind,
@@ -405,10 +406,20 @@ def inserted_records(
             continue
         repo.update_batch(batch.id, status=BatchStatus.INSERTED, inserted_json=ids)
         inserted += 1
-    if inserted and queue_changes(repo, upload, app.webhook_url, repo.changes_of_upload(upload.id), "changes"):
+    marked = mark_not_on_ballot(repo, (upload.intake_json or {}).get("not_on_ballot", []), Source.of(upload))
+    for line in marked:
+        context.log.info(f"not on the ballot any more: {line}")
+    if (inserted or marked) and queue_changes(
+        repo, upload, app.webhook_url, repo.changes_of_upload(upload.id), "changes"
+    ):
         context.log.info(f"the change set of upload {upload.id} is queued for {app.webhook_url}")
     return dg.MaterializeResult(
-        metadata={"batches_inserted": inserted, "failed": len(failed), "failed_batches": failed_table(failed)}
+        metadata={
+            "batches_inserted": inserted,
+            "failed": len(failed),
+            "failed_batches": failed_table(failed),
+            "marked_not_on_ballot": len(marked),
+        }
     )
 
 

@@ -62,6 +62,8 @@ class IntakeReport:
     dropped: list[DroppedRow] = field(default_factory=list)
     # a result workbook sent back: the upload it claims to come from (checked before it is believed)
     returned_from: dict | None = None
+    # people the list marks not on the ballot: {name, status, office, election_date}, to update a stored candidate
+    not_on_ballot: list[dict] = field(default_factory=list)
 
     def drop(self, sheet: str, row: int, reason: str, detail: str = "") -> None:
         """Record a dropped row; consecutive rows with one reason and no detail become one range."""
@@ -101,4 +103,5 @@ class IntakeReport:
             "header_rows": self.header_rows,
             "dropped_by_reason": self.dropped_by_reason(),
             "returned_from": self.returned_from,
+            "not_on_ballot": self.not_on_ballot,
         }

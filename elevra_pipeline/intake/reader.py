@@ -220,6 +220,17 @@ def _type_untyped(read: list[tuple[int, dict]]) -> list[str]:
     return notes
 
 
+def _marked(record: dict, status: str, options: UploadOptions, sheet_date: str | None, order: DateOrder) -> dict:
+    """A person the list marks not on the ballot, as a stored candidate is found again (records.withdrawn)."""
+    day = record["election_date"] or options.election_date or sheet_date or ""
+    return {
+        "name": record["candidate_name"],
+        "status": status[:120],
+        "office": record["office"],
+        "election_date": normalize_date(read_numeric_date(day, order) or day),
+    }
+
+
 def _date_order(headers, data, mapping: ColumnMapping, options: UploadOptions, report: SheetReport) -> DateOrder:
     """The order of the date column's numeric dates: the admin's, else what the column shows, else
     month-first, said on the sheet when its dates could be read either way (`intake.dates`)."""
@@ -317,6 +328,7 @@ def _read_table(
         status = record.pop("status") or noted or ", ".join(filter(None, flagged))
         if not_on_ballot(status) and not options.include_not_on_ballot:
             report.drop(sheet.name, number, DropReason.NOT_ON_BALLOT, f"{record['candidate_name']}: '{status}'"[:200])
+            report.not_on_ballot.append(_marked(record, status, options, sheet_date, date_order))
             continue
         apply_contest_rules(record, seat_label)
         _apply_defaults(record, options, sheet_date, sheet_report.defaults_used)

@@ -44,7 +44,7 @@ def primary_name(name: str, party: str) -> str:
     return name if not party or party.casefold() in name.casefold() else f"{name} ({party})"[:400]
 
 
-class _Writer:
+class RecordWriter:
     """One batch's writes in one session, each recorded with its source."""
 
     def __init__(self, repo: Repository, session, source: Source):
@@ -118,7 +118,7 @@ def insert_structured(
         election_type=plain_text(e.get("election_type"), 32),
     )
     with repo.within(session) as session:
-        write = _Writer(repo, session, source)
+        write = RecordWriter(repo, session, source)
         election_id = write.record(
             "election", Election, {"natural_key": natural_key}, {"slug": slug}, values, {"election_type": "general"}
         )

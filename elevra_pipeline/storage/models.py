@@ -147,6 +147,9 @@ class Candidate(Base):
     name: Mapped[str] = mapped_column(String(255))
     party: Mapped[str | None] = mapped_column(String(120))
     website: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(
+        String(120)
+    )  # a later list's 'Withdrawn', 'Deceased'…; None: on the ballot
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
