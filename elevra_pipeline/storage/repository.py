@@ -314,19 +314,23 @@ class Repository:
                 )
             return list(s.scalars(query))
 
-    def claim_delivery(self, delivery_id: int, now: float, lease: float = 300.0) -> bool:
-        """One sender at a time: the row is `sending` until `now + lease` (then due again, if the sender died)."""
+    def _claim(self, model, row_id: int, now: float, lease: float) -> bool:
+        """One sender at a time (an e-mail, a change set): the row is `sending` until `now + lease`,
+        then due again if its sender died."""
         with self.unit_of_work() as s:
             done = s.execute(
-                update(ChangeDelivery)
+                update(model)
                 .where(
-                    ChangeDelivery.id == delivery_id,
-                    ChangeDelivery.status.in_(("pending", "retrying", "sending")),
-                    ChangeDelivery.next_attempt_at <= now,
+                    model.id == row_id,
+                    model.status.in_(("pending", "retrying", "sending")),
+                    model.next_attempt_at <= now,
                 )
                 .values(status="sending", next_attempt_at=now + lease)
             )
             return done.rowcount == 1
+
+    def claim_delivery(self, delivery_id: int, now: float, lease: float = 300.0) -> bool:
+        return self._claim(ChangeDelivery, delivery_id, now, lease)
 
     def update_delivery(self, delivery_id: int, **fields) -> None:
         with self.unit_of_work() as s:
@@ -345,18 +349,7 @@ class Repository:
             )
 
     def claim_notification(self, notification_id: int, now: float, lease: float = 300.0) -> bool:
-        """Only one sender gets to send it; a sender that died lets go after `lease` seconds."""
-        with self.unit_of_work() as s:
-            result = s.execute(
-                update(Notification)
-                .where(
-                    Notification.id == notification_id,
-                    Notification.status.in_(("pending", "retrying", "sending")),
-                    Notification.next_attempt_at <= now,
-                )
-                .values(status="sending", next_attempt_at=now + lease)
-            )
-            return result.rowcount == 1
+        return self._claim(Notification, notification_id, now, lease)
 
     def update_notification(self, notification_id: int, **fields) -> None:
         with self.unit_of_work() as s:
