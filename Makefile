@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DAGSTER_HOME := $(CURDIR)/data/dagster_home
 HOST ?= 127.0.0.1
 PORT ?= 3000
+TEST_WORKERS ?= 2
 
 .PHONY: setup run test bench sample clean
 
@@ -28,7 +29,7 @@ run: setup
 test: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/elevra-pipeline bench quota --processes 4 --seconds 42
