@@ -11,10 +11,10 @@ from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline.definitions import defs
 from elevra_pipeline.defs import sensors
-from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
+from elevra_pipeline.defs.resources import DatabaseResource, EmailResource, GeminiResource
 from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
-from elevra_pipeline_tests.helpers import app_resource, local_outbox
+from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_sidecar_json_files_and_files_still_being_written_are_not_uploads(instan
 
 
 def test_a_poison_object_between_good_ones_is_rejected_with_its_reason_and_the_pass_goes_on(
-    instance, sqlite_url, bucket, monkeypatch
+    instance, sqlite_url, bucket, monkeypatch, emulator
 ):
     """Issue 26: a sidecar whose address is a list, an empty file and a file that vanishes while the
     pass looks at it, between good files: the good ones get their partition and run."""
@@ -119,6 +119,16 @@ def test_a_poison_object_between_good_ones_is_rejected_with_its_reason_and_the_p
     assert "d.csv" not in uploads
     requested = {r.partition_key for r in result.run_requests}
     assert requested == {uploads[name].partition_key for name in ("a.csv", "b.csv", "c.csv", "e.csv")}
+
+    resources = {  # the runs the sensor asked for: the good files end completed
+        "database": DatabaseResource(url=sqlite_url),
+        "gemini": GeminiResource(base_url=emulator.base_url, database_url=sqlite_url),
+    }
+    instance.add_dynamic_partitions("uploads", sorted(requested))
+    repo = DatabaseResource(url=sqlite_url).repository()
+    for name in ("a.csv", "e.csv"):
+        materialize_upload(uploads[name], instance, resources)
+        assert repo.get_upload_by_id(uploads[name].id).status == "completed"
 
 
 def test_an_upload_registered_without_its_partition_gets_it_and_its_run_on_the_next_pass(
