@@ -98,3 +98,20 @@ def test_the_code_location_has_one_name_everywhere():
         re.search(r'"--location-name", "([^"]+)"', (REPO / "Dockerfile").read_text()).group(1),
     }
     assert names == {"elevra-pipeline"}
+
+
+def _snake_keys(value):
+    if isinstance(value, dict):
+        return {_snake(k) if k != "applyLimitPerUniqueValue" else k: _snake_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_snake_keys(v) for v in value]
+    return value
+
+
+def test_the_helm_values_carry_the_same_limits_as_the_instance_files():
+    """Runs in progress, backfills in one slot, one run per upload, the gemini pool: in all three places."""
+    helm = _snake_keys(yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())["concurrency"])
+    for path in (DEPLOY / "k8s" / "dagster.yaml", DEPLOY / "dagster.postgres.yaml", REPO / "dagster.yaml"):
+        assert yaml.safe_load(path.read_text())["concurrency"] == helm, path
+    keys = [limit["key"] for limit in helm["runs"]["tag_concurrency_limits"]]
+    assert keys == ["elevra/kind", "dagster/partition"] and helm["pools"]["default_limit"] == 4
