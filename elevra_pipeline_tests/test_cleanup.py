@@ -142,7 +142,11 @@ def test_a_failed_retention_run_is_emailed_to_the_team_once(sqlite_url, instance
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")  # the archive folder cannot be made: the clean-up fails before deleting
     monkeypatch.setenv("ELEVRA_ARCHIVE_DIR", str(blocker))
-    resources = {"app": app_resource(), "database": DatabaseResource(url=sqlite_url)}
+    resources = {
+        "app": app_resource(),
+        "database": DatabaseResource(url=sqlite_url),
+        "email": EmailResource(outbox_dir=local_outbox()),
+    }
     result = retention_cleanup.execute_in_process(instance=instance, resources=resources, raise_on_error=False)
     assert not result.success
 
@@ -279,3 +283,44 @@ def test_the_processed_files_setting_is_checked(monkeypatch):
         Settings.from_env()
     monkeypatch.setenv("ELEVRA_PROCESSED_FILES", "")
     assert Settings.from_env().processed_files == "delete"
+
+
+def test_the_retention_job_also_removes_an_expired_uploads_partition_workbook_and_old_outbox_files(
+    repo, instance, resources, db_url, outbox
+):
+    """Issue 28 (housekeeping): a year of daily uploads does not grow without bound."""
+    upload = register(repo, SAMPLE_XLSX, instance)
+    materialize_upload(upload, instance, resources)
+    workbook = Path(repo.get_upload_by_id(upload.id).workbook_path)
+    outbox.mkdir(parents=True, exist_ok=True)
+    old_mail, new_mail = outbox / "old.eml", outbox / "new.eml"
+    old_mail.write_text("old"), new_mail.write_text("new")
+    year_ago = (datetime.now(timezone.utc) - timedelta(days=365)).timestamp()
+    os.utime(old_mail, (year_ago, year_ago))
+    repo.update_upload(upload.id, updated_at=datetime.now(timezone.utc) - timedelta(days=365))
+    assert workbook.exists() and upload.partition_key in instance.get_dynamic_partitions("uploads")
+
+    job_resources = {
+        "app": app_resource(),
+        "database": DatabaseResource(url=db_url),
+        "email": EmailResource(outbox_dir=str(outbox)),
+    }
+    assert retention_cleanup.execute_in_process(instance=instance, resources=job_resources).success
+
+    assert repo.list_uploads() == [] and repo.count(Election) == 22  # the records stay
+    assert upload.partition_key not in instance.get_dynamic_partitions("uploads")
+    assert not workbook.exists() and not old_mail.exists() and new_mail.exists()
+
+
+def test_each_instance_file_keeps_sensor_and_schedule_ticks_for_a_while_only():
+    import yaml
+
+    from elevra_pipeline_tests.test_deploy_configs import DEPLOY, REPO
+
+    for path in (REPO / "dagster.yaml", DEPLOY / "dagster.postgres.yaml", DEPLOY / "k8s" / "dagster.yaml"):
+        retention = yaml.safe_load(path.read_text())["retention"]
+        assert retention["schedule"]["purge_after_days"] == 90, path
+        assert retention["sensor"]["purge_after_days"] == {"skipped": 7, "failure": 30, "success": 90}, path
+    helm = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())["retention"]
+    assert helm["enabled"] and helm["schedule"]["purgeAfterDays"] == 90
+    assert helm["sensor"]["purgeAfterDays"] == {"skipped": 7, "failure": 30, "success": 90}

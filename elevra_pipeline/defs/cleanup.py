@@ -6,12 +6,14 @@ expired when it is finished and older than the retention age, together with what
 """
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
 
-from elevra_pipeline.defs.resources import AppResource, DatabaseResource
+from elevra_pipeline.defs.partitions import uploads_partitions
+from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.storage.retention import expire_uploads
@@ -44,11 +46,15 @@ def _row(obj) -> dict:
     }
 
 
-def expire_old_uploads(repo: Repository, older_than_days: float, archive_dir: Path) -> dict:
+def expire_old_uploads(
+    repo: Repository, older_than_days: float, archive_dir: Path, expired: list | None = None
+) -> dict:
     """Archive then delete finished uploads older than the retention age, in one transaction. The archive
     is named `expired-*.jsonl` only once the deletion is committed: a failed run leaves no archive of
-    rows that are still in the database."""
+    rows that are still in the database. `expired` gets each deleted upload row (its partition and files
+    go after the commit)."""
     cutoff = datetime.now(timezone.utc) - timedelta(days=older_than_days)
+    gone = [] if expired is None else expired
     archive_dir.mkdir(parents=True, exist_ok=True)
     archive = archive_dir / f"expired-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.jsonl"
     partial = archive.with_suffix(".jsonl.part")
@@ -57,6 +63,8 @@ def expire_old_uploads(repo: Repository, older_than_days: float, archive_dir: Pa
 
             def keep(row) -> None:
                 out.write(json.dumps({"table": row.__tablename__, **_row(row)}, default=str) + "\n")
+                if row.__tablename__ == "uploads":
+                    gone.append(row)
 
             counts = expire_uploads(repo, FINISHED, cutoff, keep)
     except BaseException:
@@ -69,15 +77,45 @@ def expire_old_uploads(repo: Repository, older_than_days: float, archive_dir: Pa
     return counts
 
 
+def remove_files(paths: list[str | None]) -> int:
+    removed = 0
+    for path in filter(None, paths):
+        file = Path(path)
+        if file.is_file():
+            file.unlink()
+            removed += 1
+            if file.parent.is_dir() and not any(file.parent.iterdir()):
+                file.parent.rmdir()  # the archive keeps one folder per upload
+    return removed
+
+
+def old_outbox_files(outbox: Path, older_than_days: float) -> list[str]:
+    """`.eml` files of the local outbox older than the retention age (the e-mail log stays in the database)."""
+    cutoff = time.time() - older_than_days * 86400
+    return [str(p) for p in outbox.rglob("*.eml") if p.stat().st_mtime < cutoff] if outbox.is_dir() else []
+
+
 @dg.op
-def expire_old_records(context: dg.OpExecutionContext, database: DatabaseResource, app: AppResource) -> None:
-    """Archive, then delete, finished uploads older than ELEVRA_RETENTION_DAYS (default 180)."""
-    days = app.retention_days
+def expire_old_records(
+    context: dg.OpExecutionContext, database: DatabaseResource, app: AppResource, email: EmailResource
+) -> None:
+    """Archive, then delete, finished uploads older than ELEVRA_RETENTION_DAYS (default 180); then their
+    partitions, workbooks and stored files, and the outbox's e-mails older than that, so a year of daily
+    uploads does not grow without bound."""
+    days, expired = app.retention_days, []
     try:
-        counts = expire_old_uploads(database.repository(), days, Path(app.archive_dir) / "expired")
+        counts = expire_old_uploads(database.repository(), days, Path(app.archive_dir) / "expired", expired)
     except Exception as e:  # one transaction: nothing was deleted; the failure sensor tells the team
         raise dg.Failure(f"retention clean-up failed, nothing was deleted: {type(e).__name__}: {e}"[:2000]) from e
-    context.log.info(f"expired records older than {days:g} days: {counts}")
+    partitions = set(context.instance.get_dynamic_partitions(uploads_partitions.name))
+    for upload in expired:
+        if upload.partition_key in partitions:
+            context.instance.delete_dynamic_partition(uploads_partitions.name, upload.partition_key)
+    files = remove_files([u.workbook_path for u in expired] + [u.stored_path for u in expired])
+    files += remove_files(old_outbox_files(Path(email.outbox_dir), days))
+    context.log.info(
+        f"expired records older than {days:g} days: {counts}; {len(expired)} partition(s) and {files} file(s) removed"
+    )
 
 
 @dg.job(tags={"elevra/kind": "maintenance"})
