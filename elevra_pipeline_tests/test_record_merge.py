@@ -142,7 +142,7 @@ def _tables(repo) -> dict:
     return tables
 
 
-def test_revert_restores_the_records_exactly_as_they_were_before_the_upload(repo):
+def test_revert_restores_the_records_exactly_as_they_were_before_the_upload(repo, capsys):
     from elevra_pipeline.uploads.admin import revert
 
     state, county = _upload(repo, "state"), _upload(repo, "county")
@@ -159,6 +159,10 @@ def test_revert_restores_the_records_exactly_as_they_were_before_the_upload(repo
     assert _tables(repo) == before
     assert "1 value(s) restored, 3 record(s) only it gave removed" in message  # Cy Park, his link, Bo's new link
     assert repo.get_upload_by_id(county.id).status == "reverted"
+    from elevra_pipeline.uploads.status import print_status
+
+    print_status(repo, county.id)
+    assert "records: REVERTED: 1 value(s) restored, 3 record(s) removed" in capsys.readouterr().out
     actions = [c.action for c in repo.changes_of_upload(state.id)]
     assert "reverted" in actions  # the restored party is the state list's again: a later upload may change it
 

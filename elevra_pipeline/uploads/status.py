@@ -224,6 +224,11 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
             print(f"  {label} upload {link['upload_id']} ({link['file']}, {link['how']})")
     if upload.workbook_path:
         print(f"  workbook: {upload.workbook_path}")
+    if reverted := (upload.summary_json or {}).get("reverted"):
+        print(
+            f"  records: REVERTED: {reverted['restored']} value(s) restored, {reverted['removed']} record(s) removed, "
+            f"{reverted['kept_later_value']} left as later uploads changed them (what it had done follows)"
+        )
     if changes := (upload.summary_json or {}).get("changes"):
         print(f"  records: {change_line(changes)}")
         for c in [c for c in changes.get("rows", []) if c["action"] != "set"][:10]:
