@@ -82,8 +82,8 @@ def test_the_same_candidate_under_a_nickname_from_another_upload_is_one_record(r
         repo, _batch([{"name": "Bob Smith", "party": "Green", "website": None}]), BASE, source=Source.of(second)
     )
     assert repo.count(Candidate) == 1 and repo.count(Election) == 1
-    assert _candidates(repo) == {"Bob Smith": ("Green", None)}  # the newer upload's form of the name
-    assert {c.field for c in repo.changes_of_upload(second.id)} == {"name", "party"}
+    assert _candidates(repo) == {"Robert Smith": ("Green", None)}  # the stored form of the name stays
+    assert {c.field for c in repo.changes_of_upload(second.id)} == {"party"}
 
 
 def test_a_missing_election_type_never_turns_a_primary_into_a_general(repo):
@@ -205,3 +205,27 @@ def test_a_later_list_marking_a_stored_candidate_withdrawn_updates_their_status(
         assert {c.name: c.status for c in s.query(Candidate)} == {"Kurt Evans": "Withdrawn", "Ann Lee": None}
     (change,) = [c for c in repo.changes_of_upload(upload.id) if c.field == "status"]
     assert (change.old_value, change.new_value, change.action) == (None, "Withdrawn", "set")
+
+
+def test_where_an_uploads_rows_ended_does_not_change_with_later_uploads_or_a_revert(
+    repo, instance, resources, tmp_path
+):
+    from elevra_pipeline.uploads.admin import revert
+    from elevra_pipeline.workbook.row_accounting import account_rows
+    from elevra_pipeline_tests.helpers import materialize_upload, register
+
+    header = "Candidate,Office,City,Date\n"
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(header + "Robert Chen,Mayor,Springfield,2026-11-03\nAnn Lee,Mayor,Springfield,2026-11-03\n")
+    second.write_text(header + "Bob Chen,Mayor,Springfield,2026-11-03\nCy Park,Mayor,Springfield,2026-11-03\n")
+    a, b = register(repo, first, instance), register(repo, second, instance)
+    materialize_upload(a, instance, resources)
+    materialize_upload(b, instance, resources)
+
+    def rows(upload):
+        counts, _ = account_rows(repo, repo.get_upload_by_id(upload.id), repo.batches(upload.id))
+        return counts["candidates"], counts["dropped"]
+
+    assert rows(a) == (2, 0) and rows(b) == (2, 0)
+    revert(repo, b.id)
+    assert rows(a) == (2, 0) and rows(b) == (2, 0)  # where the rows ended at the time, not today's records

@@ -4,7 +4,7 @@ Every value meets the stored record by the merge rules (`records.merge`): a blan
 older upload never overwrites a newer one, and each value set or changed is kept in `record_changes`
 with the upload that gave it; `record_sources` names every upload that gave each record (what
 `revert` reads). A candidate already stored in the election under another form of the name (Bob /
-Robert, a middle initial) is the same candidate (`records.identity`).
+Robert, a middle initial) is the same candidate (`records.identity`), and keeps the name it has.
 """
 
 from dataclasses import dataclass
@@ -149,9 +149,11 @@ def insert_structured(
                     {},
                 )
                 stored.append((candidate_id, name))
-            else:
+            else:  # the same person: another form of the name (Bob / Robert) never replaces the stored one
                 candidate_id = known
-                write.merge("candidate", Candidate, candidate_id, False, fields)
+                write.merge(
+                    "candidate", Candidate, candidate_id, False, {k: v for k, v in fields.items() if k != "name"}
+                )
             candidate_ids.append(candidate_id)
             links = [(website, "website")] + [
                 (safe_url(link.get("url")), plain_text(link.get("kind"), 32) or "website")

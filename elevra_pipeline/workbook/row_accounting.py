@@ -1,20 +1,21 @@
 """Where every row of an upload ended: a candidate record, a batch needing re-upload, or dropped with a reason.
 
 Intake already decided the header rows and the rows it dropped; here the kept rows are followed
-through their batch. A row of an inserted batch counts as a candidate record only when a stored
-candidate carries its name (case, spacing, accents and word order aside); a row the model left out
-is dropped with that reason instead of vanishing.
+through their batch. A row of an inserted batch counts as a candidate record only when the batch's
+own checked answer (what it inserted) carries its name (case, spacing, accents and word order aside,
+or the same person by `records.identity`); a row the model left out is dropped with that reason
+instead of vanishing. The batch's answer, not today's records, so a later upload that renames the
+candidate, or a revert, does not change where this upload's rows ended.
 """
 
-import difflib
 import re
 import unicodedata
 from collections import Counter
 
 from elevra_pipeline.intake.accounting import DropReason
+from elevra_pipeline.records.identity import same_candidate
 from elevra_pipeline.records.sanitize import plain_text
 from elevra_pipeline.storage.batch_rules import BatchStatus, sent_again
-from elevra_pipeline.storage.models import Candidate
 
 OPEN_STATUSES = (BatchStatus.PENDING, BatchStatus.ANALYZED, BatchStatus.STRUCTURED, BatchStatus.WAITING_FOR_MODEL)
 
@@ -24,10 +25,11 @@ def name_match_key(name: str) -> str:
     return " ".join(sorted(re.findall(r"[a-z0-9]+", text)))
 
 
-def _matches(name: str, stored: set[str]) -> bool:
-    """`name` as the row gave it, cleaned as stored names are (records.sanitize), against the stored ones."""
-    key = name_match_key(plain_text(name))
-    return key in stored or any(difflib.SequenceMatcher(None, key, s).ratio() >= 0.85 for s in stored)
+def _matches(name: str, inserted: list[str]) -> bool:
+    """`name` as the row gave it, cleaned as stored names are (records.sanitize), against the inserted ones."""
+    cleaned = plain_text(name)
+    key = name_match_key(cleaned)
+    return any(key == name_match_key(n) or same_candidate(cleaned, n) for n in inserted)
 
 
 def account_rows(repo, upload, batches) -> tuple[dict, list[dict]]:
@@ -37,14 +39,12 @@ def account_rows(repo, upload, batches) -> tuple[dict, list[dict]]:
     counts: Counter = Counter(
         {k: 0 for k in ("candidates", "needs_reupload", "in_progress")}, header=intake.get("header_rows", 0)
     )
-    candidate_ids = [c for b in batches if b.inserted_json for c in b.inserted_json.get("candidate_ids", [])]
-    names = {c.id: name_match_key(c.name) for c in repo.rows_by_ids(Candidate, candidate_ids)}
     for batch in batches:
         rows = batch.rows_json or []
         if batch.status == BatchStatus.INSERTED:
-            stored = {names[c] for c in (batch.inserted_json or {}).get("candidate_ids", []) if c in names}
+            inserted = [c.get("name", "") for c in (batch.structured_json or {}).get("candidates", [])]
             for row in rows:
-                if _matches(row.get("candidate_name", ""), stored):
+                if _matches(row.get("candidate_name", ""), inserted):
                     counts["candidates"] += 1
                 else:
                     dropped.append(
