@@ -22,8 +22,11 @@ run: setup
 	mkdir -p $(DAGSTER_HOME) data/uploads
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	@echo "Dagster UI: http://$(HOST):$(PORT)  |  drop spreadsheets into $(CURDIR)/data/uploads  |  Ctrl-C stops it"
-	@# `dg dev` (the dg project in pyproject.toml); exec: Ctrl-C reaches it and it stops every process
+	@# `dg dev` (the dg project in pyproject.toml); exec: Ctrl-C reaches it and it stops every process.
+	@# SIGINT is reset first: a shell starts a background job (`make run &`) with SIGINT ignored, and
+	@# Dagster then ignores SIGTERM too; reset, `kill PID` (or -INT) stops it like Ctrl-C.
 	exec env DAGSTER_HOME=$(DAGSTER_HOME) ELEVRA_DATA_DIR=$(CURDIR)/data VIRTUAL_ENV=$(CURDIR)/$(VENV) \
+		$(VENV)/bin/python -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
 		$(VENV)/bin/dg dev -h $(HOST) -p $(PORT)
 
 test: setup
