@@ -284,9 +284,12 @@ def cmd_admin(args) -> int:
             action = admin.redo_batch if args.action == "redo" else admin.skip_batch
             print(action(repo, args.upload_id, args.batch_key, args.reason or ""))
         elif args.command == "revert":
-            from elevra_pipeline.settings import Settings
+            from elevra_pipeline.definitions import build_resources
 
-            print(admin.revert(repo, args.upload_id, args.reason or "", Settings.from_env().webhook_url))
+            resources = build_resources()
+            app = resources["app"]
+            notifier = app.notifier(repo, resources["email"].process_config_and_initialize())
+            print(admin.revert(repo, args.upload_id, args.reason or "", app.webhook_url, notifier))
         elif args.command == "discard":
             from elevra_pipeline.uploads import review
 
@@ -482,11 +485,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_pipe() -> None:
+    """`status | head` ends quietly: the default SIGPIPE action, not a BrokenPipeError traceback."""
+    import signal
+
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
     from elevra_pipeline.exceptions import QuotaConfigError
     from elevra_pipeline.settings import SettingsError
 
     args = build_parser().parse_args(argv)
+    if argv is None:  # the command itself, not a test calling main()
+        _quiet_pipe()
     try:
         return args.func(args)
     except (SettingsError, QuotaConfigError) as e:

@@ -33,7 +33,12 @@ def test_an_upload_in_review_publishes_nothing_until_approved(repo, instance, re
     assert "awaits approval: 1 races staged" in attention(result)  # the partition is red in the UI, with the way on
     assert staged.summary_json["changes"]["counts"]["candidate"]["new"] == 2
     sheet = load_workbook(staged.workbook_path)["Changes"]
-    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == ["Elections: 1 new; candidates: 2 new"]
+    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == [
+        "Springfield Mayor General Election",  # what would be added, a line each
+        "Ann Lee, Springfield Mayor General Election",
+        "Bo Chan, Springfield Mayor General Election",
+        "Elections: 1 new; candidates: 2 new",
+    ]
 
     review.approve(repo, upload.id)
     result = materialize_upload(upload, instance, resources)
@@ -76,3 +81,11 @@ def test_process_with_review_then_approve_from_the_command_line(tmp_path, capsys
         "final",
     ]
     assert emails[3][1].startswith("For review: what cli.csv would change")
+
+    assert main(["revert", str(staged["upload_id"]), "--reason", "wrong county"]) == 0
+    reverted = [n for n in repo.notifications(staged["upload_id"]) if n.kind == "reverted"]
+    assert len(reverted) == 1 and reverted[0].subject.startswith(
+        "Reverted: what cli.csv did to the records is undone"
+    )  # the team
+    assert "(wrong county): 0 value(s) it had set or changed are back" in reverted[0].text_body
+    assert (repo.count(Election), repo.count(Candidate)) == (0, 0)  # only it had given them

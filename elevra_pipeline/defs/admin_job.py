@@ -40,7 +40,7 @@ def apply_upload_admin_action(
     elif config.action == "retry":
         message = admin.reopen_upload(repo, config.upload_id, config.reason)
     elif config.action == "revert":
-        message = admin.revert(repo, config.upload_id, config.reason, app.webhook_url)
+        message = admin.revert(repo, config.upload_id, config.reason, app.webhook_url, app.notifier(repo, email))
     elif config.action == "approve":
         message = review.approve(repo, config.upload_id, config.reason) + "; materialize it to publish"
     elif config.action == "discard":

@@ -276,7 +276,9 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
                 (
                     "Changes",
                     [
-                        f"{c['record']}: {c['field']} '{c['old']}' -> '{c['new']}' ({c['action']})"
+                        f"{c['record']}: new"
+                        if c["action"] == "new"
+                        else f"{c['record']}: {c['field']} '{c['old']}' -> '{c['new']}' ({c['action']})"
                         for c in changes.get("rows", [])
                     ],
                 )
@@ -322,6 +324,24 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
                 f"Fix: {configuration_fix(extra['reason'])}",
                 "The uploader is not asked to do anything. The upload resumes by itself: the model recovery "
                 "sensor probes Gemini and re-runs it once a call is answered.",
+            ],
+            [],
+        )
+    if kind == "reverted":
+        headline = f"Reverted: what {name} did to the records is undone"
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                f"An admin reverted upload {upload.id}" + (f" ({extra['note']})" if extra.get("note") else "") + ": "
+                f"{extra['restored']} value(s) it had set or changed are back to what they were, "
+                f"{extra['removed']} record(s) only it had added are removed"
+                + (
+                    f", and {extra['kept_later_value']} value(s) a later upload changed since were left as they are."
+                    if extra.get("kept_later_value")
+                    else "."
+                ),
+                "Nothing else needs doing. The earlier result workbook no longer describes the records.",
             ],
             [],
         )

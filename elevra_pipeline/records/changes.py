@@ -31,7 +31,18 @@ def change_report(changes: list, sources: list, names: dict[tuple[str, int], str
         else:
             outcome = "unchanged"
         counts[source.record_type][outcome] += 1
-        if not source.created:
+        if source.created:  # one line per new record: in review, nothing else shows what would be added
+            rows.append(
+                {
+                    "record": names.get(key, f"{source.record_type} {source.record_id}"),
+                    "type": source.record_type,
+                    "field": "",
+                    "old": "",
+                    "new": "",
+                    "action": "new",
+                }
+            )
+        else:
             rows += [
                 {
                     "record": names.get(key, f"{source.record_type} {source.record_id}"),

@@ -83,7 +83,9 @@ def reopen_upload(repo: Repository, upload_id: int, note: str = "") -> str:
     )
 
 
-def revert(repo: Repository, upload_id: int, note: str = "", webhook_url: str | None = None) -> str:
+def revert(
+    repo: Repository, upload_id: int, note: str = "", webhook_url: str | None = None, notifier: Notifier | None = None
+) -> str:
     """Undo what the upload did to the records (records.revert); the upload is `reverted` after."""
     upload = repo.get_upload_by_id(upload_id)
     if upload is None:
@@ -98,6 +100,9 @@ def revert(repo: Repository, upload_id: int, note: str = "", webhook_url: str | 
     queue_changes(
         repo, repo.get_upload_by_id(upload_id), webhook_url, repo.changes_labelled(revert_label(upload)), "revert"
     )
+    if notifier is not None:  # the uploader and the team: the records their e-mails described changed
+        notifier.notify(repo.get_upload_by_id(upload_id), "reverted", extra={**counts, "note": note})
+        notifier.deliver_due()
     return (
         f"upload {upload_id} reverted: {counts['restored']} value(s) restored, {counts['removed']} record(s) only it "
         f"gave removed, {counts['kept_later_value']} value(s) left as a later upload changed them"

@@ -231,7 +231,7 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         )
     if changes := (upload.summary_json or {}).get("changes"):
         print(f"  records: {change_line(changes)}")
-        for c in [c for c in changes.get("rows", []) if c["action"] != "set"][:10]:
+        for c in [c for c in changes.get("rows", []) if c["action"] not in ("set", "new")][:10]:
             print(f"    {c['action']:8} {c['record']}: {c['field']} '{c['old']}' -> '{c['new']}'")
     if upload.intake_json:
         rows, _ = account_rows(repo, upload, repo.batches(upload.id))

@@ -18,6 +18,7 @@ SHEETS = ("Summary", "Elections", "Candidates", "Changes", "Needs Re-upload", "D
 
 
 CHANGE_WORDS = {
+    "new": "added (a new record)",
     "set": "filled in (was empty)",
     "updated": "changed (this upload is newer)",
     "conflict": "NOT changed: the stored value came from this or a newer upload",
