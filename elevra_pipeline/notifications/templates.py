@@ -221,7 +221,8 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             f"Estimated completion: {q.get('eta', 'unknown')} "
             "(from the limits in force, the measured answer times and the work ahead).",
         ]
-        if plan := summary.get("plan"):
+        plan = summary.get("plan") or {}
+        if plan.get("mode") == "batch" or plan.get("requested", "auto") != "auto":  # news for the uploader
             paragraphs.append(f"Model calls: {plan['reason']}.")
         if (upload.options_json or {}).get("sidecar_error"):
             paragraphs.append(f"Warning: {upload.options_json['sidecar_error']}.")

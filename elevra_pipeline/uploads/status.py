@@ -186,15 +186,16 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         if not uploads:
             print("No uploads yet. Drop a spreadsheet in the upload folder or run `elevra-pipeline process FILE`.")
             return 0
+        width = max(24, *(len(_status_label(u)) for u in uploads))  # the columns stay aligned
         print(
-            f"{'id':>4}  {'status':24} {'inserted':>9}  {'ETA':28} {'calls':>6} {'tokens':>8} {'429s':>5} "
+            f"{'id':>4}  {'status':{width}} {'inserted':>9}  {'ETA':28} {'calls':>6} {'tokens':>8} {'429s':>5} "
             f"{'fallback':>8} {'e-mails':>7} {'cost USD':>9}  file"
         )
         quotas = load_quotas()
         for u in uploads:
             g = upload_glance(repo, u, quotas)
             print(
-                f"{u.id:>4}  {_status_label(u):24} {g['progress']:>9}  {g['eta']:28} "
+                f"{u.id:>4}  {_status_label(u):{width}} {g['progress']:>9}  {g['eta']:28} "
                 f"{g['calls']:>6} {g['tokens']:>8} {g['429s']:>5} {g['fallbacks']:>8} "
                 f"{g['emails']:>7} {format_cost(g['cost_usd']).lstrip('$'):>9}  {u.original_filename}"
             )
