@@ -470,7 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-ms", type=float, default=50.0, help="the emulator's simulated model latency")
     p.add_argument("--batches", default="200,1000", help="pipeline: upload sizes in election batches, one run each")
     p.add_argument(
-        "--concurrent", type=int, default=200, help="pipeline: also two uploads of this size at once (0: no)"
+        "--concurrent",
+        default="2x200",
+        help="pipeline: also uploads at once, COUNTxSIZE (e.g. 4x250; a bare SIZE is two of them; 0: no)",
     )
     p.add_argument("--time-scale", type=float, default=1.0, help="pipeline: window and answer times divided by this")
     p.add_argument("--latency", help="pipeline: per-model answer times (default: Pro 10-30 s, Flash 2-5 s)")

@@ -365,16 +365,23 @@ def _describe(r: dict) -> str:
     return "\n".join(lines)
 
 
+def together(spec: str | int) -> list[int]:
+    """`--concurrent`: '200' (two uploads of 200, as before), '4x250' (four of 250), '0' (none)."""
+    count, _, size = str(spec).strip().lower().rpartition("x")
+    uploads, batches = int(count or 2), int(size)
+    return [batches] * uploads if batches and uploads else []
+
+
 def run(
     sizes: list[int],
     factor: float,
     latency: str = DEFAULT_LATENCY,
     database: str = "sqlite",
     postgres_url: str = "",
-    concurrent: int = 200,
+    concurrent: str = "2x200",
     say=print,
 ) -> list[dict]:
-    cases = [[size] for size in sizes] + ([[concurrent, concurrent]] if concurrent else [])
+    cases = [[size] for size in sizes] + ([together(concurrent)] if together(concurrent) else [])
     results = [run_case(case, factor, latency, database, postgres_url, say) for case in cases]
     worst = max(r["ratio"] for r in results)
     say(json.dumps({"bench": "pipeline", "worst_ratio": worst, "cases": results}))
