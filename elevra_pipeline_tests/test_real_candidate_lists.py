@@ -106,11 +106,8 @@ def test_a_city_list_without_dates_asks_for_them_without_spending_a_model_call(
     )
     assert statuses[upload.partition_key] == dg.AssetPartitionStatus.FAILED
     _failure_tick(instance, db_url, result)  # the final e-mail comes with the run's end
-    final = next(m for m in read_outbox(outbox) if m["Subject"].startswith("Done"))
-    assert (
-        final["Subject"]
-        == f"Done: 0 elections and 0 candidates from {PHILADELPHIA.name}; 16 races need your fix [EMULATED]"
-    )
+    final = next(m for m in read_outbox(outbox) if m["Subject"].startswith("Needs your fix"))
+    assert final["Subject"] == f"Needs your fix: 16 races from {PHILADELPHIA.name}; nothing was inserted yet [EMULATED]"
     body = final.get_body(("plain",)).get_content()  # grouped: the reason and its advice said once
     assert body.count("no election date") == 1 and "16 races: no election date (01st District Council, 02nd" in body
 

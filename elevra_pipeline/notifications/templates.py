@@ -366,6 +366,8 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             + f"{counted(len(summary['candidates']), 'candidate')} from {name}"
             + (f"; {counted(b['needs_reupload'], 'race')} need your fix" if b["needs_reupload"] else "")
         )
+        if not b["inserted"] and b["needs_reupload"]:  # nothing is done: say what is needed first
+            headline = f"Needs your fix: {counted(b['needs_reupload'], 'race')} from {name}; nothing was inserted yet"
         paragraphs = [
             f"{b['inserted']} of {b['total']} races were inserted. The result workbook is attached.",
             rows_line(summary.get("rows", {})),
