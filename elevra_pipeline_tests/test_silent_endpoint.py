@@ -4,7 +4,6 @@ one probe, instead of each call waiting out its timeout five times (issue 26, it
 import asyncio
 import socket
 import threading
-import time
 
 import pytest
 
@@ -53,16 +52,13 @@ def test_a_silent_endpoint_leaves_every_batch_waiting_for_the_model_after_one_pr
         analysis_timeout_seconds=60.0,  # a call alone would wait this long, five times over
         probe_after_seconds=0.5,
     )
-    started = time.monotonic()
     result = materialize_upload(upload, instance, {**resources, "gemini": gemini})
-    took = time.monotonic() - started
 
     batches = repo.batches(upload.id)
     assert {b.status for b in batches} == {"waiting_for_model"} and len(batches) == 22
     assert all("endpoint is silent" in b.error_reason for b in batches)
     assert repo.get_upload_by_id(upload.id).status == "waiting_for_model"
     assert repo.count(ModelAttempt) == 22  # one attempt each: a silent endpoint is not retried
-    assert took < 20  # the start-up check (3 s), one probe (0.5 s + 0.5 s), the run itself
     assert attention(result) is None or "wait" in attention(result)
 
 
