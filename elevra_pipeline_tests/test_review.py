@@ -89,3 +89,31 @@ def test_process_with_review_then_approve_from_the_command_line(tmp_path, capsys
     )  # the team
     assert "(wrong county): 0 value(s) it had set or changed are back" in reverted[0].text_body
     assert (repo.count(Election), repo.count(Candidate)) == (0, 0)  # only it had given them
+
+
+def test_a_withdrawal_in_an_upload_in_review_shows_in_its_preview_and_waits_for_approval(
+    repo, instance, resources, tmp_path
+):
+    first = tmp_path / "filings.csv"
+    first.write_text("Candidate,Office,City,Date\nKurt Evans,Mayor,Springfield,2026-11-03\n")
+    materialize_upload(register(repo, first, instance), instance, resources)
+    later = tmp_path / "update.csv"
+    later.write_text(
+        "Candidate,Office,City,Date,Status\n"
+        "Kurt Evans,Mayor,Springfield,2026-11-03,Withdrawn\n"
+        "Ann Lee,Mayor,Springfield,2026-11-03,Qualified\n"
+    )
+    (tmp_path / "update.csv.json").write_text(json.dumps({"review": True}))
+    upload = register(repo, later, instance)
+    materialize_upload(upload, instance, resources)
+
+    rows = repo.get_upload_by_id(upload.id).summary_json["changes"]["rows"]
+    assert {"field": "status", "old": "", "new": "Withdrawn", "action": "set"}.items() <= next(
+        r for r in rows if r["field"] == "status"
+    ).items()
+    with repo.unit_of_work() as s:
+        assert s.query(Candidate).filter_by(name="Kurt Evans").one().status is None  # not yet
+    review.approve(repo, upload.id)
+    materialize_upload(upload, instance, resources)
+    with repo.unit_of_work() as s:
+        assert s.query(Candidate).filter_by(name="Kurt Evans").one().status == "Withdrawn"

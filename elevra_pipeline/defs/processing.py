@@ -89,7 +89,7 @@ def process_file(
     outcome = upload_outcome(repo, upload.id)
     if registration.revised:
         outcome["revised"] = registration.changes
-    elif not registration.is_new:
+    elif not registration.is_new and str(path) != upload.stored_path:  # not `retry`/`approve` of its stored copy
         outcome["duplicate_of"] = upload.id
         if upload.original_filename != path.name and outcome["reason"]:
             outcome["reason"] = (

@@ -20,10 +20,10 @@ def _office_words(text: str) -> set[str]:
     return {w for w in name_tokens(text or "") if len(w) > 2}
 
 
-def mark_not_on_ballot(repo: Repository, marked: list[dict], source: Source) -> list[str]:
-    """What was marked: 'Kurt Evans, Springfield Mayor: Withdrawn'."""
+def mark_not_on_ballot(repo: Repository, marked: list[dict], source: Source, session=None) -> list[str]:
+    """What was marked: 'Kurt Evans, Springfield Mayor: Withdrawn' (`session`: a caller's transaction, a preview)."""
     said = []
-    with repo.unit_of_work() as session:
+    with repo.within(session) as session:
         write = RecordWriter(repo, session, source)
         for entry in marked:
             if not entry.get("election_date") or not entry.get("name"):

@@ -8,6 +8,7 @@ the e-mail. `approve ID` lets the next run insert; `discard ID` drops the staged
 
 from elevra_pipeline.exceptions import ElevraError
 from elevra_pipeline.records.insert import Source, insert_structured
+from elevra_pipeline.records.withdrawn import mark_not_on_ballot
 from elevra_pipeline.storage.batch_rules import BatchStatus, UploadStatus
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.revision import revision_entry
@@ -34,6 +35,8 @@ def preview_changes(repo: Repository, upload, batches, base_url: str, party_of) 
                 insert_structured(
                     repo, batch.structured_json, base_url, party_of(batch.rows_json), Source.of(upload), session
                 )
+            marked = (upload.intake_json or {}).get("not_on_ballot", [])
+            mark_not_on_ballot(repo, marked, Source.of(upload), session)  # a withdrawal shows in review too
             raise _Preview(upload_changes(repo, upload.id, session))
     except _Preview as preview:
         return preview.report
