@@ -1,5 +1,7 @@
 """Helpers for tests that run the pipeline: register a file and materialize its partition."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -64,3 +66,14 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
         if event.step_key == asset and (failure := attention_failure(event)):
             return {k: v.value for k, v in failure.metadata.items()}
     raise AssertionError(f"{asset} was not materialized")
+
+
+def process_command(env: dict, path: Path, uploader: str = "ann@example.org") -> subprocess.Popen:
+    """`elevra-pipeline process PATH` in its own process (its JSON line on stdout), as an admin runs it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "elevra_pipeline.cli", "process", str(path), "--uploader", uploader],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )

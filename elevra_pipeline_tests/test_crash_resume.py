@@ -3,8 +3,6 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 from elevra_pipeline.gemini.emulator.server import start_in_thread
@@ -12,16 +10,7 @@ from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt
 from elevra_pipeline.storage.repository import Repository
-
-
-def _process(env):
-    return subprocess.Popen(
-        [sys.executable, "-m", "elevra_pipeline.cli", "process", str(SAMPLE_XLSX), "--uploader", "ann@example.org"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+from elevra_pipeline_tests.helpers import process_command
 
 
 def test_kill_9_mid_stage_then_rerun_finishes_without_duplicates(db_url, local_data):
@@ -35,7 +24,7 @@ def test_kill_9_mid_stage_then_rerun_finishes_without_duplicates(db_url, local_d
     }
     repo = Repository(migrated_engine(db_url))
     try:
-        victim = _process(env)
+        victim = process_command(env, SAMPLE_XLSX)
         deadline = time.time() + 60
         while repo.count(ModelAttempt) < 30 and time.time() < deadline:  # inside structured output
             time.sleep(0.1)
@@ -45,7 +34,7 @@ def test_kill_9_mid_stage_then_rerun_finishes_without_duplicates(db_url, local_d
         (upload,) = repo.list_uploads()
         assert 22 <= attempts_at_kill < 44 and upload.status == "processing"
 
-        survivor = _process(env)
+        survivor = process_command(env, SAMPLE_XLSX)
         out, _ = survivor.communicate(timeout=120)
     finally:
         slow.shutdown()

@@ -72,6 +72,16 @@ def test_listing_reads_every_page_survives_deleted_keys_and_sees_new_content(s3)
     assert len(cursor) == 1201 and bucket.list_new(cursor)[0] == []
 
 
+def _sensor_resources(s3_endpoint: str, db_url: str) -> dict:
+    """What the bucket and e-mail sensors get, wired from this test's environment."""
+    return {
+        "app": AppResource.from_settings(Settings.from_env()),
+        "database": DatabaseResource(url=db_url),
+        "email": EmailResource(outbox_dir=local_outbox()),
+        "s3": S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"),
+    }
+
+
 def _tick(sensor, instance, resources, cursor=None):
     with dg.build_sensor_context(
         instance_ref=instance.get_ref(), cursor=cursor, definitions=defs, resources=resources
@@ -84,13 +94,8 @@ def test_an_object_dropped_in_the_bucket_is_processed_end_to_end_with_its_emails
 ):
     monkeypatch.setenv("ELEVRA_UPLOAD_BUCKET", "s3://elevra/incoming")
     monkeypatch.setenv("ELEVRA_RESULTS_BUCKET", "s3://elevra/results")
-    app = AppResource.from_settings(Settings.from_env())
-    sensor_resources = {
-        "app": app,
-        "database": DatabaseResource(url=db_url),
-        "email": EmailResource(outbox_dir=local_outbox()),
-        "s3": S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"),
-    }
+    sensor_resources = _sensor_resources(s3_endpoint, db_url)
+    app = sensor_resources["app"]
     s3.upload_file(str(SAMPLE_XLSX), "elevra", "incoming/county.xlsx")
     s3.put_object(
         Bucket="elevra", Key="incoming/county.xlsx.json", Body=json.dumps({"uploader_email": "ann@example.org"})
@@ -131,13 +136,8 @@ def test_with_move_a_finished_object_goes_under_processed_and_is_never_listed_ag
 ):
     monkeypatch.setenv("ELEVRA_UPLOAD_BUCKET", "s3://elevra/incoming")
     monkeypatch.setenv("ELEVRA_PROCESSED_FILES", "move")
-    app = AppResource.from_settings(Settings.from_env())
-    sensor_resources = {
-        "app": app,
-        "database": DatabaseResource(url=db_url),
-        "email": EmailResource(outbox_dir=local_outbox()),
-        "s3": S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"),
-    }
+    sensor_resources = _sensor_resources(s3_endpoint, db_url)
+    app = sensor_resources["app"]
     body = b"Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n"
     s3.put_object(Bucket="elevra", Key="incoming/nc/one.csv", Body=body)
     s3.put_object(Bucket="elevra", Key="incoming/nc/one.csv.json", Body=b'{"uploader_email": "ann@example.org"}')
@@ -167,12 +167,7 @@ def test_a_key_longer_than_a_file_name_may_be_is_registered_under_a_shortened_na
 ):
     """Issue 26: a 300-byte key ("File name too long" on download) between two good objects."""
     monkeypatch.setenv("ELEVRA_UPLOAD_BUCKET", "s3://elevra/incoming")
-    resources = {
-        "app": AppResource.from_settings(Settings.from_env()),
-        "database": DatabaseResource(url=sqlite_url),
-        "email": EmailResource(outbox_dir=local_outbox()),
-        "s3": S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"),
-    }
+    resources = _sensor_resources(s3_endpoint, sqlite_url)
     good = b"Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n"
     long_name = "springfield-" + "candidates-" * 26 + ".csv"
     assert len(long_name.encode()) > 290

@@ -17,7 +17,7 @@ from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline_tests.helpers import materialize_upload, register
+from elevra_pipeline_tests.helpers import materialize_upload, process_command, register
 
 UPLOADER_EMAILS = ["analysis_complete", "final", "queued", "structure_complete"]
 
@@ -77,16 +77,6 @@ def test_a_lease_left_by_a_dead_process_or_a_finished_run_is_taken_over_at_once(
     assert repo.get_upload_by_id(upload.id).status == "completed"
 
 
-def _process(env):
-    return subprocess.Popen(
-        [sys.executable, "-m", "elevra_pipeline.cli", "process", str(SAMPLE_XLSX), "--uploader", "ann@example.org"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
 def test_two_process_commands_on_one_file_do_it_once_and_send_each_email_once(sqlite_url, local_data):
     slow = start_in_thread(
         latency_seconds=1.0
@@ -100,11 +90,11 @@ def test_two_process_commands_on_one_file_do_it_once_and_send_each_email_once(sq
     }
     repo = Repository(migrated_engine(sqlite_url))
     try:
-        first = _process(env)
+        first = process_command(env, SAMPLE_XLSX)
         deadline = time.time() + 60
         while repo.count(ModelAttempt) < 2 and time.time() < deadline:  # the first is in its analysis stage
             time.sleep(0.05)
-        second = _process(env)
+        second = process_command(env, SAMPLE_XLSX)
         first_out, _ = first.communicate(timeout=180)
         second_out, _ = second.communicate(timeout=180)
     finally:

@@ -61,10 +61,16 @@ def final_key(upload, summary: dict) -> str:
     return f"upload-{upload.id}-final-{hashlib.sha1(json.dumps(outcome).encode()).hexdigest()[:10]}"
 
 
-def _timestamp(value: datetime | None) -> float:
+def epoch_seconds(value: datetime | None) -> float:
+    """A stored time as epoch seconds (SQLite gives it back without its UTC zone)."""
     if value is None:
         return time.time()
     return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def backoff_delay(attempts: int, base: float, cap: float) -> float:
+    """Exponential backoff with jitter, for e-mails and change sets alike."""
+    return min(cap, base * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)
 
 
 class Notifier:
@@ -190,7 +196,7 @@ class Notifier:
         )
 
     def _retry_delay(self, attempts: int, error: Exception) -> float:
-        backoff = min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)
+        backoff = backoff_delay(attempts, self.backoff_base, self.backoff_cap)
         return max(getattr(error, "retry_after", None) or 0.0, backoff)
 
     def deliver_due(self) -> dict[str, int]:
@@ -226,7 +232,7 @@ class Notifier:
             provider_id = self.mailer.send(email)
         except (DeliveryError, OSError) as e:
             delay = self._retry_delay(attempts, e)
-            age = self.clock() - _timestamp(row.created_at)
+            age = self.clock() - epoch_seconds(row.created_at)
             retryable = getattr(e, "retryable", True) and age + delay <= self.retry_window
             self.repo.update_notification(
                 row.id,

@@ -11,13 +11,13 @@ Any 2xx is received; 408, 429 and 5xx answers and network errors are retried wit
 import hashlib
 import hmac
 import json
-import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import httpx
 
+from elevra_pipeline.notifications.notifier import backoff_delay, epoch_seconds
 from elevra_pipeline.storage.repository import Repository
 
 RETRY_WINDOW_SECONDS = 24 * 3600
@@ -104,9 +104,8 @@ class WebhookSender:
             )
         except httpx.HTTPError as e:
             error, retryable = f"{type(e).__name__}: {e}", True
-        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)
-        created = delivery.created_at
-        age = self.clock() - (created.replace(tzinfo=timezone.utc) if created.tzinfo is None else created).timestamp()
+        delay = backoff_delay(attempts, BACKOFF_BASE, BACKOFF_CAP)
+        age = self.clock() - epoch_seconds(delivery.created_at)
         retryable = retryable and age + delay <= RETRY_WINDOW_SECONDS
         repo.update_delivery(
             delivery.id,
