@@ -110,6 +110,7 @@ def test_a_city_list_without_dates_asks_for_them_without_spending_a_model_call(
     assert final["Subject"] == f"Needs your fix: 16 races from {PHILADELPHIA.name}; nothing was inserted yet [EMULATED]"
     body = final.get_body(("plain",)).get_content()  # grouped: the reason and its advice said once
     assert body.count("no election date") == 1 and "16 races: no election date (01st District Council, 02nd" in body
+    assert "What this upload did to the records" not in body  # it did nothing to them: no "No records" line
 
 
 def test_a_city_list_with_the_date_and_city_given_for_the_whole_file_is_processed(repo, instance, resources, tmp_path):

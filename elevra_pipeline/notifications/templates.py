@@ -372,7 +372,8 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             f"{b['inserted']} of {b['total']} races were inserted. The result workbook is attached.",
             rows_line(summary.get("rows", {})),
         ]
-        if changes := summary.get("changes"):
+        changes = summary.get("changes") or {}
+        if any(n for counts in changes.get("counts", {}).values() for n in counts.values()):  # not "No records"
             paragraphs.append(f"What this upload did to the records: {change_line(changes)} (the Changes sheet).")
         if link := (upload.summary_json or {}).get("replaces"):
             paragraphs.append(
