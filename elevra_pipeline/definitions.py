@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline.defs.admin_job import upload_admin
+from elevra_pipeline.defs.api_requests import api_request_sensor
 from elevra_pipeline.defs.assets import upload_assets
 from elevra_pipeline.defs.batch_sensor import batch_jobs_sensor
 from elevra_pipeline.defs.cleanup import retention_cleanup, retention_schedule
@@ -82,6 +83,7 @@ defs = dg.Definitions(
         upload_failure_email_sensor,
         model_recovery_sensor,
         team_digest_sensor,
+        api_request_sensor,
     ],
     resources=build_resources(),
     # every job in one process, as `process_upload` is: a run's steps share the upload's lease holder

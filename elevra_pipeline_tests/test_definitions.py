@@ -18,6 +18,7 @@ def test_definitions_load_with_every_asset_job_and_sensor():
     }
     assert repository.get_job("process_upload") is not None
     assert {s.name for s in repository.sensor_defs} == {
+        "api_request_sensor",
         "batch_jobs_sensor",
         "upload_bucket_sensor",
         "upload_email_sensor",
@@ -67,6 +68,8 @@ def test_the_domain_packages_never_import_dagster():
         "uploads.attention",
         "uploads.admin",
         "uploads.batch_stage",
+        "api.app",  # the HTTP API: its runs are requested by the Dagster layer's api_request_sensor
+        "api.server",
     ]
     code = (
         f"import sys; import {', '.join('elevra_pipeline.' + m for m in domain)}; "
@@ -114,6 +117,7 @@ def test_the_wiring_snapshot_a_change_to_it_shows_in_review():
         "upload_backfill_schedule",
     ]
     assert sorted(s.name for s in repository.sensor_defs) == [
+        "api_request_sensor",
         "batch_jobs_sensor",
         "model_recovery_sensor",
         "team_digest_sensor",

@@ -128,6 +128,11 @@ def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) ->
     return document
 
 
+def upload_document(repo: Repository, upload, quotas: QuotaConfig, detail: bool = False) -> dict:
+    """One upload as `status --json` shows it (`detail`: with its batches, jobs and e-mails); the HTTP API's too."""
+    return _upload_json(repo, upload, quotas, detail)
+
+
 def _iso(moment: datetime | None) -> str | None:
     """UTC, `Z`-suffixed (SQLite hands back naive datetimes: they were written in UTC)."""
     if moment is None:

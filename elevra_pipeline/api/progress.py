@@ -1,0 +1,82 @@
+"""Where an upload stands, read from the app database alone (so it is the same whichever process runs
+the upload): each stage of its run, the batches that need attention with their reasons, and whether
+this is the outcome. The live view (Server-Sent Events) sends it each time it changes."""
+
+import time
+from collections import Counter
+
+from elevra_pipeline.storage.batch_rules import FINISHED, BatchStatus, UploadStatus, stage_outcome
+from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.attention import attention_line
+
+FINAL = (
+    UploadStatus.COMPLETED,
+    UploadStatus.COMPLETED_WITH_FAILURES,
+    UploadStatus.FAILED,
+    UploadStatus.REJECTED,
+    UploadStatus.CANCELLED,
+    UploadStatus.REVERTED,
+    UploadStatus.AWAITING_APPROVAL,
+)
+ATTENTION = (BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL, BatchStatus.SKIPPED)
+STAGES = (  # the assets of `process_upload`, in order
+    ("upload_batches", "Reading the file"),
+    ("batch_analysis", "Gemini analysis"),
+    ("structured_output", "Gemini structured output"),
+    ("inserted_records", "Records inserted"),
+    ("result_workbook", "Result workbook"),
+)
+
+
+def _model_stage(batches, stage: str) -> dict:
+    outcomes = Counter(stage_outcome(b, stage) for b in batches)
+    total = len(batches) - outcomes["skipped"]
+    done = outcomes["ok"] + outcomes["failed"]
+    state = "waiting" if outcomes["waiting"] else "done" if done == total else "running" if done else "todo"
+    return {"state": state, "done": done, "total": total, "failed": outcomes["failed"], "waiting": outcomes["waiting"]}
+
+
+def _stages(upload, batches, running: bool, final: bool) -> list[dict]:
+    unusable = upload.status in (UploadStatus.REJECTED, UploadStatus.FAILED)
+    read = {"state": "failed" if unusable else "done" if batches else "running" if running else "todo"}
+    read.update(done=len(batches), total=len(batches))
+    finished = sum(b.status in FINISHED for b in batches)
+    insert = {"state": "done" if batches and finished == len(batches) else "running" if finished else "todo"}
+    insert.update(done=sum(b.status == BatchStatus.INSERTED for b in batches), total=len(batches))
+    workbook = {"state": "done" if upload.workbook_path and final else "todo", "done": 0, "total": 0}
+    parts = [read, _model_stage(batches, "analysis"), _model_stage(batches, "structure"), insert, workbook]
+    if unusable or upload.status == UploadStatus.CANCELLED:
+        parts[1:] = [{**p, "state": "skipped"} if p["state"] == "todo" else p for p in parts[1:]]
+    return [{"name": name, "label": label, **part} for (name, label), part in zip(STAGES, parts)]
+
+
+def snapshot(repo: Repository, upload_id: int, now: float | None = None) -> dict | None:
+    """None when there is no such upload."""
+    upload = repo.get_upload_by_id(upload_id)
+    if upload is None:
+        return None
+    batches = repo.batches(upload_id)
+    now = time.time() if now is None else now
+    running = bool(upload.run_owner) and (upload.run_lease_until or 0) > now
+    final = upload.status in FINAL and not running
+    return {
+        "upload_id": upload.id,
+        "file": upload.original_filename,
+        "status": upload.status,
+        "paused": bool(upload.paused),
+        "reason": upload.failure_reason,
+        "running": running,
+        "final": final,
+        "stages": _stages(upload, batches, running, final),
+        "batches": {
+            "total": len(batches),
+            "inserted": sum(b.status == BatchStatus.INSERTED for b in batches),
+            "needing_attention": [
+                {"key": b.batch_key, "status": b.status, "reason": b.error_reason}
+                for b in batches
+                if b.status in ATTENTION
+            ],
+        },
+        "needs_attention": attention_line(upload, batches),
+        "workbook": bool(upload.workbook_path),
+    }

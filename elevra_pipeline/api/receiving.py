@@ -1,0 +1,96 @@
+"""Receiving an upload: the multipart body is read as it streams in, refused the moment it passes the
+size limit for one upload, and the file written to a staging folder under its own name, from which
+it is registered like any other upload (then the staging copy goes)."""
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from elevra_pipeline.intake.options import UploadOptions
+
+FORM_ALLOWANCE = 1024 * 1024  # the other parts (settings) and the multipart framing around the file
+SETTINGS_FIELDS = tuple(name for name in UploadOptions.model_fields if name != "sidecar_error")
+
+
+class ReceiveError(Exception):
+    """What is wrong with the request, said to the client; nothing was registered."""
+
+    def __init__(self, status_code: int, reason: str):
+        super().__init__(reason)
+        self.status_code, self.reason = status_code, reason
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:,.1f} MB"
+
+
+def too_large(limit: int, name: str = "the file") -> ReceiveError:
+    return ReceiveError(
+        413, f"{name} is above the {_megabytes(limit)} limit for one upload: split it into several files"
+    )
+
+
+async def _limited(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    received = 0
+    async for chunk in stream:
+        received += len(chunk)
+        if received > limit + FORM_ALLOWANCE:
+            raise too_large(limit)
+        yield chunk
+
+
+@dataclass
+class Received:
+    path: Path  # the file, under its own name, in a folder of its own
+    settings: dict  # the sidecar's fields that were given
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path.parent, ignore_errors=True)
+
+
+def safe_name(filename: str | None) -> str:
+    """The file's own name without any folder a browser or a client put before it."""
+    name = PurePath((filename or "").replace("\\", "/")).name.strip()
+    return name if name not in ("", ".", "..") else "upload"
+
+
+async def receive_upload(request: Request, staging: Path, limit: int) -> Received:
+    """The part named `file` and the sidecar's fields (empty ones left out); ReceiveError otherwise."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ReceiveError(415, "send the upload as multipart/form-data, the file in a part named 'file'")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + FORM_ALLOWANCE:
+        raise too_large(limit)
+    parser = MultiPartParser(request.headers, _limited(request.stream(), limit), max_files=1, max_fields=40)
+    try:
+        form = await parser.parse()
+    except MultiPartException as e:
+        raise ReceiveError(400, f"the multipart body cannot be read: {e}") from None
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ReceiveError(422, "no file: send it in a multipart part named 'file'")
+        unknown = sorted(set(form.keys()) - {"file", *SETTINGS_FIELDS})
+        if unknown:
+            raise ReceiveError(
+                422, f"unknown field(s) {', '.join(unknown)}: the settings are {', '.join(SETTINGS_FIELDS)}"
+            )
+        name = safe_name(upload.filename)
+        if upload.size is not None and upload.size > limit:
+            raise too_large(limit, f"'{name}'")
+        folder = staging / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        path = folder / name
+        with path.open("wb") as out:
+            await upload.seek(0)
+            shutil.copyfileobj(upload.file, out, 1 << 20)
+        settings = {k: v.strip() for k, v in form.items() if k != "file" and isinstance(v, str) and v.strip()}
+        return Received(path, settings)
+    finally:
+        await form.close()

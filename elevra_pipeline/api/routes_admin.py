@@ -1,0 +1,134 @@
+"""Admin actions: the functions the CLI and the `upload_admin` job call (uploads/admin.py), each
+recorded with who took it. Those after which the upload's work goes on (redo, skip, resume, retry)
+have its partition run again, and a cancel has its runs stopped, by the `api_request_sensor`."""
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+
+from elevra_pipeline.api.actions import Action, ActionLog
+from elevra_pipeline.api.auth import Actor
+from elevra_pipeline.api.routes_uploads import existing
+from elevra_pipeline.api.security import admin, services
+from elevra_pipeline.api.services import ApiServices
+from elevra_pipeline.exceptions import ElevraError
+from elevra_pipeline.storage.models import Upload
+from elevra_pipeline.uploads import admin as actions
+
+router = APIRouter(tags=["admin actions"])
+
+
+class Reason(BaseModel):
+    reason: str = Field("", max_length=2000, description="why; recorded on the batch or in the upload's history")
+
+
+class NeededReason(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="why the batch is skipped (required)")
+
+
+def _why(body: Reason | None) -> str:
+    return body.reason if body else ""
+
+
+def _take(api: ApiServices, actor: Actor, action: Action, upload: Upload, do: Callable[[], str], **what) -> dict:
+    log = ActionLog(api.repo)
+    try:
+        message = do()
+    except ElevraError as e:
+        log.record(actor, action, upload.id, str(e), ok=False, **what)
+        raise HTTPException(409, str(e)) from None
+    number = log.record(actor, action, upload.id, message, wants_run=action.needs_run, **what)
+    follows = (
+        "its partition's run is requested"
+        if action.needs_run
+        else "its runs are stopped"
+        if action == Action.CANCEL
+        else None
+    )
+    return {
+        "action": action,
+        "upload_id": upload.id,
+        "message": message,
+        "then": follows,
+        "by": actor.name,
+        "id": number,
+    }
+
+
+def _batch(api: ApiServices, upload: Upload, batch_key: str) -> str:
+    if api.repo.find_batch(upload.id, batch_key) is None:
+        raise HTTPException(404, f"upload {upload.id} has no batch '{batch_key}'")
+    return batch_key
+
+
+@router.post("/uploads/{upload_id}/batches/{batch_key}/redo", summary="Redo a batch from the start")
+def redo(
+    batch_key: str,
+    body: Reason | None = None,
+    actor: Actor = Depends(admin),
+    upload: Upload = Depends(existing),
+    api: ApiServices = Depends(services),
+) -> dict:
+    key = _batch(api, upload, batch_key)
+    do = lambda: actions.redo_batch(api.repo, upload.id, key, _why(body))  # noqa: E731
+    return _take(api, actor, Action.REDO, upload, do, batch_key=key, reason=_why(body))
+
+
+@router.post("/uploads/{upload_id}/batches/{batch_key}/skip", summary="Skip a batch, with a reason")
+def skip(
+    batch_key: str,
+    body: NeededReason,
+    actor: Actor = Depends(admin),
+    upload: Upload = Depends(existing),
+    api: ApiServices = Depends(services),
+) -> dict:
+    key = _batch(api, upload, batch_key)
+    do = lambda: actions.skip_batch(api.repo, upload.id, key, body.reason)  # noqa: E731
+    return _take(api, actor, Action.SKIP, upload, do, batch_key=key, reason=body.reason)
+
+
+@router.post("/uploads/{upload_id}/pause", summary="Pause the upload's model work")
+def pause(
+    body: Reason | None = None,
+    actor: Actor = Depends(admin),
+    upload: Upload = Depends(existing),
+    api: ApiServices = Depends(services),
+) -> dict:
+    do = lambda: actions.set_paused(api.repo, upload.id, True)  # noqa: E731
+    return _take(api, actor, Action.PAUSE, upload, do, reason=_why(body))
+
+
+@router.post("/uploads/{upload_id}/resume", summary="Resume the upload's model work (its run is requested)")
+def resume(
+    body: Reason | None = None,
+    actor: Actor = Depends(admin),
+    upload: Upload = Depends(existing),
+    api: ApiServices = Depends(services),
+) -> dict:
+    do = lambda: actions.set_paused(api.repo, upload.id, False)  # noqa: E731
+    return _take(api, actor, Action.RESUME, upload, do, reason=_why(body))
+
+
+@router.post(
+    "/uploads/{upload_id}/cancel", summary="Cancel the upload: its unfinished batches, runs and Batch API jobs"
+)
+def cancel(
+    body: Reason | None = None,
+    actor: Actor = Depends(admin),
+    upload: Upload = Depends(existing),
+    api: ApiServices = Depends(services),
+) -> dict:
+    do = lambda: actions.cancel_upload(api.repo, upload.id, api.notifier(), None, _why(body), api.batches)  # noqa: E731
+    return _take(api, actor, Action.CANCEL, upload, do, reason=_why(body))
+
+
+@router.post("/uploads/{upload_id}/retry", summary="Read the upload's stored file again (its run is requested)")
+def retry(
+    body: Reason | None = None,
+    actor: Actor = Depends(admin),
+    upload: Upload = Depends(existing),
+    api: ApiServices = Depends(services),
+) -> dict:
+    do = lambda: actions.reopen_upload(api.repo, upload.id, _why(body), files=api.files())  # noqa: E731
+    return _take(api, actor, Action.RETRY, upload, do, reason=_why(body))

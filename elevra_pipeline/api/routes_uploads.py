@@ -1,0 +1,195 @@
+"""Uploads: send one (its id comes back at once), list them, read one, follow it live, get its workbook."""
+
+import asyncio
+from collections.abc import AsyncIterable
+from math import ceil
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from sqlalchemy import func, select
+
+from elevra_pipeline.api.actions import Action, ActionLog
+from elevra_pipeline.api.auth import Actor
+from elevra_pipeline.api.progress import snapshot
+from elevra_pipeline.api.receiving import SETTINGS_FIELDS, ReceiveError, receive_upload
+from elevra_pipeline.api.security import admin, services, viewer
+from elevra_pipeline.api.services import XLSX, ApiServices
+from elevra_pipeline.exceptions import UnusableUploadError
+from elevra_pipeline.intake.options import UploadOptions
+from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, load_quotas
+from elevra_pipeline.storage.batch_rules import UploadStatus
+from elevra_pipeline.storage.models import Upload
+from elevra_pipeline.uploads.status import status_document, upload_document
+
+router = APIRouter(tags=["uploads"])
+_fields = UploadOptions.model_json_schema()["properties"]
+UPLOAD_BODY = {  # the multipart body, read as it streams (receiving.py), described for the OpenAPI docs
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": ".xlsx, .csv, .tsv or .txt"},
+                        **{
+                            name: {"type": "string", "title": _fields[name].get("title", name)}
+                            for name in SETTINGS_FIELDS
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def links(request: Request, upload_id: int) -> dict:
+    base = f"{request.scope.get('root_path', '')}/uploads/{upload_id}"
+    return {"status_url": base, "events_url": f"{base}/events", "workbook_url": f"{base}/workbook"}
+
+
+def existing(upload_id: int, api: ApiServices = Depends(services)) -> Upload:
+    upload = api.repo.get_upload_by_id(upload_id)
+    if upload is None:
+        raise HTTPException(404, f"no upload with id {upload_id}")
+    return upload
+
+
+def _quotas(api: ApiServices):
+    return load_quotas(api.settings.quotas_file or DEFAULT_QUOTAS_FILE)
+
+
+@router.post(
+    "/uploads",
+    status_code=202,
+    openapi_extra=UPLOAD_BODY,
+    summary="Send a spreadsheet (multipart: `file` and the sidecar's settings); its id comes back at once",
+    responses={
+        200: {"description": "the same file with the same settings: already known, nothing new to do"},
+        413: {"description": "above the size limit for one upload (refused while streaming)"},
+        422: {"description": "a setting is invalid (nothing registered), or the file cannot be used (rejected)"},
+    },
+)
+async def send_upload(request: Request, actor: Actor = Depends(admin), api: ApiServices = Depends(services)):
+    try:
+        received = await receive_upload(request, api.staging_dir(), api.max_file_bytes)
+    except ReceiveError as e:
+        raise HTTPException(e.status_code, f"{e.reason}; nothing was registered") from None
+    try:
+        registration = await run_in_threadpool(api.register, received.path, received.settings)
+    except UnusableUploadError as e:  # a mistyped setting: checked before anything is stored
+        raise HTTPException(422, f"{e}; nothing was registered") from None
+    finally:
+        received.discard()
+    upload = registration.upload
+    if registration.revised:
+        said = f"re-opened with new settings: {', '.join(f'{k} {v}' for k, v in registration.changes.items())}"
+    elif registration.duplicate:
+        said = "the same file with the same settings as this upload: nothing new to do"
+    else:
+        said = "rejected: " + (upload.failure_reason or "") if registration.rejected else "registered"
+    # a new upload's partition and run: upload_bucket_sensor, as for any registered upload without a
+    # partition; a revision's run: api_request_sensor (see docs/api.md)
+    ActionLog(api.repo).record(actor, Action.UPLOAD, upload.id, said, wants_run=registration.revised)
+    body = {
+        "upload_id": upload.id,
+        "partition_key": upload.partition_key,
+        "file": upload.original_filename,
+        "status": upload.status,
+        "reason": upload.failure_reason,
+        "registration": "revised" if registration.revised else "duplicate" if registration.duplicate else "new",
+        "changes": registration.changes or None,
+        "message": said,
+        **links(request, upload.id),
+    }
+    code = 422 if registration.rejected and registration.is_new else 200 if registration.duplicate else 202
+    if code == 422:
+        body["detail"] = upload.failure_reason
+    return JSONResponse(body, status_code=code, headers={"Location": body["status_url"]})
+
+
+@router.get("/uploads", summary="Uploads, newest first, by status and uploader, a page at a time")
+def list_uploads(
+    request: Request,
+    status: UploadStatus | None = None,
+    uploader: str | None = Query(None, description="the uploader's e-mail address"),
+    page: int = Query(1, ge=1),
+    per_page: int = Query(20, ge=1, le=100),
+    _: Actor = Depends(viewer),
+    api: ApiServices = Depends(services),
+) -> dict:
+    query = select(Upload)
+    if status is not None:
+        query = query.where(Upload.status == status)
+    if uploader:
+        query = query.where(func.lower(Upload.uploader_email) == uploader.strip().lower())
+    with api.repo.unit_of_work() as s:
+        total = s.scalar(select(func.count()).select_from(query.subquery()))
+        uploads = list(s.scalars(query.order_by(Upload.id.desc()).offset((page - 1) * per_page).limit(per_page)))
+    quotas = _quotas(api)
+    pages = max(1, ceil(total / per_page))
+    following = request.url.include_query_params(page=page + 1) if page < pages else None
+    return {
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": pages,
+        "next": str(following) if following else None,
+        "uploads": [{**upload_document(api.repo, u, quotas), **links(request, u.id)} for u in uploads],
+    }
+
+
+@router.get("/uploads/{upload_id}", summary="One upload: the `status --json ID` document")
+def get_upload(
+    _: Actor = Depends(viewer), upload: Upload = Depends(existing), api: ApiServices = Depends(services)
+) -> dict:
+    return status_document(api.repo, upload.id, _quotas(api))
+
+
+@router.get(
+    "/uploads/{upload_id}/events",
+    response_class=EventSourceResponse,
+    summary="Server-Sent Events: `progress` each time a stage moves, then one `outcome`, and the stream ends",
+)
+async def follow_upload(
+    request: Request,
+    _: Actor = Depends(viewer),
+    upload: Upload = Depends(existing),
+    api: ApiServices = Depends(services),
+) -> AsyncIterable[ServerSentEvent]:
+    last, number = None, 0
+    while not await request.is_disconnected():
+        now = await run_in_threadpool(snapshot, api.repo, upload.id)
+        if now != last:
+            number, last = number + 1, now
+            yield ServerSentEvent(event="outcome" if now["final"] else "progress", data=now, id=str(number))
+            if now["final"]:
+                return
+        await asyncio.sleep(api.poll_seconds)
+
+
+@router.get(
+    "/uploads/{upload_id}/workbook",
+    response_class=Response,
+    summary="The result workbook (.xlsx)",
+    responses={200: {"content": {XLSX: {}}}, 404: {"description": "no workbook yet"}},
+)
+def get_workbook(
+    _: Actor = Depends(viewer), upload: Upload = Depends(existing), api: ApiServices = Depends(services)
+) -> Response:
+    content = api.workbook(upload)
+    if content is None:
+        raise HTTPException(404, f"upload {upload.id} has no result workbook yet (status: {upload.status})")
+    disposition = f'attachment; filename="{upload.partition_key}.xlsx"'
+    return Response(content, media_type=XLSX, headers={"Content-Disposition": disposition})
+
+
+@router.get("/uploads/{upload_id}/actions", summary="What was done to the upload through the API, and by whom")
+def upload_actions(
+    _: Actor = Depends(viewer), upload: Upload = Depends(existing), api: ApiServices = Depends(services)
+) -> list[dict]:
+    return ActionLog(api.repo).of_upload(upload.id)

@@ -1,0 +1,84 @@
+"""Everything the API talks to, read from the environment once (`ApiServices.from_env`, at `serve`):
+the pipeline's settings, database, file store, e-mail and Gemini's Batch API, the tokens and CORS.
+
+The calls into modules whose storage is changing (registration, the stored workbook) are kept here,
+one place each."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from elevra_pipeline.api.auth import TokenBook, configured_tokens
+from elevra_pipeline.gemini.batch_jobs import GeminiBatches
+from elevra_pipeline.gemini.client import make_client
+from elevra_pipeline.notifications.mailer import Mailer
+from elevra_pipeline.notifications.notifier import Notifier
+from elevra_pipeline.settings import Settings, intake_limits
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.registration import Registration, register_file
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class ApiServices:
+    settings: Settings
+    repo: Repository
+    tokens: TokenBook
+    cors_origins: list[str] = field(default_factory=list)
+    mailer: Mailer | None = None
+    batches: GeminiBatches | None = None
+    poll_seconds: float = 1.0  # how often a live view (Server-Sent Events) looks at its upload
+
+    @classmethod
+    def from_env(cls, env=os.environ) -> "ApiServices":
+        settings = Settings.from_env()
+        repo = Repository(migrated_engine(settings.database_url))
+        key, base_url = env.get("GEMINI_API_KEY"), env.get("ELEVRA_GEMINI_BASE_URL")
+        return cls(
+            settings=settings,
+            repo=repo,
+            tokens=TokenBook(repo, configured_tokens(env.get("ELEVRA_API_TOKENS"))),
+            cors_origins=[o.strip() for o in (env.get("ELEVRA_API_CORS_ORIGINS") or "").split(",") if o.strip()],
+            mailer=Mailer(
+                str(settings.outbox_dir),
+                env.get("RESEND_API_KEY") or None,
+                env.get("ELEVRA_RESEND_API_URL") or env.get("RESEND_API_URL") or None,
+            ),
+            batches=GeminiBatches(make_client(key, base_url, 60)) if key or base_url else None,
+            poll_seconds=float(env.get("ELEVRA_API_POLL_SECONDS") or 1.0),
+        )
+
+    @property
+    def max_file_bytes(self) -> int:
+        return intake_limits(self.settings.intake_max_file_mb).max_file_bytes
+
+    def staging_dir(self) -> Path:
+        """Where a file being received is written before it is registered (removed after)."""
+        return self.settings.archive_dir / "_incoming"
+
+    def files(self):
+        return self.settings.file_store()
+
+    def notifier(self) -> Notifier | None:
+        if self.mailer is None:
+            return None
+        s = self.settings
+        return Notifier(
+            self.repo,
+            self.mailer,
+            s.team_email,
+            team_digest=s.team_digest,
+            dagster_url=s.dagster_url,
+            files=self.files(),
+        )
+
+    def register(self, path: Path, options: dict) -> Registration:
+        """The same registration as the bucket sensor's and `process`'s: options checked first."""
+        return register_file(self.repo, path, self.files(), options=options)
+
+    def workbook(self, upload) -> bytes | None:
+        """The upload's result workbook as stored now, None when there is none (yet, or any more)."""
+        files = self.files()
+        return files.read_bytes(upload.workbook_path) if files.exists(upload.workbook_path) else None
