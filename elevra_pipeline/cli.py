@@ -322,6 +322,18 @@ def cmd_admin(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from elevra_pipeline.api.server import serve
+
+    return serve(args.host, args.port)
+
+
+def cmd_api_token(args) -> int:
+    from elevra_pipeline.api.server import api_token
+
+    return api_token(args.action, args.name, args.role)
+
+
 def _add_upload_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verbose", action="store_true", help="show Dagster's own DEBUG log of the run")
     p.add_argument("--election-date", help="YYYY-MM-DD for rows without an election date (wins over the sidecar)")
@@ -450,6 +462,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("upload_id", type=int)
     p.add_argument("--reason")
     p.set_defaults(func=cmd_admin)
+    p = sub.add_parser("serve", help="the HTTP API and the upload page for Elevra's admin app (docs/api.md)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("api-token", help="the API's stored bearer tokens: add NAME --role admin|viewer, revoke, list")
+    p.add_argument("action", choices=["add", "revoke", "list"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("--role", choices=["admin", "viewer"], default="viewer")
+    p.set_defaults(func=cmd_api_token)
     p = sub.add_parser("bench", help="benchmarks: `bench quota` (the quota engine), `bench intake` (reading uploads)")
     p.add_argument("what", choices=["quota", "intake", "pipeline"])
     p.add_argument("--processes", type=int, default=4)
