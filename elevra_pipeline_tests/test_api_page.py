@@ -1,0 +1,109 @@
+"""The upload page in a real browser (Debian's headless Chromium, driven by Selenium): an admin chooses
+the sample, submits, and watches the upload's stages complete, then downloads its workbook."""
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from elevra_pipeline.api.app import create_app
+from elevra_pipeline.api.services import ApiServices
+from elevra_pipeline.defs.resources import DatabaseResource, GeminiResource
+from elevra_pipeline.samples import SAMPLE_XLSX
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline_tests.api_helpers import ADMIN_TOKEN, api_client, bucket_tick, run_in_background
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER),
+    reason="Debian's chromium and chromium-driver are not installed (`make test` installs them when run as root: "
+    "apt-get install chromium chromium-driver)",
+)
+
+
+@pytest.fixture
+def served(monkeypatch, sqlite_url):
+    """The API and its page on a free loopback port, as `elevra-pipeline serve` runs them."""
+    api_client(monkeypatch, sqlite_url)  # this test's environment: database, tokens
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(ApiServices.from_env()), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1000"):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path / "downloads")})
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_an_admin_uploads_the_sample_through_the_page_and_sees_it_complete(
+    served, browser, sqlite_url, instance, emulator, tmp_path
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 120)
+    browser.get(f"{served}/#token={ADMIN_TOKEN}")
+    wait.until(shown.text_to_be_present_in_element((By.ID, "who"), "admin"))
+    assert "token" not in browser.current_url  # the token leaves the address bar at once
+
+    browser.find_element(By.ID, "file").send_keys(str(SAMPLE_XLSX))
+    browser.find_element(By.ID, "state").send_keys("NC")
+    browser.find_element(By.ID, "send").click()
+    wait.until(shown.text_to_be_present_in_element((By.ID, "upload-title"), "Upload 1: sample_elections.xlsx"))
+    assert browser.find_element(By.ID, "upload-status").text == "queued"
+
+    repo = Repository(migrated_engine(sqlite_url))
+    upload = repo.get_upload_by_id(1)
+    assert upload.options_json["state"] == "NC"
+    bucket_tick(instance, sqlite_url)  # the daemon's part: the partition, then the run
+    resources = {
+        "database": DatabaseResource(url=sqlite_url),
+        "gemini": GeminiResource(base_url=emulator.base_url, database_url=sqlite_url),
+    }
+    run = run_in_background(upload, instance, resources)
+    wait.until(shown.text_to_be_present_in_element((By.ID, "upload-status"), "completed"))
+    run.join(timeout=60)
+
+    stages = [li.text.split("\n") for li in browser.find_elements(By.CSS_SELECTOR, "#stages li")]
+    assert [s[:2] for s in stages] == [
+        ["✓", "Reading the file"],
+        ["✓", "Gemini analysis"],
+        ["✓", "Gemini structured output"],
+        ["✓", "Records inserted"],
+        ["✓", "Result workbook"],
+    ]
+    assert browser.find_element(By.ID, "message").text == "22 of 22 races inserted."
+    workbook = browser.find_element(By.ID, "workbook-link")
+    assert workbook.is_displayed()
+    browser.save_screenshot(str(tmp_path / "upload-page.png"))
+    workbook.click()
+    downloaded = tmp_path / "downloads" / f"{upload.partition_key}.xlsx"
+    WebDriverWait(browser, 30).until(lambda _: downloaded.exists())
+    assert downloaded.read_bytes()[:2] == b"PK"
