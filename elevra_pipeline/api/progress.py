@@ -28,11 +28,22 @@ STAGES = (  # the assets of `process_upload`, in order
 )
 
 
-def _model_stage(batches, stage: str) -> dict:
+def _state(done: int, total: int, attention: int = 0, waiting: int = 0, started: bool = False) -> str:
+    """done, attention (finished, some need a fix), waiting (for a model), running, skipped (nothing to do) or todo."""
+    if waiting:
+        return "waiting"
+    if total and done == total:
+        return "attention" if attention else "done"
+    if not total:
+        return "skipped" if started else "todo"
+    return "running" if done else "todo"
+
+
+def _model_stage(batches, stage: str, read: bool) -> dict:
     outcomes = Counter(stage_outcome(b, stage) for b in batches)
     total = len(batches) - outcomes["skipped"]
     done = outcomes["ok"] + outcomes["failed"]
-    state = "waiting" if outcomes["waiting"] else "done" if done == total else "running" if done else "todo"
+    state = _state(done, total, outcomes["failed"], outcomes["waiting"], started=read)
     return {"state": state, "done": done, "total": total, "failed": outcomes["failed"], "waiting": outcomes["waiting"]}
 
 
@@ -41,10 +52,11 @@ def _stages(upload, batches, running: bool, final: bool) -> list[dict]:
     read = {"state": "failed" if unusable else "done" if batches else "running" if running else "todo"}
     read.update(done=len(batches), total=len(batches))
     finished = sum(b.status in FINISHED for b in batches)
-    insert = {"state": "done" if batches and finished == len(batches) else "running" if finished else "todo"}
-    insert.update(done=sum(b.status == BatchStatus.INSERTED for b in batches), total=len(batches))
+    inserted = sum(b.status == BatchStatus.INSERTED for b in batches)
+    insert = {"state": _state(finished, len(batches), finished - inserted), "done": inserted, "total": len(batches)}
     workbook = {"state": "done" if upload.workbook_path and final else "todo", "done": 0, "total": 0}
-    parts = [read, _model_stage(batches, "analysis"), _model_stage(batches, "structure"), insert, workbook]
+    models = [_model_stage(batches, stage, bool(batches)) for stage in ("analysis", "structure")]
+    parts = [read, *models, insert, workbook]
     if unusable or upload.status == UploadStatus.CANCELLED:
         parts[1:] = [{**p, "state": "skipped"} if p["state"] == "todo" else p for p in parts[1:]]
     return [{"name": name, "label": label, **part} for (name, label), part in zip(STAGES, parts)]

@@ -1,7 +1,7 @@
 // The upload page: built on the API alone (POST uploads, GET uploads/{id}/events, GET .../workbook).
 "use strict";
 const $ = (id) => document.getElementById(id);
-const MARKS = { done: "✓", running: "…", waiting: "⏸", failed: "✗", todo: "·", skipped: "–" };
+const MARKS = { done: "✓", attention: "!", running: "…", waiting: "⏸", failed: "✗", todo: "·", skipped: "–" };
 let following = null;
 
 function token() { return sessionStorage.getItem("elevra-token"); }
@@ -41,7 +41,8 @@ function stageRow(stage) {
   li.querySelector(".mark").textContent = MARKS[stage.state] || "·";
   li.querySelector(".label").textContent = stage.label;
   li.querySelector(".bar span").style.width = `${share}%`;
-  li.querySelector(".count").textContent = stage.total ? `${stage.done}/${stage.total}` : stage.state;
+  li.querySelector(".count").textContent =
+    stage.total ? `${stage.done}/${stage.total}` : stage.state === "skipped" ? "not needed" : stage.state;
   return li;
 }
 
