@@ -1,9 +1,11 @@
 """The production recipe: nginx with basic auth in front of the Dagster webservers, which listen on
-127.0.0.1 only; one full UI for admins, one read-only UI for viewers (deploy/proxy/nginx.conf)."""
+127.0.0.1 only; one full UI for admins, one read-only UI for viewers; and the HTTP API behind the same
+nginx, checking its own bearer tokens (deploy/proxy/nginx.conf)."""
 
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -87,7 +89,7 @@ def proxy(tools, tmp_path_factory):
     import dagster as dg
 
     dg.DagsterInstance.from_config(str(home / "dagster_home")).dispose()
-    ui, read_only, admins, viewers = (_free_port() for _ in range(4))
+    ui, read_only, admins, viewers, api, api_public = (_free_port() for _ in range(6))
     webserver = [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-w", str(REPO / "workspace.yaml")]
     logs = [home / "ui.log", home / "read_only.log"]
     servers = [
@@ -96,18 +98,17 @@ def proxy(tools, tmp_path_factory):
         )
         for port, extra, log in ((ui, [], logs[0]), (read_only, ["--read-only"], logs[1]))
     ]
+    api_env = {**env, "ELEVRA_API_TOKENS": json.dumps({API_ADMIN: "admin", API_VIEWER: "viewer"})}
+    serve = [sys.executable, "-m", "elevra_pipeline.cli", "serve", "--host", "127.0.0.1", "--port", str(api)]
+    logs.append(home / "api.log")
+    servers.append(subprocess.Popen(serve, env=api_env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=logs[2].open("w")))
     prefix = home / "nginx"
     for folder in ("auth", "logs", "run"):
         (prefix / folder).mkdir(parents=True)
-    # the recipe as shipped, with this test's free ports for the four well-known ones
-    conf = CONF.read_text()
-    for old, new in (
-        ("8080", admins),
-        ("8081", viewers),
-        ("127.0.0.1:3000", f"127.0.0.1:{ui}"),
-        ("127.0.0.1:3001", f"127.0.0.1:{read_only}"),
-    ):
-        conf = conf.replace(old, str(new))
+    # the recipe as shipped, with this test's free ports for the six well-known ones (in one pass: a free
+    # port put in for one must not be matched by the next)
+    ports = {"8080": admins, "8081": viewers, "8082": api_public, "3000": ui, "3001": read_only, "8000": api}
+    conf = re.sub(r"\b(808[012]|3000|3001|8000)\b", lambda m: str(ports[m.group()]), CONF.read_text())
     (prefix / "nginx.conf").write_text(conf)
     _htpasswd(prefix / "auth" / "admins.htpasswd", "admin", "admin-secret")
     _htpasswd(prefix / "auth" / "viewers.htpasswd", "viewer", "viewer-secret")
@@ -129,8 +130,13 @@ def proxy(tools, tmp_path_factory):
     try:
         for port, process, log in ((ui, servers[0], logs[0]), (read_only, servers[1], logs[1])):
             _wait_for(f"http://127.0.0.1:{port}/server_info", process, log=log)
-        _wait_for(f"http://127.0.0.1:{admins}/", servers[2], 20)
-        yield {"admins": f"http://127.0.0.1:{admins}", "viewers": f"http://127.0.0.1:{viewers}"}
+        _wait_for(f"http://127.0.0.1:{api}/healthz", servers[2], log=logs[2])
+        _wait_for(f"http://127.0.0.1:{admins}/", servers[3], 20)
+        yield {
+            "admins": f"http://127.0.0.1:{admins}",
+            "viewers": f"http://127.0.0.1:{viewers}",
+            "api": f"http://127.0.0.1:{api_public}",
+        }
     finally:
         for process in servers:
             process.terminate()
@@ -138,6 +144,7 @@ def proxy(tools, tmp_path_factory):
             process.wait(timeout=30)
 
 
+API_ADMIN, API_VIEWER = "api-admin-token-for-the-proxy", "api-viewer-token-for-the-proxy"
 PERMISSIONS = {"query": "{ version permissions { permission value } }"}
 
 
@@ -167,3 +174,33 @@ def test_viewers_get_a_read_only_ui(proxy):
     permissions = _permissions(body)
     assert status == 200 and permissions["launch_pipeline_execution"] is False
     assert permissions["terminate_pipeline_execution"] is False and permissions["wipe_assets"] is False
+
+
+def _bearer(url: str, token: str | None = None, data: bytes | None = None, content_type: str = ""):
+    request = urllib.request.Request(url, data=data)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_the_api_behind_the_proxy_checks_its_own_bearer_tokens(proxy):
+    assert _bearer(proxy["api"] + "/uploads")[0] == 401  # the service's own answer, through nginx
+    assert _bearer(proxy["api"] + "/uploads", API_VIEWER) == (
+        200, {"page": 1, "per_page": 20, "total": 0, "pages": 1, "next": None, "uploads": []},
+    )  # fmt: skip
+    boundary = "proxy-test"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="list.csv"\r\n\r\n'
+        "Candidate,Office,City,Date\r\nAnn Lee,Mayor,Springfield,2026-11-03\r\n"
+        f"\r\n--{boundary}--\r\n"
+    ).encode()
+    form = f"multipart/form-data; boundary={boundary}"
+    assert _bearer(proxy["api"] + "/uploads", API_VIEWER, body, form)[0] == 403
+    status, sent = _bearer(proxy["api"] + "/uploads", API_ADMIN, body, form)
+    assert status == 202 and sent["status"] == "queued" and sent["status_url"] == f"/uploads/{sent['upload_id']}"
