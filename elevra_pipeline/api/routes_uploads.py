@@ -94,7 +94,8 @@ async def send_upload(request: Request, actor: Actor = Depends(admin), api: ApiS
         said = "rejected: " + (upload.failure_reason or "") if registration.rejected else "registered"
     # a new upload's partition and run: upload_bucket_sensor, as for any registered upload without a
     # partition; a revision's run: api_request_sensor (see docs/api.md)
-    ActionLog(api.repo).record(actor, Action.UPLOAD, upload.id, said, wants_run=registration.revised)
+    record = ActionLog(api.repo).record
+    await run_in_threadpool(record, actor, Action.UPLOAD, upload.id, said, wants_run=registration.revised)
     body = {
         "upload_id": upload.id,
         "partition_key": upload.partition_key,

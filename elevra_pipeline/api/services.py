@@ -13,12 +13,23 @@ from elevra_pipeline.gemini.batch_jobs import GeminiBatches
 from elevra_pipeline.gemini.client import make_client
 from elevra_pipeline.notifications.mailer import Mailer
 from elevra_pipeline.notifications.notifier import Notifier
-from elevra_pipeline.settings import Settings, intake_limits
+from elevra_pipeline.settings import Settings, SettingsError, intake_limits
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.registration import Registration, register_file
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _seconds(env, name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r} must be a number of seconds greater than 0")
+    return value
 
 
 @dataclass
@@ -47,7 +58,7 @@ class ApiServices:
                 env.get("ELEVRA_RESEND_API_URL") or env.get("RESEND_API_URL") or None,
             ),
             batches=GeminiBatches(make_client(key, base_url, 60)) if key or base_url else None,
-            poll_seconds=float(env.get("ELEVRA_API_POLL_SECONDS") or 1.0),
+            poll_seconds=_seconds(env, "ELEVRA_API_POLL_SECONDS", 1.0),
         )
 
     @property
