@@ -7,12 +7,17 @@ import time
 from pathlib import Path
 
 
-def _repo():
+def _settings():
     from elevra_pipeline.settings import Settings
+
+    return Settings.from_env()
+
+
+def _repo():
     from elevra_pipeline.storage.database import migrated_engine
     from elevra_pipeline.storage.repository import Repository
 
-    return Repository(migrated_engine(Settings.from_env().database_url))
+    return Repository(migrated_engine(_settings().database_url))
 
 
 def _upload_options(args) -> dict:
@@ -32,13 +37,15 @@ def _upload_options(args) -> dict:
     return {k: v for k, v in options.items() if v}
 
 
-def cmd_process(args, path: Path | None = None) -> int:
+def cmd_process(args, path: Path | None = None, stored: bool = False) -> int:
+    """`stored`: `path` is an upload's stored copy (`retry`, `approve`), not a file sent again."""
     from elevra_pipeline.defs.processing import process_file
     from elevra_pipeline.storage.batch_rules import COMPLETE, UploadStatus
 
     summary = process_file(
         path or Path(args.path),
         getattr(args, "uploader", None),
+        stored_copy=stored,
         progress=lambda line: print(line, flush=True),
         keep_raw_file=getattr(args, "keep_raw", False),
         options=_upload_options(args),
@@ -60,15 +67,16 @@ def cmd_retry(args) -> int:
     if upload is None:
         print(f"error: no upload with id {args.upload_id} (see `elevra-pipeline status`)", file=sys.stderr)
         return 1
-    stored = Path(upload.stored_path or "")
-    if not upload.stored_path or not stored.exists():
+    files = _settings().file_store()
+    if not files.exists(upload.stored_path):
         print(
             f"error: the file of upload {upload.id} was removed when it completed; send '{upload.original_filename}' "
             "again with the new settings (the same file re-opens the upload)",
             file=sys.stderr,
         )
         return 1
-    return cmd_process(args, stored)
+    with files.local_path(upload.stored_path) as stored:
+        return cmd_process(args, stored, stored=True)
 
 
 def cmd_approve(args) -> int:
@@ -83,7 +91,12 @@ def cmd_approve(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     upload = repo.get_upload_by_id(args.upload_id)
-    return cmd_process(_no_options(args), Path(upload.stored_path or ""))
+    files = _settings().file_store()
+    if not files.exists(upload.stored_path):
+        print(f"error: the file of upload {upload.id} is no longer stored; send it again", file=sys.stderr)
+        return 1
+    with files.local_path(upload.stored_path) as stored:
+        return cmd_process(_no_options(args), stored, stored=True)
 
 
 def _no_options(args) -> argparse.Namespace:

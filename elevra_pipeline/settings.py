@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from elevra_pipeline.intake.object_bucket import BucketUrl
+from elevra_pipeline.intake.object_bucket import STORED_FILES, BucketUrl
 
 DEFAULT_TEAM_EMAIL = "team@elevracommunity.com"
 
@@ -71,6 +71,17 @@ class Settings:
     webhook_url: str | None = None  # ELEVRA_WEBHOOK_URL: published change sets go there (notifications/webhook.py)
     review: bool = False  # ELEVRA_REVIEW=1: every upload's records wait for `approve ID` unless it says otherwise
     processed_files: str = "delete"  # ELEVRA_PROCESSED_FILES: a finished upload's file leaves the bucket (or `move`)
+    storage_url: str | None = None  # ELEVRA_STORAGE_URL, s3://bucket/prefix: stored uploads and workbooks there
+    s3_endpoint_url: str | None = None  # AWS_ENDPOINT_URL: an S3-compatible server (MinIO, moto) instead of AWS
+    s3_region: str | None = None  # AWS_REGION
+
+    def file_store(self):
+        """Where stored uploads, workbooks and the retention archive go (storage/files.py)."""
+        from elevra_pipeline.storage.files import open_file_store
+
+        return open_file_store(
+            self.archive_dir, self.workbook_dir, self.storage_url, self.s3_endpoint_url, self.s3_region
+        )
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -104,6 +115,9 @@ class Settings:
             structure_timeout_seconds=_number("ELEVRA_STRUCTURE_TIMEOUT_SECONDS", 90.0, minimum=1),
             probe_after_seconds=_number("ELEVRA_PROBE_AFTER_SECONDS", 20.0, minimum=0.1),
             upload_bucket=_bucket_url("ELEVRA_UPLOAD_BUCKET"),
+            storage_url=_storage_url("ELEVRA_STORAGE_URL", _bucket_url("ELEVRA_UPLOAD_BUCKET")),
+            s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+            s3_region=os.environ.get("AWS_REGION") or None,
             results_bucket=_bucket_url("ELEVRA_RESULTS_BUCKET"),
             environment=environment,
             timezone=_timezone("ELEVRA_TIMEZONE", "America/Los_Angeles"),
@@ -166,6 +180,14 @@ def _bucket_url(name: str) -> str | None:
         return str(BucketUrl.parse(raw))
     except ValueError as e:
         raise SettingsError(f"{name}={raw!r}: {e}") from None
+
+
+def _storage_url(name: str, upload_bucket: str | None) -> str | None:
+    """ELEVRA_STORAGE_URL; without it, a folder of the upload bucket (which its sensor never lists): every
+    process of a cluster already reaches that bucket. None: the local folders."""
+    if url := _bucket_url(name):
+        return url
+    return f"{upload_bucket}{STORED_FILES}" if upload_bucket else None
 
 
 def intake_limits(max_file_mb: float | None = None, max_rows: int | None = None, max_cells: int | None = None):

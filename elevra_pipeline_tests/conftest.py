@@ -7,11 +7,14 @@ where they fail: CI must run them.
 
 import gc
 import os
+import socket
 import uuid
 
+import boto3
 import dagster as dg
 import pytest
 from dagster._core.storage.defs_state.base import DefsStateStorage, set_defs_state_storage
+from moto.server import ThreadedMotoServer
 from sqlalchemy import create_engine, text
 
 from elevra_pipeline.defs.resources import DatabaseResource, GeminiResource
@@ -146,3 +149,41 @@ def resources(db_url, emulator) -> dict:
 def instance():
     with dg.instance_for_test() as instance:
         yield instance
+
+
+@pytest.fixture
+def dagster_postgres_url(postgres_base_url):
+    """A database of its own for a Dagster instance on PostgreSQL (Dagster keeps its tables in `public`)."""
+    name = f"elevra_dagster_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield postgres_base_url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")  # the wiring's S3 clients use it
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint):
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket="elevra")
+    return client

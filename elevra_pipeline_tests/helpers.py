@@ -13,7 +13,7 @@ from elevra_pipeline.uploads.registration import register_file
 
 
 def register(repo, path: Path, instance, uploader: str | None = None):
-    upload = register_file(repo, path, Settings.from_env().archive_dir, uploader).upload
+    upload = register_file(repo, path, Settings.from_env().file_store(), uploader).upload
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     return upload
 

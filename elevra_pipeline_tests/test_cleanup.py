@@ -26,6 +26,7 @@ from elevra_pipeline.quotas.limits import load_quotas
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.settings import Settings, SettingsError
 from elevra_pipeline.storage.database import create_db_engine, migrated_engine
+from elevra_pipeline.storage.files import ARCHIVE, FileStore
 from elevra_pipeline.storage.models import Base, Candidate, Election, GeminiBatchJob, ModelAttempt, Notification, Upload
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.storage.retention import DELETED_WITH_UPLOAD, DETACHED_FROM_UPLOAD
@@ -66,10 +67,12 @@ def test_old_finished_uploads_are_archived_then_deleted_but_records_stay(repo, i
     fresh = repo.add_upload(
         partition_key="fresh-1", content_hash="f" * 64, original_filename="f.csv", status="processing"
     )
-    assert expire_old_uploads(repo, 30, tmp_path / "archive")["uploads"] == 0  # nothing old enough
+    assert (
+        expire_old_uploads(repo, 30, FileStore({ARCHIVE: tmp_path / "archive"}))["uploads"] == 0
+    )  # nothing old enough
     repo.update_upload(upload.id, updated_at=datetime.now(timezone.utc) - timedelta(days=45))
 
-    counts = expire_old_uploads(repo, 30, tmp_path / "archive")
+    counts = expire_old_uploads(repo, 30, FileStore({ARCHIVE: tmp_path / "archive"}))
 
     assert counts == {
         "uploads": 1,
@@ -82,7 +85,7 @@ def test_old_finished_uploads_are_archived_then_deleted_but_records_stay(repo, i
     assert [u.partition_key for u in repo.list_uploads()] == [fresh.partition_key]
     assert repo.count(ModelAttempt) == 0 and repo.count(Notification) == 0
     assert (repo.count(Election), repo.count(Candidate)) == (22, 66)
-    (archive,) = (tmp_path / "archive").glob("*.jsonl")
+    (archive,) = (tmp_path / "archive" / "expired").glob("*.jsonl")
     tables = [json.loads(line)["table"] for line in archive.read_text().splitlines()]
     assert tables.count("model_attempts") == 44 and tables[-1] == "uploads"
 
@@ -119,12 +122,12 @@ def test_an_old_upload_that_used_the_batch_api_is_expired_on_both_databases(
     assert len(repo.batch_jobs(outcome["upload_id"])) == 2  # one job per model stage
     repo.update_upload(outcome["upload_id"], updated_at=datetime.now(timezone.utc) - timedelta(days=200))
 
-    counts = expire_old_uploads(repo, 180, tmp_path / "archive")
+    counts = expire_old_uploads(repo, 180, FileStore({ARCHIVE: tmp_path / "archive"}))
 
     assert counts["uploads"] == 1 and counts["batch_jobs"] == 2 and counts["attempts"] == 2
     assert repo.list_uploads() == [] and repo.count(GeminiBatchJob) == repo.count(ModelAttempt) == 0
     assert (repo.count(Election), repo.count(Candidate)) == (1, 1)
-    (archive,) = (tmp_path / "archive").glob("*.jsonl")
+    (archive,) = (tmp_path / "archive" / "expired").glob("*.jsonl")
     assert sum('"table": "gemini_batch_jobs"' in line for line in archive.read_text().splitlines()) == 2
 
 

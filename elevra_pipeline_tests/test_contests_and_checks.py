@@ -235,7 +235,7 @@ def test_a_wrong_mapping_from_the_model_is_caught_through_the_pipeline(sqlite_ur
     )
     repo = Repository(migrated_engine(sqlite_url))
     options = {"election_date": "2026-06-23"}
-    upload = register_file(repo, path, Settings.from_env().archive_dir, None, False, options).upload
+    upload = register_file(repo, path, Settings.from_env().file_store(), None, False, options).upload
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     gemini = GeminiResource(base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01)
     materialize_upload(upload, instance, {"database": DatabaseResource(url=sqlite_url), "gemini": gemini})
@@ -256,7 +256,7 @@ def test_a_refused_proposal_goes_back_to_the_model_with_the_reason(sqlite_url, i
         "Friends of Ann Lee,Ann Lee,Mayor,2026-11-03\nBo Diaz for Mayor,Bo Diaz,Mayor,2026-11-03\n"
     )
     repo = Repository(migrated_engine(sqlite_url))
-    upload = register_file(repo, path, Settings.from_env().archive_dir, None, False, {}).upload
+    upload = register_file(repo, path, Settings.from_env().file_store(), None, False, {}).upload
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     gemini = GeminiResource(base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01)
     materialize_upload(upload, instance, {"database": DatabaseResource(url=sqlite_url), "gemini": gemini})

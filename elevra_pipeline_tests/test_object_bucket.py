@@ -3,13 +3,10 @@ here on 127.0.0.1): long listings, deleted keys, sidecar objects, one download p
 processed end to end with its e-mails and its workbook written back, and its objects put away after."""
 
 import json
-import socket
 
-import boto3
 import dagster as dg
 import pytest
 from dagster_aws.s3 import S3Resource
-from moto.server import ThreadedMotoServer
 
 from elevra_pipeline.definitions import defs
 from elevra_pipeline.defs.email_sensors import upload_email_sensor
@@ -19,31 +16,6 @@ from elevra_pipeline.intake.object_bucket import BucketUrl, ObjectBucket
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.settings import Settings
 from elevra_pipeline_tests.helpers import local_outbox, materialize_upload
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def s3_endpoint(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(s3_endpoint):
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket="elevra")
-    return client
 
 
 def test_bucket_urls_are_checked():
@@ -107,7 +79,7 @@ def test_an_object_dropped_in_the_bucket_is_processed_end_to_end_with_its_emails
     repo = DatabaseResource(url=db_url).repository()
     (upload,) = repo.list_uploads()
     assert upload.partition_key == request.partition_key and upload.uploader_email == "ann@example.org"
-    assert not list((Settings.from_env().archive_dir / "_incoming").glob("*/*"))  # staging copies removed
+    assert Settings.from_env().file_store().exists(upload.stored_path)  # stored: the download was scratch
 
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     materialize_upload(upload, instance, {**resources, "app": app})
@@ -119,12 +91,18 @@ def test_an_object_dropped_in_the_bucket_is_processed_end_to_end_with_its_emails
     upload = repo.get_upload_by_id(upload.id)
     key = f"results/{upload.partition_key}.xlsx"
     assert upload.status == "completed" and upload.summary_json["results_url"] == f"s3://elevra/{key}"
-    assert s3.get_object(Bucket="elevra", Key=key)["Body"].read() == open(upload.workbook_path, "rb").read()
+    stored = f"incoming/elevra-files/workbooks/{upload.partition_key}.xlsx"  # the pipeline's own files' folder
+    assert upload.workbook_path == f"s3://elevra/{stored}"
+    assert (
+        s3.get_object(Bucket="elevra", Key=key)["Body"].read()
+        == s3.get_object(Bucket="elevra", Key=stored)["Body"].read()
+    )
     subjects = [n.subject for n in repo.notifications(upload.id)]
     assert len(list(outbox.rglob("*.eml"))) == len(subjects) == 10  # and the duplicate's notice, to both
     assert sum("county_again.xlsx" in s for s in subjects) == 2
-    # the finished upload's objects (both copies of its bytes, and the sidecar) left the bucket
-    assert _keys(s3, "incoming/") == []
+    # the finished upload's objects (both copies of its bytes, and the sidecar) left the bucket; its
+    # stored copy went when it completed, its workbook stays
+    assert _keys(s3, "incoming/") == [stored]
 
 
 def _keys(s3, prefix: str) -> list[str]:
@@ -150,7 +128,7 @@ def test_with_move_a_finished_object_goes_under_processed_and_is_never_listed_ag
 
     second = _tick(upload_bucket_sensor, instance, sensor_resources, first.cursor)
     moved = f"incoming/processed/{upload.partition_key}/one.csv"
-    assert _keys(s3, "incoming/") == [moved, f"{moved}.json"]
+    assert _keys(s3, "incoming/processed/") == [moved, f"{moved}.json"] and _keys(s3, "incoming/nc/") == []
     assert s3.get_object(Bucket="elevra", Key=moved)["Body"].read() == body
     third = _tick(upload_bucket_sensor, instance, sensor_resources, second.cursor)
     assert third.run_requests == [] and "no new objects" in third.skip_message  # processed/ is not listed
@@ -159,7 +137,7 @@ def test_with_move_a_finished_object_goes_under_processed_and_is_never_listed_ag
     fourth = _tick(upload_bucket_sensor, instance, sensor_resources, third.cursor)
     assert fourth.run_requests == [] and len(repo.list_uploads()) == 1
     assert "same content and settings as upload" in fourth.skip_message
-    assert _keys(s3, "incoming/") == [moved, f"{moved}.json"]  # the duplicate is put away like the first
+    assert _keys(s3, "incoming/nc/") == []  # the duplicate is put away like the first
 
 
 def test_a_key_longer_than_a_file_name_may_be_is_registered_under_a_shortened_name(

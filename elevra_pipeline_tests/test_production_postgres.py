@@ -9,13 +9,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import dagster as dg
-import pytest
 import yaml
-from sqlalchemy import create_engine, text
 
 from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.quotas.limits import parse_quotas
@@ -69,17 +66,6 @@ def _stop(processes: list[subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-
-
-@pytest.fixture
-def dagster_postgres_url(postgres_base_url):
-    name = f"elevra_dagster_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres_base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield postgres_base_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
 
 
 def test_daemon_and_webserver_on_postgres_complete_three_uploads_with_shared_quotas(

@@ -54,7 +54,7 @@ def test_a_real_list_becomes_the_contests_and_people_its_independent_script_coun
     name, sqlite_url, instance, emulator
 ):
     repo = Repository(migrated_engine(sqlite_url))
-    upload = register_file(repo, REAL / name, Settings.from_env().archive_dir, None, False, LISTS[name]).upload
+    upload = register_file(repo, REAL / name, Settings.from_env().file_store(), None, False, LISTS[name]).upload
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     gemini = GeminiResource(base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01)
     materialize_upload(upload, instance, {"database": DatabaseResource(url=sqlite_url), "gemini": gemini})

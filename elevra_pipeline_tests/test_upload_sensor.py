@@ -140,7 +140,7 @@ def test_an_upload_registered_without_its_partition_gets_it_and_its_run_on_the_n
     repo = DatabaseResource(url=sqlite_url).repository()
     path = local_data / "lost.csv"
     path.write_text("Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n")
-    lost = register_file(repo, path, Settings.from_env().archive_dir).upload  # a pass that broke after this
+    lost = register_file(repo, path, Settings.from_env().file_store()).upload  # a pass that broke after this
     result = _tick(instance, sqlite_url)
     assert [(r.partition_key, r.tags["elevra/kind"]) for r in result.run_requests] == [(lost.partition_key, "repaired")]
     assert result.dynamic_partitions_requests[0].partition_keys == [lost.partition_key]

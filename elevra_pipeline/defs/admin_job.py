@@ -38,7 +38,7 @@ def apply_upload_admin_action(
     elif config.action == "skip":
         message = admin.skip_batch(repo, config.upload_id, config.batch_key, config.reason)
     elif config.action == "retry":
-        message = admin.reopen_upload(repo, config.upload_id, config.reason)
+        message = admin.reopen_upload(repo, config.upload_id, config.reason, app.files())
     elif config.action == "revert":
         message = admin.revert(repo, config.upload_id, config.reason, app.webhook_url, app.notifier(repo, email))
     elif config.action == "approve":

@@ -3,7 +3,6 @@
 import asyncio
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -42,6 +41,7 @@ from elevra_pipeline.storage.batch_rules import (
     upload_status,
 )
 from elevra_pipeline.storage.coalesce import Coalescer
+from elevra_pipeline.storage.files import WORKBOOKS, is_object_ref
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import UNUSABLE, attention_line
 from elevra_pipeline.uploads.batch_stage import BatchStage
@@ -91,22 +91,22 @@ def upload_batches(
         context.log.warning(f"upload {upload.id} is cancelled: nothing to do")
         return
     known = repo.batches(upload.id)
-    if known and not (upload.stored_path and Path(upload.stored_path).exists()):
+    files = app.files()
+    if known and not files.exists(upload.stored_path):
         context.log.info("the raw file was purged after completion; re-using the stored batches")
         yield dg.MaterializeResult(metadata={"batches": len(known), "raw_file": "purged"})
         return
     try:
         if upload.status == UploadStatus.REJECTED:
             raise UnusableUploadError(upload.failure_reason)
-        if not upload.stored_path or not Path(upload.stored_path).exists():
+        if not files.exists(upload.stored_path):
             raise UnusableUploadError(
                 f"the uploaded file '{upload.original_filename}' is no longer stored; upload it again"
             )
         options = UploadOptions.model_validate(upload.options_json or {})
         model_columns = dict((upload.intake_json or {}).get("model_columns", {}))
-        parsed = read_upload(
-            Path(upload.stored_path), options, app.intake_limits(), column_mapper(gemini, upload.id, model_columns)
-        )
+        with files.local_path(upload.stored_path) as stored:  # object storage: a scratch copy, removed after
+            parsed = read_upload(stored, options, app.intake_limits(), column_mapper(gemini, upload.id, model_columns))
     except UnusableUploadError as e:  # said once, by the result workbook's failure: no stack trace, no red checks
         if upload.status != UploadStatus.REJECTED:
             repo.update_upload(upload.id, status=UploadStatus.FAILED, failure_reason=str(e))
@@ -432,16 +432,20 @@ def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResourc
     repo.update_upload(upload.id, status=status)
     upload = repo.get_upload_by_id(upload.id)
     summary = build_summary(repo, upload, app.base_url)
-    path = build_workbook(repo, upload, summary, app.base_url, Path(app.workbook_dir) / f"{upload.partition_key}.xlsx")
-    summary["workbook_path"] = str(path)
-    repo.update_upload(upload.id, workbook_path=str(path), summary_json={**(upload.summary_json or {}), **summary})
-    if purge_raw_file(repo, repo.get_upload_by_id(upload.id)):
+    files = app.files()
+    with files.writing_folder(WORKBOOKS) as folder:  # object storage: built in a scratch folder, then stored
+        path = build_workbook(repo, upload, summary, app.base_url, folder / f"{upload.partition_key}.xlsx")
+        ref = files.put(WORKBOOKS, path.name, path)
+        checks = result_checks(repo.batches(upload.id), summary, str(path))
+    summary["workbook_path"] = ref
+    repo.update_upload(upload.id, workbook_path=ref, summary_json={**(upload.summary_json or {}), **summary})
+    if purge_raw_file(repo, repo.get_upload_by_id(upload.id), files):
         context.log.info('raw upload file purged (set keep_raw_file / "debug": true to keep it)')
     b = summary["batches"]
     batches = repo.batches(upload.id)
-    yield from result_checks(batches, summary, str(path))
+    yield from checks
     metadata = {
-        "path": dg.MetadataValue.path(str(path)),
+        "path": dg.MetadataValue.path(ref) if not is_object_ref(ref) else dg.MetadataValue.url(ref),
         "status": status,
         "batches": b["total"],
         "inserted": b["inserted"],

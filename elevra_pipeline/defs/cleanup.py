@@ -15,6 +15,7 @@ import dagster as dg
 from elevra_pipeline.defs.partitions import uploads_partitions
 from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource
 from elevra_pipeline.storage.batch_rules import UploadStatus
+from elevra_pipeline.storage.files import EXPIRED, FileStore, is_object_ref
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.storage.retention import expire_uploads
 
@@ -28,14 +29,12 @@ FINISHED = (
 )
 
 
-def purge_raw_file(repo: Repository, upload) -> bool:
+def purge_raw_file(repo: Repository, upload, files: FileStore) -> bool:
     """Parsed rows suffice once every batch of an upload is inserted; the file is kept while batches
     need re-upload (`retry ID --election-date …` reads it again) and when flagged for debugging."""
     if upload.keep_raw_file or not upload.stored_path or upload.status != UploadStatus.COMPLETED:
         return False
-    path = Path(upload.stored_path)
-    if path.exists():
-        path.unlink()
+    files.delete(upload.stored_path)
     repo.update_upload(upload.id, stored_path=None)
     return True
 
@@ -46,17 +45,22 @@ def _row(obj) -> dict:
     }
 
 
-def expire_old_uploads(
-    repo: Repository, older_than_days: float, archive_dir: Path, expired: list | None = None
-) -> dict:
+def expire_old_uploads(repo: Repository, older_than_days: float, files: FileStore, expired: list | None = None) -> dict:
     """Archive then delete finished uploads older than the retention age, in one transaction. The archive
-    is named `expired-*.jsonl` only once the deletion is committed: a failed run leaves no archive of
-    rows that are still in the database. `expired` gets each deleted upload row (its partition and files
-    go after the commit)."""
+    `expired-*.jsonl` is stored (in `archive/expired/`) only once the deletion is committed: a failed run
+    leaves no archive of rows that are still in the database. `expired` gets each deleted upload row (its
+    partition and files go after the commit)."""
     cutoff = datetime.now(timezone.utc) - timedelta(days=older_than_days)
     gone = [] if expired is None else expired
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    archive = archive_dir / f"expired-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.jsonl"
+    with files.writing_folder(EXPIRED) as folder:
+        archive = folder / f"expired-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.jsonl"
+        counts = _archive_while_expiring(repo, cutoff, archive, gone)
+        if counts["uploads"]:
+            files.put(EXPIRED, archive.name, archive)
+    return counts
+
+
+def _archive_while_expiring(repo: Repository, cutoff: datetime, archive: Path, gone: list) -> dict:
     partial = archive.with_suffix(".jsonl.part")
     try:
         with partial.open("w") as out:
@@ -77,15 +81,14 @@ def expire_old_uploads(
     return counts
 
 
-def remove_files(paths: list[str | None]) -> int:
+def remove_files(files: FileStore, refs: list[str | None]) -> int:
     removed = 0
-    for path in filter(None, paths):
-        file = Path(path)
-        if file.is_file():
-            file.unlink()
+    for ref in filter(None, refs):
+        if files.delete(ref):
             removed += 1
-            if file.parent.is_dir() and not any(file.parent.iterdir()):
-                file.parent.rmdir()  # the archive keeps one folder per upload
+            folder = Path(ref).parent
+            if not is_object_ref(ref) and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()  # the archive keeps one folder per upload
     return removed
 
 
@@ -104,15 +107,15 @@ def expire_old_records(
     uploads does not grow without bound."""
     days, expired = app.retention_days, []
     try:
-        counts = expire_old_uploads(database.repository(), days, Path(app.archive_dir) / "expired", expired)
+        counts = expire_old_uploads(database.repository(), days, app.files(), expired)
     except Exception as e:  # one transaction: nothing was deleted; the failure sensor tells the team
         raise dg.Failure(f"retention clean-up failed, nothing was deleted: {type(e).__name__}: {e}"[:2000]) from e
     partitions = set(context.instance.get_dynamic_partitions(uploads_partitions.name))
     for upload in expired:
         if upload.partition_key in partitions:
             context.instance.delete_dynamic_partition(uploads_partitions.name, upload.partition_key)
-    files = remove_files([u.workbook_path for u in expired] + [u.stored_path for u in expired])
-    files += remove_files(old_outbox_files(Path(email.outbox_dir), days))
+    files = remove_files(app.files(), [u.workbook_path for u in expired] + [u.stored_path for u in expired])
+    files += remove_files(app.files(), old_outbox_files(Path(email.outbox_dir), days))
     context.log.info(
         f"expired records older than {days:g} days: {counts}; {len(expired)} partition(s) and {files} file(s) removed"
     )

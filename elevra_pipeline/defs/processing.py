@@ -53,14 +53,16 @@ def process_file(
     keep_raw_file: bool = False,
     options: dict | None = None,
     verbose: bool = False,
+    stored_copy: bool = False,
 ) -> dict:
-    """`options`: election_date, jurisdiction, state, columns (JSON) for the whole file; they win over the sidecar."""
+    """`options`: election_date, jurisdiction, state, columns (JSON) for the whole file; they win over the
+    sidecar. `stored_copy`: `path` is the upload's own stored copy (`retry`, `approve`)."""
     settings = Settings.from_env()
     repo = Repository(migrated_engine(settings.database_url))
     if not path.exists():
         return {"upload_id": None, "status": "failed", "reason": f"no such file: {path}"}
     try:
-        registration = register_file(repo, path, settings.archive_dir, uploader, keep_raw_file, options)
+        registration = register_file(repo, path, settings.file_store(), uploader, keep_raw_file, options)
     except UnusableUploadError as e:  # a mistyped option: nothing was registered
         return {"upload_id": None, "status": "invalid_options", "reason": f"{e}; nothing was registered"}
     except OSError as e:
@@ -89,7 +91,7 @@ def process_file(
     outcome = upload_outcome(repo, upload.id)
     if registration.revised:
         outcome["revised"] = registration.changes
-    elif not registration.is_new and str(path) != upload.stored_path:  # not `retry`/`approve` of its stored copy
+    elif not registration.is_new and not stored_copy:
         outcome["duplicate_of"] = upload.id
         if upload.original_filename != path.name and outcome["reason"]:
             outcome["reason"] = (

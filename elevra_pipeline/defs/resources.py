@@ -14,6 +14,7 @@ from elevra_pipeline.notifications.webhook import WebhookSender
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
 from elevra_pipeline.settings import Settings, intake_limits
 from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.files import FileStore, open_file_store
 from elevra_pipeline.storage.repository import Repository
 
 
@@ -41,6 +42,10 @@ class AppResource(dg.ConfigurableResource):
     review: bool = False  # every upload's records wait for `approve ID` unless its options say otherwise
     webhook_url: str | None = None  # published change sets are POSTed there, signed with webhook_secret
     webhook_secret: str | None = None  # an EnvVar (ELEVRA_WEBHOOK_SECRET): resolved by Dagster, hidden in the UI
+    storage_url: str | None = None  # s3://bucket/prefix: stored uploads and workbooks, shared by every process
+    s3_endpoint_url: str | None = None  # an S3-compatible server instead of AWS (AWS_ENDPOINT_URL)
+    s3_region: str | None = None
+    _files: FileStore | None = PrivateAttr(default=None)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppResource":
@@ -66,7 +71,18 @@ class AppResource(dg.ConfigurableResource):
             review=settings.review,
             webhook_url=settings.webhook_url,
             webhook_secret=dg.EnvVar("ELEVRA_WEBHOOK_SECRET") if settings.webhook_url else None,
+            storage_url=settings.storage_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            s3_region=settings.s3_region,
         )
+
+    def files(self) -> FileStore:
+        """Where stored uploads and workbooks are (storage/files.py): object storage when configured."""
+        if self._files is None:
+            self._files = open_file_store(
+                self.archive_dir, self.workbook_dir, self.storage_url, self.s3_endpoint_url, self.s3_region
+            )
+        return self._files
 
     def webhook(self) -> WebhookSender | None:
         """The sender of published change sets, when a receiver is set (call on a resolved resource)."""
@@ -74,7 +90,14 @@ class AppResource(dg.ConfigurableResource):
 
     def notifier(self, repo, mailer) -> Notifier:
         """The e-mail logger and sender, with the team's address and digest choice."""
-        return Notifier(repo, mailer, self.team_email, team_digest=self.team_digest, dagster_url=self.dagster_url)
+        return Notifier(
+            repo,
+            mailer,
+            self.team_email,
+            team_digest=self.team_digest,
+            dagster_url=self.dagster_url,
+            files=self.files(),
+        )
 
     def intake_limits(self) -> IntakeLimits:
         return intake_limits(self.intake_max_file_mb, self.intake_max_rows, self.intake_max_cells)

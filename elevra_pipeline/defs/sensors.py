@@ -3,6 +3,7 @@ upload partition and one run."""
 
 import json
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -16,6 +17,7 @@ from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailR
 from elevra_pipeline.intake.object_bucket import BucketUrl, ObjectBucket
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.storage.batch_rules import COMPLETE
+from elevra_pipeline.storage.files import FileStore
 from elevra_pipeline.uploads.finished_files import FolderBucket, put_away_finished, remember_bucket_file
 from elevra_pipeline.uploads.registration import register_file, register_unreadable, sidecar, sidecar_email
 
@@ -66,7 +68,7 @@ class _Look:
 
     context: dg.SensorEvaluationContext
     notifier: Notifier
-    archive_dir: Path
+    files: FileStore
     new_keys: list[str] = field(default_factory=list)
     requests: list[dg.RunRequest] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
@@ -74,7 +76,7 @@ class _Look:
 
     def register(self, path: Path, shown_as: str, signature: str, key: str, version: str | None) -> None:
         repo, notifier, log = self.notifier.repo, self.notifier, self.context.log
-        registration = register_file(repo, path, self.archive_dir)
+        registration = register_file(repo, path, self.files)
         upload = registration.upload
         remember_bucket_file(repo, upload.id, key, version or upload.content_hash)  # to put away once finished
         if registration.duplicate:
@@ -193,7 +195,7 @@ def upload_bucket_sensor(
 ) -> dg.SensorResult:
     """Registers each new file once by content hash, adds its partition and requests its run: from the
     local folder `ELEVRA_UPLOAD_DIR`, or from object storage when `ELEVRA_UPLOAD_BUCKET` is set."""
-    look = _Look(context, app.notifier(database.repository(), email), Path(app.archive_dir))
+    look = _Look(context, app.notifier(database.repository(), email), app.files())
     if app.upload_bucket:
         return _look_in_object_bucket(look, app, s3)
     upload_dir = Path(app.upload_dir)
@@ -220,18 +222,20 @@ def _look_in_object_bucket(look: _Look, app: AppResource, s3: S3Resource) -> dg.
     whether it is a new upload) and the staging copy removed; finished uploads' workbooks go back
     under `ELEVRA_RESULTS_BUCKET`."""
     results = BucketUrl.parse(app.results_bucket) if app.results_bucket else None
-    bucket = ObjectBucket(s3.get_client(), BucketUrl.parse(app.upload_bucket), results)
+    stored = BucketUrl.parse(app.storage_url) if app.storage_url else None
+    bucket = ObjectBucket(s3.get_client(), BucketUrl.parse(app.upload_bucket), results, stored)
     seen: dict[str, str] = json.loads(look.context.cursor) if look.context.cursor else {}
     new, listed = bucket.list_new(seen)
-    staging = look.archive_dir / "_incoming"
-    for item in new:
-        folder = staging / item.etag
-        try:
-            shown_as = f"s3://{bucket.url.bucket}/{item.key}"
-            fetch = lambda item=item, folder=folder: bucket.fetch(item, folder)  # noqa: E731
-            listed[item.key] = look.look_at(shown_as, item.etag, fetch, item.key, item.etag, seen.get(item.key, ""))
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="elevra-incoming-") as staging:  # scratch: registration stores it
+        for item in new:
+            folder = Path(staging) / item.etag
+            try:
+                shown_as = f"s3://{bucket.url.bucket}/{item.key}"
+                fetch = lambda item=item, folder=folder: bucket.fetch(item, folder)  # noqa: E731
+                mark = look.look_at(shown_as, item.etag, fetch, item.key, item.etag, seen.get(item.key, ""))
+                listed[item.key] = mark
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
     if results:
         _write_back_results(look, bucket)
     for key in look.put_away_finished(bucket, app.processed_files):
@@ -243,8 +247,9 @@ def _write_back_results(look: _Look, bucket: ObjectBucket) -> None:
     repo = look.notifier.repo
     for upload in repo.list_uploads():
         summary = upload.summary_json or {}
-        path = Path(upload.workbook_path) if upload.workbook_path else None
-        if upload.status in COMPLETE and path and path.exists() and summary.get("results_url_for") != str(path):
-            url = bucket.put_result(path)
-            repo.merge_summary(upload.id, results_url=url, results_url_for=str(path))
+        ref = upload.workbook_path
+        if upload.status in COMPLETE and summary.get("results_url_for") != ref and look.files.exists(ref):
+            with look.files.local_path(ref) as path:
+                url = bucket.put_result(path)
+            repo.merge_summary(upload.id, results_url=url, results_url_for=ref)
             look.context.log.info(f"upload {upload.id}: result workbook written to {url}")

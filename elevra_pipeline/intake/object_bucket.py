@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 SKIPPED_SUFFIXES = (".json", ".part", ".tmp")
 PROCESSED = "processed/"  # where finished uploads' files go with ELEVRA_PROCESSED_FILES=move
+STORED_FILES = "elevra-files/"  # stored uploads and workbooks, without ELEVRA_STORAGE_URL (storage/files.py)
 
 
 @dataclass(frozen=True)
@@ -77,20 +78,22 @@ def is_upload_key(key: str, *skip_prefixes: str | None) -> bool:
 
 
 class ObjectBucket:
-    def __init__(self, client, url: BucketUrl, results: BucketUrl | None = None):
-        """`client`: a boto3 S3 client (the Dagster layer gets it from dagster-aws's S3Resource)."""
+    def __init__(self, client, url: BucketUrl, results: BucketUrl | None = None, stored: BucketUrl | None = None):
+        """`client`: a boto3 S3 client (the Dagster layer gets it from dagster-aws's S3Resource); `results`
+        and `stored` (the pipeline's own files): prefixes never listed as uploads when in this bucket."""
         self.client, self.url, self.results = client, url, results
+        own = [u.prefix for u in (results, stored) if u is not None and u.bucket == url.bucket]
+        self.skipped = (*own, url.prefix + PROCESSED, url.prefix + STORED_FILES)
 
     def list_new(self, seen: dict[str, str]) -> tuple[list[BucketObject], dict[str, str]]:
         """Objects not in `seen` (key -> ETag) or changed since, and the map of every upload key listed now."""
-        skip = self.results.prefix if self.results and self.results.bucket == self.url.bucket else None
         listed: dict[str, str] = {}
         new: list[BucketObject] = []
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.url.bucket, Prefix=self.url.prefix)
         for page in pages:
             for item in page.get("Contents", []):
                 key, etag = item["Key"], item["ETag"].strip('"')
-                if not is_upload_key(key, skip, self.url.prefix + PROCESSED):
+                if not is_upload_key(key, *self.skipped):
                     continue
                 listed[key] = etag
                 if seen.get(key) != etag:

@@ -23,6 +23,12 @@ _SDK_LOCK = threading.Lock()  # the resend SDK keeps its key and URL in module g
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+
+
 @dataclass
 class OutgoingEmail:
     to: list[str]
@@ -30,7 +36,7 @@ class OutgoingEmail:
     text: str
     html: str
     idempotency_key: str
-    attachments: list[Path] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 def _retry_after(headers: dict | None) -> float | None:
@@ -75,7 +81,7 @@ class Mailer:
             "text": email.text,
             "html": email.html,
             "attachments": [
-                {"filename": p.name, "content": base64.b64encode(p.read_bytes()).decode()} for p in email.attachments
+                {"filename": a.filename, "content": base64.b64encode(a.content).decode()} for a in email.attachments
             ],
         }
         url = self.api_url
@@ -103,12 +109,11 @@ class Mailer:
         message["Idempotency-Key"] = clean_header(email.idempotency_key)
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
-        for path in email.attachments:
-            kind = (
-                XLSX if path.suffix == ".xlsx" else (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
-            )
+        for attached in email.attachments:
+            name = attached.filename
+            kind = XLSX if name.endswith(".xlsx") else (mimetypes.guess_type(name)[0] or "application/octet-stream")
             maintype, subtype = kind.split("/", 1)
-            message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
+            message.add_attachment(attached.content, maintype=maintype, subtype=subtype, filename=name)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         path = folder / f"{stamp}--{safe_key}.eml"
         tmp = path.with_suffix(".tmp")

@@ -10,15 +10,15 @@ import json
 import random
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 from elevra_pipeline.exceptions import DeliveryError
 from elevra_pipeline.notifications.headers import address_problem, clean_header
-from elevra_pipeline.notifications.mailer import Mailer, OutgoingEmail
+from elevra_pipeline.notifications.mailer import Attachment, Mailer, OutgoingEmail
 from elevra_pipeline.notifications.templates import render, render_digest, waiting_batches
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.settings import DEFAULT_TEAM_EMAIL
 from elevra_pipeline.storage.batch_rules import COMPLETE, WAITING, UploadStatus, blocked_by_configuration
+from elevra_pipeline.storage.files import FileStore, ref_name
 from elevra_pipeline.storage.repository import Repository
 
 DAY = 24 * 3600.0
@@ -85,7 +85,9 @@ class Notifier:
         clock=time.time,
         team_digest: bool = False,
         dagster_url: str | None = None,
+        files: FileStore | None = None,
     ):
+        self.files = files or FileStore({})  # reads attachments by their ref (a path, or s3:// when shared)
         self.team_digest = team_digest  # the team reads uploads in one daily digest, alerts at once
         self.dagster_url = dagster_url  # the Dagster UI, linked from each e-mail (ELEVRA_DAGSTER_URL)
         self.repo = repo
@@ -216,6 +218,10 @@ class Notifier:
         outcome["failed_total"] = self.repo.count_notifications("failed")
         return outcome
 
+    def _attachment(self, ref: str) -> Attachment:
+        """The workbook as it is now, read from the store (OSError when gone: the delivery is retried)."""
+        return Attachment(ref_name(ref), self.files.read_bytes(ref))
+
     def _deliver(self, row) -> str:
         if not self.repo.claim_notification(row.id, self.clock()):
             return "busy"  # another sender has it
@@ -226,7 +232,7 @@ class Notifier:
             text=row.text_body,
             html=row.html_body,
             idempotency_key=row.idempotency_key,
-            attachments=[Path(row.attachment_path)] if row.attachment_path else [],
+            attachments=[self._attachment(row.attachment_path)] if row.attachment_path else [],
         )
         try:
             provider_id = self.mailer.send(email)

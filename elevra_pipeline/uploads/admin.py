@@ -4,7 +4,6 @@
 `defs.runs.stop_upload_runs`): this module does not know Dagster."""
 
 import time
-from pathlib import Path
 from typing import Callable
 
 from elevra_pipeline.exceptions import ElevraError, ModelCallError
@@ -13,6 +12,7 @@ from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.notifications.webhook import queue_changes
 from elevra_pipeline.records.revert import revert_label, revert_upload
 from elevra_pipeline.storage.batch_rules import FINISHED, BatchStatus, UploadStatus
+from elevra_pipeline.storage.files import FileStore
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.batch_stage import job_owner
 from elevra_pipeline.uploads.revision import revision_entry
@@ -59,7 +59,7 @@ def skip_batch(repo: Repository, upload_id: int, batch_key: str, reason: str) ->
     return f"batch {batch_key} of upload {upload_id} skipped: {reason}"
 
 
-def reopen_upload(repo: Repository, upload_id: int, note: str = "") -> str:
+def reopen_upload(repo: Repository, upload_id: int, note: str = "", files: FileStore | None = None) -> str:
     """An upload whose file is still stored (rejected, failed, or with races that need a fix) is read
     again on its next materialization: the `upload_admin` job's `retry` (the CLI's `retry ID` also
     runs it, and takes new settings)."""
@@ -68,7 +68,7 @@ def reopen_upload(repo: Repository, upload_id: int, note: str = "") -> str:
         raise ElevraError(f"no upload with id {upload_id}")
     if upload.status == UploadStatus.CANCELLED:
         raise ElevraError(f"upload {upload_id} was cancelled: send the file again instead")
-    if not upload.stored_path or not Path(upload.stored_path).exists():
+    if not (files or FileStore({})).exists(upload.stored_path):
         raise ElevraError(
             f"the file of upload {upload_id} was removed once all its races were inserted: send "
             f"'{upload.original_filename}' again (the same file with new settings re-opens the upload)"

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from elevra_pipeline.intake.batching import partition_key_for
 from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import SUPPORTED_SUFFIXES, unsupported_reason
 from elevra_pipeline.storage.batch_rules import UploadStatus
+from elevra_pipeline.storage.files import ARCHIVE, FileStore
 from elevra_pipeline.storage.models import Upload
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.revision import revision_entry, settings_changes
@@ -68,7 +68,7 @@ def sidecar_email(side: dict) -> str | None:
 def register_file(
     repo: Repository,
     path: Path,
-    archive_dir: Path,
+    files: FileStore,
     uploader_email: str | None = None,
     keep_raw_file: bool = False,
     options: dict | None = None,
@@ -84,11 +84,9 @@ def register_file(
     side, side_error = sidecar(path)
     existing = repo.find_upload_by_hash(content_hash)
     if existing is not None:
-        return _revise(repo, existing, path, side, options, side_error, archive_dir)
+        return _revise(repo, existing, path, side, options, side_error, files)
     key = partition_key_for(path.name, content_hash)
-    stored = archive_dir / key / path.name
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(path, stored)
+    stored = files.put(ARCHIVE, f"{key}/{path.name}", path)
     status, reason = UploadStatus.QUEUED, None
     try:
         parsed = parse_options(side, {"uploader_email": uploader_email, "debug": keep_raw_file or None}, options)
@@ -102,13 +100,13 @@ def register_file(
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         status = UploadStatus.REJECTED
         reason = unsupported_reason(path.name)
-    elif stored.stat().st_size == 0:
+    elif path.stat().st_size == 0:
         status, reason = UploadStatus.REJECTED, f"'{path.name}' is empty (0 bytes): there is nothing to read"
     upload = repo.add_upload(
         partition_key=key,
         content_hash=content_hash,
         original_filename=path.name,
-        stored_path=str(stored),
+        stored_path=stored,
         uploader_email=parsed.uploader_email,
         status=status,
         failure_reason=reason,
@@ -125,7 +123,7 @@ def _revise(
     side: dict,
     options: dict,
     side_error: str | None,
-    archive_dir: Path,
+    files: FileStore,
 ) -> Registration:
     """The same file again: a revision when it brings settings that differ (or a corrected sidecar for
     an upload its sidecar got rejected), else a duplicate. A revision stores the file again (it was
@@ -144,17 +142,16 @@ def _revise(
         changes = {"settings": "corrected"}
     if not changes:
         return Registration(upload, is_new=False)
-    stored = Path(upload.stored_path) if upload.stored_path else archive_dir / upload.partition_key / path.name
-    if not stored.exists():
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, stored)
+    stored = upload.stored_path
+    if not files.exists(stored):
+        stored = files.put(ARCHIVE, f"{upload.partition_key}/{path.name}", path)
     history = list((upload.summary_json or {}).get("revisions", []))
     history.append(revision_entry(len(history) + 2, changes, "command line" if options else "sidecar"))
     repo.update_upload(
         upload.id,
         status=UploadStatus.QUEUED,
         failure_reason=None,
-        stored_path=str(stored),
+        stored_path=stored,
         uploader_email=upload.uploader_email or parsed.uploader_email,
         options_json={
             **parsed.model_dump(mode="json"),
