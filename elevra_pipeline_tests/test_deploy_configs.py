@@ -115,3 +115,15 @@ def test_the_helm_values_carry_the_same_limits_as_the_instance_files():
         assert yaml.safe_load(path.read_text())["concurrency"] == helm, path
     keys = [limit["key"] for limit in helm["runs"]["tag_concurrency_limits"]]
     assert keys == ["elevra/kind", "dagster/partition"] and helm["pools"]["default_limit"] == 4
+
+
+def test_nothing_a_run_needs_later_stays_on_a_pods_disk():
+    """Issue 28: runs' logs go to the same bucket settings in the instance file and the Helm values (the
+    stored uploads and workbooks follow ELEVRA_STORAGE_URL: test_cluster_simulation)."""
+    instance = yaml.safe_load((DEPLOY / "k8s" / "dagster.yaml").read_text())["compute_logs"]
+    helm = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())["computeLogManager"]
+    assert (instance["module"], instance["class"]) == ("dagster_aws.s3.compute_log_manager", "S3ComputeLogManager")
+    assert helm["type"] == instance["class"]
+    assert {_snake(k): v for k, v in helm["config"]["s3ComputeLogManager"].items()} == instance["config"]
+    settings = (DEPLOY / "k8s" / "dagster.yaml").read_text() + (DEPLOY / "helm" / "values.yaml").read_text()
+    assert "ELEVRA_STORAGE_URL" in settings and "DAGSTER_COMPUTE_LOG_BUCKET" in settings
