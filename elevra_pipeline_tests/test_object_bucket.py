@@ -15,6 +15,8 @@ from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.intake.object_bucket import BucketUrl, ObjectBucket
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.settings import Settings
+from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline_tests.helpers import local_outbox, materialize_upload
 
 
@@ -164,3 +166,34 @@ def test_a_key_longer_than_a_file_name_may_be_is_registered_under_a_shortened_na
     (long,) = [u for u in uploads if u.original_filename.startswith("springfield-candidates-")]
     assert len(long.original_filename.encode()) <= 200 and long.original_filename.endswith(".csv")
     assert long.uploader_email == "ann@example.org"  # its sidecar came with it
+
+
+def test_process_and_retry_keep_the_upload_in_object_storage_and_nothing_on_the_local_disk(
+    s3, emulator, local_data, tmp_path, monkeypatch, capsys
+):
+    """Issue 28: with ELEVRA_STORAGE_URL the stored copy and the workbook are objects; `retry` on another
+    machine (nothing local) reads the stored copy from there."""
+    from elevra_pipeline import cli
+
+    monkeypatch.setenv("ELEVRA_STORAGE_URL", "s3://elevra/files")
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
+    path = tmp_path / "council.csv"
+    path.write_text("Candidate,Office,City\nAnn Lee,Mayor,Springfield\nBo Chan,Mayor,Springfield\n")
+    cli.main(["process", str(path), "--uploader", "ann@example.org"])  # no election date: needs a fix
+    repo = Repository(migrated_engine(Settings.from_env().database_url))
+    (upload,) = repo.list_uploads()
+    assert upload.status == "completed_with_failures"
+    assert upload.stored_path == f"s3://elevra/files/archive/{upload.partition_key}/council.csv"
+    assert upload.workbook_path == f"s3://elevra/files/workbooks/{upload.partition_key}.xlsx"
+    path.unlink()
+    capsys.readouterr()
+
+    assert cli.main(["retry", str(upload.id), "--election-date", "2026-11-03"]) == 0
+
+    upload = repo.get_upload_by_id(upload.id)
+    assert upload.status == "completed" and '"duplicate_of"' not in capsys.readouterr().out
+    assert upload.stored_path is None  # completed: the stored copy is removed, from the bucket too
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="elevra", Prefix="files/")["Contents"]] == [
+        f"files/workbooks/{upload.partition_key}.xlsx"
+    ]
+    assert not (local_data / "archive").exists() and not (local_data / "workbooks").exists()
