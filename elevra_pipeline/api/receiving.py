@@ -16,6 +16,27 @@ from elevra_pipeline.intake.options import UploadOptions
 
 FORM_ALLOWANCE = 1024 * 1024  # the other parts (settings) and the multipart framing around the file
 SETTINGS_FIELDS = tuple(name for name in UploadOptions.model_fields if name != "sidecar_error")
+_fields = UploadOptions.model_json_schema()["properties"]
+UPLOAD_BODY = {  # the multipart body, as the OpenAPI document describes it
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": ".xlsx, .csv, .tsv or .txt"},
+                        **{
+                            name: {"type": "string", "title": _fields[name].get("title", name)}
+                            for name in SETTINGS_FIELDS
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 class ReceiveError(Exception):

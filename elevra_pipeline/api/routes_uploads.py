@@ -13,38 +13,15 @@ from sqlalchemy import func, select
 from elevra_pipeline.api.actions import Action, ActionLog
 from elevra_pipeline.api.auth import Actor
 from elevra_pipeline.api.progress import snapshot
-from elevra_pipeline.api.receiving import SETTINGS_FIELDS, ReceiveError, receive_upload
+from elevra_pipeline.api.receiving import UPLOAD_BODY, ReceiveError, receive_upload
 from elevra_pipeline.api.security import admin, services, viewer
 from elevra_pipeline.api.services import XLSX, ApiServices
 from elevra_pipeline.exceptions import UnusableUploadError
-from elevra_pipeline.intake.options import UploadOptions
-from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, load_quotas
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.models import Upload
 from elevra_pipeline.uploads.status import status_document, upload_document
 
 router = APIRouter(tags=["uploads"])
-_fields = UploadOptions.model_json_schema()["properties"]
-UPLOAD_BODY = {  # the multipart body, read as it streams (receiving.py), described for the OpenAPI docs
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary", "description": ".xlsx, .csv, .tsv or .txt"},
-                        **{
-                            name: {"type": "string", "title": _fields[name].get("title", name)}
-                            for name in SETTINGS_FIELDS
-                        },
-                    },
-                }
-            }
-        },
-    }
-}
 
 
 def links(request: Request, upload_id: int) -> dict:
@@ -57,10 +34,6 @@ def existing(upload_id: int, api: ApiServices = Depends(services)) -> Upload:
     if upload is None:
         raise HTTPException(404, f"no upload with id {upload_id}")
     return upload
-
-
-def _quotas(api: ApiServices):
-    return load_quotas(api.settings.quotas_file or DEFAULT_QUOTAS_FILE)
 
 
 @router.post(
@@ -131,8 +104,7 @@ def list_uploads(
     with api.repo.unit_of_work() as s:
         total = s.scalar(select(func.count()).select_from(query.subquery()))
         uploads = list(s.scalars(query.order_by(Upload.id.desc()).offset((page - 1) * per_page).limit(per_page)))
-    quotas = _quotas(api)
-    pages = max(1, ceil(total / per_page))
+        pages = max(1, ceil(total / per_page))
     following = request.url.include_query_params(page=page + 1) if page < pages else None
     return {
         "page": page,
@@ -140,7 +112,7 @@ def list_uploads(
         "total": total,
         "pages": pages,
         "next": str(following) if following else None,
-        "uploads": [{**upload_document(api.repo, u, quotas), **links(request, u.id)} for u in uploads],
+        "uploads": [{**upload_document(api.repo, u, api.quotas), **links(request, u.id)} for u in uploads],
     }
 
 
@@ -148,7 +120,7 @@ def list_uploads(
 def get_upload(
     _: Actor = Depends(viewer), upload: Upload = Depends(existing), api: ApiServices = Depends(services)
 ) -> dict:
-    return status_document(api.repo, upload.id, _quotas(api))
+    return status_document(api.repo, upload.id, api.quotas)
 
 
 @router.get(

@@ -13,6 +13,7 @@ from elevra_pipeline.gemini.batch_jobs import GeminiBatches
 from elevra_pipeline.gemini.client import make_client
 from elevra_pipeline.notifications.mailer import Mailer
 from elevra_pipeline.notifications.notifier import Notifier
+from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
 from elevra_pipeline.settings import Settings, SettingsError, intake_limits
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
@@ -41,6 +42,7 @@ class ApiServices:
     mailer: Mailer | None = None
     batches: GeminiBatches | None = None
     poll_seconds: float = 1.0  # how often a live view (Server-Sent Events) looks at its upload
+    quotas: QuotaConfig | None = None  # for the ETA in status documents (None: the built-in quotas)
 
     @classmethod
     def from_env(cls, env=os.environ) -> "ApiServices":
@@ -59,6 +61,7 @@ class ApiServices:
             ),
             batches=GeminiBatches(make_client(key, base_url, 60)) if key or base_url else None,
             poll_seconds=_seconds(env, "ELEVRA_API_POLL_SECONDS", 1.0),
+            quotas=load_quotas(settings.quotas_file or DEFAULT_QUOTAS_FILE),
         )
 
     @property
