@@ -44,7 +44,7 @@ def test_an_upload_gets_its_id_at_once_and_is_followed_live_to_its_workbook(monk
     assert (answer["status"], answer["registration"]) == ("queued", "new")
     assert answer["status_url"] == sent.headers["Location"] == f"/uploads/{answer['upload_id']}"
     tick = bucket_tick(instance, db_url)  # the daemon: the upload sensor gives it its partition and run
-    assert [r.partition_key for r in tick.run_requests] == [answer["partition_key"]]
+    assert [(r.partition_key, r.tags["elevra/kind"]) for r in tick.run_requests] == [(answer["partition_key"], "api")]
 
     repo = Repository(migrated_engine(db_url))
     upload = repo.get_upload_by_id(answer["upload_id"])

@@ -63,6 +63,12 @@ class ActionLog:
             s.flush()
             return row.id
 
+    def received(self, upload_id: int) -> bool:
+        """The upload was sent to the API (registered there, so its partition and run are still to come)."""
+        with self.repo.unit_of_work() as s:
+            query = select(ApiAction.id).where(ApiAction.upload_id == upload_id, ApiAction.action == Action.UPLOAD)
+            return s.scalar(query.limit(1)) is not None
+
     def since(self, after_id: int, limit: int = 500) -> list[ApiAction]:
         with self.repo.unit_of_work() as s:
             query = select(ApiAction).where(ApiAction.id > after_id).order_by(ApiAction.id).limit(limit)

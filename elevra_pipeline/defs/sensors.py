@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from elevra_pipeline.api.actions import ActionLog
 from elevra_pipeline.defs.jobs import process_upload_job
 from elevra_pipeline.defs.partitions import uploads_partitions
 from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource
@@ -157,21 +158,25 @@ class _Look:
         return done
 
     def reconcile(self) -> None:
-        """A registered upload without its partition (a pass that broke after registering it) gets its
-        partition and its run now."""
+        """A registered upload without its partition (one sent to the HTTP API, or a pass that broke after
+        registering it) gets its partition and its run now."""
         known = set(self.context.instance.get_dynamic_partitions(uploads_partitions.name)) | set(self.new_keys)
         repo = self.notifier.repo
         for key in [k for k in repo.partition_keys() if k not in known]:
             upload = repo.get_upload(key)
+            sent = ActionLog(repo).received(upload.id)
             self.new_keys.append(key)
             self.requests.append(
                 dg.RunRequest(
                     partition_key=key,
                     run_key=key,
-                    tags={"elevra/upload_id": str(upload.id), "elevra/kind": "repaired"},
+                    tags={"elevra/upload_id": str(upload.id), "elevra/kind": "api" if sent else "repaired"},
                 )
             )
-            self.context.log.warning(f"upload {upload.id} had no partition: added, and its run requested")
+            if sent:
+                self.context.log.info(f"upload {upload.id} sent to the API: its partition added, its run requested")
+            else:
+                self.context.log.warning(f"upload {upload.id} had no partition: added, and its run requested")
 
     def result(self, cursor: str, skip_reason: str = "no new uploads") -> dg.SensorResult:
         self.reconcile()
