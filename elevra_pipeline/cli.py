@@ -246,6 +246,7 @@ def cmd_bench(args) -> int:
             args.postgres_url,
             args.concurrent,
             say=lambda line: print(line, flush=True),
+            through=args.through,
         )
         return 0
     if args.invisible_consumer:
@@ -507,6 +508,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrent",
         default="2x200",
         help="pipeline: also uploads at once, COUNTxSIZE (e.g. 4x250; a bare SIZE is two of them; 0: no)",
+    )
+    p.add_argument(
+        "--through",
+        choices=["process", "daemon"],
+        default="process",
+        help="pipeline: each upload by its own `process`, or all dropped in the upload folder of a dagster-daemon "
+        "on PostgreSQL (implies --ledger postgres)",
     )
     p.add_argument("--time-scale", type=float, default=1.0, help="pipeline: window and answer times divided by this")
     p.add_argument("--latency", help="pipeline: per-model answer times (default: Pro 10-30 s, Flash 2-5 s)")

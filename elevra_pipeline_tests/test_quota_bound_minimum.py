@@ -2,7 +2,7 @@
 
 import pytest
 
-from elevra_pipeline.bench.minimum import PlannedCall, quota_bound_minimum
+from elevra_pipeline.bench.minimum import PlannedCall, quota_bound_minimum, staged_minimum
 from elevra_pipeline.quotas.limits import parse_quotas
 
 
@@ -61,3 +61,23 @@ def test_a_day_quota_that_cannot_hold_the_stage_is_an_error():
     config = _config({"slow": {"rpm": 100, "rpd": 2}})
     with pytest.raises(ValueError, match="cannot admit"):
         quota_bound_minimum(config, ["slow"], _calls(3, slow=1.0))
+
+
+def test_uploads_at_once_each_structure_stage_waits_for_its_own_analysis_only():
+    config = parse_quotas(
+        {
+            "window_seconds": 10,
+            "fallback_after_seconds": 1.0,
+            "arrival_margin_seconds": 0.0,
+            "models": {"slow": {"rpm": 2}, "spare": {"rpm": 1000}, "flash": {"rpm": 1000}},
+            "chains": {"analysis": ["slow", "spare"], "structure": ["flash"]},
+        }
+    )
+    # upload 1's two calls take the slow model (9 s); upload 2's fall back to the spare one (3 s)
+    analysis = [PlannedCall(100, {"slow": 9.0, "spare": 3.0}, group=g) for g in (1, 1, 2, 2)]
+    structure = [PlannedCall(100, {"flash": 2.0 if g == 1 else 7.0}, group=g) for g in (1, 1, 2, 2)]
+    plan = quota_bound_minimum(config, ["slow", "spare"], analysis)
+    assert plan.finish_by_group == {1: pytest.approx(9.0), 2: pytest.approx(3.0)}
+    calls = {"analysis": analysis, "structure": structure}
+    # upload 1 ends at 9 + 2 = 11, upload 2 at 3 + 7 = 10; the stages added up would say 9 + 7 = 16
+    assert staged_minimum(config, config.chains, calls) == pytest.approx(11.0, abs=0.01)

@@ -52,8 +52,13 @@ class CpuSampler:
     def __post_init__(self):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._baseline: dict[int, float] = {}
 
-    def watch(self, name: str, pid: int) -> None:
+    def watch(self, name: str, pid: int, from_now: bool = False) -> None:
+        """Count `pid`'s CPU under `name`: from its start, or (`from_now`, for a process that was running
+        before the benchmark began, e.g. a database server) from this moment."""
+        if from_now:
+            self._baseline[pid] = process_seconds(pid) or 0.0
         self.pids.setdefault(name, []).append(pid)
 
     def __enter__(self) -> "CpuSampler":
@@ -73,7 +78,7 @@ class CpuSampler:
                 for pid in pids:
                     seconds = process_seconds(pid)
                     last[pid] = seconds if seconds is not None else last.get(pid, 0.0)
-                    total += last[pid]
+                    total += last[pid] - self._baseline.get(pid, 0.0)
                 readings[name] = total
             self.samples.append(_Sample(time.time(), machine_ticks(), readings))
             if self._stop.wait(self.interval):

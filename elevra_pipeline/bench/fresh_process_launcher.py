@@ -1,6 +1,7 @@
-"""A run launcher for the cluster simulation (its test and `bench pipeline --daemon`): each run in a new
-process with its own new, empty data folder, as `K8sRunLauncher` gives each run a new pod. What a run
-needs from another process can then only come through PostgreSQL and object storage.
+"""A run launcher for the cluster simulation test: each run in a new process with its own new, empty data
+folder, as `K8sRunLauncher` gives each run a new pod (`bench pipeline --through daemon` uses the deployed
+DefaultRunLauncher instead). What a run needs from another process can then only come through PostgreSQL
+and object storage.
 
 Dagster ships no launcher that changes a run's environment (`DefaultRunLauncher` runs it beside the code
 server, on the code server's disk), so this one starts `dagster api execute_run` itself, with the same

@@ -1,7 +1,8 @@
 """The quota-bound minimum of a model stage: how soon its calls could all be answered if nothing but
 the quotas and the models' answer times held them back.
 
-Every call is ready when the stage starts and is admitted as early as the ledger's rules allow:
+Every call is ready when the stage starts (or at its own `ready` time: an upload's structure calls when
+its analysis calls are all answered) and is admitted as early as the ledger's rules allow:
 the chain's models in order, waiting for one that frees within `fallback_after_seconds`, else the
 next; a call counts in a model's sliding window from `arrival_margin_seconds` after it is sent (as
 the ledger counts it); requests and input tokens per window, requests per day and tokens in flight
@@ -10,7 +11,7 @@ quota rules, hence this small event loop.
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from elevra_pipeline.quotas.limits import QuotaConfig
 
@@ -19,6 +20,8 @@ from elevra_pipeline.quotas.limits import QuotaConfig
 class PlannedCall:
     tokens: int
     answer_seconds: dict[str, float]  # per model: how long that model thinks about this prompt
+    group: int | None = None  # the upload it belongs to
+    ready: float = 0.0  # seconds after the stage's start at which it can be sent
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Plan:
     seconds: float  # stage start to last answer
     per_model: dict[str, int]  # calls each model would take
     fallbacks: int
+    finish_by_group: dict = field(default_factory=dict)  # each group's last answer
 
 
 def _wait(config: QuotaConfig, model: str, state: _Model, now: float, tokens: int) -> float:
@@ -58,8 +62,9 @@ def _wait(config: QuotaConfig, model: str, state: _Model, now: float, tokens: in
 def quota_bound_minimum(config: QuotaConfig, chain: list[str], calls: list[PlannedCall]) -> Plan:
     states = {m: _Model() for m in chain}
     finish, fallbacks, per_model = 0.0, 0, dict.fromkeys(chain, 0)
-    for call in calls:
-        now = 0.0
+    by_group: dict = {}
+    for call in sorted(calls, key=lambda c: c.ready):  # stable: the given order among calls ready together
+        now = call.ready
         while True:
             chosen, wait_for = None, math.inf
             for model in chain:
@@ -84,4 +89,14 @@ def quota_bound_minimum(config: QuotaConfig, chain: list[str], calls: list[Plann
         per_model[chosen] += 1
         fallbacks += chosen != chain[0]
         finish = max(finish, answered)
-    return Plan(finish, per_model, fallbacks)
+        by_group[call.group] = max(by_group.get(call.group, 0.0), answered)
+    return Plan(finish, per_model, fallbacks, by_group)
+
+
+def staged_minimum(config: QuotaConfig, chains: dict[str, list[str]], calls: dict[str, list[PlannedCall]]) -> float:
+    """The quota-bound minimum of the model stages of several uploads together, as the pipeline runs them:
+    every analysis call ready at the start, and each upload's structure calls ready once its own analysis
+    calls are all answered (in this replay). For one upload: the two stages' minimums added up."""
+    analysis = quota_bound_minimum(config, chains["analysis"], calls["analysis"])
+    staged = [replace(c, ready=analysis.finish_by_group.get(c.group, analysis.seconds)) for c in calls["structure"]]
+    return max(analysis.seconds, quota_bound_minimum(config, chains["structure"], staged).seconds if staged else 0.0)
