@@ -68,7 +68,8 @@ def test_an_object_in_the_bucket_ends_in_the_final_email_with_nothing_shared_but
     _instance_file(daemon_folder / "dagster_home", scratch)
     quotas_file = tmp_path / "quotas.yaml"
     quotas_file.write_text(yaml.safe_dump(QUOTAS))
-    emulator = start_in_thread(quotas=parse_quotas(QUOTAS))  # Google's side enforces the same limits
+    # Google's side enforces the same limits; 3 s an answer keeps each run going long enough to overlap
+    emulator = start_in_thread(quotas=parse_quotas(QUOTAS), latency_seconds=3.0)
     env = {
         **os.environ,
         "DAGSTER_HOME": str(daemon_folder / "dagster_home"),
