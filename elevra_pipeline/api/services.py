@@ -5,6 +5,7 @@ The calls into modules whose storage is changing (registration, the stored workb
 one place each."""
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
 from elevra_pipeline.settings import Settings, SettingsError, intake_limits
 from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.files import FileStore
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.registration import Registration, register_file
 
@@ -43,6 +45,7 @@ class ApiServices:
     batches: GeminiBatches | None = None
     poll_seconds: float = 1.0  # how often a live view (Server-Sent Events) looks at its upload
     quotas: QuotaConfig | None = None  # for the ETA in status documents (None: the built-in quotas)
+    _files: FileStore | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env=os.environ) -> "ApiServices":
@@ -69,11 +72,14 @@ class ApiServices:
         return intake_limits(self.settings.intake_max_file_mb).max_file_bytes
 
     def staging_dir(self) -> Path:
-        """Where a file being received is written before it is registered (removed after)."""
-        return self.settings.archive_dir / "_incoming"
+        """Where a file being received is written before it is registered (removed after): a scratch
+        folder of this machine; registration stores the file (storage/files.py)."""
+        return Path(tempfile.gettempdir()) / "elevra-incoming"
 
-    def files(self):
-        return self.settings.file_store()
+    def files(self) -> FileStore:
+        if self._files is None:
+            self._files = self.settings.file_store()  # one store (and S3 client) for the service
+        return self._files
 
     def notifier(self) -> Notifier | None:
         if self.mailer is None:
