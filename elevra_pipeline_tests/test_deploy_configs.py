@@ -117,6 +117,16 @@ def test_the_helm_values_carry_the_same_limits_as_the_instance_files():
     assert keys == ["elevra/kind", "dagster/partition"] and helm["pools"]["default_limit"] == 4
 
 
+def test_the_run_queue_launches_runs_side_by_side_everywhere():
+    """Uploads that arrive together start together (docs/benchmarks.md: four uploads at once)."""
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())["dagsterDaemon"]["runCoordinator"]
+    helm = _snake_keys(values["config"]["queuedRunCoordinator"])
+    assert helm == {"dequeue_use_threads": True, "dequeue_num_workers": 4, "dequeue_interval_seconds": 2}
+    for path in (DEPLOY / "k8s" / "dagster.yaml", DEPLOY / "dagster.postgres.yaml", REPO / "dagster.yaml"):
+        coordinator = yaml.safe_load(path.read_text())["run_coordinator"]
+        assert coordinator["class"] == values["type"] and coordinator["config"] == helm, path
+
+
 def test_nothing_a_run_needs_later_stays_on_a_pods_disk():
     """Issue 28: runs' logs go to the same bucket settings in the instance file and the Helm values (the
     stored uploads and workbooks follow ELEVRA_STORAGE_URL: test_cluster_simulation)."""
