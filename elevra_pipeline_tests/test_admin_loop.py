@@ -20,6 +20,7 @@ from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.models import Election
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.attention import attention_line
 from elevra_pipeline_tests.helpers import app_resource, attention, local_outbox, materialize_upload, register
 from elevra_pipeline_tests.test_email_notifications import _failure_tick, read_outbox, tick
 from elevra_pipeline_tests.test_real_candidate_lists import assert_every_row_accounted
@@ -78,6 +79,9 @@ def test_a_file_without_its_date_then_its_late_sidecar_with_the_date_completes_e
 
     assert repo.get_upload_by_id(upload.id).status == "completed_with_failures" and repo.count(Election) == 1
     assert attention(result).startswith("'undated.csv': 2 of 3 races need a fix from the uploader (2 races: no")
+    assert f"`elevra-pipeline retry {upload.id} …`" in attention(result)
+    on_the_page = attention_line(repo.get_upload_by_id(upload.id), repo.batches(upload.id), commands=False)
+    assert on_the_page.endswith("send the file again with the fix (see the e-mail)")  # the page has its own way
     assert in_the_ui(instance, upload.partition_key) == FAILED  # red, and picked by a failed-partitions backfill
 
     before = digest(path)

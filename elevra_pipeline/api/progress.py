@@ -89,6 +89,6 @@ def snapshot(repo: Repository, upload_id: int, now: float | None = None) -> dict
                 if b.status in ATTENTION
             ],
         },
-        "needs_attention": attention_line(upload, batches),
+        "needs_attention": attention_line(upload, batches, commands=False),
         "workbook": bool(upload.workbook_path),
     }

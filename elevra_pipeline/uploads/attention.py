@@ -21,8 +21,9 @@ def grouped_reasons(batches) -> str:
     return "; ".join(f"{n} race{'s' if n > 1 else ''}: {kind}" for kind, n in counts.most_common())
 
 
-def attention_line(upload, batches) -> str | None:
-    """None when the upload is done cleanly (or still running); else what is wrong and who acts."""
+def attention_line(upload, batches, commands: bool = True) -> str | None:
+    """None when the upload is done cleanly (or still running); else what is wrong and who acts.
+    `commands=False`: without the command-line way to send the fix (the upload page has its own)."""
     name = upload.original_filename
     if upload.status in UNUSABLE:
         return f"'{name}' cannot be used: {upload.failure_reason}"
@@ -39,7 +40,8 @@ def attention_line(upload, batches) -> str | None:
     if reupload:
         parts.append(
             f"{len(reupload)} of {len(batches)} races need a fix from the uploader ({grouped_reasons(reupload)}); "
-            f"send the file again with the fix (`elevra-pipeline retry {upload.id} …`, see the e-mail)"
+            "send the file again with the fix "
+            + (f"(`elevra-pipeline retry {upload.id} …`, see the e-mail)" if commands else "(see the e-mail)")
         )
     if model:
         parts.append(
