@@ -3,6 +3,7 @@ here on 127.0.0.1): long listings, deleted keys, sidecar objects, one download p
 processed end to end with its e-mails and its workbook written back, and its objects put away after."""
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import pytest
@@ -197,3 +198,36 @@ def test_process_and_retry_keep_the_upload_in_object_storage_and_nothing_on_the_
         f"files/workbooks/{upload.partition_key}.xlsx"
     ]
     assert not (local_data / "archive").exists() and not (local_data / "workbooks").exists()
+
+
+def test_retention_removes_an_expired_uploads_objects_and_stores_its_archive_in_the_bucket(
+    s3, emulator, local_data, tmp_path, instance, monkeypatch
+):
+    from elevra_pipeline import cli
+    from elevra_pipeline.defs.cleanup import retention_cleanup
+
+    monkeypatch.setenv("ELEVRA_STORAGE_URL", "s3://elevra/files")
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
+    path = tmp_path / "council.csv"
+    path.write_text("Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n")
+    cli.main(["process", str(path), "--uploader", "ann@example.org", "--keep-raw"])  # its stored copy stays
+    settings = Settings.from_env()
+    repo = Repository(migrated_engine(settings.database_url))
+    (upload,) = repo.list_uploads()
+    assert upload.status == "completed" and _keys(s3, "files/") == sorted(
+        [f"files/archive/{upload.partition_key}/council.csv", f"files/workbooks/{upload.partition_key}.xlsx"]
+    )
+    repo.update_upload(upload.id, updated_at=datetime.now(timezone.utc) - timedelta(days=365))
+
+    resources = {
+        "app": AppResource.from_settings(settings),
+        "database": DatabaseResource(url=settings.database_url),
+        "email": EmailResource(outbox_dir=local_outbox()),
+    }
+    assert retention_cleanup.execute_in_process(instance=instance, resources=resources).success
+
+    (archive,) = _keys(s3, "files/")  # the upload's copy and workbook are gone; what was deleted is archived
+    assert archive.startswith("files/archive/expired/expired-") and archive.endswith(".jsonl")
+    body = s3.get_object(Bucket="elevra", Key=archive)["Body"].read().decode()
+    assert '"table": "uploads"' in body and repo.list_uploads() == []
+    assert not (local_data / "archive").exists()
