@@ -5,19 +5,11 @@ this is the outcome. The live view (Server-Sent Events) sends it each time it ch
 import time
 from collections import Counter
 
-from elevra_pipeline.storage.batch_rules import FINISHED, BatchStatus, UploadStatus, stage_outcome
+from elevra_pipeline.storage.batch_rules import ENDED, FINISHED, BatchStatus, UploadStatus, stage_outcome
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import attention_line
 
-FINAL = (
-    UploadStatus.COMPLETED,
-    UploadStatus.COMPLETED_WITH_FAILURES,
-    UploadStatus.FAILED,
-    UploadStatus.REJECTED,
-    UploadStatus.CANCELLED,
-    UploadStatus.REVERTED,
-    UploadStatus.AWAITING_APPROVAL,
-)
+FINAL = (*ENDED, UploadStatus.AWAITING_APPROVAL)  # the live view ends here
 ATTENTION = (BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL, BatchStatus.SKIPPED)
 STAGES = (  # the assets of `process_upload`, in order
     ("upload_batches", "Reading the file"),

@@ -14,19 +14,10 @@ import dagster as dg
 
 from elevra_pipeline.defs.partitions import uploads_partitions
 from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource
-from elevra_pipeline.storage.batch_rules import UploadStatus
+from elevra_pipeline.storage.batch_rules import ENDED, UploadStatus
 from elevra_pipeline.storage.files import EXPIRED, FileStore, is_object_ref
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.storage.retention import expire_uploads
-
-FINISHED = (
-    UploadStatus.COMPLETED,
-    UploadStatus.COMPLETED_WITH_FAILURES,
-    UploadStatus.FAILED,
-    UploadStatus.REJECTED,
-    UploadStatus.CANCELLED,
-    UploadStatus.REVERTED,
-)
 
 
 def purge_raw_file(repo: Repository, upload, files: FileStore) -> bool:
@@ -70,7 +61,7 @@ def _archive_while_expiring(repo: Repository, cutoff: datetime, archive: Path, g
                 if row.__tablename__ == "uploads":
                     gone.append(row)
 
-            counts = expire_uploads(repo, FINISHED, cutoff, keep)
+            counts = expire_uploads(repo, ENDED, cutoff, keep)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

@@ -35,6 +35,14 @@ FailureKind = Fault  # a batch's failure_kind: data, model, outage or configurat
 
 
 COMPLETE = (UploadStatus.COMPLETED, UploadStatus.COMPLETED_WITH_FAILURES)
+# an upload nothing more happens to unless someone acts: what retention may expire, the live view's end
+ENDED = (
+    *COMPLETE,
+    UploadStatus.FAILED,
+    UploadStatus.REJECTED,
+    UploadStatus.CANCELLED,
+    UploadStatus.REVERTED,
+)
 WAITING = (UploadStatus.WAITING_FOR_MODEL, UploadStatus.BLOCKED)  # the recovery sensor resumes these
 OPEN = (BatchStatus.PENDING, BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL)
 FINISHED = (BatchStatus.INSERTED, BatchStatus.NEEDS_REUPLOAD, BatchStatus.SKIPPED, BatchStatus.CANCELLED)
