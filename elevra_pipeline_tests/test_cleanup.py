@@ -237,7 +237,10 @@ def test_a_completed_uploads_file_is_deleted_and_dropped_again_it_is_already_rec
     _drop(folder, "one.csv", DATED)  # the same bytes, size and time again, later
     assert bucket.tick().run_requests == []  # a duplicate: not processed again
     assert list(folder.iterdir()) == [] and len(bucket.repo.list_uploads()) == 1
-    assert any(n.kind == "duplicate" for n in bucket.repo.notifications())  # "Already received"
+    (notice, _) = [n for n in bucket.repo.notifications() if n.kind == "duplicate"]  # "Already received"
+    # its stored copy went when it completed: the advice is to send the file again, not `retry`
+    assert "elevra-pipeline retry" not in notice.text_body
+    assert "run `elevra-pipeline process 'one.csv' --election-date …`" in notice.text_body
 
 
 def test_a_file_whose_races_need_a_fix_stays_until_the_fix_completes_then_moves_to_processed(

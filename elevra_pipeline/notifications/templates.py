@@ -149,6 +149,17 @@ def _dropped_lines(summary: dict) -> list[str]:
     return [f"{reason}: {count}" for reason, count in reasons.items()]
 
 
+def _resend_with_settings(upload, filename: str) -> str:
+    """The way to read an upload's file again with new settings that works now: `retry` needs the stored
+    copy, which goes once the upload completes; then the file itself is sent again."""
+    if upload.stored_path:
+        return f"run `elevra-pipeline retry {upload.id} --election-date …`"
+    return (
+        f"choose it again on the upload page with the setting, or run `elevra-pipeline process '{filename}' "
+        "--election-date …`"
+    )
+
+
 def render(kind: str, upload, summary: dict, extra: dict | None = None) -> tuple[str, str, str]:
     """(subject, text, html) for one e-mail; an upload the emulator processed says so first."""
     subject, text, html = _render(kind, upload, summary, extra or {})
@@ -473,8 +484,8 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
                 + (f": {upload.failure_reason}" if upload.failure_reason else ".")
                 + (" Its workbook went out with its final e-mail." if upload.workbook_path else ""),
                 "To give settings the file lacks (the election date, the city…), send it again with a "
-                "sidecar that has them, or run `elevra-pipeline retry "
-                f"{upload.id} --election-date …`: the same file with new settings is read again.",
+                f"sidecar that has them, or {_resend_with_settings(upload, extra['filename'])}: the same file "
+                "with new settings is read again.",
             ],
             [],
         )
