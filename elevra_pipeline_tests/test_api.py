@@ -143,6 +143,8 @@ def test_pause_resume_and_a_file_sent_again_with_new_settings_have_their_runs_re
     assert again.status_code == 202
     assert (again.json()["upload_id"], again.json()["registration"]) == (first["upload_id"], "revised")
     assert again.json()["changes"] == {"election_date": "2026-11-03"}
+    (revision,) = Repository(migrated_engine(sqlite_url)).get_upload_by_id(first["upload_id"]).summary_json["revisions"]
+    assert revision["by"].startswith("upload page / API (")  # who sent it, not "command line"
     same = _send(
         client, "undated.csv", b"Candidate,Office,City\nAnn Lee,Mayor,Springfield\n", election_date="2026-11-03"
     )

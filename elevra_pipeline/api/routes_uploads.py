@@ -53,7 +53,7 @@ async def send_upload(request: Request, actor: Actor = Depends(admin), api: ApiS
     except ReceiveError as e:
         raise HTTPException(e.status_code, f"{e.reason}; nothing was registered") from None
     try:
-        registration = await run_in_threadpool(api.register, received.path, received.settings)
+        registration = await run_in_threadpool(api.register, received.path, received.settings, actor.name)
     except UnusableUploadError as e:  # a mistyped setting: checked before anything is stored
         raise HTTPException(422, f"{e}; nothing was registered") from None
     finally:

@@ -94,9 +94,10 @@ class ApiServices:
             files=self.files(),
         )
 
-    def register(self, path: Path, options: dict) -> Registration:
-        """The same registration as the bucket sensor's and `process`'s: options checked first."""
-        return register_file(self.repo, path, self.files(), options=options)
+    def register(self, path: Path, options: dict, actor: str) -> Registration:
+        """The same registration as the bucket sensor's and `process`'s: options checked first; a
+        revision's history says who sent it."""
+        return register_file(self.repo, path, self.files(), options=options, given_by=f"upload page / API ({actor})")
 
     def workbook(self, upload) -> bytes | None:
         """The upload's result workbook as stored now, None when there is none (yet, or any more)."""

@@ -72,8 +72,10 @@ def register_file(
     uploader_email: str | None = None,
     keep_raw_file: bool = False,
     options: dict | None = None,
+    given_by: str = "command line",
 ) -> Registration:
-    """`options` (from the command line) win over the sidecar's; both are stored on the upload.
+    """`options` (from the command line, or `given_by` another way in: the API) win over the sidecar's;
+    both are stored on the upload.
 
     Options given on the command line are checked before anything is stored: a mistyped one raises
     `UnusableUploadError` and registers nothing. A file already known comes back as a revision when
@@ -84,7 +86,7 @@ def register_file(
     side, side_error = sidecar(path)
     existing = repo.find_upload_by_hash(content_hash)
     if existing is not None:
-        return _revise(repo, existing, path, side, options, side_error, files)
+        return _revise(repo, existing, path, side, options, side_error, files, given_by)
     key = partition_key_for(path.name, content_hash)
     stored = files.put(ARCHIVE, f"{key}/{path.name}", path)
     status, reason = UploadStatus.QUEUED, None
@@ -124,6 +126,7 @@ def _revise(
     options: dict,
     side_error: str | None,
     files: FileStore,
+    given_by: str = "command line",
 ) -> Registration:
     """The same file again: a revision when it brings settings that differ (or a corrected sidecar for
     an upload its sidecar got rejected), else a duplicate. A revision stores the file again (it was
@@ -146,7 +149,7 @@ def _revise(
     if not files.exists(stored):
         stored = files.put(ARCHIVE, f"{upload.partition_key}/{path.name}", path)
     history = list((upload.summary_json or {}).get("revisions", []))
-    history.append(revision_entry(len(history) + 2, changes, "command line" if options else "sidecar"))
+    history.append(revision_entry(len(history) + 2, changes, given_by if options else "sidecar"))
     repo.update_upload(
         upload.id,
         status=UploadStatus.QUEUED,
