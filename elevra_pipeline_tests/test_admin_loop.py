@@ -17,6 +17,8 @@ from elevra_pipeline.definitions import defs
 from elevra_pipeline.defs.partitions import uploads_partitions
 from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
 from elevra_pipeline.defs.sensors import upload_bucket_sensor
+from elevra_pipeline.notifications.mailer import Mailer
+from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.models import Election
 from elevra_pipeline.storage.repository import Repository
@@ -83,10 +85,12 @@ def test_a_file_without_its_date_then_its_late_sidecar_with_the_date_completes_e
     on_the_page = attention_line(repo.get_upload_by_id(upload.id), repo.batches(upload.id), commands=False)
     assert on_the_page.endswith("send the file again with the fix (see the e-mail)")  # the page has its own way
     assert in_the_ui(instance, upload.partition_key) == FAILED  # red, and picked by a failed-partitions backfill
+    notifier = Notifier(repo, Mailer(local_outbox()))
+    assert notifier.notify_stage(repo.get_upload_by_id(upload.id), "final")  # to the team only: no uploader yet
 
     before = digest(path)
     side = path.with_name("undated.csv.json")  # the fix the e-mail asks for, arriving after the file
-    side.write_text(json.dumps({"election_date": "2026-11-03"}))
+    side.write_text(json.dumps({"election_date": "2026-11-03", "uploader_email": "ann@example.org"}))
     second = bucket_tick(instance, db_url, first.cursor)
     (again,) = second.run_requests
     assert (again.partition_key, again.run_key, again.tags["elevra/kind"]) == (
@@ -106,6 +110,12 @@ def test_a_file_without_its_date_then_its_late_sidecar_with_the_date_completes_e
     superseded = [b for b in repo.batches(upload.id, superseded=True) if b.status == "superseded"]
     assert [b.error_reason for b in superseded] == ["revision 2 of the upload put these rows in other batches"] * 2
     assert bucket_tick(instance, db_url, second.cursor).run_requests == []  # nothing new: nothing to do
+    assert notifier.notify_stage(done, "final")
+    finals = [(n.recipients, n.subject.split(":")[0]) for n in repo.notifications(upload.id) if n.kind == "final"]
+    # the team had the first result e-mail, so theirs is "Updated"; Ann's first one is not
+    assert finals == [(["team@elevracommunity.com"], "Done"), (["ann@example.org"], "Done")] + [
+        (["team@elevracommunity.com"], "Updated")
+    ]
 
 
 @pytest.mark.project_instance

@@ -105,9 +105,13 @@ class Notifier:
         both were logged (and so sent) before. `uploader_email` replaces the upload's own uploader
         (a duplicate goes to whoever sent it again)."""
         idempotency_key = key or f"upload-{upload.id}-{kind}"
-        subject, text, html = render(
-            kind, upload, upload.summary_json or {}, {**(extra or {}), "dagster_url": self.dagster_url}
-        )
+        extra = {**(extra or {}), "dagster_url": self.dagster_url}
+        updated_to = extra.pop("updated_to", None)  # who had an earlier result e-mail: theirs says "Updated"
+
+        def rendered(address: str) -> tuple[str, str, str]:
+            said = extra if updated_to is None else {**extra, "updated": address.casefold() in updated_to}
+            return render(kind, upload, upload.summary_json or {}, said)
+
         attachment = upload.workbook_path if kind in ("final", "awaiting_approval") and upload.workbook_path else None
         uploader = uploader_email or upload.uploader_email
         team = self.team_email if not self.team_digest or kind in TEAM_ALERTS or uploader == self.team_email else None
@@ -115,7 +119,7 @@ class Notifier:
         if uploader and uploader.casefold() != (self.team_email or "").casefold() and not address_problem(uploader):
             copies.insert(0, (uploader, idempotency_key))
         logged = [
-            log_email(self.repo, upload.id, kind, copy_key, address, (subject, text, html), attachment)
+            log_email(self.repo, upload.id, kind, copy_key, address, rendered(address), attachment)
             for address, copy_key in copies
             if address
         ]
@@ -139,7 +143,8 @@ class Notifier:
         earlier = [
             n for n in self.repo.notifications(upload.id) if n.kind == "final" and not n.idempotency_key.startswith(key)
         ]
-        return self.notify(upload, "final", key, {"updated": bool(earlier)})
+        updated_to = {address.casefold() for n in earlier for address in n.recipients or []}
+        return self.notify(upload, "final", key, {"updated_to": updated_to})
 
     def after_assets(self, upload, assets: list[str]) -> list[str]:
         """The e-mails for assets of `upload` that just materialized: each stage's e-mail, then one
