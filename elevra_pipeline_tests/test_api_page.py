@@ -107,3 +107,42 @@ def test_an_admin_uploads_the_sample_through_the_page_and_sees_it_complete(
     downloaded = tmp_path / "downloads" / f"{upload.partition_key}.xlsx"
     WebDriverWait(browser, 30).until(lambda _: downloaded.exists())
     assert downloaded.read_bytes()[:2] == b"PK"
+
+
+def test_races_that_need_a_fix_are_shown_once_per_reason_with_what_to_do_on_the_page(
+    served, browser, sqlite_url, instance, emulator, tmp_path
+):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    undated = tmp_path / "undated.csv"
+    undated.write_text("Candidate,Office,City\nAnn Lee,Mayor,Springfield\nBo Chan,Clerk,Springfield\n")
+    wait = WebDriverWait(browser, 120)
+    browser.get(f"{served}/#token={ADMIN_TOKEN}")
+    wait.until(shown.text_to_be_present_in_element((By.ID, "who"), "admin"))
+    browser.find_element(By.ID, "file").send_keys(str(undated))
+    browser.find_element(By.ID, "send").click()
+    wait.until(shown.text_to_be_present_in_element((By.ID, "upload-title"), "Upload 1: undated.csv"))
+    bucket_tick(instance, sqlite_url)
+    resources = {
+        "database": DatabaseResource(url=sqlite_url),
+        "gemini": GeminiResource(base_url=emulator.base_url, database_url=sqlite_url),
+    }
+    upload = Repository(migrated_engine(sqlite_url)).get_upload_by_id(1)
+    run_in_background(upload, instance, resources).join(timeout=60)
+    wait.until(shown.text_to_be_present_in_element((By.ID, "upload-status"), "completed"))
+
+    def texts(selector: str):  # the live view redraws every second: read it between two redraws
+        try:
+            return [element.text for element in browser.find_elements(By.CSS_SELECTOR, selector)] or None
+        except StaleElementReferenceException:
+            return None
+
+    (line,) = wait.until(lambda _: texts("#attention li"))
+    assert line.startswith("2 races need a fix: no election date"), line  # once for both races
+    (message,) = wait.until(lambda _: texts("#message"))
+    assert "2 of 2 races need a fix" in message and "elevra-pipeline" not in message  # no command on the page
+    (block,) = wait.until(lambda _: texts("#attention-block"))
+    assert "Upload the same file again" in block

@@ -2,6 +2,11 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const MARKS = { done: "✓", attention: "!", running: "…", waiting: "⏸", failed: "✗", todo: "·", skipped: "–" };
+const SAID = {  // a batch status, said of one race and of several
+  needs_reupload: ["needs a fix", "need a fix"],
+  waiting_for_model: ["waits for Gemini", "wait for Gemini"],
+  skipped: ["was skipped", "were skipped"],
+};
 let following = null;
 
 function token() { return sessionStorage.getItem("elevra-token"); }
@@ -59,12 +64,20 @@ function render(now) {
   $("stages").replaceChildren(...now.stages.map(stageRow));
   const attention = now.batches.needing_attention;
   $("attention-block").hidden = attention.length === 0;
-  $("attention").replaceChildren(...attention.map((b) => {
+  const groups = new Map();  // one line per reason, as the e-mail says it, with the races it concerns
+  for (const b of attention) {
+    const key = JSON.stringify([b.status, b.reason || "no reason recorded"]);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(b.key);
+  }
+  $("attention").replaceChildren(...[...groups].map(([key, races]) => {
+    const [status, reason] = JSON.parse(key);
     const li = document.createElement("li");
     li.innerHTML = `<strong></strong>: <span></span> <code></code>`;
-    li.querySelector("strong").textContent = b.status.replaceAll("_", " ");
-    li.querySelector("span").textContent = b.reason || "no reason recorded";
-    li.querySelector("code").textContent = b.key;
+    const one = races.length === 1, said = SAID[status] || [status.replaceAll("_", " "), status.replaceAll("_", " ")];
+    li.querySelector("strong").textContent = `${races.length} ${one ? "race" : "races"} ${said[one ? 0 : 1]}`;
+    li.querySelector("span").textContent = reason;
+    li.querySelector("code").textContent = races.join(", ");
     return li;
   }));
   $("workbook-link").hidden = !(now.final && now.workbook);
