@@ -146,3 +146,8 @@ def test_races_that_need_a_fix_are_shown_once_per_reason_with_what_to_do_on_the_
     assert "2 of 2 races need a fix" in message and "elevra-pipeline" not in message  # no command on the page
     (block,) = wait.until(lambda _: texts("#attention-block"))
     assert "Upload the same file again" in block
+
+    browser.get("about:blank")  # a link with the token and the upload opens that upload
+    browser.get(f"{served}/#token={ADMIN_TOKEN}&upload=1")
+    wait.until(shown.text_to_be_present_in_element((By.ID, "upload-title"), "Upload 1: undated.csv"))
+    assert "token" not in browser.current_url and browser.current_url.endswith("#upload=1")

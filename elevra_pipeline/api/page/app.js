@@ -12,10 +12,13 @@ let following = null;
 function token() { return sessionStorage.getItem("elevra-token"); }
 
 function takeTokenFromAddress() {
-  const found = new URLSearchParams(location.hash.slice(1)).get("token");
+  const params = new URLSearchParams(location.hash.slice(1));
+  const found = params.get("token");
   if (found) {
     sessionStorage.setItem("elevra-token", found);
-    history.replaceState(null, "", location.pathname + location.search);  // not kept in the address bar
+    params.delete("token");  // not kept in the address bar; `upload=N` beside it is
+    const rest = params.toString();
+    history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
   }
 }
 
