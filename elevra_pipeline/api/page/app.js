@@ -58,7 +58,8 @@ function render(now) {
   $("live").hidden = false;
   $("upload-title").textContent = `Upload ${now.upload_id}: ${now.file}`;
   const status = $("upload-status");
-  status.textContent = now.status.replaceAll("_", " ") + (now.paused ? " (paused)" : "");
+  const nothingYet = now.status === "completed_with_failures" && now.batches.inserted === 0;  // as the e-mail says
+  status.textContent = (nothingYet ? "needs a fix" : now.status.replaceAll("_", " ")) + (now.paused ? " (paused)" : "");
   status.className = `badge ${now.status}`;
   $("message").textContent =
     now.reason || now.needs_attention ||
