@@ -147,6 +147,7 @@ def test_races_that_need_a_fix_are_shown_once_per_reason_with_what_to_do_on_the_
     assert "2 of 2 races need a fix" in message and "elevra-pipeline" not in message  # no command on the page
     (block,) = wait.until(lambda _: texts("#attention-block"))
     assert "Upload the same file again" in block
+    browser.save_screenshot(str(tmp_path / "needs-a-fix.png"))
 
     browser.get("about:blank")  # a link with the token and the upload opens that upload
     browser.get(f"{served}/#token={ADMIN_TOKEN}&upload=1")
