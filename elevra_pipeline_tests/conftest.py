@@ -8,6 +8,7 @@ where they fail: CI must run them.
 import gc
 import os
 import socket
+import urllib.request
 import uuid
 
 import boto3
@@ -177,8 +178,11 @@ def s3_endpoint(monkeypatch):
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")  # the wiring's S3 clients use it
-    yield f"http://127.0.0.1:{port}"
+    endpoint = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)  # the wiring's S3 clients use it
+    # moto keeps its buckets per process, not per server: each test starts from an empty store
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+    yield endpoint
     server.stop()
 
 
