@@ -57,6 +57,9 @@ class Settings:
     intake_max_file_mb: float | None = None
     intake_max_rows: int | None = None
     intake_max_cells: int | None = None
+    intake_max_sheets: int | None = None
+    intake_max_shared_strings: int | None = None
+    intake_max_text_chars: int | None = None
     max_in_flight: int = 1024
     analysis_timeout_seconds: float = 120.0  # one analysis call (Gemini Pro thinks 10-30 s, sometimes far longer)
     structure_timeout_seconds: float = 90.0  # one structured-output call
@@ -109,6 +112,9 @@ class Settings:
             intake_max_file_mb=_number("ELEVRA_INTAKE_MAX_FILE_MB", None),
             intake_max_rows=_number("ELEVRA_INTAKE_MAX_ROWS", None, int),
             intake_max_cells=_number("ELEVRA_INTAKE_MAX_CELLS", None, int),
+            intake_max_sheets=_number("ELEVRA_INTAKE_MAX_SHEETS", None, int),
+            intake_max_shared_strings=_number("ELEVRA_INTAKE_MAX_SHARED_STRINGS", None, int),
+            intake_max_text_chars=_number("ELEVRA_INTAKE_MAX_TEXT_CHARS", None, int),
             max_in_flight=_number("ELEVRA_MAX_IN_FLIGHT", 1024, int),
             batch_poll_seconds=_number("ELEVRA_BATCH_POLL_SECONDS", 60.0),
             analysis_timeout_seconds=_number("ELEVRA_ANALYSIS_TIMEOUT_SECONDS", 120.0, minimum=1),
@@ -190,18 +196,28 @@ def _storage_url(name: str, upload_bucket: str | None) -> str | None:
     return f"{upload_bucket}{STORED_FILES}" if upload_bucket else None
 
 
-def intake_limits(max_file_mb: float | None = None, max_rows: int | None = None, max_cells: int | None = None):
-    """File, cell and row limits for uploads; unset values keep intake's defaults."""
+def intake_limits(
+    max_file_mb: float | None = None,
+    max_rows: int | None = None,
+    max_cells: int | None = None,
+    max_sheets: int | None = None,
+    max_shared_strings: int | None = None,
+    max_text_chars: int | None = None,
+):
+    """The limits a file must keep to be read (intake/limits.py); unset values keep intake's defaults."""
+    from dataclasses import replace
+
     from elevra_pipeline.intake.limits import IntakeLimits
 
-    defaults = IntakeLimits()
-    return IntakeLimits(
-        max_file_bytes=int(max_file_mb * 1024 * 1024) if max_file_mb else defaults.max_file_bytes,
-        max_uncompressed_bytes=defaults.max_uncompressed_bytes,
-        max_rows=max_rows or defaults.max_rows,
-        max_columns=defaults.max_columns,
-        max_cells=max_cells or defaults.max_cells,
-    )
+    given = {
+        "max_file_bytes": int(max_file_mb * 1024 * 1024) if max_file_mb else None,
+        "max_rows": max_rows,
+        "max_cells": max_cells,
+        "max_sheets": max_sheets,
+        "max_shared_strings": max_shared_strings,
+        "max_text_chars": max_text_chars,
+    }
+    return replace(IntakeLimits(), **{name: value for name, value in given.items() if value})
 
 
 def _flag(name: str) -> bool:

@@ -132,6 +132,7 @@ def test_the_wiring_snapshot_a_change_to_it_shows_in_review():
     [
         ("ELEVRA_BATCH_LEASE_SECONDS", "soon", "ELEVRA_BATCH_LEASE_SECONDS='soon' is not a number"),
         ("ELEVRA_INTAKE_MAX_ROWS", "-5", "ELEVRA_INTAKE_MAX_ROWS='-5' must be greater than 0"),
+        ("ELEVRA_INTAKE_MAX_SHEETS", "many", "ELEVRA_INTAKE_MAX_SHEETS='many' is not a number"),
         ("ELEVRA_QUOTAS_FILE", "/no/such/quotas.yaml", "ELEVRA_QUOTAS_FILE='/no/such/quotas.yaml' is not a file"),
     ],
 )

@@ -29,6 +29,18 @@ def test_more_sheets_than_the_limit_are_refused_before_any_is_read(tmp_path):
     assert "has more than 5 sheets" in reason and "keep only the sheets with candidates" in reason
 
 
+def test_the_team_sets_the_sheet_shared_string_and_text_limits_at_wiring(tmp_path, monkeypatch):
+    from elevra_pipeline.defs.resources import AppResource
+    from elevra_pipeline.settings import Settings
+
+    for name, value in (("SHEETS", "5"), ("SHARED_STRINGS", "70000"), ("TEXT_CHARS", "9000000")):
+        monkeypatch.setenv(f"ELEVRA_INTAKE_MAX_{name}", value)
+    limits = AppResource.from_settings(Settings.from_env()).intake_limits()
+    assert (limits.max_sheets, limits.max_shared_strings, limits.max_text_chars) == (5, 70_000, 9_000_000)
+    assert limits.max_rows == IntakeLimits().max_rows  # the others keep intake's defaults
+    assert "has more than 5 sheets" in refused(bombs.many_sheets(tmp_path / "b.xlsx", sheets=6, row=10), limits)
+
+
 def test_rows_skipped_before_a_far_value_count_as_cells(tmp_path):
     reason = refused(bombs.many_sheets(tmp_path / "b.xlsx", sheets=3, row=2_000), IntakeLimits(max_cells=5_000))
     assert "spans more than 5,000 cells" in reason and "the empty rows between values" in reason

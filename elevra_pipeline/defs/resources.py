@@ -33,6 +33,9 @@ class AppResource(dg.ConfigurableResource):
     intake_max_file_mb: float | None = None
     intake_max_rows: int | None = None
     intake_max_cells: int | None = None
+    intake_max_sheets: int | None = None
+    intake_max_shared_strings: int | None = None
+    intake_max_text_chars: int | None = None
     upload_bucket: str | None = None  # s3://bucket/prefix instead of `upload_dir`
     results_bucket: str | None = None  # s3://bucket/prefix for result workbooks
     timezone: str = "America/Los_Angeles"  # the team's: times in e-mails
@@ -62,6 +65,9 @@ class AppResource(dg.ConfigurableResource):
             intake_max_file_mb=settings.intake_max_file_mb,
             intake_max_rows=settings.intake_max_rows,
             intake_max_cells=settings.intake_max_cells,
+            intake_max_sheets=settings.intake_max_sheets,
+            intake_max_shared_strings=settings.intake_max_shared_strings,
+            intake_max_text_chars=settings.intake_max_text_chars,
             upload_bucket=settings.upload_bucket,
             results_bucket=settings.results_bucket,
             timezone=settings.timezone,
@@ -100,7 +106,14 @@ class AppResource(dg.ConfigurableResource):
         )
 
     def intake_limits(self) -> IntakeLimits:
-        return intake_limits(self.intake_max_file_mb, self.intake_max_rows, self.intake_max_cells)
+        return intake_limits(
+            self.intake_max_file_mb,
+            self.intake_max_rows,
+            self.intake_max_cells,
+            self.intake_max_sheets,
+            self.intake_max_shared_strings,
+            self.intake_max_text_chars,
+        )
 
     def quotas(self) -> QuotaConfig:
         return load_quotas(self.quotas_file or DEFAULT_QUOTAS_FILE)
