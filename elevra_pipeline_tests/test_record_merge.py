@@ -71,6 +71,8 @@ def test_two_batches_of_one_upload_that_disagree_are_reported_not_flipped(repo):
     insert_structured(repo, _batch(COUNTY_LIST[:1]), BASE, source=Source.of(upload))
     assert _candidates(repo)["Ann Lee"][0] == "Democratic"
     assert [c.action for c in repo.changes_of_upload(upload.id)].count("conflict") == 1
+    insert_structured(repo, _batch(COUNTY_LIST[:1]), BASE, source=Source.of(upload))  # a re-run inserts it again
+    assert [c.action for c in repo.changes_of_upload(upload.id)].count("conflict") == 1  # said once, not twice
 
 
 def test_the_same_candidate_under_a_nickname_from_another_upload_is_one_record(repo):

@@ -411,6 +411,22 @@ class Repository:
         self, session: Session, record_type: str, record_id: int, changes: list, upload_id: int | None, label: str
     ) -> None:
         now = datetime.now(timezone.utc)
+        if any(str(c.action) == "conflict" for c in changes):  # a conflict is said once per upload, however
+            said = set(  # many times its batch is inserted again (a re-run, a revision)
+                session.execute(
+                    select(RecordChange.field, RecordChange.new_value).where(
+                        RecordChange.record_type == record_type,
+                        RecordChange.record_id == record_id,
+                        RecordChange.upload_id == upload_id,
+                        RecordChange.action == "conflict",
+                    )
+                ).all()
+            )
+            changes = [
+                c
+                for c in changes
+                if str(c.action) != "conflict" or (c.field, None if c.new is None else str(c.new)) not in said
+            ]
         session.add_all(
             RecordChange(
                 record_type=record_type,
