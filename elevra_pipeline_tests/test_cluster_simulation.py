@@ -103,7 +103,9 @@ def test_an_object_in_the_bucket_ends_in_the_final_email_with_nothing_shared_but
             finals = [n for u in uploads for n in repo.notifications(u.id) if n.kind == "final" and n.status == "sent"]
             runs = instance.get_run_records(filters=dg.RunsFilter(job_name="process_upload"))
             ended = len(runs) == 2 and all(r.dagster_run.is_finished for r in runs) and not _workers_in(scratch)
-            if len(uploads) == 2 and len(finals) == 3 and ended:  # Springfield's uploader, and twice the team
+            listed = [o["Key"] for o in s3.list_objects_v2(Bucket="elevra", Prefix="incoming/").get("Contents", [])]
+            put_away = not [key for key in listed if not key.startswith("incoming/elevra-files/")]  # next tick
+            if len(uploads) == 2 and len(finals) == 3 and ended and put_away:  # Ann's, and twice the team's
                 break
             if "Caught an error" in (tmp_path / "daemon.log").read_text():
                 break  # a run could not be launched: no need to wait
