@@ -5,8 +5,6 @@ the instance is `deploy/k8s/dagster.yaml` with that launcher and compute logs in
 
 import email
 import os
-import subprocess
-import sys
 import time
 from email import policy
 from pathlib import Path
@@ -20,7 +18,7 @@ from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.quotas.limits import parse_quotas
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline_tests.test_production_postgres import QUOTAS, REPO_ROOT, _stop
+from elevra_pipeline_tests.test_production_postgres import QUOTAS, REPO_ROOT, _stop, dagster_process
 
 pytestmark = pytest.mark.postgres
 
@@ -82,14 +80,7 @@ def test_an_object_in_the_bucket_ends_in_the_final_email_with_nothing_shared_but
         "TMPDIR": str(tmp_path),
     }
     logs = open(tmp_path / "daemon.log", "w")
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=logs,
-        stderr=logs,
-        start_new_session=True,
-    )
+    daemon = dagster_process(["dagster-daemon", "run"], env, logs)
     repo = Repository(migrated_engine(postgres_url))
     s3.put_object(Bucket="elevra", Key="incoming/springfield.csv", Body=_csv("Springfield", 6))
     s3.put_object(Bucket="elevra", Key="incoming/springfield.csv.json", Body=b'{"uploader_email": "ann@example.org"}')

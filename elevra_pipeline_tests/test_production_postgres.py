@@ -50,6 +50,20 @@ def _csv(path: Path, place: str, races: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def dagster_process(command: list[str], env: dict, logs) -> subprocess.Popen:
+    """A Dagster command of this environment on the project's workspace, in a session of its own (what
+    it starts, `_stop` stops too)."""
+    program = str(Path(sys.executable).parent / command[0])
+    return subprocess.Popen(
+        [program, *command[1:], "-w", "workspace.yaml"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=logs,
+        stderr=logs,
+        start_new_session=True,
+    )
+
+
 def _stop(processes: list[subprocess.Popen]) -> None:
     """Stop the daemon and webserver, then whatever they started (code servers, run workers) in their
     process groups, so no process outlives the test."""
@@ -89,25 +103,10 @@ def test_daemon_and_webserver_on_postgres_complete_three_uploads_with_shared_quo
         "ELEVRA_QUOTAS_FILE": str(quotas_file),
         "ELEVRA_GEMINI_BASE_URL": emulator.base_url,
     }
-    bin_dir = Path(sys.executable).parent
     logs = open(tmp_path / "dagster.log", "w")
     processes = [
-        subprocess.Popen(
-            [str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=logs,
-            stderr=logs,
-            start_new_session=True,
-        ),
-        subprocess.Popen(
-            [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=logs,
-            stderr=logs,
-            start_new_session=True,
-        ),
+        dagster_process(["dagster-daemon", "run"], env, logs),
+        dagster_process(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, logs),
     ]
     repo = Repository(migrated_engine(postgres_url))
     try:

@@ -1,7 +1,6 @@
 """The log of what was done through the API and by whom. An action that needs its upload's partition
 run again says so (`wants_run`): the Dagster layer's `api_request_sensor` requests that run."""
 
-from datetime import datetime, timezone
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -9,6 +8,7 @@ from sqlalchemy import select
 from elevra_pipeline.api.auth import Actor
 from elevra_pipeline.api.tables import ApiAction
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.status import iso_utc
 
 
 class Action(StrEnum):
@@ -24,12 +24,6 @@ class Action(StrEnum):
     def needs_run(self) -> bool:
         """The upload's work goes on only once its partition runs again."""
         return self in (Action.REDO, Action.SKIP, Action.RESUME, Action.RETRY)
-
-
-def _iso(moment: datetime) -> str:
-    """UTC with `Z` (SQLite hands back naive datetimes: they were written in UTC)."""
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class ActionLog:
@@ -80,7 +74,7 @@ class ActionLog:
             return [
                 {
                     "id": a.id,
-                    "at": _iso(a.at),
+                    "at": iso_utc(a.at),
                     "by": a.actor,
                     "role": a.role,
                     "action": a.action,

@@ -88,47 +88,38 @@ def skip(
     return _take(api, actor, Action.SKIP, upload, do, batch_key=key, reason=body.reason)
 
 
-@router.post("/uploads/{upload_id}/pause", summary="Pause the upload's model work")
-def pause(
-    body: Reason | None = None,
-    actor: Actor = Depends(admin),
-    upload: Upload = Depends(existing),
-    api: ApiServices = Depends(services),
-) -> dict:
-    do = lambda: actions.set_paused(api.repo, upload.id, True)  # noqa: E731
-    return _take(api, actor, Action.PAUSE, upload, do, reason=_why(body))
+def _upload_action(action: Action, summary: str, do: Callable[[ApiServices, Upload, str], str]) -> None:
+    """`POST /uploads/{upload_id}/<action>`: the action on the whole upload, with an optional reason."""
+
+    def take(
+        body: Reason | None = None,
+        actor: Actor = Depends(admin),
+        upload: Upload = Depends(existing),
+        api: ApiServices = Depends(services),
+    ) -> dict:
+        why = _why(body)
+        return _take(api, actor, action, upload, lambda: do(api, upload, why), reason=why)
+
+    router.post(f"/uploads/{{upload_id}}/{action}", summary=summary, name=str(action))(take)
 
 
-@router.post("/uploads/{upload_id}/resume", summary="Resume the upload's model work (its run is requested)")
-def resume(
-    body: Reason | None = None,
-    actor: Actor = Depends(admin),
-    upload: Upload = Depends(existing),
-    api: ApiServices = Depends(services),
-) -> dict:
-    do = lambda: actions.set_paused(api.repo, upload.id, False)  # noqa: E731
-    return _take(api, actor, Action.RESUME, upload, do, reason=_why(body))
-
-
-@router.post(
-    "/uploads/{upload_id}/cancel", summary="Cancel the upload: its unfinished batches, runs and Batch API jobs"
+_upload_action(
+    Action.PAUSE,
+    "Pause the upload's model work",
+    lambda api, upload, why: actions.set_paused(api.repo, upload.id, True),
 )
-def cancel(
-    body: Reason | None = None,
-    actor: Actor = Depends(admin),
-    upload: Upload = Depends(existing),
-    api: ApiServices = Depends(services),
-) -> dict:
-    do = lambda: actions.cancel_upload(api.repo, upload.id, api.notifier(), None, _why(body), api.batches)  # noqa: E731
-    return _take(api, actor, Action.CANCEL, upload, do, reason=_why(body))
-
-
-@router.post("/uploads/{upload_id}/retry", summary="Read the upload's stored file again (its run is requested)")
-def retry(
-    body: Reason | None = None,
-    actor: Actor = Depends(admin),
-    upload: Upload = Depends(existing),
-    api: ApiServices = Depends(services),
-) -> dict:
-    do = lambda: actions.reopen_upload(api.repo, upload.id, _why(body), files=api.files())  # noqa: E731
-    return _take(api, actor, Action.RETRY, upload, do, reason=_why(body))
+_upload_action(
+    Action.RESUME,
+    "Resume the upload's model work (its run is requested)",
+    lambda api, upload, why: actions.set_paused(api.repo, upload.id, False),
+)
+_upload_action(
+    Action.CANCEL,
+    "Cancel the upload: its unfinished batches, runs and Batch API jobs",
+    lambda api, upload, why: actions.cancel_upload(api.repo, upload.id, api.notifier(), None, why, api.batches),
+)
+_upload_action(
+    Action.RETRY,
+    "Read the upload's stored file again (its run is requested)",
+    lambda api, upload, why: actions.reopen_upload(api.repo, upload.id, why, files=api.files()),
+)

@@ -92,14 +92,15 @@ def upload_batches(
         return
     known = repo.batches(upload.id)
     files = app.files()
-    if known and not files.exists(upload.stored_path):
+    is_stored = files.exists(upload.stored_path)  # one look (a request, on object storage)
+    if known and not is_stored:
         context.log.info("the raw file was purged after completion; re-using the stored batches")
         yield dg.MaterializeResult(metadata={"batches": len(known), "raw_file": "purged"})
         return
     try:
         if upload.status == UploadStatus.REJECTED:
             raise UnusableUploadError(upload.failure_reason)
-        if not files.exists(upload.stored_path):
+        if not is_stored:
             raise UnusableUploadError(
                 f"the uploaded file '{upload.original_filename}' is no longer stored; upload it again"
             )

@@ -63,7 +63,7 @@ def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) ->
         "status": upload.status,
         "paused": bool(upload.paused),
         "reason": upload.failure_reason,
-        "created_at": _iso(upload.created_at),
+        "created_at": iso_utc(upload.created_at),
         "progress": {
             "batches_done": done,
             "batches_total": len(batches),
@@ -133,7 +133,7 @@ def upload_document(repo: Repository, upload, quotas: QuotaConfig, detail: bool 
     return _upload_json(repo, upload, quotas, detail)
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso_utc(moment: datetime | None) -> str | None:
     """UTC, `Z`-suffixed (SQLite hands back naive datetimes: they were written in UTC)."""
     if moment is None:
         return None
@@ -150,7 +150,7 @@ def status_document(repo: Repository, upload_id: int | None = None, quotas: Quot
     else:
         uploads = [u for u in [repo.get_upload_by_id(upload_id)] if u is not None]
     return {
-        "generated_at": _iso(datetime.now(timezone.utc)),
+        "generated_at": iso_utc(datetime.now(timezone.utc)),
         "paused_all": repo.control("pause_all") is not None,
         "uploads": [_upload_json(repo, u, quotas, detail=upload_id is not None) for u in uploads],
     }
