@@ -101,5 +101,9 @@ class ApiServices:
 
     def workbook(self, upload) -> bytes | None:
         """The upload's result workbook as stored now, None when there is none (yet, or any more)."""
-        files = self.files()
-        return files.read_bytes(upload.workbook_path) if files.exists(upload.workbook_path) else None
+        if not upload.workbook_path:
+            return None
+        try:
+            return self.files().read_bytes(upload.workbook_path)  # one request on object storage
+        except FileNotFoundError:
+            return None
