@@ -4,6 +4,7 @@
 import asyncio
 import json
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -167,6 +168,8 @@ def test_the_eta_follows_the_limits_in_force_and_the_measured_answer_time(sqlite
     )
     declared = queue_snapshot(repo, upload, quotas, concurrency=1000)["eta_seconds"]
     assert declared == pytest.approx(120 + 12)  # 120 calls at 60 a minute, then at 600 a minute
+    at = datetime(2026, 12, 1, 21, 21, 51, tzinfo=timezone.utc)  # 132 s later is 21:24:03: promised by 21:25
+    assert queue_snapshot(repo, upload, quotas, concurrency=1000, now=at)["eta"] == "about 2 min (by 21:25 UTC)"
     ledger = QuotaLedger.for_config(repo.engine, quotas)
     now = time.time()
     for i in range(31):

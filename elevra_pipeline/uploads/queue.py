@@ -26,6 +26,12 @@ def _unfinished(repo: Repository, upload_id: int) -> int:
     return sum(b.status not in DONE_BATCHES for b in repo.batches(upload_id))
 
 
+def finish_minute(finish: datetime) -> datetime:
+    """The minute to promise: `finish` rounded up, so "by 13:22" is never a minute already under way."""
+    whole = finish.replace(second=0, microsecond=0)
+    return whole if whole == finish else whole + timedelta(minutes=1)
+
+
 def queue_snapshot(
     repo: Repository,
     upload,
@@ -48,11 +54,11 @@ def queue_snapshot(
         latency = repo.recent_latency_seconds(first) or SECONDS_PER_CALL
         quota_bound = work / stage_rate(config, stage, limits_of)
         seconds += max(quota_bound, latency * -(-work // max(1, concurrency)))
-    finish = now + timedelta(seconds=seconds)
+    by = finish_minute(now + timedelta(seconds=seconds))
     return {
         "uploads_ahead": len(ahead),
         "batches_ahead": batches_ahead,
         "batches": own,
         "eta_seconds": round(seconds),
-        "eta": f"about {max(1, round(seconds / 60))} min (by {finish.astimezone(ZoneInfo(zone)):%H:%M %Z})",
+        "eta": f"about {max(1, round(seconds / 60))} min (by {by.astimezone(ZoneInfo(zone)):%H:%M %Z})",
     }
