@@ -229,6 +229,20 @@ def cmd_bench(args) -> int:
 
         results = run_hostile(say=lambda line: print(line, flush=True), cap_mb=args.memory_cap_mb)
         return 0 if all(map(held, results.values())) else 1
+    if args.what == "intake" and args.corpus:
+        from elevra_pipeline.bench.corpus import scoreboard
+
+        scores = scoreboard(Path(args.corpus), say=lambda line: print(line, flush=True))
+        print(
+            json.dumps(
+                {
+                    "files": len(scores),
+                    "right": sum(s.right for s in scores),
+                    "wrong": [s.file for s in scores if not s.right],
+                }
+            )
+        )
+        return 0
     if args.what == "intake":
         from elevra_pipeline.bench.intake_bench import run as run_intake
 
@@ -521,6 +535,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     p.add_argument(
         "--hostile", action="store_true", help="intake: small files built to take gigabytes, each in its own process"
+    )
+    p.add_argument(
+        "--corpus",
+        metavar="DIR",
+        help="intake: score every real list of DIR against its expected-values script (fixtures/real/CORPUS.md)",
     )
     p.add_argument(
         "--memory-cap-mb", type=int, default=3072, help="--hostile: address space each reading process may take"

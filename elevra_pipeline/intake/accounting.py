@@ -22,6 +22,8 @@ class DropReason(StrEnum):
     MARKED_UNUSED = "marked 'do not use' in the list"
     NOT_ON_BALLOT = "not on the ballot (its status says so; include_not_on_ballot keeps it)"
     RESULT_SHEET = "a result workbook sent back: only its Needs Re-upload sheet is read"
+    NOT_A_CANDIDATE = "not a candidate (a write-in line, no preference, a total or over/under votes)"
+    MEASURE_CHOICE = "a ballot measure's choice (Yes/No…): the contest is a measure, not an election with candidates"
 
 
 @dataclass
@@ -64,6 +66,8 @@ class IntakeReport:
     returned_from: dict | None = None
     # people the list marks not on the ballot: {name, status, office, election_date}, to update a stored candidate
     not_on_ballot: list[dict] = field(default_factory=list)
+    # ballot measures the list holds (Yes/No choices): {sheet, contest, choices}; reported, never stored as elections
+    measures: list[dict] = field(default_factory=list)
 
     def drop(self, sheet: str, row: int, reason: str, detail: str = "") -> None:
         """Record a dropped row; consecutive rows with one reason and no detail become one range."""
@@ -104,4 +108,5 @@ class IntakeReport:
             "dropped_by_reason": self.dropped_by_reason(),
             "returned_from": self.returned_from,
             "not_on_ballot": self.not_on_ballot,
+            "measures": self.measures,
         }
