@@ -152,16 +152,27 @@ def test_a_list_without_dates_becomes_batches_needing_reupload_with_a_plain_reas
     assert batch.problem == MISSING_DATE and "--election-date" in batch.problem
 
 
-def test_upload_defaults_fill_what_the_rows_leave_out_but_never_overwrite_a_cell(tmp_path):
+def test_what_the_admin_gives_wins_over_a_column_they_did_not_name(tmp_path):
+    """A `Date` column may be a filing date: the election date the admin gives is every row's."""
     path = tmp_path / "city.csv"
     path.write_text("FIRST NAME,LAST NAME,OFFICE,Date\nAnn,Lee,Mayor,\nBo,Chan,Mayor,2026-06-02\n")
     options = parse_options({"election_date": "2026-11-03", "state": "PA"}, {"jurisdiction": "City of Philadelphia"})
     parsed = read_upload(path, options)
     assert [(r["election_date"], r["jurisdiction"], r["state"]) for r in parsed.rows] == [
         ("2026-11-03", "City of Philadelphia", "PA"),
-        ("2026-06-02", "City of Philadelphia", "PA"),
+        ("2026-11-03", "City of Philadelphia", "PA"),
     ]
-    assert parsed.report.sheets[0].defaults_used == {"election_date": 1, "state": 2, "jurisdiction": 2}
+    assert parsed.report.sheets[0].defaults_used == {"election_date": 2, "state": 2, "jurisdiction": 2}
+    (date_column,) = [m for m in parsed.report.sheets[0].mapping if m["column"] == "Date"]
+    assert date_column["role"] == "unused" and "election_date (2026-11-03) wins" in date_column["why"]
+
+
+def test_a_column_the_admin_names_wins_over_their_upload_wide_date(tmp_path):
+    path = tmp_path / "city.csv"
+    path.write_text("FIRST NAME,LAST NAME,OFFICE,Date\nAnn,Lee,Mayor,\nBo,Chan,Mayor,2026-06-02\n")
+    options = parse_options({"election_date": "2026-11-03", "columns": {"Date": "election_date"}})
+    parsed = read_upload(path, options)
+    assert [r["election_date"] for r in parsed.rows] == ["2026-11-03", "2026-06-02"]  # the option fills the blank
 
 
 @pytest.mark.parametrize(

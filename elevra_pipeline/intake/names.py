@@ -7,7 +7,8 @@ import re
 
 from nameparser import HumanName
 
-FORMAT = '{first} "{nickname}" {middle} {last} {suffix}'
+FORMAT = '{title} {first} "{nickname}" {middle} {last} {suffix}'  # a title is part of the name as published
+_CAPITALISED_PARTICLES = {"st": "St", "st.": "St.", "ste": "Ste", "mac": "Mac", "mc": "Mc"}  # St Clair, Mac Donald
 _SUFFIX_ONLY = re.compile(r",\s*(jr|sr|ii|iii|iv|v|md|phd|esq)\.?\s*$", re.I)
 
 
@@ -29,5 +30,27 @@ def published_name(name: str, capitals: bool) -> str:
     human = HumanName(name, string_format=FORMAT)
     if capitals:
         human.capitalize(force=True)
-    text = " ".join(str(human).replace('""', "").split())
-    return text or name
+    parts = str(human).replace('""', "").split()
+    text = " ".join(_CAPITALISED_PARTICLES.get(p, p) if i else p for i, p in enumerate(parts))
+    return text if _words(text) == _words(name) else _cased_words(name, capitals)
+
+
+def _words(name: str) -> list[str]:
+    return sorted(re.sub(r"[^\w]+", " ", name.casefold()).split())
+
+
+def _cased_words(name: str, capitals: bool) -> str:
+    """Every word kept, in reading order, when the parser would lose one: each word cased on its own."""
+    if last_first(name):
+        last, first = name.split(",", 1)
+        name = f"{first} {last}"
+    words = name.split()
+    if capitals:
+        words = [_cap(w) for w in words]
+    return " ".join(words)
+
+
+def _cap(word: str) -> str:
+    human = HumanName(word)
+    human.capitalize(force=True)
+    return str(human) or word.capitalize()

@@ -12,6 +12,7 @@ from typing import Callable
 
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.accounting import DropReason, IntakeReport, SheetReport
+from elevra_pipeline.intake.ballot_lines import incumbent_mark, measure_lines, not_a_candidate
 from elevra_pipeline.intake.batching import normalize_date
 from elevra_pipeline.intake.column_checks import check_mapping, results_columns
 from elevra_pipeline.intake.contests import (
@@ -94,9 +95,24 @@ def _read_sheets(path: Path, limits: IntakeLimits) -> tuple[list[RawSheet], dict
     return read_xlsx(path, limits), {}
 
 
+_ELECTION_WORDS = re.compile(r"\belection\b|\bprimary\b|\bgeneral\b|\brunoff\b|\bcaucus\b", re.I)
+_NOT_ELECTION_DATE = re.compile(
+    r"\b(run|report|printed|print|generated|as of|updated|created|prepared|filing|filed|through|deadline|date of "
+    r"pick|pick-?up|certified on|page)\b",
+    re.I,
+)
+
+
+def election_line(cell: str) -> bool:
+    """A title line that dates the election ('General Election, Nov 3, 2026'), not the report ('Run date:
+    12/01/2026', 'Printed 3/4/2026', 'Filing deadline …')."""
+    return bool(_ELECTION_WORDS.search(cell)) and not _NOT_ELECTION_DATE.search(cell)
+
+
 def title_date(lines: list[list[str]]) -> str | None:
-    """The one date written in the title lines above the header (e.g. 'General Election, Nov 3, 2026')."""
-    found = {normalize_date(m.group(0)) for line in lines for cell in line for m in _TITLE_DATE.finditer(cell)}
+    """The one date written in the title lines above the header that say election."""
+    texts = [" ".join(c for c in line if c) for line in lines]
+    found = {normalize_date(m.group(0)) for text in texts if election_line(text) for m in _TITLE_DATE.finditer(text)}
     found = {d for d in found if plausible_date(d)}
     return found.pop() if len(found) == 1 else None
 
@@ -189,11 +205,43 @@ def _row_record(row: list[str], headers: list[str], mapping: ColumnMapping) -> d
     return record
 
 
-def _apply_defaults(record: dict, options: UploadOptions, sheet_date: str | None, used: dict[str, int]) -> None:
-    """The upload's options fill what a row leaves empty, and a date the row gives unreadably."""
+ADMIN_ROLES = {  # option -> the role whose column it overrides
+    "election_date": Role.ELECTION_DATE,
+    "jurisdiction": Role.JURISDICTION,
+    "state": Role.STATE,
+    "election_type": Role.ELECTION_TYPE,
+}
+
+
+def admin_wins(headers: list[str], mapping: ColumnMapping, options: UploadOptions) -> set[str]:
+    """What the admin says for the whole upload wins over a column they did not name in `columns`
+    (a `Date of Pick-up` column is not the election date the admin gave): those columns are not used.
+    The options that win, for `_apply_defaults`."""
+    winning = set()
+    for option, role in ADMIN_ROLES.items():
+        column = mapping.column_of(role)
+        if not getattr(options, option) or (column is not None and mapping.decided_by[column] == Decision.OVERRIDE):
+            continue
+        winning.add(option)
+        if column is not None:
+            mapping.assign(column, Role.IGNORE, mapping.decided_by[column])
+            mapping.notes[column] = (
+                f"not used: the upload's {option} ({getattr(options, option)}) wins over it; name the column in "
+                "`columns` to use it instead"
+            )
+    if "election_date" in winning and (code := mapping.column_of(Role.ELECTION_CODE)) is not None:
+        mapping.notes.setdefault(code, "its dates are not used: the upload's election_date wins")
+    return winning
+
+
+def _apply_defaults(
+    record: dict, options: UploadOptions, sheet_date: str | None, used: dict[str, int], winning: set[str]
+) -> None:
+    """The upload's options set what the admin gave for every row (`admin_wins`), and fill what a row
+    leaves empty; a title line's election date fills a date the row lacks or gives unreadably."""
 
     def fill(name: str, value: str | None, unusable=lambda v: not v) -> None:
-        if value and unusable(record[name]):
+        if value and (name in winning or unusable(record[name])) and record[name] != value:
             record[name] = value
             used[name] = used.get(name, 0) + 1
 
@@ -229,6 +277,32 @@ def _marked(record: dict, status: str, options: UploadOptions, sheet_date: str |
         "office": record["office"],
         "election_date": normalize_date(read_numeric_date(day, order) or day),
     }
+
+
+def _without_measures(read: list[tuple[int, dict]], sheet: str, report: IntakeReport) -> list[tuple[int, dict]]:
+    """The rows of ballot measures (every line a choice: Yes/No, For/Against…) are dropped and the
+    measure reported: a measure is not an election with candidates."""
+    contests: dict[tuple, list[tuple[int, dict]]] = {}
+    for number, record in read:
+        key = tuple(record[f].casefold() for f in ("jurisdiction", "office", "district", "election_date"))
+        contests.setdefault(key, []).append((number, record))
+    measures = set()
+    for key, members in contests.items():
+        if measure_lines([r["candidate_name"] for _, r in members]):
+            measures.add(key)
+            first = members[0][1]
+            choices = list(dict.fromkeys(r["candidate_name"] for _, r in members))
+            contest = " ".join(filter(None, (first["jurisdiction"], first["office"], first["district"])))
+            report.measures.append({"sheet": sheet, "contest": contest[:300], "choices": choices[:10]})
+            for number, record in members:
+                report.drop(sheet, number, DropReason.MEASURE_CHOICE, f"{contest}: {record['candidate_name']}"[:200])
+    if not measures:
+        return read
+    return [
+        (n, r)
+        for n, r in read
+        if tuple(r[f].casefold() for f in ("jurisdiction", "office", "district", "election_date")) not in measures
+    ]
 
 
 def _date_order(headers, data, mapping: ColumnMapping, options: UploadOptions, report: SheetReport) -> DateOrder:
@@ -272,6 +346,7 @@ def _read_table(
         )
     mapping = _map_columns(sheet, headers, data, options, ask_model, sheet_report)
     flag_columns = status_flag_columns(headers, mapping)
+    winning = admin_wins(headers, mapping, options)
     sheet_report.mapping = mapping.describe(headers)
     missing = mapping.missing_required()
     if missing:
@@ -321,8 +396,12 @@ def _read_table(
                 "the name is a formula with no saved value" if unvalued else " | ".join(c for c in row if c)[:200],
             )
             continue
+        if not_a_candidate(record["candidate_name"]):
+            report.drop(sheet.name, number, DropReason.NOT_A_CANDIDATE, record["candidate_name"][:200])
+            continue
         record["election_date"] = read_numeric_date(record["election_date"], date_order) or record["election_date"]
         record["candidate_name"], noted = status_in_name(record["candidate_name"])
+        record["candidate_name"], record["incumbent"] = incumbent_mark(record["candidate_name"])
         record["candidate_name"] = published_name(record["candidate_name"], capitals)
         flagged = [status_flag(headers[c], row[c]) for c in flag_columns if c < len(row)]
         status = record.pop("status") or noted or ", ".join(filter(None, flagged))
@@ -331,8 +410,9 @@ def _read_table(
             report.not_on_ballot.append(_marked(record, status, options, sheet_date, date_order))
             continue
         apply_contest_rules(record, seat_label)
-        _apply_defaults(record, options, sheet_date, sheet_report.defaults_used)
+        _apply_defaults(record, options, sheet_date, sheet_report.defaults_used, winning)
         read.append((number, record))
+    read = _without_measures(read, sheet.name, report)
     sheet_report.mapping_note = "; ".join(filter(None, [sheet_report.mapping_note, *_type_untyped(read)]))
     fixes = party_spellings([r["party"] for _, r in read])
     rows = []

@@ -1,0 +1,61 @@
+"""Lines of a list that name no person, and marks that are not part of a name.
+
+Results exports and abstracts list more than candidates under a contest: a write-in line, "No
+Preference", "Uncommitted", over and under votes, totals, scattering. None is a candidate. A contest
+whose lines are all choices (Yes/No, For/Against, Approved/Rejected, Retain) or the text of a
+question is a ballot measure, not an election with candidates. An incumbent's mark (`*Jon Tester`,
+`Jon Tester (I)`, `Jon Tester, Inc.`) says who holds the seat and is not part of the name.
+"""
+
+import re
+
+_NOT_A_PERSON = re.compile(
+    r"^(?:(?:total|totals|grand total|total votes(?: cast)?|votes cast|ballots cast|registered voters|"
+    r"(?:un)?qualified write[- ]?ins?|write[- ]?ins?(?: votes| totals?)?|scattering|scattered|"
+    r"over ?votes?|under ?votes?|overvotes?|undervotes?|blank(?: votes| ballots)?|blanks|void|spoiled|"
+    r"no preference|uncommitted|none of (?:the above|these candidates)|no candidate|no candidates? filed|"
+    r"vacant|not assigned|times (?:over|under) ?voted|rejected ballots|exhausted(?: ballots)?)"
+    r"[\s.:*()-]*)$",
+    re.I,
+)
+_CHOICE = re.compile(
+    r"^(?:yes|no|for|against|approved?|rejected?|adopted|not adopted|retain|do not retain|not retain|"
+    r"bonds? yes|bonds? no|levy yes|levy no|yes for (?:approval|the measure)|no against|"
+    r"for (?:the )?(?:proposition|amendment|measure|question|levy|bonds?|tax|approval|adoption)|"
+    r"against (?:the )?(?:proposition|amendment|measure|question|levy|bonds?|tax|approval|adoption))"
+    r"\b[\s\w,.()'-]{0,40}$",
+    re.I,
+)
+_QUESTION_WORDS = re.compile(r"\b(shall|should|amendment|proposition|question|measure|referendum|levy|bond)\b", re.I)
+_INCUMBENT = re.compile(
+    r"^\s*\*\s*(?P<a>.+?)\s*$|^(?P<b>.+?)\s*(?:\*|\((?:i|inc\.?|incumbent)\)|,?\s+(?:inc\.|incumbent))\s*$",
+    re.I,
+)
+
+
+def not_a_candidate(name: str) -> bool:
+    """A line that names no person: a write-in line, no preference, a total, over/under votes."""
+    return bool(_NOT_A_PERSON.match(" ".join(name.split())))
+
+
+def measure_choice(name: str) -> bool:
+    """A ballot measure's choice (Yes, No, For the Levy, Retain…) or the text of the question itself."""
+    text = " ".join(name.split())
+    question = len(text.split()) >= 8 and (text.endswith("?") or _QUESTION_WORDS.search(text) is not None)
+    return bool(_CHOICE.match(text)) or question
+
+
+def measure_lines(names: list[str]) -> bool:
+    """A contest whose every line is a choice (at least one Yes/No-like choice) is a ballot measure."""
+    return (
+        bool(names) and all(measure_choice(n) or not_a_candidate(n) for n in names) and any(map(measure_choice, names))
+    )
+
+
+def incumbent_mark(name: str) -> tuple[str, bool]:
+    """('Jon Tester', True) from '*Jon Tester', 'Jon Tester (I)' or 'Jon Tester, Inc.'; (name, False) otherwise."""
+    match = _INCUMBENT.match(name)
+    if not match:
+        return name, False
+    bare = (match.group("a") or match.group("b") or "").strip()
+    return (bare, True) if re.search(r"[^\W\d_]", bare) else (name, False)
