@@ -231,7 +231,8 @@ def test_a_wrong_mapping_from_the_model_is_caught_through_the_pipeline(sqlite_ur
     path = tmp_path / "md_filings.csv"
     path.write_text(
         "Who,Running For,Polling Place County\n"
-        "Ann Lee,County Council,Prince George's County\nBo Diaz,County Council,Prince George's County\n"
+        "Ann Lee,Prince George's County Council,Prince George's County\n"
+        "Bo Diaz,Prince George's County Council,Prince George's County\n"
     )
     repo = Repository(migrated_engine(sqlite_url))
     options = {"election_date": "2026-06-23"}
@@ -253,7 +254,8 @@ def test_a_refused_proposal_goes_back_to_the_model_with_the_reason(sqlite_url, i
     path = tmp_path / "fec_style.csv"
     path.write_text(
         "Committee Name,Filer,Office,Election Date\n"
-        "Friends of Ann Lee,Ann Lee,Mayor,2026-11-03\nBo Diaz for Mayor,Bo Diaz,Mayor,2026-11-03\n"
+        "Friends of Ann Lee,Ann Lee,Mayor of Springfield,2026-11-03\n"
+        "Bo Diaz for Mayor,Bo Diaz,Mayor of Springfield,2026-11-03\n"
     )
     repo = Repository(migrated_engine(sqlite_url))
     upload = register_file(repo, path, Settings.from_env().file_store(), None, False, {}).upload

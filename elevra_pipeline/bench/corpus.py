@@ -21,31 +21,20 @@ from elevra_pipeline.intake.accounting import DropReason
 from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import read_upload
+from elevra_pipeline.intake.states import STATES
 from elevra_pipeline.records.parties import stored_party
 from elevra_pipeline.records.row_truth import RowName
 
 MEASURES = ("contests", "candidates", "names", "districts", "parties", "jurisdictions", "dates", "not_candidates")
 MEASURES += ("measures",)
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
-STATES = {
-    "AL": "alabama", "AK": "alaska", "AZ": "arizona", "AR": "arkansas", "CA": "california", "CO": "colorado",
-    "CT": "connecticut", "DE": "delaware", "DC": "district of columbia", "FL": "florida", "GA": "georgia",
-    "HI": "hawaii", "ID": "idaho", "IL": "illinois", "IN": "indiana", "IA": "iowa", "KS": "kansas",
-    "KY": "kentucky", "LA": "louisiana", "ME": "maine", "MD": "maryland", "MA": "massachusetts",
-    "MI": "michigan", "MN": "minnesota", "MS": "mississippi", "MO": "missouri", "MT": "montana",
-    "NE": "nebraska", "NV": "nevada", "NH": "new hampshire", "NJ": "new jersey", "NM": "new mexico",
-    "NY": "new york", "NC": "north carolina", "ND": "north dakota", "OH": "ohio", "OK": "oklahoma",
-    "OR": "oregon", "PA": "pennsylvania", "RI": "rhode island", "SC": "south carolina", "SD": "south dakota",
-    "TN": "tennessee", "TX": "texas", "UT": "utah", "VT": "vermont", "VA": "virginia", "WA": "washington",
-    "WV": "west virginia", "WI": "wisconsin", "WY": "wyoming",
-}  # fmt: skip
 _PARTIES = {
     "democratic": ("d", "dem", "democrat", "democratic", "democratic party", "democrat party"),
     "republican": ("r", "rep", "gop", "republican", "republican party"),
     "libertarian": ("l", "lib", "lbt", "libertarian", "libertarian party"),
     "green": ("g", "grn", "green", "green party"),
     "independent": ("i", "ind", "independent"),
-    "nonpartisan": ("np", "non", "nop", "nonpartisan", "non partisan", "nonpartisan party"),
+    "": ("np", "non", "nop", "nonpartisan", "non partisan", "nonpartisan party", "none", "no party"),  # no party
 }  # fmt: skip
 _PARTY = {alias: name for name, aliases in _PARTIES.items() for alias in aliases}
 _PLACE_WORDS = {"county", "city", "of", "town", "township", "village", "borough", "parish", "the", "and"}
@@ -203,7 +192,7 @@ def score_contests(want: list[Contest], got: list[Contest], state: str) -> dict:
 
     checks["districts"] = per_contest(lambda w, g: district_shown(w.district, g))
     checks["jurisdictions"] = per_contest(
-        lambda w, g: place_core(w.jurisdiction) <= set(words(f"{g.jurisdiction} {g.office}"))
+        lambda w, g: place_core(w.jurisdiction) <= set(words(f"{g.jurisdiction} {g.office} {g.district}"))
         if w.jurisdiction
         else statewide_place(g.jurisdiction, state)
     )

@@ -23,6 +23,7 @@ class DropReason(StrEnum):
     NOT_ON_BALLOT = "not on the ballot (its status says so; include_not_on_ballot keeps it)"
     RESULT_SHEET = "a result workbook sent back: only its Needs Re-upload sheet is read"
     NOT_A_CANDIDATE = "not a candidate (a write-in line, no preference, a total or over/under votes)"
+    REPEATED_LINE = "another line of a candidate already read in the same contest (e.g. the next precinct's)"
     MEASURE_CHOICE = "a ballot measure's choice (Yes/No…): the contest is a measure, not an election with candidates"
 
 

@@ -8,11 +8,16 @@ import pandas as pd
 from slugify import slugify
 
 from elevra_pipeline.intake.dates import NUMERIC_DATE, DateOrder, read_numeric_date
+from elevra_pipeline.intake.offices import missing_place
 from elevra_pipeline.intake.options import plausible_date
 
 MISSING_DATE = (
     "no election date: add an 'Election Date' column, or give the date for the whole file "
     '("election_date": "YYYY-MM-DD" in the sidecar, or --election-date) and upload it again'
+)
+MISSING_PLACE = (
+    "no place for this local race: add a jurisdiction column (the county, city or district it is for), or give "
+    'the place for the whole file ("jurisdiction": "…" in the sidecar, or --jurisdiction) and upload it again'
 )
 GROUP_FIELDS = ("jurisdiction", "office", "district", "election_date", "primary_party")
 
@@ -52,6 +57,13 @@ def date_problem(election_date: str) -> str | None:
     return None
 
 
+def contest_problem(election_date: str, office: str, district: str, jurisdiction: str, state: str) -> str | None:
+    """Why a contest cannot be stored as it is: no usable date, or a local race with no place (its
+    office and district name none: `County Treasurer`, `Dewey` names one)."""
+    unplaced = missing_place(f"{office} {district}", jurisdiction, state)
+    return date_problem(election_date) or (MISSING_PLACE if unplaced else None)
+
+
 def group_rows(rows: list[dict]) -> list[BatchDraft]:
     groups: dict[tuple, list[dict]] = {}
     labels: dict[tuple, tuple] = {}
@@ -68,7 +80,8 @@ def group_rows(rows: list[dict]) -> list[BatchDraft]:
         jurisdiction, office, district, date, primary = labels[key]
         digest = hashlib.sha1("|".join(key if primary else key[:4]).encode()).hexdigest()[:8]  # keys before primaries
         slug = slugify(f"{jurisdiction} {office} {district} {primary}", max_length=80) or "batch"
-        drafts.append(BatchDraft(f"{slug}-{digest}", jurisdiction, office, district, date, members, date_problem(date)))
+        problem = contest_problem(date, office, district, jurisdiction, members[0].get("state") or "")
+        drafts.append(BatchDraft(f"{slug}-{digest}", jurisdiction, office, district, date, members, problem))
     return drafts
 
 

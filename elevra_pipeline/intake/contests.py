@@ -230,3 +230,37 @@ def party_spellings(parties: list[str]) -> dict[str, str]:
             if close:
                 fixes[party] = next(c for c in common if c.casefold() == close[0])
     return fixes
+
+
+def office_word_spellings(offices: list[str]) -> dict[str, str]:
+    """A word of an office written once or twice like a word many offices use is that word, misspelt
+    (`03rd Dostrict Council` beside ten `District`s): {misspelt word: word}, matched without case."""
+    counts = Counter(w.casefold() for office in offices for w in re.findall(r"[A-Za-z]{5,}", office))
+    common = [w for w, n in counts.items() if n >= 5]
+    fixes = {}
+    for word, n in counts.items():
+        if n <= 2 and word not in common:
+            close = get_close_matches(word, common, n=2, cutoff=0.85)
+            if len(close) == 1 and one_letter_apart(word, close[0]):
+                fixes[word] = close[0]
+    return fixes
+
+
+def one_letter_apart(a: str, b: str) -> bool:
+    """Same length, one letter different: a slip, not another word (`Dostrict`/`District`)."""
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
+
+
+def respelt(office: str, fixes: dict[str, str]) -> str:
+    """The office with its misspelt words written as the list writes them elsewhere (case kept)."""
+    if not fixes:
+        return office
+
+    def fix(match: re.Match) -> str:
+        word = match.group(0)
+        right = fixes.get(word.casefold())
+        if not right:
+            return word
+        return right.upper() if word.isupper() else right.capitalize() if word[0].isupper() else right
+
+    return re.sub(r"[A-Za-z]{5,}", fix, office)

@@ -21,15 +21,25 @@ from elevra_pipeline.intake.contests import (
     inferred_election_type,
     marked_unused,
     not_on_ballot,
+    office_word_spellings,
     party_spellings,
     primary_contest,
+    respelt,
     status_flag,
     status_in_name,
 )
 from elevra_pipeline.intake.csv_source import read_csv
 from elevra_pipeline.intake.dates import DateOrder, read_numeric_date, survey
+from elevra_pipeline.intake.invariants import (
+    Finding,
+    contest_key,
+    filing_dates,
+    reporting_units,
+    state_contest_places,
+)
 from elevra_pipeline.intake.limits import IntakeLimits, check_file_size
 from elevra_pipeline.intake.names import all_capitals, published_name
+from elevra_pipeline.intake.offices import missing_place
 from elevra_pipeline.intake.options import UploadOptions, plausible_date
 from elevra_pipeline.intake.roles import REQUIRED_HINT, ColumnMapping, Decision, Role, map_by_alias, normalize_header
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
@@ -114,6 +124,41 @@ def title_date(lines: list[list[str]]) -> str | None:
     texts = [" ".join(c for c in line if c) for line in lines]
     found = {normalize_date(m.group(0)) for text in texts if election_line(text) for m in _TITLE_DATE.finditer(text)}
     found = {d for d in found if plausible_date(d)}
+    return found.pop() if len(found) == 1 else None
+
+
+_PLACE_KINDS = r"(?i:city and county|city|town|village|township|borough|county|parish)"
+_NAME = r"[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}"
+_TITLE_PLACE = re.compile(rf"\b({_PLACE_KINDS}\s+(?i:of)\s+{_NAME}|{_NAME}\s+(?i:county|parish|borough|township))\b")
+_NOT_PLACE_WORDS = set(
+    "official unofficial results result election elections general primary municipal candidate candidates report "
+    "summary special runoff list ballot certified final statement votes vote canvass abstract precinct precincts "
+    "cumulative qualified filing filed the for and november december january february march april may june july "
+    "august september october".split()
+)
+
+
+def _place_words(text: str) -> str:
+    """A place's own words: the title's other words ('Official Results', 'Municipal Election') cut away."""
+    words = text.split()
+    kinds = {"county", "parish", "borough", "township"}
+    if words[-1].casefold() in kinds:  # 'Official Results Lehigh County': the words before the kind
+        start = len(words) - 1
+        while start > 0 and words[start - 1].casefold() not in _NOT_PLACE_WORDS and start > len(words) - 4:
+            start -= 1
+        return " ".join(words[start:])
+    end = len(words)
+    while end > 2 and words[end - 1].casefold() in _NOT_PLACE_WORDS:
+        end -= 1
+    return " ".join(words[:end])
+
+
+def title_place(lines: list[list[str]]) -> str | None:
+    """The one place the title lines name ('City of Springfield - Candidates …', 'Dakota County General
+    Election'): the place of the sheet's local contests that name none themselves."""
+    texts = [" ".join(c for c in line if c) for line in lines]
+    found = {_place_words(m.group(1)) for text in texts for m in _TITLE_PLACE.finditer(text)}
+    found = {f for f in found if f.split()[-1].casefold() not in _NOT_PLACE_WORDS and len(f.split()) > 1}
     return found.pop() if len(found) == 1 else None
 
 
@@ -305,6 +350,57 @@ def _without_measures(read: list[tuple[int, dict]], sheet: str, report: IntakeRe
     ]
 
 
+FIELD_COLUMNS = {"jurisdiction": Role.JURISDICTION, "election_date": Role.ELECTION_DATE, "district": Role.DISTRICT}
+
+
+def _filing_dates(read, mapping: ColumnMapping, options: UploadOptions, winning, sheet_date) -> list[Finding]:
+    """Before the upload's defaults: a date column whose dates vary within contests is no election date."""
+    column = mapping.column_of(Role.ELECTION_DATE)
+    if "election_date" in winning or column is None or mapping.decided_by[column] == Decision.OVERRIDE:
+        return []
+    finding = filing_dates(read)
+    for _, record in read if finding else ():
+        record["election_date"] = ""
+    return [finding] if finding else []
+
+
+def _place_from_title(read, place: str, sheet_report: SheetReport) -> None:
+    """Local contests whose row and office name no place are the title line's place's."""
+    placed = 0
+    for _, record in read:
+        if missing_place(f"{record['office']} {record['district']}", record["jurisdiction"], record["state"]):
+            record["jurisdiction"] = place
+            placed += 1
+    if placed:
+        note = f"the place of {placed} local row(s), {place}, read from the title line"
+        sheet_report.mapping_note = "; ".join(filter(None, [sheet_report.mapping_note, note]))
+
+
+def _places(read, winning) -> list[Finding]:
+    """After the upload's defaults: a state's contests are the state's; a contest listed under several
+    places or districts with the same candidates is one."""
+    found = [state_contest_places(read)]
+    found += [reporting_units(read, f) for f in ("district", "jurisdiction") if f not in winning]
+    return [f for f in found if f]
+
+
+def _show_findings(found: list[Finding], headers, mapping: ColumnMapping, sheet_report: SheetReport) -> None:
+    """Each finding next to its column (the Columns sheet) and among the sheet's warnings (the e-mail)."""
+    for finding in found:
+        column = mapping.column_of(FIELD_COLUMNS[finding.field])
+        if column is None or mapping.decided_by[column] == Decision.OVERRIDE:
+            continue
+        label = finding.field.replace("_", " ")
+        if finding.column_refused:
+            mapping.assign(column, Role.IGNORE, mapping.decided_by[column])
+            mapping.notes[column] = f"not the {label}: {finding.text()}"
+            sheet_report.warnings.append(
+                f"column '{headers[column]}' is not the {label}: {finding.text()}; name it in `columns` if it is"
+            )
+        else:
+            sheet_report.warnings.append(f"column '{headers[column]}': {finding.text()}")
+
+
 def _date_order(headers, data, mapping: ColumnMapping, options: UploadOptions, report: SheetReport) -> DateOrder:
     """The order of the date column's numeric dates: the admin's, else what the column shows, else
     month-first, said on the sheet when its dates could be read either way (`intake.dates`)."""
@@ -347,9 +443,9 @@ def _read_table(
     mapping = _map_columns(sheet, headers, data, options, ask_model, sheet_report)
     flag_columns = status_flag_columns(headers, mapping)
     winning = admin_wins(headers, mapping, options)
-    sheet_report.mapping = mapping.describe(headers)
     missing = mapping.missing_required()
     if missing:
+        sheet_report.mapping = mapping.describe(headers)
         sheet_report.status = "ignored"
         people = results_columns(headers, data)
         sheet_report.reason = (
@@ -376,6 +472,7 @@ def _read_table(
     header_key = [h.casefold() for h in headers]
     date_order = _date_order(headers, data, mapping, options, sheet_report)
     read: list[tuple[int, dict]] = []
+    cells: dict[int, tuple] = {}  # row number -> its values as written, for exact duplicates
     for number, row in enumerate(data, start=header_index + 2):
         if not any(row):
             report.drop(sheet.name, number, DropReason.BLANK)
@@ -387,6 +484,9 @@ def _read_table(
             report.drop(sheet.name, number, DropReason.MARKED_UNUSED, " | ".join(c for c in row if c)[:200])
             continue
         record = _row_record(row, headers, mapping)
+        cells[number] = tuple(record[f].casefold() for f in ROW_FIELDS) + tuple(
+            sorted((k, v.casefold()) for k, v in record["extra"].items())
+        )
         if not record["candidate_name"]:
             unvalued = [c for c in name_columns if (number - 1, c) in sheet.unvalued_formulas]
             report.drop(
@@ -410,27 +510,39 @@ def _read_table(
             report.not_on_ballot.append(_marked(record, status, options, sheet_date, date_order))
             continue
         apply_contest_rules(record, seat_label)
-        _apply_defaults(record, options, sheet_date, sheet_report.defaults_used, winning)
         read.append((number, record))
     read = _without_measures(read, sheet.name, report)
+    found = _filing_dates(read, mapping, options, winning, sheet_date)
+    for _, record in read:
+        _apply_defaults(record, options, sheet_date, sheet_report.defaults_used, winning)
+    if place := title_place(sheet.rows[:header_index]):
+        _place_from_title(read, place, sheet_report)
+    found += _places(read, winning)
+    _show_findings(found, headers, mapping, sheet_report)
     sheet_report.mapping_note = "; ".join(filter(None, [sheet_report.mapping_note, *_type_untyped(read)]))
     fixes = party_spellings([r["party"] for _, r in read])
+    office_fixes = office_word_spellings([r["office"] for _, r in read])
     rows = []
     for number, record in read:
         if (outside := primary_contest(record, options.open_primary)) and not options.include_not_on_ballot:
             report.drop(sheet.name, number, DropReason.NOT_ON_BALLOT, f"{record['candidate_name']}: {outside}"[:200])
             continue
         record["primary_party"] = fixes.get(record["primary_party"], record["primary_party"])
-        key = tuple(record[f].casefold() for f in ROW_FIELDS) + tuple(
-            sorted((k, v.casefold()) for k, v in record["extra"].items())
-        )
+        record["office"] = respelt(record["office"], office_fixes)
+        key = cells[number] + (record["election_date"],)  # the row as written (and its date)
         if key in seen:
             report.drop(sheet.name, number, DropReason.DUPLICATE, f"same as {seen[key]}")
             continue
         seen[key] = f"{sheet.name}!{number}"
+        line = ("candidacy", *contest_key(record), record["candidate_name"].casefold())
+        if line in seen:  # one candidacy per person per contest, however many lines (precincts, sheets)
+            report.drop(sheet.name, number, DropReason.REPEATED_LINE, f"the same candidate and contest as {seen[line]}")
+            continue
+        seen[line] = f"{sheet.name}!{number}"
         record["source"] = {"sheet": sheet.name, "row": number}
         rows.append(record)
     sheet_report.candidate_rows = len(rows)
+    sheet_report.mapping = mapping.describe(headers)
     if sheet.unvalued_formulas:
         cells = sorted(sheet.unvalued_formulas)
         sheet_report.warnings.append(

@@ -1,0 +1,112 @@
+"""What level of government an office is, from its words: the contest's place follows from it.
+
+A federal or statewide office (President, U.S. Senator, Governor, Attorney General, a state supreme
+court…) is one contest per state (and district, and party in a partisan primary); a state
+legislative seat is one contest per state and district. Whatever column says where its candidates
+live, such a contest's place is the state. A local office (sheriff, council, school board…) is one
+contest per place, and needs one. An office this module does not know is left as the list says.
+"""
+
+import re
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    FEDERAL = "federal"
+    STATEWIDE = "statewide"
+    STATE_DISTRICT = "state district"  # a state legislative seat: the state and a district
+    LOCAL = "local"
+    UNKNOWN = "unknown"
+
+
+_US = r"(?:u\.?\s?s\.?|united states|us|federal)"
+_FEDERAL = re.compile(
+    rf"\b(?:{_US}\s*(?:senat\w*|rep\w*|house|congress\w*)|"
+    r"representative (?:in|to) (?:the )?congress|congress(?:man|woman|ional)?|member of congress)\b",
+    re.I,
+)
+_PRESIDENT = re.compile(r"\b(?:vice[- ])?president(?:ial)?\b", re.I)
+_PRESIDENT_OF_A_BODY = re.compile(
+    r"\b(?:council|board|commission|village|borough|town|city|school|senate|college)\b", re.I
+)
+_STATEWIDE = re.compile(
+    r"\b(?:governor|lieutenant governor|lt\.? governor|attorney general|secretary of (?:the )?(?:state|commonwealth)|"
+    r"state (?:treasurer|auditor|comptroller|controller|superintendent|board of education|school superintendent|"
+    r"mine inspector|land commissioner|insurance commissioner)|comptroller general|"
+    r"superintendent of public instruction|commissioner of (?:agriculture|insurance|labor|public lands|education)|"
+    r"(?:agriculture|insurance|labor|railroad|corporation|public service|public utilities) commission(?:er)?|"
+    r"supreme court|court of (?:criminal )?appeals|appellate court|commonwealth court|superior court of "
+    r"pennsylvania|chief justice)\b",
+    re.I,
+)
+_STATE_DISTRICT = re.compile(
+    r"\b(?:state (?:senat\w*|rep\w*|house|assembly\w*|legislat\w*)|(?:general )?assembly(?:man|woman|member)?|"
+    r"house of (?:representatives|delegates)|legislat(?:or|ure|ive)|senate district|house district|"
+    r"(?:state )?delegate|senat(?:e|or)|representative)\b",
+    re.I,
+)
+_LOCAL = re.compile(
+    r"\b(?:sheriff|mayor|council\w*|alder\w*|selectm\w*|select board|commission(?:er)?s?|supervisors?|trustees?|"
+    r"school|board of education|clerk|assessor|coroner|constable|magistrate|justice of the peace|jailer|"
+    r"recorder|surveyor|treasurer|auditor|collector|appraiser|prosecut\w*|district attorney|solicitor|"
+    r"probate|register of deeds|township|village|city|town|county|borough|parish|ward|precinct committee\w*|"
+    r"library|park|fire|hospital|water|sewer|cemetery|soil|conservation|port|transit|utility|levee|drainage|"
+    r"municipal|judge|court|justice)\b",
+    re.I,
+)
+
+
+def office_level(office: str) -> Level:
+    """The office's level from its words; a federal or state pattern wins over a local word
+    (`U.S. Senate` names no county, `State Board of Education` is not a school board)."""
+    text = " ".join((office or "").split())
+    if _FEDERAL.search(text) or (_PRESIDENT.search(text) and not _PRESIDENT_OF_A_BODY.search(text)):
+        return Level.FEDERAL
+    if _STATEWIDE.search(text):
+        return Level.STATEWIDE
+    if _STATE_DISTRICT.search(text):
+        return Level.STATE_DISTRICT
+    if _LOCAL.search(text):
+        return Level.LOCAL
+    return Level.UNKNOWN
+
+
+def state_contest(office: str) -> bool:
+    """A contest whose place is the state: federal, statewide or a state legislative district."""
+    return office_level(office) in (Level.FEDERAL, Level.STATEWIDE, Level.STATE_DISTRICT)
+
+
+# Words of offices, not of places: an office made only of these ('County Commissioner District 1')
+# names no place; 'HARTFORD MAYOR' and 'City of Asheboro City Council' do.
+_OFFICE_WORDS = set(
+    """of the and for at large member members seat seats position pos district dist no number division place post
+    group ward zone subdistrict area unexpired term full short year years vacancy special general primary election
+    nonpartisan partisan officer director directors chair chairman chairperson president vice deputy associate
+    presiding chief judge judges justice justices court courts circuit superior municipal probate family juvenile
+    civil criminal county city town township village borough parish commissioner commissioners commission council
+    councilmember councilman councilwoman councilor alderman alderperson representative delegate committee
+    committeeman committeewoman precinct party sheriff mayor clerk assessor coroner constable magistrate peace
+    jailer recorder surveyor treasurer auditor tax collector appraiser property prosecutor prosecuting attorney
+    solicitor register deeds wills trustee trustees supervisor supervisors selectman selectmen select board
+    school schools education library park parks fire hospital water sewer cemetery soil conservation port transit
+    utility levee drainage legislative body administrator administrative executive manager controller comptroller
+    inspector elections registrar marshal bailiff common pleas domestic relations orphans district's member's
+    one two three four five six seven eight nine ten at-large atlarge elected office officers regular new
+    east west north south central upper lower""".split()
+)
+
+
+def names_a_place(office: str) -> bool:
+    """The office's text says where it is: a word that is no office word, number or ordinal."""
+    words = [w.strip(".'-") for w in re.findall(r"[a-z0-9][a-z0-9'.-]*", (office or "").casefold())]
+    return any(w not in _OFFICE_WORDS and not re.fullmatch(r"[0-9]+(st|nd|rd|th)?|[ivx]+|[a-z]", w) for w in words)
+
+
+def missing_place(office: str, jurisdiction: str, state: str) -> bool:
+    """A local contest that says neither in a column nor in its office where it is (the state alone is
+    no place for a sheriff)."""
+    from elevra_pipeline.intake.states import is_state
+
+    if office_level(office) != Level.LOCAL or names_a_place(office):
+        return False
+    return not jurisdiction or is_state(jurisdiction, state) or is_state(jurisdiction)
