@@ -57,10 +57,14 @@ def date_problem(election_date: str) -> str | None:
     return None
 
 
-def contest_problem(election_date: str, office: str, district: str, jurisdiction: str, state: str) -> str | None:
+def contest_problem(row: dict) -> str | None:
     """Why a contest cannot be stored as it is: no usable date, or a local race with no place (its
     office and district name none: `County Treasurer`, `Dewey` names one)."""
-    unplaced = missing_place(f"{office} {district}", jurisdiction, state)
+    office, district = row.get("office", ""), row.get("district", "")
+    unplaced = missing_place(
+        f"{office} {district}", row.get("jurisdiction", ""), row.get("state") or "", row.get("level", "")
+    )
+    election_date = row["election_date"]
     return date_problem(election_date) or (MISSING_PLACE if unplaced else None)
 
 
@@ -80,7 +84,7 @@ def group_rows(rows: list[dict]) -> list[BatchDraft]:
         jurisdiction, office, district, date, primary = labels[key]
         digest = hashlib.sha1("|".join(key if primary else key[:4]).encode()).hexdigest()[:8]  # keys before primaries
         slug = slugify(f"{jurisdiction} {office} {district} {primary}", max_length=80) or "batch"
-        problem = contest_problem(date, office, district, jurisdiction, members[0].get("state") or "")
+        problem = contest_problem(members[0])
         drafts.append(BatchDraft(f"{slug}-{digest}", jurisdiction, office, district, date, members, problem))
     return drafts
 

@@ -18,7 +18,7 @@ from elevra_pipeline.intake.options import plausible_date
 # A status that means the person is not on the ballot.
 _NOT_ON_BALLOT = re.compile(
     r"withdr|remov|disqualif|did not qualify|not qualif|unqualif|deceas|denied|reject|ineligib|"
-    r"not certif|decertif|terminat|dropped out|declined",
+    r"not certif|decertif|terminat|dropped out|declined|declared write-in",
     re.I,
 )
 _DISTRICT_IN = re.compile(
@@ -42,7 +42,7 @@ _CODE_KINDS |= {"RUN": "runoff", "RO": "runoff", "MUN": "municipal", "CON": "con
 
 
 _STATUS_IN_NAME = re.compile(r"\s*[(\[]\s*((?:withdr|remov|disqualif|deceas)[^)\]]*)[)\]]\s*$", re.I)
-_YES = frozenset({"yes", "y", "x", "true", "1", "✓"})
+YES = frozenset({"yes", "y", "x", "true", "1", "✓", "t", "*"})
 
 
 def status_in_name(name: str) -> tuple[str, str]:
@@ -51,9 +51,30 @@ def status_in_name(name: str) -> tuple[str, str]:
     return (name[: match.start()], match.group(1).strip()) if match else (name, "")
 
 
+def write_in_flag(header: str) -> bool:
+    """A column flagging declared write-in candidates (`IsWriteIn`, `Write-In`)."""
+    return re.search(r"write\W?in", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", header), re.I) is not None
+
+
 def status_flag(header: str, value: str) -> str:
-    """A flag column (`Withdrawn` = YES) as a status: the header when the flag is set."""
-    return header if value.strip().casefold() in _YES and not_on_ballot(header) else ""
+    """A flag column (`Withdrawn` = YES, `IsWriteIn` = True) as a status: what it says when set."""
+    if value.strip().casefold() not in YES:
+        return ""
+    if write_in_flag(header):
+        return "Declared write-in (not printed on the ballot)"
+    return header if not_on_ballot(header) else ""
+
+
+_WRITE_IN = re.compile(r"^\s*write[- ]?in\s*[:-]\s*\S|\(\s*write[- ]?in\s*\)|\(wi\)\*?\s*$", re.I)
+
+
+def declared_write_in(name: str, party: str) -> str:
+    """'Declared write-in' when the row says so (`Write-In: Taylor Lee`, `Ann Lee (write-in)`, party
+    `WRI`): a person who is not printed on the ballot; '' otherwise."""
+    from elevra_pipeline.intake.party_codes import known_party
+
+    said = _WRITE_IN.search(name or "") or known_party(party or "") == "Write-in"
+    return "Declared write-in (not printed on the ballot)" if said else ""
 
 
 _DO_NOT_USE = re.compile(r"\bdo not use\b", re.I)
@@ -175,7 +196,7 @@ def primary_contest(record: dict, open_primary: bool) -> str | None:
     return None
 
 
-_PARTY_TAG = re.compile(r"(?:-\s*(DEM|REP|GRN|LIB|AIP?|PF|P&F)|\((DEM|REP|GRN|LIB|D|R|L|G)\))\s*$", re.I)
+_PARTY_TAG = re.compile(r"(?:-\s*(DEM|REP|GRN|LIB|AIP?|PF|P&F|CON|NL)|\((DEM|REP|GRN|LIB|CON|D|R|L|G)\))\s*$", re.I)
 
 
 def office_party(office: str) -> str:

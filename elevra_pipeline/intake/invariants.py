@@ -12,10 +12,12 @@ Each function reads the rows, changes them where a rule decides, and returns wha
 (a `Finding`, shown with the column on the Columns sheet and in the e-mail).
 """
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from elevra_pipeline.intake.offices import names_a_place, state_contest
+from elevra_pipeline.intake.offices import Level, names_a_place, state_contest
+from elevra_pipeline.intake.states import is_state
 
 MIN_SHARE = 0.5  # of the contests that can show it: a rule broken by one contest in a hundred is a typo
 
@@ -44,17 +46,34 @@ def _shown(values) -> str:
     return ", ".join(values[:3]) + (f" … ({len(values)} values)" if len(values) > 3 else "")
 
 
+_DISTRICT_LIKE = re.compile(r"\b(?:district|dist|ward|division|circuit|seat|position|pos|zone|area)\b.*\d|\d", re.I)
+
+
+def state_office(record: dict) -> bool:
+    """A contest of the state: by its level or its words, or an office the list prefixes with the
+    state ('NC DISTRICT COURT JUDGE' in a North Carolina list)."""
+    given = record.get("level", "")
+    if state_contest(record["office"], given) or (given and given != Level.UNKNOWN):
+        return state_contest(record["office"], given)  # a level the list gives is the level
+    first = record["office"].split(" ", 1)[0].strip(".,").casefold()
+    return bool(record["state"]) and first == record["state"].casefold()
+
+
 def state_contest_places(read: Rows) -> Finding | None:
     """A state's contest is the state's: its jurisdiction is the state (or none when no state is
-    known). Where the jurisdiction column gave its candidates several places, that column says where
-    they live."""
+    known). A district the jurisdiction column gives it ('Legislative District 12') is its district;
+    where the column gave its candidates several places, that column says where they live."""
     places: dict[tuple, set[str]] = defaultdict(set)
     for _, record in read:
-        if state_contest(record["office"]):
-            key = contest_key(record, "jurisdiction")
-            if record["jurisdiction"] and record["jurisdiction"] != record["state"]:
-                places[key].add(record["jurisdiction"])
-            record["jurisdiction"] = record["state"]
+        if not state_office(record):
+            continue
+        given = record["jurisdiction"]
+        if given and given != record["state"] and not is_state(given, record["state"]):
+            if _DISTRICT_LIKE.search(given) and not record["district"]:
+                record["district"] = given
+            elif not _DISTRICT_LIKE.search(given):
+                places[contest_key(record, "jurisdiction")].add(given)
+        record["jurisdiction"] = record["state"]
     split = {key: found for key, found in places.items() if len(found) > 1}
     if not split:
         return None

@@ -56,6 +56,9 @@ _LOCAL = re.compile(
 )
 
 
+_LOCAL_BODY = re.compile(r"\b(?:county|city|town|village|borough|parish|township|committee\w*)\b", re.I)
+
+
 def office_level(office: str) -> Level:
     """The office's level from its words; a federal or state pattern wins over a local word
     (`U.S. Senate` names no county, `State Board of Education` is not a school board)."""
@@ -64,16 +67,21 @@ def office_level(office: str) -> Level:
         return Level.FEDERAL
     if _STATEWIDE.search(text):
         return Level.STATEWIDE
-    if _STATE_DISTRICT.search(text):
+    if _STATE_DISTRICT.search(text) and not _LOCAL_BODY.search(text):
         return Level.STATE_DISTRICT
     if _LOCAL.search(text):
         return Level.LOCAL
     return Level.UNKNOWN
 
 
-def state_contest(office: str) -> bool:
+def contest_level(office: str, given: str = "") -> Level:
+    """The level a row's own column gives (`intake.value_roles`), else the office's words'."""
+    return Level(given) if given and given != Level.UNKNOWN else office_level(office)
+
+
+def state_contest(office: str, given: str = "") -> bool:
     """A contest whose place is the state: federal, statewide or a state legislative district."""
-    return office_level(office) in (Level.FEDERAL, Level.STATEWIDE, Level.STATE_DISTRICT)
+    return contest_level(office, given) in (Level.FEDERAL, Level.STATEWIDE, Level.STATE_DISTRICT)
 
 
 # Words of offices, not of places: an office made only of these ('County Commissioner District 1')
@@ -102,11 +110,11 @@ def names_a_place(office: str) -> bool:
     return any(w not in _OFFICE_WORDS and not re.fullmatch(r"[0-9]+(st|nd|rd|th)?|[ivx]+|[a-z]", w) for w in words)
 
 
-def missing_place(office: str, jurisdiction: str, state: str) -> bool:
+def missing_place(office: str, jurisdiction: str, state: str, given_level: str = "") -> bool:
     """A local contest that says neither in a column nor in its office where it is (the state alone is
     no place for a sheriff)."""
     from elevra_pipeline.intake.states import is_state
 
-    if office_level(office) != Level.LOCAL or names_a_place(office):
+    if contest_level(office, given_level) != Level.LOCAL or names_a_place(office):
         return False
-    return not jurisdiction or is_state(jurisdiction, state) or is_state(jurisdiction)
+    return not jurisdiction or (is_state(jurisdiction, state) if state else is_state(jurisdiction))

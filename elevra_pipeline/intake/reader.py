@@ -16,17 +16,21 @@ from elevra_pipeline.intake.ballot_lines import incumbent_mark, measure_lines, n
 from elevra_pipeline.intake.batching import normalize_date
 from elevra_pipeline.intake.column_checks import check_mapping, results_columns
 from elevra_pipeline.intake.contests import (
+    YES,
     apply_contest_rules,
+    declared_write_in,
     election_kind,
     inferred_election_type,
     marked_unused,
     not_on_ballot,
+    office_party,
     office_word_spellings,
     party_spellings,
     primary_contest,
     respelt,
     status_flag,
     status_in_name,
+    write_in_flag,
 )
 from elevra_pipeline.intake.csv_source import read_csv
 from elevra_pipeline.intake.dates import DateOrder, read_numeric_date, survey
@@ -41,8 +45,18 @@ from elevra_pipeline.intake.limits import IntakeLimits, check_file_size
 from elevra_pipeline.intake.names import all_capitals, published_name
 from elevra_pipeline.intake.offices import missing_place
 from elevra_pipeline.intake.options import UploadOptions, plausible_date
-from elevra_pipeline.intake.roles import REQUIRED_HINT, ColumnMapping, Decision, Role, map_by_alias, normalize_header
+from elevra_pipeline.intake.party_codes import published_party
+from elevra_pipeline.intake.roles import (
+    REQUIRED_HINT,
+    ColumnMapping,
+    Decision,
+    Role,
+    map_by_alias,
+    map_by_words,
+    normalize_header,
+)
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
+from elevra_pipeline.intake.value_roles import level_column, level_of
 from elevra_pipeline.intake.xlsx_source import read_xlsx
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # delimited text: the delimiter is sniffed (comma, tab, ;, |)
@@ -64,7 +78,7 @@ ROW_FIELDS = (
     "term",
 )
 # read from the columns, then folded into the fields above by the contest rules (intake.contests)
-RULE_FIELDS = ("status", "office_description", "seat", "election_code")
+RULE_FIELDS = ("status", "office_description", "seat", "election_code", "incumbent")
 FIELD_ROLES = tuple((f, Role(f)) for f in ROW_FIELDS + RULE_FIELDS)
 NAME_PARTS = (Role.FIRST_NAME, Role.MIDDLE_NAME, Role.LAST_NAME, Role.NAME_SUFFIX)
 MODEL_SAMPLE_ROWS = 8
@@ -198,6 +212,7 @@ def _map_columns(
     report: SheetReport,
 ) -> ColumnMapping:
     mapping = map_by_alias(headers)
+    map_by_words(headers, mapping)
     overrides = {c: role for c, h in enumerate(headers) if h and (role := options.override_for(h))}
     open_roles = mapping.missing_required() + [str(r) for r in mapping.ambiguous]
     asked = bool(open_roles and ask_model and not set(overrides.values()) >= {Role.OFFICE, Role.CANDIDATE_NAME})
@@ -220,7 +235,9 @@ def _map_columns(
 
 def status_flag_columns(headers: list[str], mapping: ColumnMapping) -> list[int]:
     """Unmapped columns named for a status (`Withdrawn`, `Deceased`: YES when it applies)."""
-    flags = [c for c, h in enumerate(headers) if h and c not in mapping.roles and not_on_ballot(h)]
+    flags = [
+        c for c, h in enumerate(headers) if h and c not in mapping.roles and (not_on_ballot(h) or write_in_flag(h))
+    ]
     for column in flags:
         mapping.assign(column, Role.IGNORE, Decision.ALIAS)
         mapping.notes[column] = "a status flag: a row marked here is not on the ballot"
@@ -364,15 +381,21 @@ def _filing_dates(read, mapping: ColumnMapping, options: UploadOptions, winning,
     return [finding] if finding else []
 
 
-def _place_from_title(read, place: str, sheet_report: SheetReport) -> None:
-    """Local contests whose row and office name no place are the title line's place's."""
+def _places_said_elsewhere(read, title: str | None, sheet_report: SheetReport) -> None:
+    """A local contest whose columns and office name no place takes the one place its row's other
+    cells name ('… CITY OF LULA SPECIAL ELECTION'), else the title line's."""
     placed = 0
     for _, record in read:
-        if missing_place(f"{record['office']} {record['district']}", record["jurisdiction"], record["state"]):
+        if not missing_place(
+            f"{record['office']} {record['district']}", record["jurisdiction"], record["state"], record["level"]
+        ):
+            continue
+        said = {p for v in record["extra"].values() if (p := title_place([[v]]))}
+        if place := (said.pop() if len(said) == 1 else title):
             record["jurisdiction"] = place
             placed += 1
     if placed:
-        note = f"the place of {placed} local row(s), {place}, read from the title line"
+        note = f"the place of {placed} local row(s) read from the title line or another cell of the row"
         sheet_report.mapping_note = "; ".join(filter(None, [sheet_report.mapping_note, note]))
 
 
@@ -442,6 +465,7 @@ def _read_table(
         )
     mapping = _map_columns(sheet, headers, data, options, ask_model, sheet_report)
     flag_columns = status_flag_columns(headers, mapping)
+    level_at = level_column(headers, data, mapping)
     winning = admin_wins(headers, mapping, options)
     missing = mapping.missing_required()
     if missing:
@@ -501,33 +525,38 @@ def _read_table(
             continue
         record["election_date"] = read_numeric_date(record["election_date"], date_order) or record["election_date"]
         record["candidate_name"], noted = status_in_name(record["candidate_name"])
-        record["candidate_name"], record["incumbent"] = incumbent_mark(record["candidate_name"])
+        record["candidate_name"], marked = incumbent_mark(record["candidate_name"])
+        record["incumbent"] = marked or record["incumbent"].strip().casefold() in YES
         record["candidate_name"] = published_name(record["candidate_name"], capitals)
         flagged = [status_flag(headers[c], row[c]) for c in flag_columns if c < len(row)]
         status = record.pop("status") or noted or ", ".join(filter(None, flagged))
+        status = status or declared_write_in(record["candidate_name"], record["party"])
         if not_on_ballot(status) and not options.include_not_on_ballot:
             report.drop(sheet.name, number, DropReason.NOT_ON_BALLOT, f"{record['candidate_name']}: '{status}'"[:200])
             report.not_on_ballot.append(_marked(record, status, options, sheet_date, date_order))
             continue
         apply_contest_rules(record, seat_label)
+        record["party"] = office_party(record["office"]) or record["party"]
+        record["level"] = str(level_of(row[level_at]) or "") if level_at is not None and level_at < len(row) else ""
         read.append((number, record))
+    fixes = party_spellings([r["party"] for _, r in read])
+    for _, record in read:  # a misspelt party is the party; a code is written out (`intake.party_codes`)
+        record["party"] = published_party(fixes.get(record["party"], record["party"]))
     read = _without_measures(read, sheet.name, report)
     found = _filing_dates(read, mapping, options, winning, sheet_date)
     for _, record in read:
         _apply_defaults(record, options, sheet_date, sheet_report.defaults_used, winning)
-    if place := title_place(sheet.rows[:header_index]):
-        _place_from_title(read, place, sheet_report)
+    _places_said_elsewhere(read, title_place(sheet.rows[:header_index]), sheet_report)
     found += _places(read, winning)
     _show_findings(found, headers, mapping, sheet_report)
     sheet_report.mapping_note = "; ".join(filter(None, [sheet_report.mapping_note, *_type_untyped(read)]))
-    fixes = party_spellings([r["party"] for _, r in read])
     office_fixes = office_word_spellings([r["office"] for _, r in read])
     rows = []
     for number, record in read:
         if (outside := primary_contest(record, options.open_primary)) and not options.include_not_on_ballot:
             report.drop(sheet.name, number, DropReason.NOT_ON_BALLOT, f"{record['candidate_name']}: {outside}"[:200])
             continue
-        record["primary_party"] = fixes.get(record["primary_party"], record["primary_party"])
+        record["primary_party"] = published_party(record["primary_party"])
         record["office"] = respelt(record["office"], office_fixes)
         key = cells[number] + (record["election_date"],)  # the row as written (and its date)
         if key in seen:

@@ -34,6 +34,7 @@ class Role(StrEnum):
     OFFICE_DESCRIPTION = "office_description"  # says more than a generic office or an office code
     SEAT = "seat"  # a second district column: group, seat, position number
     ELECTION_CODE = "election_code"  # e.g. 20261103-GEN: holds the date and the type
+    INCUMBENT = "incumbent"  # Y/N, 1/0, YES/blank: the candidate holds the seat
     IGNORE = "ignore"
 
 
@@ -41,6 +42,7 @@ class Decision(StrEnum):
     """How a column got its role, shown to the admin next to the mapping."""
 
     ALIAS = "alias"
+    WORDS = "header words"  # no alias fits the whole header; its head word does (`NameFirst`: first)
     MODEL = "model"
     OVERRIDE = "override"
 
@@ -145,6 +147,7 @@ ALIASES: dict[Role, tuple[str, ...]] = {
     ),
     Role.SEAT: ("group", "seat number", "position number", "seat", "post", "judicial group", "pos"),
     Role.ELECTION_CODE: ("election code", "election cd", "elec code", "election id", "election name code"),
+    Role.INCUMBENT: ("incumbent", "is incumbent", "incumbent y n", "incumbent flag", "incumbency", "inc"),
 }
 REQUIRED_HINT = "a candidate name (or first and last name) column and an office (or contest) column"
 
@@ -250,3 +253,52 @@ def map_by_alias(headers: list[str]) -> ColumnMapping:
                 mapping.assign(column, Role.OFFICE, Decision.ALIAS)
                 break
     return mapping
+
+
+# The head word of a header no alias knows says its role: `NameFirst` (first), `RaceJurisdictionName`
+# (jurisdiction), `Party Preference` (party). Read from the last word back, past words that only say
+# how the value is shown; a word saying the column is an identifier or a kind leaves it unmapped.
+_HEAD_WORDS: dict[str, Role] = {
+    **dict.fromkeys(("first", "given", "fname", "firstname"), Role.FIRST_NAME),
+    **dict.fromkeys(("last", "surname", "lname", "lastname", "family"), Role.LAST_NAME),
+    **dict.fromkeys(("middle", "mname", "middlename"), Role.MIDDLE_NAME),
+    **dict.fromkeys(("suffix", "sfx"), Role.NAME_SUFFIX),
+    **dict.fromkeys(("nickname", "nick"), Role.NICKNAME),
+    **dict.fromkeys(("party", "affiliation", "preference"), Role.PARTY),
+    **dict.fromkeys(("status",), Role.STATUS),
+    **dict.fromkeys(("jurisdiction", "municipality", "locality", "county", "parish"), Role.JURISDICTION),
+    **dict.fromkeys(("district", "ward"), Role.DISTRICT),
+    **dict.fromkeys(("office", "race", "contest"), Role.OFFICE),
+    **dict.fromkeys(("candidate", "nominee", "choice", "selection"), Role.CANDIDATE_NAME),
+    **dict.fromkeys(("website", "url", "web"), Role.WEBSITE),
+    **dict.fromkeys(("email",), Role.EMAIL),
+    **dict.fromkeys(("incumbent",), Role.INCUMBENT),
+}
+_SHOWN_AS = {"name", "nm", "desc", "description", "display", "text", "label", "full", "title", "value", "of", "the"}
+_NOT_A_VALUE = {"id", "code", "cd", "type", "order", "key", "count", "number", "num", "no", "seq", "sort", "is"}
+_NOT_A_VALUE |= {"date", "dt", "phone", "fax", "address", "zip", "votes", "pct", "percent", "total"}
+
+
+def head_role(header: str) -> Role | None:
+    """The role a header's head word gives, or None (see `_HEAD_WORDS`)."""
+    words = normalize_header(header).split()
+    if {"election"} <= set(words) and set(words) & {"date", "dt", "day"}:
+        return Role.ELECTION_DATE
+    if set(words) & _NOT_A_VALUE:
+        return None
+    for word in reversed(words):
+        if word in _HEAD_WORDS:
+            return _HEAD_WORDS[word]
+        if word not in _SHOWN_AS:
+            return None
+    return None
+
+
+def map_by_words(headers: list[str], mapping: ColumnMapping) -> None:
+    """Columns no alias mapped take the role their header's head word gives, if no column has it."""
+    for column, header in enumerate(headers):
+        if not header or column in mapping.roles:
+            continue
+        role = head_role(header)
+        if role is not None and not mapping.has(role):
+            mapping.assign(column, role, Decision.WORDS)

@@ -7,19 +7,9 @@ written out: `DEM` -> `Democratic`, a misspelt `Demcorat` too; an initialism spe
 
 import re
 
+from elevra_pipeline.intake.party_codes import KNOWN_PARTIES
 from elevra_pipeline.records.row_truth import name_tokens
 
-KNOWN_PARTIES = {
-    "Democratic": ("d", "dem", "dems", "democrat", "democratic"),
-    "Republican": ("r", "rep", "repub", "gop", "republican"),
-    "Independent": ("i", "ind", "independent"),
-    "Green": ("g", "grn", "green"),
-    "Libertarian": ("l", "lib", "lbt", "libertarian"),
-    "Nonpartisan": ("np", "non", "nonpartisan"),
-    "Unaffiliated": ("u", "una", "unaf", "unaffiliated"),
-    "No Party Preference": ("npp", "nopartypreference"),
-    "Working Families": ("wf", "wfp", "workingfamilies"),
-}
 _PARTY_ALIASES = {alias: name for name, aliases in KNOWN_PARTIES.items() for alias in aliases}
 
 
