@@ -30,14 +30,15 @@ MEASURES += ("measures",)
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 _PARTIES = {
     "democratic": ("d", "dem", "democrat", "democratic", "democratic party", "democrat party"),
-    "republican": ("r", "rep", "gop", "republican", "republican party"),
+    "republican": ("r", "rep", "gop", "g o p", "republican", "republican party"),
     "libertarian": ("l", "lib", "lbt", "libertarian", "libertarian party"),
     "green": ("g", "grn", "green", "green party"),
     "independent": ("i", "ind", "independent"),
-    "": ("np", "non", "nop", "nonpartisan", "non partisan", "nonpartisan party", "none", "no party"),  # no party
+    "": ("np", "non", "nop", "nonpartisan", "non partisan", "nonpartisan party", "none", "no party", "una",
+         "unaffiliated", "no party preference", "no party affiliation", "npa", "npp"),  # no party
 }  # fmt: skip
 _PARTY = {alias: name for name, aliases in _PARTIES.items() for alias in aliases}
-_PLACE_WORDS = {"county", "city", "of", "town", "township", "village", "borough", "parish", "the", "and"}
+_PLACE_WORDS = {"county", "city", "of", "town", "township", "village", "borough", "parish", "the", "and", "district"}
 _DISTRICT_WORDS = {"district", "dist", "seat", "ward", "no", "number", "position", "pos", "place", "post", "group"}
 _DISTRICT_WORDS |= {"zone", "subdistrict", "division", "area", "precinct", "the", "of", "at", "large"}
 _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6", "seventh": "7"}
@@ -56,7 +57,7 @@ def name_key(name: str) -> tuple[str, ...]:
 
 
 def party_key(party: str) -> str:
-    text = " ".join(words(party))
+    text = re.sub(r"( (party|nominees?|candidates?))+$", "", " ".join(words(party)))
     return _PARTY.get(text, _PARTY.get(text.removesuffix(" party"), text.removesuffix(" party")))
 
 
@@ -180,9 +181,11 @@ def statewide_place(jurisdiction: str, state: str) -> bool:
 
 
 def district_shown(want: str, contest: Contest) -> bool:
-    shown = {number(w) for w in words(f"{contest.office} {contest.district}")}
+    """The district's words (numbers without leading zeros, ordinals as numbers) in the contest's
+    office, district or place; a code that mixes letters and digits (`1A01`) in its own case."""
+    text = f"{contest.office} {contest.district} {contest.jurisdiction or ''}"
+    shown = {number(w) for w in words(text)}
     codes = [w for w in re.findall(r"[\w/]+", want) if re.search(r"\d", w) and re.search(r"[A-Za-z]", w)]
-    text = f"{contest.office} {contest.district}"
     return district_core(want) <= shown and all(code in text for code in codes)  # a code keeps its case
 
 

@@ -254,10 +254,13 @@ def party_spellings(parties: list[str]) -> dict[str, str]:
 
 
 def office_word_spellings(offices: list[str]) -> dict[str, str]:
-    """A word of an office written once or twice like a word many offices use is that word, misspelt
-    (`03rd Dostrict Council` beside ten `District`s): {misspelt word: word}, matched without case."""
+    """A word of an office written once or twice like an office word many offices use is that word,
+    misspelt (`03rd Dostrict Council` beside ten `District`s): {misspelt word: word}, without case.
+    Only office words are fixed: `Fountain` beside five `Mountain`s is another town."""
+    from elevra_pipeline.intake.offices import office_word
+
     counts = Counter(w.casefold() for office in offices for w in re.findall(r"[A-Za-z]{5,}", office))
-    common = [w for w, n in counts.items() if n >= 5]
+    common = [w for w, n in counts.items() if n >= 5 and office_word(w)]  # never a place: Fountain/Mountain
     fixes = {}
     for word, n in counts.items():
         if n <= 2 and word not in common:

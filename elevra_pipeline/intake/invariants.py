@@ -50,11 +50,14 @@ _DISTRICT_LIKE = re.compile(r"\b(?:district|dist|ward|division|circuit|seat|posi
 
 
 def state_office(record: dict) -> bool:
-    """A contest of the state: by its level or its words, or an office the list prefixes with the
-    state ('NC DISTRICT COURT JUDGE' in a North Carolina list)."""
+    """A contest of the state: by its level or its words (the office's, or with the body the
+    jurisdiction column names: `Justice` of the `Supreme Court`), or an office the list prefixes with
+    the state ('NC DISTRICT COURT JUDGE' in a North Carolina list)."""
     given = record.get("level", "")
-    if state_contest(record["office"], given) or (given and given != Level.UNKNOWN):
+    if given and given != Level.UNKNOWN:
         return state_contest(record["office"], given)  # a level the list gives is the level
+    if state_contest(record["office"]) or state_contest(f"{record['jurisdiction']} {record['office']}"):
+        return True
     first = record["office"].split(" ", 1)[0].strip(".,").casefold()
     return bool(record["state"]) and first == record["state"].casefold()
 
@@ -69,9 +72,10 @@ def state_contest_places(read: Rows) -> Finding | None:
             continue
         given = record["jurisdiction"]
         if given and given != record["state"] and not is_state(given, record["state"]):
-            if _DISTRICT_LIKE.search(given) and not record["district"]:
-                record["district"] = given
-            elif not _DISTRICT_LIKE.search(given):
+            if _DISTRICT_LIKE.search(given) or not state_contest(record["office"]):  # a district or a body
+                district = record["district"]
+                record["district"] = given if not district or district in given else f"{given}, {district}"
+            else:
                 places[contest_key(record, "jurisdiction")].add(given)
         record["jurisdiction"] = record["state"]
     split = {key: found for key, found in places.items() if len(found) > 1}

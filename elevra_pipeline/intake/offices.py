@@ -104,6 +104,11 @@ _OFFICE_WORDS = set(
 )
 
 
+def office_word(word: str) -> bool:
+    """A word of offices (district, council, commissioner…), not of places."""
+    return word.casefold() in _OFFICE_WORDS
+
+
 def names_a_place(office: str) -> bool:
     """The office's text says where it is: a word that is no office word, number or ordinal."""
     words = [w.strip(".'-") for w in re.findall(r"[a-z0-9][a-z0-9'.-]*", (office or "").casefold())]

@@ -41,8 +41,8 @@ def party_key(value: str) -> str:
     if (prefers := _PREFERS.match(text)) is not None:
         text = prefers.group(1)
     words = re.findall(r"[\w&]+", text)
-    if len(words) > 1 and words[-1] == "party":
-        words = words[:-1]
+    while len(words) > 1 and words[-1] in ("party", "nominee", "nominees", "candidate", "candidates"):
+        words = words[:-1]  # 'Libertarian Party Nominees'
     return "".join(words)
 
 
@@ -54,6 +54,8 @@ def known_party(value: str) -> str | None:
 def published_party(value: str) -> str:
     """A known party by its full name; a code no vocabulary knows kept in capitals; else as written."""
     text = " ".join((value or "").split())
+    if (prefers := _PREFERS.match(text)) is not None:  # '(Prefers Independent Dem. Party)'
+        text = prefers.group(1).strip()
     if not text:
         return ""
     if name := known_party(text):

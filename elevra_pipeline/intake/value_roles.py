@@ -13,6 +13,9 @@ MOSTLY = 0.6
 _LEVELS = {
     "federal": Level.FEDERAL,
     "national": Level.FEDERAL,
+    "congressional": Level.FEDERAL,
+    "state executive": Level.STATEWIDE,
+    "executive": Level.STATEWIDE,
     "state": Level.STATEWIDE,
     "statewide": Level.STATEWIDE,
     "state wide": Level.STATEWIDE,
