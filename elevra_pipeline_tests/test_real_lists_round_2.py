@@ -26,16 +26,15 @@ from elevra_pipeline_tests.helpers import materialize_upload
 from elevra_pipeline_tests.test_real_candidate_lists import assert_every_row_accounted
 
 REAL = Path(__file__).parent / "fixtures" / "real"
-# file -> what the admin gave (nothing else): the date is in none of these files
-LISTS = {
-    "a_sd_2022_general_candidate_list.csv": {"election_date": "2022-11-08"},
-    "a_ky_2026_primary_ohio_county_filings.csv": {"election_date": "2026-05-19"},
-    "b_ky_hardin_county_2026_primary_filings.csv": {"election_date": "2026-05-19"},
-    "b_ky_johnson_county_2026_primary_filings.csv": {"election_date": "2026-05-19"},
-    "a_ma_2024_district_county_candidates.xlsx": {"election_date": "2024-09-03"},
-    "b_sf_2018_11_general_contest_candidates.tsv": {"election_date": "2018-11-06"},
-    "b_sf_2020_03_primary_contest_candidates.tsv": {"election_date": "2020-03-03"},
-}
+# each list with what its admin would give (its expected-values script's `admin`: the date, the state,
+# and the place of a one-county list that never names it), nothing else
+LISTS = (
+    "a_sd_2022_general_candidate_list.csv",
+    "a_ky_2026_primary_ohio_county_filings.csv",
+    "b_ky_hardin_county_2026_primary_filings.csv",
+    "a_ma_2024_district_county_candidates.xlsx",
+    "b_sf_2018_11_general_contest_candidates.tsv",
+)
 # Georgia's statewide export (3,880 rows, 2,731 contests) is checked at intake: the whole pipeline takes
 # minutes on it (it stores 2,731 elections, and 3,831 people: two names its key folds together).
 GEORGIA = "c_ga_2024_primary_qualified_candidates.xlsx"
@@ -54,14 +53,15 @@ def test_a_real_list_becomes_the_contests_and_people_its_independent_script_coun
     name, sqlite_url, instance, emulator
 ):
     repo = Repository(migrated_engine(sqlite_url))
-    upload = register_file(repo, REAL / name, Settings.from_env().file_store(), None, False, LISTS[name]).upload
+    want = expected(name)
+    admin = {k: v for k, v in want["admin"].items() if v}
+    upload = register_file(repo, REAL / name, Settings.from_env().file_store(), None, False, admin).upload
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     gemini = GeminiResource(base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01)
     materialize_upload(upload, instance, {"database": DatabaseResource(url=sqlite_url), "gemini": gemini})
 
     done = repo.get_upload(upload.partition_key)
     rows = assert_every_row_accounted(done)
-    want = expected(name)
     with repo.engine.begin() as conn:  # a person: a name in a place (the same name in two counties is two)
         people = set(conn.execute(select(Candidate.name_key, Election.jurisdiction).join(Election)).all())
     assert (done.status, rows["needs_reupload"]) == ("completed", 0)
