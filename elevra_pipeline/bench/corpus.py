@@ -67,6 +67,21 @@ def number(word: str) -> str:
     return word.lstrip("0") or word if word.isdigit() else word
 
 
+def same_party(got: str | None, want: str) -> bool:
+    """The same party, or the list's misspelling of it corrected (`Democractic`, `Republicans`): at
+    most two letters apart (edit distance) in a name of six or more."""
+    if got is None or got == want:
+        return got == want
+    if min(len(got), len(want)) < 6:
+        return False
+    row = list(range(len(want) + 1))
+    for i, a in enumerate(got, 1):
+        row, previous = [i], row
+        for j, b in enumerate(want, 1):
+            row.append(min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a != b)))
+    return row[-1] <= 2
+
+
 def district_core(text: str) -> set[str]:
     return {number(w) for w in words(text) if w not in _DISTRICT_WORDS}
 
@@ -234,7 +249,7 @@ def score_contests(want: list[Contest], got: list[Contest], state: str) -> dict:
     checks["districts"] = per_contest(lambda w, g: district_shown(w.district, g))
     checks["jurisdictions"] = per_contest(lambda w, g: place_right(w, g, state), among=pairs)
     checks["dates"] = per_contest(lambda w, g: g.date == w.date)
-    checks["parties"] = per_contest(lambda w, g: all(g.parties.get(p) == party for p, party in w.parties.items()))
+    checks["parties"] = per_contest(lambda w, g: all(same_party(g.parties.get(p), q) for p, q in w.parties.items()))
     return checks
 
 

@@ -23,7 +23,7 @@ _CHOICE = re.compile(
     r"bonds? yes|bonds? no|levy yes|levy no|yes for (?:approval|the measure)|no against|"
     r"for (?:the )?(?:proposition|amendment|measure|question|levy|bonds?|tax|approval|adoption)|"
     r"against (?:the )?(?:proposition|amendment|measure|question|levy|bonds?|tax|approval|adoption))"
-    r"\b[\s\w,.()'-]{0,40}$",
+    r"\b[\s\w,.()'-]{0,80}$",
     re.I,
 )
 _QUESTION_WORDS = re.compile(r"\b(shall|should|amendment|proposition|question|measure|referendum|levy|bond)\b", re.I)
@@ -38,11 +38,18 @@ def not_a_candidate(name: str) -> bool:
     return bool(_NOT_A_PERSON.match(" ".join(name.split())))
 
 
+_CHOICE_WORDS = {"yes", "no", "for", "against", "approved", "rejected", "approve", "reject", "maintained", "repealed"}
+_CHOICE_WORDS |= {"retain", "adopted", "si"}
+
+
 def measure_choice(name: str) -> bool:
-    """A ballot measure's choice (Yes, No, For the Levy, Retain…) or the text of the question itself."""
+    """A ballot measure's choice (Yes, No, For the Levy, Levy Yes, Maintained, Retain…) or the text of
+    the question itself."""
     text = " ".join(name.split())
+    words = re.findall(r"[a-z]+", text.casefold())
+    short_choice = 0 < len(words) <= 4 and (words[0] in _CHOICE_WORDS or words[-1] in _CHOICE_WORDS)
     question = len(text.split()) >= 8 and (text.endswith("?") or _QUESTION_WORDS.search(text) is not None)
-    return bool(_CHOICE.match(text)) or question
+    return bool(_CHOICE.match(text)) or (short_choice and words[-1] in _CHOICE_WORDS) or question
 
 
 def measure_lines(names: list[str]) -> bool:

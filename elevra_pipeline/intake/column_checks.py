@@ -13,7 +13,8 @@ from elevra_pipeline.intake.batching import normalize_date
 from elevra_pipeline.intake.contests import date_in_code, is_code
 from elevra_pipeline.intake.dates import DateOrder, read_numeric_date
 from elevra_pipeline.intake.options import plausible_date
-from elevra_pipeline.intake.roles import ColumnMapping, Decision, Role, normalize_header
+from elevra_pipeline.intake.roles import ColumnMapping, Decision, Role, next_by_alias, normalize_header
+from elevra_pipeline.intake.value_roles import level_of
 
 SAMPLE = 60
 MOSTLY = 0.6
@@ -65,10 +66,13 @@ def office_problem(values: list[str], mapping: ColumnMapping) -> str | None:
     return None
 
 
-def jurisdiction_problem(header: str) -> str | None:
+def jurisdiction_problem(header: str, values: list[str]) -> str | None:
     words = normalize_header(header)
-    if any(w in words.split() for w in ("residence", "resident", "mailing", "home", "address")):
+    if any(w in words.split() for w in ("residence", "resident", "residential", "mailing", "home", "address")):
         return "it is where the candidate lives, not where the election is"
+    levels = [v for v in values if level_of(v) is not None]
+    if values and len(levels) >= MOSTLY * len(values):
+        return f"its values are levels of government (e.g. '{levels[0][:40]}'), not places"
     return None
 
 
@@ -88,7 +92,7 @@ def check_mapping(headers: list[str], data: list[list[str]], mapping: ColumnMapp
         elif role == Role.OFFICE:
             problem = office_problem(values, mapping)
         elif role == Role.JURISDICTION:
-            problem = jurisdiction_problem(headers[column])
+            problem = jurisdiction_problem(headers[column], values)
         if not problem:
             continue
         how = mapping.decided_by[column]
@@ -102,6 +106,8 @@ def check_mapping(headers: list[str], data: list[list[str]], mapping: ColumnMapp
             mapping.assign(column, Role.IGNORE, how)
         else:
             mapping.assign(column, Role.IGNORE, how)
+            if (second := next_by_alias(headers, mapping, role)) is not None:
+                mapping.assign(second, role, Decision.ALIAS)  # the next column whose name says it
     return rejected
 
 

@@ -199,11 +199,19 @@ def primary_contest(record: dict, open_primary: bool) -> str | None:
 _PARTY_TAG = re.compile(r"(?:-\s*(DEM|REP|GRN|LIB|AIP?|PF|P&F|CON|NL)|\((DEM|REP|GRN|LIB|CON|D|R|L|G)\))\s*$", re.I)
 
 
+_PARTY_NAMED = re.compile(
+    r"[\s(-]+((?:democratic|republican|libertarian|green|constitution|working families|reform)(?: party)?)\)?\s*$",
+    re.I,
+)
+
+
 def office_party(office: str) -> str:
     """The party whose ballot an office is on when its name says (`PRESIDENT OF THE UNITED STATES-DEM`,
-    `Sheriff (R)`); '' for most offices."""
-    match = _PARTY_TAG.search(office or "")
-    return (match.group(1) or match.group(2)).upper() if match else ""
+    `Sheriff (R)`, `United States President Republican Party`); '' for most offices."""
+    if match := _PARTY_TAG.search(office or ""):
+        return (match.group(1) or match.group(2)).upper()
+    named = _PARTY_NAMED.search(office or "")
+    return named.group(1) if named and named.start() > 0 else ""
 
 
 def general_election_day(text: str) -> bool:
@@ -240,16 +248,19 @@ def inferred_election_type(records: list[dict]) -> tuple[str, str]:
 
 
 def party_spellings(parties: list[str]) -> dict[str, str]:
-    """A party written once or twice like a party many rows give is that party, misspelt
-    (`Demcorat` -> `Democrat`): {misspelling: party}."""
+    """A party written once or twice like a party many rows give, but for one letter changed, added,
+    dropped or two swapped, is that party misspelt (`Demcorat` -> `Democrat`): {misspelling: party}.
+    Another word is another party (`Ind. Republican` is not `Republican`)."""
+    from elevra_pipeline.records.parties import one_slip
+
     counts = Counter(p for p in parties if p)
     common = [p for p, n in counts.items() if n >= 5]
     fixes = {}
     for party, n in counts.items():
         if n <= 2 and party not in common:
-            close = get_close_matches(party.casefold(), [c.casefold() for c in common], n=1, cutoff=0.85)
-            if close:
-                fixes[party] = next(c for c in common if c.casefold() == close[0])
+            close = [c for c in common if len(party) >= 5 and one_slip(party.casefold(), c.casefold())]
+            if len(close) == 1:
+                fixes[party] = close[0]
     return fixes
 
 

@@ -16,7 +16,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from elevra_pipeline.intake.offices import Level, names_a_place, state_contest
+from elevra_pipeline.intake.offices import Level, state_contest
 from elevra_pipeline.intake.states import is_state
 
 MIN_SHARE = 0.5  # of the contests that can show it: a rule broken by one contest in a hundred is a typo
@@ -134,7 +134,7 @@ def reporting_units(read: Rows, field: str) -> Finding | None:
         return None
     for _, record in read:
         if record[field] and (units := merged.get(contest_key(record, field))):
-            spanned = field == "jurisdiction" and len(units) <= 4 and not names_a_place(record["office"])
+            spanned = field == "jurisdiction" and len(units) <= 4  # a race of a few counties: all of them
             record[field] = " / ".join(units) if spanned else ""
     example = max(merged.values(), key=len)
     refused = len(merged) >= MIN_SHARE * len(parts) and len(merged) > 1  # most contests: precincts

@@ -355,7 +355,13 @@ def _without_measures(read: list[tuple[int, dict]], sheet: str, report: IntakeRe
             first = members[0][1]
             choices = list(dict.fromkeys(r["candidate_name"] for _, r in members))
             contest = " ".join(filter(None, (first["jurisdiction"], first["office"], first["district"])))
-            report.measures.append({"sheet": sheet, "contest": contest[:300], "choices": choices[:10]})
+            said = {(m["title"], m["date"]) for m in report.measures}
+            title = " ".join(filter(None, (first["office"], first["district"]))).casefold()
+            if (title, first["election_date"]) not in said:  # one measure however many places list it
+                report.measures.append(
+                    {"sheet": sheet, "contest": contest[:300], "choices": choices[:10], "title": title,
+                     "date": first["election_date"]}
+                )  # fmt: skip
             for number, record in members:
                 report.drop(sheet, number, DropReason.MEASURE_CHOICE, f"{contest}: {record['candidate_name']}"[:200])
     if not measures:

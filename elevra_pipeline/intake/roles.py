@@ -226,6 +226,19 @@ def alias_hits(headers: list[str]) -> int:
     return sum(normalize_header(h) in _RANKED for h in headers if h)
 
 
+def next_by_alias(headers: list[str], mapping: ColumnMapping, role: Role) -> int | None:
+    """The best-ranked column no layer mapped whose header is an alias of `role` (after a check refused
+    the first: `JurisdictionName` holds levels, `County` holds the places)."""
+    ranked = sorted(
+        (rank, column)
+        for column, header in enumerate(headers)
+        if column not in mapping.roles
+        for rank, r in _RANKED.get(normalize_header(header), [])
+        if r == role
+    )
+    return ranked[0][1] if ranked else None
+
+
 def map_by_alias(headers: list[str]) -> ColumnMapping:
     options = sorted(
         (rank, column, role)
