@@ -23,10 +23,20 @@ def last_first(name: str) -> bool:
     return name.count(",") == 1 and not _SUFFIX_ONLY.search(name)
 
 
+_QUOTED = re.compile(r"(?:(?<=\s)|^)(''|\"|“|')([^\"“”']+)(?:\1|”)(?=\s|,|$)")
+
+
 def published_name(name: str, capitals: bool) -> str:
-    """The name in reading order; cased only when its column is all capitals."""
+    """The name in reading order; cased only when its column is all capitals. A quoted nickname keeps
+    its place after the first name and its own quotes ('JOHN 'FRUGAL' DOUGALL', 'C.D.' in quotes)."""
     if not (capitals or last_first(name)):
         return name
+    quoted = _QUOTED.search(name)
+    if quoted:
+        rest = published_name(f"{name[: quoted.start()]} {name[quoted.end() :]}".strip(), capitals).split(" ", 1)
+        nickname = " ".join(_cap(w) for w in quoted.group(2).split()) if capitals else quoted.group(2)
+        close = "”" if quoted.group(1) == "“" else quoted.group(1)
+        return " ".join([rest[0], f"{quoted.group(1)}{nickname}{close}", *rest[1:]])
     human = HumanName(name, string_format=FORMAT)
     if capitals:
         human.capitalize(force=True)

@@ -9,6 +9,7 @@ table is the reader's to keep or drop; the rows that make no table row are dropp
 
 from elevra_pipeline.intake.accounting import IntakeReport, SheetReport
 from elevra_pipeline.intake.roles import map_by_alias
+from elevra_pipeline.intake.section_results.long import long_table
 from elevra_pipeline.intake.section_results.sections import section_table
 from elevra_pipeline.intake.section_results.table import ResultsTable
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
@@ -17,11 +18,12 @@ __all__ = ["read_results_layout", "results_table"]
 
 
 def results_table(sheet: RawSheet) -> ResultsTable | None:
-    """The sheet as an ordinary table when it is a results layout the list reader cannot read as it is."""
+    """The sheet as an ordinary table when it is a results layout the list reader cannot read as it is
+    (or reads with choice labels it cannot read: party codes before names, declared write-ins)."""
     index = find_header_row(sheet.rows)
     if index is not None and not map_by_alias(list(sheet.rows[index])).missing_required():
-        return None
-    return section_table(sheet.rows, sheet.name)
+        return long_table(sheet.rows, index)
+    return section_table(sheet.rows, sheet.name) or long_table(sheet.rows, index)
 
 
 def read_results_layout(sheet: RawSheet, options, ask_model, report: IntakeReport, seen: dict, read_table) -> list:
@@ -39,5 +41,3 @@ def read_results_layout(sheet: RawSheet, options, ask_model, report: IntakeRepor
     note = f"read as {table.layout}"
     sheet_report.mapping_note = "; ".join(filter(None, [note, sheet_report.mapping_note]))
     return rows
-
-
