@@ -7,14 +7,17 @@ import re
 
 from nameparser import HumanName
 
+from elevra_pipeline.intake.ballot_lines import not_a_candidate
+
 FORMAT = '{title} {first} "{nickname}" {middle} {last} {suffix}'  # a title is part of the name as published
 _CAPITALISED_PARTICLES = {"st": "St", "st.": "St.", "ste": "Ste", "mac": "Mac", "mc": "Mc"}  # St Clair, Mac Donald
 _SUFFIX_ONLY = re.compile(r",\s*(jr|sr|ii|iii|iv|v|md|phd|esq)\.?\s*$", re.I)
 
 
 def all_capitals(names: list[str]) -> bool:
-    """Most names of the column are written in capitals (a county clerk's extract)."""
-    lettered = [n for n in names if any(c.isalpha() for c in n)]
+    """Most names of the column are written in capitals (a county clerk's extract); its lines that name
+    nobody (`Write-In Totals`, `Over Votes`) say nothing of how it writes names."""
+    lettered = [n for n in names if any(c.isalpha() for c in n) and not not_a_candidate(n)]
     return bool(lettered) and sum(n.isupper() for n in lettered) >= 0.9 * len(lettered)
 
 

@@ -22,7 +22,7 @@ PARTY_CODES = {
     "NPA": "No Party Affiliation", "NP": NO_PARTY, "NON": NO_PARTY, "NOP": NO_PARTY, "NPP": "No Party Preference",
     "UNA": NO_PARTY, "UNAFFILIATED": NO_PARTY, "NONPARTISAN": NO_PARTY,
 }  # fmt: skip
-_FULL_NAMES = {name.casefold() for name in PARTY_CODES.values() if name} | {"democrat", "unaffiliated"}
+_FULL_NAMES = {name.casefold(): name for name in PARTY_CODES.values() if name} | {"democrat": "Democratic"}
 _PREFIX = re.compile(
     r"^\((?P<paren>[A-Za-z&]{1,4})\)\s*(?P<rest>.+)$|^(?P<code>[A-Z&]{2,4})(?:\s+[-–]\s*|\s+)(?P<name>.+)$"
 )
@@ -38,12 +38,12 @@ def party_name(code: str) -> str:
         return PARTY_CODES[key]
     if text.casefold() in ("unaffiliated", "nonpartisan", "non-partisan", "no party", "none"):
         return NO_PARTY
-    return text
+    return _FULL_NAMES.get(text.casefold().removesuffix(" party"), text)
 
 
 def known_party(text: str) -> bool:
     words = text.strip().casefold().removesuffix(" party")
-    return words.upper() in PARTY_CODES or words in _FULL_NAMES
+    return words.upper() in PARTY_CODES or words in _FULL_NAMES or words == "unaffiliated"
 
 
 def party_suffixes(labels: list[str]) -> bool:

@@ -55,6 +55,11 @@ def _personlike(values: list[str]) -> float:
     return sum(bool(_PERSON.match(v)) and len(v.split()) >= 2 for v in values) / max(len(values), 1)
 
 
+def _coded(values: list[str]) -> float:
+    """The share of a column's values that are party codes (none when it has too few to tell)."""
+    return sum(v.upper() in PARTY_CODES for v in values) / len(values) if len(values) >= 3 else 0.0
+
+
 def find_columns(header: list[str], data) -> dict[Role, int]:
     """Office, candidate and party columns: the headers' word where they give one, else the values'."""
     mapping = map_by_alias(header)
@@ -71,8 +76,8 @@ def find_columns(header: list[str], data) -> dict[Role, int]:
         found[Role.CANDIDATE_NAME] = max(score, key=score.get) if score and max(score.values()) >= 0.3 else None
     if found[Role.PARTY] is None:
         codes = [c for c in texts if c not in found.values()]
-        coded = {c: sum(v.upper() in PARTY_CODES for v in _values(data[:2000], c)) for c in codes}
-        found[Role.PARTY] = max(coded, key=coded.get) if coded and max(coded.values()) >= 10 else None
+        coded = {c: _coded(_values(data[:2000], c)) for c in codes}
+        found[Role.PARTY] = max(coded, key=coded.get) if coded and max(coded.values()) >= 0.8 else None
     return {role: c for role, c in found.items() if c is not None}
 
 
@@ -101,11 +106,14 @@ def long_table(rows, header_index: int | None) -> ResultsTable | None:
     named = [""] * width if headerless else header + [""] * (width - len(header))
     found = find_columns(named, data)
     office, name, party = found.get(Role.OFFICE), found.get(Role.CANDIDATE_NAME), found.get(Role.PARTY)
-    if office is None or name is None or not any(_numeric(_values(data[:2000], c)) for c in range(width)):
+    aliases = map_by_alias(named).roles
+    counts = [
+        c for c in range(width) if c not in aliases and _numeric(v := _values(data[:2000], c)) and len(set(v)) > 2
+    ]
+    if office is None or name is None or not counts:  # vote counts: numbers no header names, varying
         return None
     if not _results(data, office, name):
         return None
-    aliases = map_by_alias(named).roles
     for column, label in ((office, "Office"), (name, "Candidate"), (party, "Party")):
         if column is not None and column not in aliases:
             named[column] = f"{label} ({named[column]})" if named[column] else label

@@ -10,10 +10,10 @@ title lines; column headings hold several texts or only words like Total and Vot
 """
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 
 from elevra_pipeline.intake.accounting import DropReason
-from elevra_pipeline.intake.ballot_lines import not_a_candidate
+from elevra_pipeline.intake.ballot_lines import measure_choice, not_a_candidate
 from elevra_pipeline.intake.offices import missing_place
 from elevra_pipeline.intake.section_results.choices import (
     PARTY_CODES,
@@ -28,6 +28,7 @@ from elevra_pipeline.intake.section_results.places import report_place
 from elevra_pipeline.intake.section_results.table import HEADER, ResultsTable
 
 MIN_CHOICES = 3
+MAX_CHOICES = 40  # names under one contest heading: more are places, not choices
 MAX_TITLES = 20  # the reader looks for a header among the first 30 rows
 HEADING = "a contest heading of a results report (its text is the office of the lines beneath)"
 CONTEXT = "a line of a results report above a contest heading (a section, a place, a page header or a note)"
@@ -93,7 +94,12 @@ def _stray_choices(lines: list[Line]) -> set[int]:
 def _labelled_heading(line: Line, count_columns: set[int]) -> bool:
     """A contest named in the first cell of a row of column labels ('Presidential | TOTAL | Nemaha I …'):
     its other texts stand over the columns of counts."""
-    return len(line.texts) > 1 and all(c in count_columns for c, _ in line.texts[1:]) and not _column_words(line.label)
+    return (
+        len(line.texts) > 1
+        and line.column not in count_columns
+        and all(c in count_columns for c, _ in line.texts[1:])
+        and not _column_words(line.label)
+    )
 
 
 class _Walk:
@@ -170,6 +176,24 @@ class _Walk:
 LAYOUT = "a results report: contest headings with their choice lines and vote counts beneath"
 
 
+def _reporting_units(table: ResultsTable) -> bool:
+    """The lines under the headings are places, not choices (a sheet of precincts or counties whose
+    candidates run across the columns): most labels stand under several contests, or carry a number
+    ('RENO-VERDI 1000'), or one contest has more lines than any ballot has names."""
+    contests, lines = defaultdict(set), defaultdict(set)
+    for _, row in table.rows:
+        if not not_a_candidate(row[1]) and not measure_choice(row[1]):
+            contests[row[1].casefold()].add(row[0].casefold())
+            lines[row[0].casefold()].add(row[1].casefold())
+    labels = max(len(contests), 1)
+    numbered = sum(1 for label in contests if re.search(r"\d", label))
+    return (
+        sum(len(c) >= 2 for c in contests.values()) >= 0.5 * labels
+        or numbered >= 0.5 * labels
+        or max(map(len, lines.values()), default=0) > MAX_CHOICES
+    )
+
+
 def _office(heading: str) -> tuple[str, str]:
     """(office, party) of a heading: without its 'Vote for N' and a repeated last word, and a party
     primary's code cut off the end ('United States Senator - DEM (Vote for 1) DEM')."""
@@ -217,7 +241,7 @@ def section_table(rows, sheet_name: str = "") -> ResultsTable | None:
     sheet_party = party_name(sheet_name) if known_party(sheet_name) else ""
     walk = _Walk([line for line in lines if line.index not in set(merged.values())], table, count_columns, sheet_party)
     walk.walk(choice)
-    if walk.contests < 2 or not table.rows:
+    if walk.contests < 2 or not table.rows or _reporting_units(table):
         return None
     table.titles.sort()
     place = report_place([t for _, t in table.titles], list(dict.fromkeys(row[0] for _, row in table.rows)))
