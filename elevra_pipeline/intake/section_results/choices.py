@@ -18,9 +18,10 @@ PARTY_CODES = {
     "G": "Green", "GRN": "Green", "GRE": "Green", "CON": "Constitution", "CST": "Constitution",
     "I": "Independent", "IND": "Independent", "IAP": "Independent American", "AIP": "American Independent",
     "PF": "Peace and Freedom", "P&F": "Peace and Freedom", "UUP": "United Utah", "DFL": "Democratic-Farmer-Labor",
-    "WF": "Working Families", "WFP": "Working Families", "REF": "Reform", "SOC": "Socialist",
-    "NPA": "No Party Affiliation", "NP": NO_PARTY, "NON": NO_PARTY, "NOP": NO_PARTY, "NPP": "No Party Preference",
-    "UNA": NO_PARTY, "UNAFFILIATED": NO_PARTY, "NONPARTISAN": NO_PARTY,
+    "WF": "Working Families", "WFP": "Working Families", "REF": "Reform", "SOC": "Socialist", "LPF": "Libertarian",
+    "CPF": "Constitution", "PSL": "Party for Socialism and Liberation", "NPP": "No Party Preference",
+    "NPA": NO_PARTY, "NP": NO_PARTY, "NON": NO_PARTY, "NOP": NO_PARTY, "UNA": NO_PARTY, "UNAFFILIATED": NO_PARTY,
+    "NONPARTISAN": NO_PARTY,
 }  # fmt: skip
 _FULL_NAMES = {name.casefold(): name for name in PARTY_CODES.values() if name} | {"democrat": "Democratic"}
 _PREFIX = re.compile(

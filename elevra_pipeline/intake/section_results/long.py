@@ -52,7 +52,9 @@ def _nested(data, contest: int, column: int) -> float:
 
 
 def _personlike(values: list[str]) -> float:
-    return sum(bool(_PERSON.match(v)) and len(v.split()) >= 2 for v in values) / max(len(values), 1)
+    """The share of a column's choice values (its write-in, total and Yes/No lines aside) that read as names."""
+    people = [v for v in values if not not_a_candidate(v) and not measure_choice(v)]
+    return sum(bool(_PERSON.match(v)) and len(v.split()) >= 2 for v in people) / max(len(people), 1)
 
 
 def _coded(values: list[str]) -> float:
