@@ -7,20 +7,17 @@ a candidate and an office is read as it is. Every row of the sheet stays account
 table is the reader's to keep or drop; the rows that make no table row are dropped here, with why.
 """
 
-import re
-
 from elevra_pipeline.intake.accounting import DropReason, IntakeReport, SheetReport
 from elevra_pipeline.intake.roles import map_by_alias
 from elevra_pipeline.intake.section_results.lines import Kind, read_line
 from elevra_pipeline.intake.section_results.long import long_table
-from elevra_pipeline.intake.section_results.sections import MIN_CHOICES, section_table
+from elevra_pipeline.intake.section_results.sections import MIN_CHOICES, RESULT_LINE, section_table
 from elevra_pipeline.intake.section_results.table import ResultsTable
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
 
 __all__ = ["read_results_layout", "results_table"]
 
 
-_RESULT_LINE = re.compile(r"\bwrite[- ]?ins?\b|\b(?:over|under) ?votes?\b", re.I)
 UNREAD = (
     "this sheet looks like a results report (lines of choices with vote counts: {examples}) but no line naming "
     "a contest stands above them, so which race each choice is in cannot be told: upload the list of candidates "
@@ -32,7 +29,7 @@ def unread_results(sheet: RawSheet) -> str | None:
     """Why a sheet of choice lines with counts (write-in and over/under lines among them) that no results
     layout reads is refused, in words the admin can act on; None for any other sheet."""
     lines = [line for i, row in enumerate(sheet.rows[:2000]) if (line := read_line(i, row)).kind == Kind.CHOICE]
-    if len(lines) < MIN_CHOICES or not any(_RESULT_LINE.search(line.label) for line in lines):
+    if len(lines) < MIN_CHOICES or not any(RESULT_LINE.search(line.label) for line in lines):
         return None
     return UNREAD.format(examples=", ".join(f"'{line.label}'" for line in lines[:3]))
 
