@@ -8,11 +8,13 @@ import pytest
 from openpyxl import Workbook
 
 from elevra_pipeline.exceptions import UnusableUploadError
-from elevra_pipeline.intake.accounting import DropReason
+from elevra_pipeline.intake.accounting import DropReason, IntakeReport
 from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import read_upload
+from elevra_pipeline.intake.section_results import read_results_layout, results_table
 from elevra_pipeline.intake.section_results.choices import named_write_in, split_choice
+from elevra_pipeline.intake.sheets import RawSheet
 
 ADMIN = {"election_date": "2026-11-03", "state": "UT"}
 
@@ -276,3 +278,55 @@ def test_a_results_report_without_contest_headings_is_refused_with_what_to_send(
     reason = str(refused.value)
     assert "looks like a results report" in reason and "one line per candidate and its contest" in reason
     assert "columns" not in reason
+
+
+def test_a_one_contest_report_is_read_when_its_lines_are_results(tmp_path):
+    text = "City of Springfield Mayoral Runoff,,\nMayor,,\nAnn Lee,120,55%\nBo Chan,90,41%\nWrite-in,3,1%\n"
+    text += "Over Votes,1,0%\n"
+    parsed = _read(_write(tmp_path, "runoff.csv", text))
+    assert _contests(parsed) == {"Mayor": {"Ann Lee", "Bo Chan"}}
+    assert {r["jurisdiction"] for r in parsed.rows} == {"City of Springfield"}  # the title's place
+    _every_row_once(parsed, 6)
+
+
+SUMMARY = """Unofficial Election Results
+SPRINGFIELD
+Contest Name,Candidate Name,Party,Total Votes,Vote For
+"Total Precincts Reported","161"
+"COUNTY EXECUTIVE","DEM Joshua Siegel","DEM","57008","1"
+"COUNTY EXECUTIVE","REP Roger MacLean","REP","36932","1"
+"JUDGE OF ELECTION - A11-5","LBR Dan Moss","LBR","17","1"
+"JUDGE OF ELECTION - A11-5","DAR Ann Pineda","DAR","412","1"
+"HANOVER QUESTION 1","Yes","NON","900","1"
+"HANOVER QUESTION 1","No","NON","700","1"
+,,"REP-FED","44",
+"""
+
+
+def test_a_summary_export_reads_the_party_code_repeated_before_each_name(tmp_path):
+    parsed = _read(_write(tmp_path, "summary.csv", SUMMARY), state="PA")
+    assert {r["candidate_name"]: r["party"] for r in parsed.rows} == {
+        "Joshua Siegel": "Democratic",
+        "Roger MacLean": "Republican",
+        "Dan Moss": "Libertarian",
+        "Ann Pineda": "DAR",  # the county's own code, as published
+    }
+    counted = parsed.report.dropped_by_reason()
+    assert counted[DropReason.NOT_A_CANDIDATE] == 2  # the precincts-reported line, the line with no choice
+    assert counted[DropReason.MEASURE_CHOICE] == 2
+    _every_row_once(parsed, 11)
+
+
+def test_a_refused_results_sheet_still_accounts_for_every_row(tmp_path):
+    text = "Ann Lee,120\nBo Chan,90\nWrite-in,3\n\nUnder Votes,4\n"
+    with pytest.raises(UnusableUploadError):
+        _read(_write(tmp_path, "results.csv", text))
+    assert isinstance(results_table(_sheet(text)), str)
+    report = IntakeReport()
+    assert read_results_layout(_sheet(text), parse_options(ADMIN), None, report, {}, None) == []
+    assert report.dropped_by_reason() == {DropReason.RESULTS_UNREAD: 4, DropReason.BLANK: 1}
+    assert report.sheets[0].status == "ignored" and "looks like a results report" in report.sheets[0].reason
+
+
+def _sheet(text: str) -> RawSheet:
+    return RawSheet("csv", [line.split(",") if line else [] for line in text.splitlines()])
