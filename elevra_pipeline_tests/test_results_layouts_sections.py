@@ -13,7 +13,7 @@ from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.intake.section_results import read_results_layout, results_table
-from elevra_pipeline.intake.section_results.choices import named_write_in, split_choice
+from elevra_pipeline.intake.section_results.choices import named_write_in, split_choice, ticket
 from elevra_pipeline.intake.sheets import RawSheet
 
 ADMIN = {"election_date": "2026-11-03", "state": "UT"}
@@ -330,3 +330,14 @@ def test_a_refused_results_sheet_still_accounts_for_every_row(tmp_path):
 
 def _sheet(text: str) -> RawSheet:
     return RawSheet("csv", [line.split(",") if line else [] for line in text.splitlines()])
+
+
+@pytest.mark.parametrize(
+    "name, office, read",
+    [("JOSEPH R. BIDEN, KAMALA D. HARRIS", "U.S. President and Vice President", "JOSEPH R. BIDEN / KAMALA D. HARRIS"),
+     ("SPENCER J. COX, DEIDRE M. HENDERSON", "Governor and Lt. Governor", "SPENCER J. COX / DEIDRE M. HENDERSON"),
+     ("MASTERS, BLAKE", "U.S. President and Vice President", "MASTERS, BLAKE"),  # one person, last name first
+     ("SMITH JONES, MARY ANN", "County Clerk", "SMITH JONES, MARY ANN")],
+)  # fmt: skip
+def test_a_ticket_cell_under_a_ticket_office_is_two_people_not_last_first(name, office, read):
+    assert ticket(name, office) == read

@@ -72,6 +72,18 @@ def split_choice(label: str, party_cell: str = "", suffixes: bool = False) -> tu
     return label, party_name(party_cell) if party_cell else None
 
 
+_TICKET_OFFICE = re.compile(r"\b(?:vice[- ]president|lieutenant governor|lt\.? governor)\b", re.I)
+
+
+def ticket(name: str, office: str) -> str:
+    """A ticket's two people written 'PRESIDENT, VICE PRESIDENT' under a ticket office read as two
+    names ('JOSEPH R. BIDEN / KAMALA D. HARRIS'), not as 'LAST, FIRST'."""
+    parts = name.split(",")
+    if len(parts) == 2 and _TICKET_OFFICE.search(office) and all(len(p.split()) >= 2 for p in parts):
+        return " / ".join(p.strip() for p in parts)
+    return name
+
+
 def named_write_in(label: str) -> str | None:
     """The person of a declared write-in line (`Write-in: Jo Roe`, `Write-In Robert Corkin`), else None
     (`Write-In Totals`, `Write-in: Not Assigned` and `WRITE-IN 124` name nobody)."""

@@ -15,7 +15,13 @@ from elevra_pipeline.intake.accounting import DropReason
 from elevra_pipeline.intake.ballot_lines import measure_choice, not_a_candidate
 from elevra_pipeline.intake.offices import Level, missing_place, office_level
 from elevra_pipeline.intake.roles import Role, map_by_alias
-from elevra_pipeline.intake.section_results.choices import PARTY_CODES, named_write_in, party_name, split_choice
+from elevra_pipeline.intake.section_results.choices import (
+    PARTY_CODES,
+    named_write_in,
+    party_name,
+    split_choice,
+    ticket,
+)
 from elevra_pipeline.intake.section_results.lines import has_letters, is_count, vote_for, without_vote_for
 from elevra_pipeline.intake.section_results.places import report_place
 from elevra_pipeline.intake.section_results.table import ResultsTable
@@ -150,7 +156,9 @@ def long_table(rows, header_index: int | None) -> ResultsTable | None:
         if party is not None:
             cells[party] = party_name(cell) if cell else (said or "")
         changed |= person != label or (party is not None and cells[party] != cell) or bool(said) or bool(seats)
-        cells[name], cells[office] = person, without_vote_for(cells[office]) if seats else cells[office]
+        cells[office] = without_vote_for(cells[office]) if seats else cells[office]
+        cells[name] = ticket(person, cells[office])
+        changed |= cells[name] != person
         local = place if missing_place(cells[office], "", "") else ""
         values = {"Party": said or "", "Vote For": str(seats or ""), "Jurisdiction": local}
         table.rows.append((index, cells + [values[h] for h in added]))

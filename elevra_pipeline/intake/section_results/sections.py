@@ -20,6 +20,7 @@ from elevra_pipeline.intake.section_results.choices import (
     party_name,
     party_suffixes,
     split_choice,
+    ticket,
 )
 from elevra_pipeline.intake.section_results.lines import Kind, Line, read_line, without_vote_for
 from elevra_pipeline.intake.section_results.places import report_place
@@ -122,7 +123,7 @@ def section_table(rows, sheet_name: str = "") -> ResultsTable | None:
         name, own = split_choice(line.label, cell, suffixes)
         votes = line.counts[0][1] if line.counts else ""
         office, primary = _office(heading)
-        primary = primary or party
+        name, primary = ticket(name, office), primary or party
         table.rows.append((line.index, [office, name, primary if own is None else own, primary, place,
                                         str(seats or ""), votes]))  # fmt: skip
 
