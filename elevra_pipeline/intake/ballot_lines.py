@@ -25,7 +25,7 @@ _WRITE_IN = re.compile(r"\bwrite[- ]?ins?\b", re.I)
 # a report's statistic: 'Registered Voters - Total', 'BALLOTS CAST – DEMOCRATIC', 'Vote by Mail Turnout'
 _STATISTIC = re.compile(
     r"^%|\bregistered\b|\bturnout\b|\bballots (?:cast|counted)\b|\bprecincts? (?:reporting|reported|counted)\b|"
-    r"\bactual voting\b|\bvoters\b|^total voted\b|\bballots\b|^\w+ votes?$",
+    r"\bactual voting\b|\bvoters\b|^total voted\b|\s[-–]\s*totals?$|\bballots\b|^\w+ votes?$",
     re.I,
 )
 _CHOICE = re.compile(
