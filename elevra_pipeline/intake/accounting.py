@@ -25,6 +25,7 @@ class DropReason(StrEnum):
     NOT_A_CANDIDATE = "not a candidate (a write-in line, no preference, a total or over/under votes)"
     REPEATED_LINE = "another line of a candidate already read in the same contest (e.g. the next precinct's)"
     MEASURE_CHOICE = "a ballot measure's choice (Yes/No…): the contest is a measure, not an election with candidates"
+    RESULTS_UNREAD = "ignored sheet: a results layout whose races could not be told apart (the sheet's reason says why)"
 
 
 @dataclass

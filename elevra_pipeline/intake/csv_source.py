@@ -15,6 +15,7 @@ from elevra_pipeline.intake.limits import CellBudget, IntakeLimits, check_dimens
 from elevra_pipeline.intake.sheets import RawSheet, SparseRows, clean_value
 
 DELIMITERS = (",", ";", "\t", "|")
+NO_DELIMITER = "\x1f"  # a text report whose lines no delimiter splits: each line is one cell
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 CHUNK = 1 << 20
 MAX_LINE_CHARS = 1_000_000  # 1,000 columns of 1,000 characters
@@ -67,7 +68,9 @@ def detect_encoding(path: Path) -> str:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the first lines into the same number (> 1) of fields most often."""
+    """The delimiter that splits the first lines into the same number (> 1) of fields most often; none
+    when most lines are one field whatever the delimiter (a printed report saved as text: a comma in
+    'MAY 15, 2018' is no column)."""
     lines = text[:65536].splitlines()[:50]
     best, best_score = ",", 0.0
     for delimiter in DELIMITERS:
@@ -78,7 +81,7 @@ def sniff_delimiter(text: str) -> str:
         score = (count / len(widths)) * (width > 1) + min(width, 50) / 1000
         if score > best_score:
             best, best_score = delimiter, score
-    return best
+    return best if best_score >= 0.1 else NO_DELIMITER
 
 
 def _lines(path: Path, handle):
@@ -106,5 +109,5 @@ def read_csv(path: Path, limits: IntakeLimits) -> tuple[RawSheet, dict]:
                 rows.put(index, row)
         except csv.Error as e:
             raise UnusableUploadError(f"'{path.name}' could not be read as CSV at record {len(rows) + 1}: {e}") from e
-    source = {"encoding": encoding, "delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
+    source = {"encoding": encoding, "delimiter": {"\t": "tab", NO_DELIMITER: "none"}.get(delimiter, delimiter)}
     return RawSheet(name="csv", rows=rows), source

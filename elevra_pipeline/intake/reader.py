@@ -55,6 +55,7 @@ from elevra_pipeline.intake.roles import (
     map_by_words,
     normalize_header,
 )
+from elevra_pipeline.intake.section_results import read_results_layout
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
 from elevra_pipeline.intake.value_roles import level_column, level_of
 from elevra_pipeline.intake.xlsx_source import read_xlsx
@@ -651,7 +652,7 @@ def read_upload(
         if returned and sheet.name != RETURNED_SHEET:
             _skip_result_sheet(sheet, parsed.report)
             continue
-        parsed.rows.extend(_read_table(sheet, options, ask_model, parsed.report, seen))
+        parsed.rows.extend(read_results_layout(sheet, options, ask_model, parsed.report, seen, _read_table))
     check_column_names(path, options, sheets, parsed.report)
     imported = [s for s in parsed.report.sheets if s.status == "imported"]
     if not imported:
