@@ -57,7 +57,7 @@ from elevra_pipeline.intake.roles import (
 )
 from elevra_pipeline.intake.section_results import read_results_layout
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
-from elevra_pipeline.intake.value_roles import level_column, level_of
+from elevra_pipeline.intake.value_roles import district_column, level_column, level_of
 from elevra_pipeline.intake.xlsx_source import read_xlsx
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # delimited text: the delimiter is sniffed (comma, tab, ;, |)
@@ -473,6 +473,7 @@ def _read_table(
     mapping = _map_columns(sheet, headers, data, options, ask_model, sheet_report)
     flag_columns = status_flag_columns(headers, mapping)
     level_at = level_column(headers, data, mapping)
+    district_column(headers, data, mapping)
     winning = admin_wins(headers, mapping, options)
     missing = mapping.missing_required()
     if missing:
