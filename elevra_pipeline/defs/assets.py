@@ -408,9 +408,12 @@ def inserted_records(
         repo.update_batch(batch.id, status=BatchStatus.INSERTED, inserted_json=ids)
         inserted += 1
     marked = mark_not_on_ballot(repo, (upload.intake_json or {}).get("not_on_ballot", []), Source.of(upload))
-    for line in marked:
+    for line in marked.marked:
         context.log.info(f"not on the ballot any more: {line}")
-    if (inserted or marked) and queue_changes(
+    for line in marked.not_stored + marked.unclear:
+        context.log.info(f"not on the ballot, no stored candidacy of that race changed: {line}")
+    repo.merge_summary(upload.id, not_on_ballot=marked.model_dump())
+    if (inserted or marked.marked) and queue_changes(
         repo, upload, app.webhook_url, repo.changes_of_upload(upload.id), "changes"
     ):
         context.log.info(f"the change set of upload {upload.id} is queued for {app.webhook_url}")
@@ -419,7 +422,8 @@ def inserted_records(
             "batches_inserted": inserted,
             "failed": len(failed),
             "failed_batches": failed_table(failed),
-            "marked_not_on_ballot": len(marked),
+            "marked_not_on_ballot": len(marked.marked),
+            "not_on_ballot_race_not_stored": len(marked.not_stored) + len(marked.unclear),
         }
     )
 
