@@ -63,9 +63,14 @@ def cmd_process(args, path: Path | None = None, stored: bool = False) -> int:
 def cmd_retry(args) -> int:
     """The stored copy of an upload, read again (with new settings when given): a rejected or failed
     upload whose cause is fixed, or one whose batches need re-upload for a setting the admin now gives."""
-    upload = _repo().get_upload_by_id(args.upload_id)
-    if upload is None:
-        print(f"error: no upload with id {args.upload_id} (see `elevra-pipeline status`)", file=sys.stderr)
+    from elevra_pipeline.exceptions import ElevraError
+    from elevra_pipeline.uploads.admin import allowed_upload
+    from elevra_pipeline.uploads.transitions import AdminAction
+
+    try:
+        upload = allowed_upload(_repo(), args.upload_id, AdminAction.RETRY)
+    except ElevraError as e:
+        print(f"error: {e} (see `elevra-pipeline status`)", file=sys.stderr)
         return 1
     files = _settings().file_store()
     if not files.exists(upload.stored_path):

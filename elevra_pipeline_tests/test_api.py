@@ -267,13 +267,16 @@ def test_the_openapi_document_lists_every_path_and_the_multipart_upload(monkeypa
         ("/uploads", "post"),
         ("/uploads/{upload_id}", "get"),
         ("/uploads/{upload_id}/actions", "get"),
+        ("/uploads/{upload_id}/approve", "post"),
         ("/uploads/{upload_id}/batches/{batch_key}/redo", "post"),
         ("/uploads/{upload_id}/batches/{batch_key}/skip", "post"),
         ("/uploads/{upload_id}/cancel", "post"),
+        ("/uploads/{upload_id}/discard", "post"),
         ("/uploads/{upload_id}/events", "get"),
         ("/uploads/{upload_id}/pause", "post"),
         ("/uploads/{upload_id}/resume", "post"),
         ("/uploads/{upload_id}/retry", "post"),
+        ("/uploads/{upload_id}/revert", "post"),
         ("/uploads/{upload_id}/workbook", "get"),
     ]
     form = document["paths"]["/uploads"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]

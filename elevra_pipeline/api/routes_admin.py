@@ -1,6 +1,7 @@
-"""Admin actions: the functions the CLI and the `upload_admin` job call (uploads/admin.py), each
-recorded with who took it. Those after which the upload's work goes on (redo, skip, resume, retry)
-have its partition run again, and a cancel has its runs stopped, by the `api_request_sensor`."""
+"""Admin actions: the functions the CLI and the `upload_admin` job call (uploads/admin.py, uploads/review.py),
+each recorded with who took it; one the upload's state does not allow (uploads/transitions.py) is a 409
+with the sentence that refuses it. Those after which the upload's work goes on (redo, skip, resume, retry,
+approve) have its partition run again, and a cancel has its runs stopped, by the `api_request_sensor`."""
 
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ from elevra_pipeline.api.services import ApiServices
 from elevra_pipeline.exceptions import ElevraError
 from elevra_pipeline.storage.models import Upload
 from elevra_pipeline.uploads import admin as actions
+from elevra_pipeline.uploads import review
 
 router = APIRouter(tags=["admin actions"])
 
@@ -122,4 +124,19 @@ _upload_action(
     Action.RETRY,
     "Read the upload's stored file again (its run is requested)",
     lambda api, upload, why: actions.reopen_upload(api.repo, upload.id, why, files=api.files()),
+)
+_upload_action(
+    Action.REVERT,
+    "Undo what a published upload did to the records (the uploader and the team are told)",
+    lambda api, upload, why: actions.revert(api.repo, upload.id, why, api.settings.webhook_url, api.notifier()),
+)
+_upload_action(
+    Action.APPROVE,
+    "Publish the records an upload in review staged (its run is requested)",
+    lambda api, upload, why: review.approve(api.repo, upload.id, why),
+)
+_upload_action(
+    Action.DISCARD,
+    "Drop the records an upload in review staged: nothing is published",
+    lambda api, upload, why: review.discard(api.repo, upload.id, why),
 )

@@ -473,6 +473,11 @@ class Repository:
                 s.scalars(select(RecordChange).where(RecordChange.upload_label == label).order_by(RecordChange.id))
             )
 
+    def gave_records(self, upload_id: int) -> bool:
+        """The upload published records that are in the database now (what a revert would undo)."""
+        with self.unit_of_work() as s:
+            return s.scalar(select(RecordSource.id).where(RecordSource.upload_id == upload_id).limit(1)) is not None
+
     def sources_of_upload(self, upload_id: int, session: Session | None = None) -> list[RecordSource]:
         with self.within(session) as s:
             return list(
