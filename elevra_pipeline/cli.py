@@ -531,6 +531,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-cap-mb", type=int, default=3072, help="--hostile: address space each reading process may take"
     )
     p.set_defaults(func=cmd_bench)
+    for command in sub.choices.values():  # every command: a configuration problem is one line without it
+        try:
+            command.add_argument("--verbose", action="store_true", help="show the traceback of an error")
+        except argparse.ArgumentError:
+            pass  # the command has its own --verbose (it also shows Dagster's DEBUG log)
     return parser
 
 
@@ -543,6 +548,9 @@ def _quiet_pipe() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """A setting that cannot be used, an unreachable database or a missing bucket ends the command with
+    one line naming the setting to check (config_problems); `--verbose` shows the traceback instead."""
+    from elevra_pipeline.config_problems import configuration_problem
     from elevra_pipeline.exceptions import QuotaConfigError
     from elevra_pipeline.settings import SettingsError
 
@@ -553,6 +561,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (SettingsError, QuotaConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:
+        line = configuration_problem(e)
+        if line is None or args.verbose:
+            raise
+        print(f"error: {line} (--verbose shows the traceback)", file=sys.stderr)
         return 1
 
 

@@ -91,7 +91,7 @@ class Settings:
         """Raises SettingsError naming the first setting that cannot be used."""
         base = data_dir()
         default_db = f"sqlite:///{base / 'elevra.db'}"
-        database_url = os.environ.get("ELEVRA_DATABASE_URL") or default_db
+        database_url = _database_url("ELEVRA_DATABASE_URL") or default_db
         outbox = base / "outbox" if database_url == default_db else base / "outbox" / database_label(database_url)
         environment = require_gemini_key_in_production(os.environ)
         quotas_file = os.environ.get("ELEVRA_QUOTAS_FILE") or None
@@ -133,6 +133,29 @@ class Settings:
             review=_flag("ELEVRA_REVIEW"),
             webhook_url=_webhook_url("ELEVRA_WEBHOOK_URL", "ELEVRA_WEBHOOK_SECRET"),
         )
+
+
+DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg2")  # the drivers installed (not psycopg 3)
+
+
+def _database_url(name: str) -> str | None:
+    """The app database's URL, checked before any connection: SQLite or PostgreSQL through psycopg2. The
+    value is never repeated with its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    example = "postgresql+psycopg2://USER@HOST:5432/DATABASE or sqlite:///data/elevra.db"
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise SettingsError(f"{name} is not a database URL: write it as {example}") from None
+    if url.drivername not in DATABASES:
+        shown = url.render_as_string(hide_password=True)
+        raise SettingsError(f"{name}={shown!r} is not a database this pipeline uses: write it as {example}")
+    return raw
 
 
 def _processed_files(name: str) -> str:
