@@ -60,6 +60,8 @@ class Settings:
     intake_max_sheets: int | None = None
     intake_max_shared_strings: int | None = None
     intake_max_text_chars: int | None = None
+    intake_max_cell_chars: int | None = None
+    max_prompt_tokens: int = 50_000  # one model call's prompt, estimated before it is sent (uploads/prompt_budget.py)
     max_in_flight: int = 1024
     analysis_timeout_seconds: float = 120.0  # one analysis call (Gemini Pro thinks 10-30 s, sometimes far longer)
     structure_timeout_seconds: float = 90.0  # one structured-output call
@@ -115,6 +117,8 @@ class Settings:
             intake_max_sheets=_number("ELEVRA_INTAKE_MAX_SHEETS", None, int),
             intake_max_shared_strings=_number("ELEVRA_INTAKE_MAX_SHARED_STRINGS", None, int),
             intake_max_text_chars=_number("ELEVRA_INTAKE_MAX_TEXT_CHARS", None, int),
+            intake_max_cell_chars=_number("ELEVRA_INTAKE_MAX_CELL_CHARS", None, int),
+            max_prompt_tokens=_number("ELEVRA_MAX_PROMPT_TOKENS", 50_000, int, minimum=999),
             max_in_flight=_number("ELEVRA_MAX_IN_FLIGHT", 1024, int),
             batch_poll_seconds=_number("ELEVRA_BATCH_POLL_SECONDS", 60.0),
             analysis_timeout_seconds=_number("ELEVRA_ANALYSIS_TIMEOUT_SECONDS", 120.0, minimum=1),
@@ -226,6 +230,7 @@ def intake_limits(
     max_sheets: int | None = None,
     max_shared_strings: int | None = None,
     max_text_chars: int | None = None,
+    max_cell_chars: int | None = None,
 ):
     """The limits a file must keep to be read (intake/limits.py); unset values keep intake's defaults."""
     from dataclasses import replace
@@ -239,6 +244,7 @@ def intake_limits(
         "max_sheets": max_sheets,
         "max_shared_strings": max_shared_strings,
         "max_text_chars": max_text_chars,
+        "max_cell_chars": max_cell_chars,
     }
     return replace(IntakeLimits(), **{name: value for name, value in given.items() if value})
 
