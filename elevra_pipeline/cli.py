@@ -239,6 +239,18 @@ def cmd_bench(args) -> int:
 
         run_intake(say=lambda line: print(line, flush=True))
         return 0
+    if args.what == "api":
+        from elevra_pipeline.bench.api_bench import run as run_api
+
+        run_api(
+            args.requests,
+            args.uploads,
+            kind=args.ledger,
+            postgres_url=args.postgres_url,
+            compare=args.compare,
+            say=lambda line: print(line, flush=True),
+        )
+        return 0
     if args.what == "pipeline":
         from elevra_pipeline.bench.pipeline_bench import DEFAULT_LATENCY
         from elevra_pipeline.bench.pipeline_bench import run as run_pipeline
@@ -490,8 +502,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
     p.add_argument("--role", choices=["admin", "viewer"], default="viewer")
     p.set_defaults(func=cmd_api_token)
-    p = sub.add_parser("bench", help="benchmarks: `bench quota` (the quota engine), `bench intake` (reading uploads)")
-    p.add_argument("what", choices=["quota", "intake", "pipeline"])
+    p = sub.add_parser(
+        "bench",
+        help="benchmarks: `bench quota` (the quota engine), `bench intake` (reading uploads), `bench pipeline`, "
+        "`bench api` (concurrent GET /uploads at a served instance)",
+    )
+    p.add_argument("what", choices=["quota", "intake", "pipeline", "api"])
     p.add_argument("--processes", type=int, default=4)
     p.add_argument(
         "--seconds", type=float, help="quota: load phase length (default 42 s, 7 windows); --ledger-only: 5 s per run"
@@ -506,7 +522,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--callers", default="1,8,32", help="--ledger-only: callers per process, one run each")
     p.add_argument("--threads", type=int, default=4, help="callers per process")
     p.add_argument("--quotas", help="quotas file (default: the scaled-minute bench file)")
-    p.add_argument("--ledger", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument(
+        "--ledger", choices=["sqlite", "postgres"], default="sqlite", help="the database (the ledger's, or api's)"
+    )
+    p.add_argument("--requests", type=int, default=200, help="api: requests sent at once")
+    p.add_argument("--uploads", type=int, default=120, help="api: uploads in the database")
+    p.add_argument("--compare", metavar="FILE", help="api: the output of an earlier run, for the ratio to it")
     p.add_argument("--latency-ms", type=float, default=50.0, help="the emulator's simulated model latency")
     p.add_argument("--batches", default="200,1000", help="pipeline: upload sizes in election batches, one run each")
     p.add_argument(

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from sqlalchemy import func, select
 
 from elevra_pipeline.api.actions import Action, ActionLog
 from elevra_pipeline.api.auth import Actor
@@ -19,9 +18,11 @@ from elevra_pipeline.api.services import XLSX, ApiServices
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.models import Upload
-from elevra_pipeline.uploads.status import status_document, upload_document
+from elevra_pipeline.uploads.listing import uploads_page
+from elevra_pipeline.uploads.status import status_document
 
 router = APIRouter(tags=["uploads"])
+MAX_PAGE = 1_000_000  # a page number past any list (and within every database's integers)
 
 
 def links(request: Request, upload_id: int) -> dict:
@@ -87,33 +88,32 @@ async def send_upload(request: Request, actor: Actor = Depends(admin), api: ApiS
 
 
 @router.get("/uploads", summary="Uploads, newest first, by status and uploader, a page at a time")
-def list_uploads(
+async def list_uploads(
     request: Request,
     status: UploadStatus | None = None,
-    uploader: str | None = Query(None, description="the uploader's e-mail address"),
-    page: int = Query(1, ge=1),
+    uploader: str | None = Query(None, max_length=320, description="the uploader's e-mail address"),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     per_page: int = Query(20, ge=1, le=100),
     _: Actor = Depends(viewer),
     api: ApiServices = Depends(services),
 ) -> dict:
-    query = select(Upload)
-    if status is not None:
-        query = query.where(Upload.status == status)
-    if uploader:
-        query = query.where(func.lower(Upload.uploader_email) == uploader.strip().lower())
-    with api.repo.unit_of_work() as s:
-        total = s.scalar(select(func.count()).select_from(query.subquery()))
-        uploads = list(s.scalars(query.order_by(Upload.id.desc()).offset((page - 1) * per_page).limit(per_page)))
-        pages = max(1, ceil(total / per_page))
+    found = await run_in_threadpool(uploads_page, api.repo, api.quotas, status, uploader, page, per_page)
+    pages = max(1, ceil(found.total / per_page))
     following = request.url.include_query_params(page=page + 1) if page < pages else None
-    return {
+    body = {
         "page": page,
         "per_page": per_page,
-        "total": total,
+        "total": found.total,
         "pages": pages,
         "next": str(following) if following else None,
-        "uploads": [{**upload_document(api.repo, u, api.quotas), **links(request, u.id)} for u in uploads],
+        "uploads": [_listed(request, item) for item in found.uploads],
     }
+    return JSONResponse(body)  # plain JSON already: no second pass through FastAPI's encoder
+
+
+def _listed(request: Request, item: dict) -> dict:
+    urls = links(request, item["id"])
+    return {**item, "workbook": urls["workbook_url"] if item["workbook"] else None, **urls}
 
 
 @router.get("/uploads/{upload_id}", summary="One upload: the `status --json ID` document")
