@@ -66,6 +66,7 @@ def test_an_upload_gets_its_id_at_once_and_is_followed_live_to_its_workbook(monk
 
     document = client.get(answer["status_url"], headers=AS_VIEWER).json()
     expected = status_document(repo, upload.id)
+    expected["uploads"][0]["workbook"] = answer["workbook_url"]  # its download URL, never the server's path
     assert {**document, "generated_at": None} == {**expected, "generated_at": None}  # the `status --json` one
     assert document["uploads"][0]["status"] == "completed"
     workbook = client.get(answer["workbook_url"], headers=AS_VIEWER)

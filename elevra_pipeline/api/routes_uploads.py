@@ -5,6 +5,7 @@ from collections.abc import AsyncIterable
 from math import ceil
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -23,6 +24,8 @@ from elevra_pipeline.uploads.status import status_document
 
 router = APIRouter(tags=["uploads"])
 MAX_PAGE = 1_000_000  # a page number past any list (and within every database's integers)
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no NUL or other control character (PostgreSQL refuses a NUL in text)
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id is a 422, never an overflow in the database
 
 
 def links(request: Request, upload_id: int) -> dict:
@@ -30,7 +33,9 @@ def links(request: Request, upload_id: int) -> dict:
     return {"status_url": base, "events_url": f"{base}/events", "workbook_url": f"{base}/workbook"}
 
 
-def existing(upload_id: int, api: ApiServices = Depends(services)) -> Upload:
+def existing(
+    upload_id: int = PathParam(ge=1, le=MAX_ID, description="an upload's id"), api: ApiServices = Depends(services)
+) -> Upload:
     upload = api.repo.get_upload_by_id(upload_id)
     if upload is None:
         raise HTTPException(404, f"no upload with id {upload_id}")
@@ -91,7 +96,7 @@ async def send_upload(request: Request, actor: Actor = Depends(admin), api: ApiS
 async def list_uploads(
     request: Request,
     status: UploadStatus | None = None,
-    uploader: str | None = Query(None, max_length=320, description="the uploader's e-mail address"),
+    uploader: str | None = Query(None, max_length=320, pattern=PRINTABLE, description="the uploader's e-mail address"),
     page: int = Query(1, ge=1, le=MAX_PAGE),
     per_page: int = Query(20, ge=1, le=100),
     _: Actor = Depends(viewer),
@@ -118,9 +123,16 @@ def _listed(request: Request, item: dict) -> dict:
 
 @router.get("/uploads/{upload_id}", summary="One upload: the `status --json ID` document")
 def get_upload(
-    _: Actor = Depends(viewer), upload: Upload = Depends(existing), api: ApiServices = Depends(services)
+    request: Request,
+    _: Actor = Depends(viewer),
+    upload: Upload = Depends(existing),
+    api: ApiServices = Depends(services),
 ) -> dict:
-    return status_document(api.repo, upload.id, api.quotas)
+    """The workbook is given as its download URL (the server's path or bucket key is nobody's business)."""
+    document = status_document(api.repo, upload.id, api.quotas)
+    for each in document["uploads"]:
+        each["workbook"] = links(request, each["id"])["workbook_url"] if each["workbook"] else None
+    return document
 
 
 @router.get(
@@ -136,7 +148,7 @@ async def follow_upload(
 ) -> AsyncIterable[ServerSentEvent]:
     last, number = None, 0
     while not await request.is_disconnected():
-        now = await run_in_threadpool(snapshot, api.repo, upload.id)
+        now = request.app.state.redactor.value(await run_in_threadpool(snapshot, api.repo, upload.id))
         if now != last:
             number, last = number + 1, now
             yield ServerSentEvent(event="outcome" if now["final"] else "progress", data=now, id=str(number))
