@@ -77,3 +77,35 @@ def test_the_listing_says_what_the_status_document_says(monkeypatch, db_url, ins
         "'undated.csv': 2 of 2 races need a fix from the uploader; send the file again with the fix "
         "(`elevra-pipeline retry 2 …`, see the e-mail)"
     )  # the status document groups the reasons too: (2 races: no election date)
+
+
+def test_identical_reads_that_arrive_together_share_the_next_one_and_none_sees_older_data():
+    import asyncio
+    import threading
+
+    from elevra_pipeline.api.shared_reads import SharedReads
+
+    first_may_end, calls = threading.Event(), []
+
+    def read():  # the database as it is when the read starts: the number of reads so far
+        number = len(calls) + 1
+        calls.append(number)
+        if number == 1:
+            first_may_end.wait(timeout=30)
+        return number
+
+    async def scenario():
+        shared = SharedReads()
+        first = asyncio.create_task(shared.read("page 1", read))
+        while not calls:  # the first read has started
+            await asyncio.sleep(0.01)
+        later = [asyncio.create_task(shared.read("page 1", read)) for _ in range(50)]  # arrive while it runs
+        other = asyncio.create_task(shared.read("page 2", read))
+        await asyncio.sleep(0.05)
+        first_may_end.set()
+        return await first, await asyncio.gather(*later), await other
+
+    first, later, other = asyncio.run(scenario())
+    assert first == 1  # the read that was running when the others came
+    assert set(later) == {2} or set(later) == {3}  # one read for all 50, begun after they came
+    assert other in (2, 3) and len(calls) == 3  # another page is another read

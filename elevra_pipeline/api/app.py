@@ -12,6 +12,7 @@ from elevra_pipeline.api.auth import Actor
 from elevra_pipeline.api.redaction import RedactJson, Redactor
 from elevra_pipeline.api.security import viewer
 from elevra_pipeline.api.services import ApiServices
+from elevra_pipeline.api.shared_reads import SharedReads
 
 PAGE = files("elevra_pipeline.api") / "page"
 DESCRIPTION = """Upload candidate spreadsheets and follow them through Elevra's pipeline.
@@ -31,6 +32,7 @@ def create_app(services: ApiServices) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
     app.state.redactor = Redactor.for_service(services.settings)
+    app.state.shared_reads = SharedReads()
     app.add_middleware(RedactJson, redactor=app.state.redactor)
     errors.install(app)  # outermost: a request id on every answer, a JSON 500, no credential in an address
     app.include_router(routes_uploads.router)

@@ -11,6 +11,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -29,11 +30,15 @@ def _variants(url: str) -> list[str]:
     return [url, parsed.render_as_string(hide_password=True), parsed.render_as_string(hide_password=False)]
 
 
+@lru_cache(maxsize=64)
+def _places(roots: tuple[str, ...]) -> re.Pattern:
+    """A root and whatever path follows it (not a longer name that merely starts like it: /tmpfoo)."""
+    return re.compile("|".join(re.escape(root) + rf"(?=[/\s\"'<>,;)\]}}]|$){_END}" for root in roots))
+
+
 class Redactor:
     def __init__(self, places: Iterable[str | Path], secrets: Iterable[str]):
-        roots = sorted({str(p).rstrip("/") for p in places if p and len(str(p).rstrip("/")) > 1}, key=len)[::-1]
-        pattern = "|".join(re.escape(root) + rf"(?=[/\s\"'<>,;)\]}}]|$){_END}" for root in roots)
-        self._places = re.compile(pattern) if roots else None
+        self._roots = sorted({str(p).rstrip("/") for p in places if p and len(str(p).rstrip("/")) > 1}, key=len)[::-1]
         self._secrets = sorted({s for s in secrets if s and len(s) > 3}, key=len, reverse=True)
 
     @classmethod
@@ -56,10 +61,16 @@ class Redactor:
         return cls(places, _variants(settings.database_url))
 
     def text(self, text: str) -> str:
+        """Each pattern only where a plain search finds what it starts with (most answers hold none)."""
         for secret in self._secrets:
-            text = text.replace(secret, HIDDEN)
-        text = _TRACEBACK.sub("(the details are in the service's log)", _CREDENTIAL_URL.sub(HIDDEN, text))
-        return self._places.sub(HIDDEN, text) if self._places else text
+            if secret in text:
+                text = text.replace(secret, HIDDEN)
+        if "://" in text:
+            text = _CREDENTIAL_URL.sub(HIDDEN, text)
+        if "Traceback" in text:
+            text = _TRACEBACK.sub("(the details are in the service's log)", text)
+        present = tuple(root for root in self._roots if root in text)
+        return _places(present).sub(HIDDEN, text) if present else text
 
     def value(self, value):
         """A JSON-like value with every string redacted."""

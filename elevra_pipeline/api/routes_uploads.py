@@ -102,7 +102,11 @@ async def list_uploads(
     _: Actor = Depends(viewer),
     api: ApiServices = Depends(services),
 ) -> dict:
-    found = await run_in_threadpool(uploads_page, api.repo, api.quotas, status, uploader, page, per_page)
+    # one query for the page; requests for the same page that arrive together share it (api.shared_reads)
+    found = await request.app.state.shared_reads.read(
+        ("uploads", status, uploader, page, per_page),
+        lambda: uploads_page(api.repo, api.quotas, status, uploader, page, per_page),
+    )
     pages = max(1, ceil(found.total / per_page))
     following = request.url.include_query_params(page=page + 1) if page < pages else None
     body = {
