@@ -65,7 +65,7 @@ class Redactor:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, HIDDEN)
-        if "://" in text:
+        if "://" in text and "@" in text:
             text = _CREDENTIAL_URL.sub(HIDDEN, text)
         if "Traceback" in text:
             text = _TRACEBACK.sub("(the details are in the service's log)", text)
