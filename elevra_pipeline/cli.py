@@ -63,9 +63,14 @@ def cmd_process(args, path: Path | None = None, stored: bool = False) -> int:
 def cmd_retry(args) -> int:
     """The stored copy of an upload, read again (with new settings when given): a rejected or failed
     upload whose cause is fixed, or one whose batches need re-upload for a setting the admin now gives."""
-    upload = _repo().get_upload_by_id(args.upload_id)
-    if upload is None:
-        print(f"error: no upload with id {args.upload_id} (see `elevra-pipeline status`)", file=sys.stderr)
+    from elevra_pipeline.exceptions import ElevraError
+    from elevra_pipeline.uploads.admin import allowed_upload
+    from elevra_pipeline.uploads.transitions import AdminAction
+
+    try:
+        upload = allowed_upload(_repo(), args.upload_id, AdminAction.RETRY)
+    except ElevraError as e:
+        print(f"error: {e} (see `elevra-pipeline status`)", file=sys.stderr)
         return 1
     files = _settings().file_store()
     if not files.exists(upload.stored_path):
@@ -247,6 +252,18 @@ def cmd_bench(args) -> int:
         from elevra_pipeline.bench.intake_bench import run as run_intake
 
         run_intake(say=lambda line: print(line, flush=True))
+        return 0
+    if args.what == "api":
+        from elevra_pipeline.bench.api_bench import run as run_api
+
+        run_api(
+            args.requests,
+            args.uploads,
+            kind=args.ledger,
+            postgres_url=args.postgres_url,
+            compare=args.compare,
+            say=lambda line: print(line, flush=True),
+        )
         return 0
     if args.what == "pipeline":
         from elevra_pipeline.bench.pipeline_bench import DEFAULT_LATENCY
@@ -499,8 +516,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
     p.add_argument("--role", choices=["admin", "viewer"], default="viewer")
     p.set_defaults(func=cmd_api_token)
-    p = sub.add_parser("bench", help="benchmarks: `bench quota` (the quota engine), `bench intake` (reading uploads)")
-    p.add_argument("what", choices=["quota", "intake", "pipeline"])
+    p = sub.add_parser(
+        "bench",
+        help="benchmarks: `bench quota` (the quota engine), `bench intake` (reading uploads), `bench pipeline`, "
+        "`bench api` (concurrent GET /uploads at a served instance)",
+    )
+    p.add_argument("what", choices=["quota", "intake", "pipeline", "api"])
     p.add_argument("--processes", type=int, default=4)
     p.add_argument(
         "--seconds", type=float, help="quota: load phase length (default 42 s, 7 windows); --ledger-only: 5 s per run"
@@ -515,7 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--callers", default="1,8,32", help="--ledger-only: callers per process, one run each")
     p.add_argument("--threads", type=int, default=4, help="callers per process")
     p.add_argument("--quotas", help="quotas file (default: the scaled-minute bench file)")
-    p.add_argument("--ledger", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument(
+        "--ledger", choices=["sqlite", "postgres"], default="sqlite", help="the database (the ledger's, or api's)"
+    )
+    p.add_argument("--requests", type=int, default=200, help="api: requests sent at once")
+    p.add_argument("--uploads", type=int, default=120, help="api: uploads in the database")
+    p.add_argument("--compare", metavar="FILE", help="api: the output of an earlier run, for the ratio to it")
     p.add_argument("--latency-ms", type=float, default=50.0, help="the emulator's simulated model latency")
     p.add_argument("--batches", default="200,1000", help="pipeline: upload sizes in election batches, one run each")
     p.add_argument(
@@ -545,6 +571,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-cap-mb", type=int, default=3072, help="--hostile: address space each reading process may take"
     )
     p.set_defaults(func=cmd_bench)
+    for command in sub.choices.values():  # every command: a configuration problem is one line without it
+        try:
+            command.add_argument("--verbose", action="store_true", help="show the traceback of an error")
+        except argparse.ArgumentError:
+            pass  # the command has its own --verbose (it also shows Dagster's DEBUG log)
     return parser
 
 
@@ -557,6 +588,9 @@ def _quiet_pipe() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """A setting that cannot be used, an unreachable database or a missing bucket ends the command with
+    one line naming the setting to check (config_problems); `--verbose` shows the traceback instead."""
+    from elevra_pipeline.config_problems import configuration_problem
     from elevra_pipeline.exceptions import QuotaConfigError
     from elevra_pipeline.settings import SettingsError
 
@@ -567,6 +601,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (SettingsError, QuotaConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:
+        line = configuration_problem(e)
+        if line is None or args.verbose:
+            raise
+        print(f"error: {line} (--verbose shows the traceback)", file=sys.stderr)
         return 1
 
 

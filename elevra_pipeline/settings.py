@@ -60,6 +60,8 @@ class Settings:
     intake_max_sheets: int | None = None
     intake_max_shared_strings: int | None = None
     intake_max_text_chars: int | None = None
+    intake_max_cell_chars: int | None = None
+    max_prompt_tokens: int = 50_000  # one model call's prompt, estimated before it is sent (uploads/prompt_budget.py)
     max_in_flight: int = 1024
     analysis_timeout_seconds: float = 120.0  # one analysis call (Gemini Pro thinks 10-30 s, sometimes far longer)
     structure_timeout_seconds: float = 90.0  # one structured-output call
@@ -91,7 +93,7 @@ class Settings:
         """Raises SettingsError naming the first setting that cannot be used."""
         base = data_dir()
         default_db = f"sqlite:///{base / 'elevra.db'}"
-        database_url = os.environ.get("ELEVRA_DATABASE_URL") or default_db
+        database_url = _database_url("ELEVRA_DATABASE_URL") or default_db
         outbox = base / "outbox" if database_url == default_db else base / "outbox" / database_label(database_url)
         environment = require_gemini_key_in_production(os.environ)
         quotas_file = os.environ.get("ELEVRA_QUOTAS_FILE") or None
@@ -115,6 +117,8 @@ class Settings:
             intake_max_sheets=_number("ELEVRA_INTAKE_MAX_SHEETS", None, int),
             intake_max_shared_strings=_number("ELEVRA_INTAKE_MAX_SHARED_STRINGS", None, int),
             intake_max_text_chars=_number("ELEVRA_INTAKE_MAX_TEXT_CHARS", None, int),
+            intake_max_cell_chars=_number("ELEVRA_INTAKE_MAX_CELL_CHARS", None, int),
+            max_prompt_tokens=_number("ELEVRA_MAX_PROMPT_TOKENS", 50_000, int, minimum=999),
             max_in_flight=_number("ELEVRA_MAX_IN_FLIGHT", 1024, int),
             batch_poll_seconds=_number("ELEVRA_BATCH_POLL_SECONDS", 60.0),
             analysis_timeout_seconds=_number("ELEVRA_ANALYSIS_TIMEOUT_SECONDS", 120.0, minimum=1),
@@ -133,6 +137,29 @@ class Settings:
             review=_flag("ELEVRA_REVIEW"),
             webhook_url=_webhook_url("ELEVRA_WEBHOOK_URL", "ELEVRA_WEBHOOK_SECRET"),
         )
+
+
+DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg2")  # the drivers installed (not psycopg 3)
+
+
+def _database_url(name: str) -> str | None:
+    """The app database's URL, checked before any connection: SQLite or PostgreSQL through psycopg2. The
+    value is never repeated with its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    example = "postgresql+psycopg2://USER@HOST:5432/DATABASE or sqlite:///data/elevra.db"
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise SettingsError(f"{name} is not a database URL: write it as {example}") from None
+    if url.drivername not in DATABASES:
+        shown = url.render_as_string(hide_password=True)
+        raise SettingsError(f"{name}={shown!r} is not a database this pipeline uses: write it as {example}")
+    return raw
 
 
 def _processed_files(name: str) -> str:
@@ -203,6 +230,7 @@ def intake_limits(
     max_sheets: int | None = None,
     max_shared_strings: int | None = None,
     max_text_chars: int | None = None,
+    max_cell_chars: int | None = None,
 ):
     """The limits a file must keep to be read (intake/limits.py); unset values keep intake's defaults."""
     from dataclasses import replace
@@ -216,6 +244,7 @@ def intake_limits(
         "max_sheets": max_sheets,
         "max_shared_strings": max_shared_strings,
         "max_text_chars": max_text_chars,
+        "max_cell_chars": max_cell_chars,
     }
     return replace(IntakeLimits(), **{name: value for name, value in given.items() if value})
 

@@ -66,6 +66,7 @@ def test_an_upload_gets_its_id_at_once_and_is_followed_live_to_its_workbook(monk
 
     document = client.get(answer["status_url"], headers=AS_VIEWER).json()
     expected = status_document(repo, upload.id)
+    expected["uploads"][0]["workbook"] = answer["workbook_url"]  # its download URL, never the server's path
     assert {**document, "generated_at": None} == {**expected, "generated_at": None}  # the `status --json` one
     assert document["uploads"][0]["status"] == "completed"
     workbook = client.get(answer["workbook_url"], headers=AS_VIEWER)
@@ -267,13 +268,16 @@ def test_the_openapi_document_lists_every_path_and_the_multipart_upload(monkeypa
         ("/uploads", "post"),
         ("/uploads/{upload_id}", "get"),
         ("/uploads/{upload_id}/actions", "get"),
+        ("/uploads/{upload_id}/approve", "post"),
         ("/uploads/{upload_id}/batches/{batch_key}/redo", "post"),
         ("/uploads/{upload_id}/batches/{batch_key}/skip", "post"),
         ("/uploads/{upload_id}/cancel", "post"),
+        ("/uploads/{upload_id}/discard", "post"),
         ("/uploads/{upload_id}/events", "get"),
         ("/uploads/{upload_id}/pause", "post"),
         ("/uploads/{upload_id}/resume", "post"),
         ("/uploads/{upload_id}/retry", "post"),
+        ("/uploads/{upload_id}/revert", "post"),
         ("/uploads/{upload_id}/workbook", "get"),
     ]
     form = document["paths"]["/uploads"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]

@@ -68,6 +68,10 @@ def test_the_domain_packages_never_import_dagster():
         "uploads.attention",
         "uploads.admin",
         "uploads.batch_stage",
+        "uploads.transitions",
+        "uploads.listing",
+        "uploads.prompt_budget",
+        "config_problems",
         "api.app",  # the HTTP API: its runs are requested by the Dagster layer's api_request_sensor
         "api.server",
     ]

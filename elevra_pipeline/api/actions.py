@@ -19,11 +19,14 @@ class Action(StrEnum):
     RESUME = "resume"
     CANCEL = "cancel"
     RETRY = "retry"
+    REVERT = "revert"
+    APPROVE = "approve"
+    DISCARD = "discard"
 
     @property
     def needs_run(self) -> bool:
-        """The upload's work goes on only once its partition runs again."""
-        return self in (Action.REDO, Action.SKIP, Action.RESUME, Action.RETRY)
+        """The upload's work goes on only once its partition runs again (an approval's: to publish)."""
+        return self in (Action.REDO, Action.SKIP, Action.RESUME, Action.RETRY, Action.APPROVE)
 
 
 class ActionLog:

@@ -7,10 +7,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from elevra_pipeline.api import routes_admin, routes_uploads
+from elevra_pipeline.api import errors, routes_admin, routes_uploads
 from elevra_pipeline.api.auth import Actor
+from elevra_pipeline.api.redaction import RedactJson, Redactor
 from elevra_pipeline.api.security import viewer
 from elevra_pipeline.api.services import ApiServices
+from elevra_pipeline.api.shared_reads import SharedReads
 
 PAGE = files("elevra_pipeline.api") / "page"
 DESCRIPTION = """Upload candidate spreadsheets and follow them through Elevra's pipeline.
@@ -29,6 +31,10 @@ def create_app(services: ApiServices) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
+    app.state.redactor = Redactor.for_service(services.settings)
+    app.state.shared_reads = SharedReads()
+    app.add_middleware(RedactJson, redactor=app.state.redactor)
+    errors.install(app)  # outermost: a request id on every answer, a JSON 500, no credential in an address
     app.include_router(routes_uploads.router)
     app.include_router(routes_admin.router)
     app.mount("/static", StaticFiles(directory=str(PAGE)), name="static")

@@ -63,6 +63,10 @@ class TokenBook:
     def __init__(self, repo: Repository, configured: dict[str, Actor]):
         self.repo, self.configured = repo, configured
 
+    def configured_actor(self, token: str) -> Actor | None:
+        """The holder of a configured token (no database), else None."""
+        return self.configured.get(digest(token))
+
     def actor(self, token: str) -> Actor | None:
         hashed = digest(token)
         if hashed in self.configured:

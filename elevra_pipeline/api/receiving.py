@@ -3,6 +3,7 @@ size limit for one upload, and the file written to a staging folder under its ow
 it is registered like any other upload (then the staging copy goes)."""
 
 import shutil
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -75,10 +76,23 @@ class Received:
         shutil.rmtree(self.path.parent, ignore_errors=True)
 
 
+MAX_NAME = 120  # characters of a file name kept (the suffix with them); the database holds 255
+MAX_NAME_BYTES = 200  # and its bytes (UTF-8): a file system takes 255
+
+
 def safe_name(filename: str | None) -> str:
-    """The file's own name without any folder a browser or a client put before it."""
-    name = PurePath((filename or "").replace("\\", "/")).name.strip()
-    return name if name not in ("", ".", "..") else "upload"
+    """The file's own name, safe to write and to show: without any folder a browser or a client put
+    before it, without NUL or other control characters, at most MAX_NAME characters (its suffix kept)."""
+    printable = "".join(c for c in (filename or "") if unicodedata.category(c)[0] != "C")
+    name = PurePath(printable.replace("\\", "/")).name.strip()
+    if len(name) > MAX_NAME or len(name.encode()) > MAX_NAME_BYTES:
+        stem, dot, suffix = name.rpartition(".")
+        suffix = f".{suffix}" if dot and stem and len(suffix) <= 10 else ""
+        stem = name[: len(name) - len(suffix)][: MAX_NAME - len(suffix)]
+        while len((stem + suffix).encode()) > MAX_NAME_BYTES:
+            stem = stem[:-1]
+        name = stem.rstrip() + suffix
+    return name if name.strip(".") else "upload"
 
 
 async def receive_upload(request: Request, staging: Path, limit: int) -> Received:
@@ -105,13 +119,19 @@ async def receive_upload(request: Request, staging: Path, limit: int) -> Receive
         name = safe_name(upload.filename)
         if upload.size is not None and upload.size > limit:
             raise too_large(limit, f"'{name}'")
+        settings = {k: v.strip() for k, v in form.items() if k != "file" and isinstance(v, str) and v.strip()}
+        if controlled := sorted(k for k, v in settings.items() if any(unicodedata.category(c) == "Cc" for c in v)):
+            raise ReceiveError(422, f"{', '.join(controlled)}: a setting holds no NUL or other control character")
         folder = staging / uuid.uuid4().hex
         folder.mkdir(parents=True)
-        path = folder / name
-        with path.open("wb") as out:
-            await upload.seek(0)
-            shutil.copyfileobj(upload.file, out, 1 << 20)
-        settings = {k: v.strip() for k, v in form.items() if k != "file" and isinstance(v, str) and v.strip()}
-        return Received(path, settings)
+        received = Received(folder / name, settings)
+        try:
+            with received.path.open("wb") as out:
+                await upload.seek(0)
+                shutil.copyfileobj(upload.file, out, 1 << 20)
+        except BaseException:  # nothing is left behind by a file that could not be written
+            received.discard()
+            raise
+        return received
     finally:
         await form.close()

@@ -1,30 +1,38 @@
-"""Admin actions: the functions the CLI and the `upload_admin` job call (uploads/admin.py), each
-recorded with who took it. Those after which the upload's work goes on (redo, skip, resume, retry)
-have its partition run again, and a cancel has its runs stopped, by the `api_request_sensor`."""
+"""Admin actions: the functions the CLI and the `upload_admin` job call (uploads/admin.py, uploads/review.py),
+each recorded with who took it; one the upload's state does not allow (uploads/transitions.py) is a 409
+with the sentence that refuses it. Those after which the upload's work goes on (redo, skip, resume, retry,
+approve) have its partition run again, and a cancel has its runs stopped, by the `api_request_sensor`."""
 
 from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from elevra_pipeline.api.actions import Action, ActionLog
 from elevra_pipeline.api.auth import Actor
-from elevra_pipeline.api.routes_uploads import existing
+from elevra_pipeline.api.routes_uploads import PRINTABLE, existing
 from elevra_pipeline.api.security import admin, services
 from elevra_pipeline.api.services import ApiServices
 from elevra_pipeline.exceptions import ElevraError
 from elevra_pipeline.storage.models import Upload
 from elevra_pipeline.uploads import admin as actions
+from elevra_pipeline.uploads import review
 
 router = APIRouter(tags=["admin actions"])
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL refuses a NUL in text
 
 
 class Reason(BaseModel):
-    reason: str = Field("", max_length=2000, description="why; recorded on the batch or in the upload's history")
+    reason: str = Field(
+        "", max_length=2000, pattern=NO_NUL, description="why; recorded on the batch or in the upload's history"
+    )
 
 
 class NeededReason(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, description="why the batch is skipped (required)")
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=NO_NUL, description="why the batch is skipped (required)"
+    )
 
 
 def _why(body: Reason | None) -> str:
@@ -62,9 +70,14 @@ def _batch(api: ApiServices, upload: Upload, batch_key: str) -> str:
     return batch_key
 
 
+BATCH_KEY = PathParam(
+    min_length=1, max_length=200, pattern=PRINTABLE, description="the batch's key (`status ID` lists them)"
+)
+
+
 @router.post("/uploads/{upload_id}/batches/{batch_key}/redo", summary="Redo a batch from the start")
 def redo(
-    batch_key: str,
+    batch_key: str = BATCH_KEY,
     body: Reason | None = None,
     actor: Actor = Depends(admin),
     upload: Upload = Depends(existing),
@@ -77,8 +90,8 @@ def redo(
 
 @router.post("/uploads/{upload_id}/batches/{batch_key}/skip", summary="Skip a batch, with a reason")
 def skip(
-    batch_key: str,
     body: NeededReason,
+    batch_key: str = BATCH_KEY,
     actor: Actor = Depends(admin),
     upload: Upload = Depends(existing),
     api: ApiServices = Depends(services),
@@ -122,4 +135,19 @@ _upload_action(
     Action.RETRY,
     "Read the upload's stored file again (its run is requested)",
     lambda api, upload, why: actions.reopen_upload(api.repo, upload.id, why, files=api.files()),
+)
+_upload_action(
+    Action.REVERT,
+    "Undo what a published upload did to the records (the uploader and the team are told)",
+    lambda api, upload, why: actions.revert(api.repo, upload.id, why, api.settings.webhook_url, api.notifier()),
+)
+_upload_action(
+    Action.APPROVE,
+    "Publish the records an upload in review staged (its run is requested)",
+    lambda api, upload, why: review.approve(api.repo, upload.id, why),
+)
+_upload_action(
+    Action.DISCARD,
+    "Drop the records an upload in review staged: nothing is published",
+    lambda api, upload, why: review.discard(api.repo, upload.id, why),
 )

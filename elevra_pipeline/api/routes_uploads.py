@@ -5,10 +5,10 @@ from collections.abc import AsyncIterable
 from math import ceil
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from sqlalchemy import func, select
 
 from elevra_pipeline.api.actions import Action, ActionLog
 from elevra_pipeline.api.auth import Actor
@@ -19,9 +19,13 @@ from elevra_pipeline.api.services import XLSX, ApiServices
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.models import Upload
-from elevra_pipeline.uploads.status import status_document, upload_document
+from elevra_pipeline.uploads.listing import uploads_page
+from elevra_pipeline.uploads.status import status_document
 
 router = APIRouter(tags=["uploads"])
+MAX_PAGE = 1_000_000  # a page number past any list (and within every database's integers)
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no NUL or other control character (PostgreSQL refuses a NUL in text)
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id is a 422, never an overflow in the database
 
 
 def links(request: Request, upload_id: int) -> dict:
@@ -29,7 +33,9 @@ def links(request: Request, upload_id: int) -> dict:
     return {"status_url": base, "events_url": f"{base}/events", "workbook_url": f"{base}/workbook"}
 
 
-def existing(upload_id: int, api: ApiServices = Depends(services)) -> Upload:
+def existing(
+    upload_id: int = PathParam(ge=1, le=MAX_ID, description="an upload's id"), api: ApiServices = Depends(services)
+) -> Upload:
     upload = api.repo.get_upload_by_id(upload_id)
     if upload is None:
         raise HTTPException(404, f"no upload with id {upload_id}")
@@ -87,40 +93,50 @@ async def send_upload(request: Request, actor: Actor = Depends(admin), api: ApiS
 
 
 @router.get("/uploads", summary="Uploads, newest first, by status and uploader, a page at a time")
-def list_uploads(
+async def list_uploads(
     request: Request,
     status: UploadStatus | None = None,
-    uploader: str | None = Query(None, description="the uploader's e-mail address"),
-    page: int = Query(1, ge=1),
+    uploader: str | None = Query(None, max_length=320, pattern=PRINTABLE, description="the uploader's e-mail address"),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     per_page: int = Query(20, ge=1, le=100),
     _: Actor = Depends(viewer),
     api: ApiServices = Depends(services),
 ) -> dict:
-    query = select(Upload)
-    if status is not None:
-        query = query.where(Upload.status == status)
-    if uploader:
-        query = query.where(func.lower(Upload.uploader_email) == uploader.strip().lower())
-    with api.repo.unit_of_work() as s:
-        total = s.scalar(select(func.count()).select_from(query.subquery()))
-        uploads = list(s.scalars(query.order_by(Upload.id.desc()).offset((page - 1) * per_page).limit(per_page)))
-        pages = max(1, ceil(total / per_page))
+    # one query for the page; requests for the same page that arrive together share it (api.shared_reads)
+    found = await request.app.state.shared_reads.read(
+        ("uploads", status, uploader, page, per_page),
+        lambda: uploads_page(api.repo, api.quotas, status, uploader, page, per_page),
+    )
+    pages = max(1, ceil(found.total / per_page))
     following = request.url.include_query_params(page=page + 1) if page < pages else None
-    return {
+    body = {
         "page": page,
         "per_page": per_page,
-        "total": total,
+        "total": found.total,
         "pages": pages,
         "next": str(following) if following else None,
-        "uploads": [{**upload_document(api.repo, u, api.quotas), **links(request, u.id)} for u in uploads],
+        "uploads": [_listed(request, item) for item in found.uploads],
     }
+    return JSONResponse(body)  # plain JSON already: no second pass through FastAPI's encoder
+
+
+def _listed(request: Request, item: dict) -> dict:
+    urls = links(request, item["id"])
+    return {**item, "workbook": urls["workbook_url"] if item["workbook"] else None, **urls}
 
 
 @router.get("/uploads/{upload_id}", summary="One upload: the `status --json ID` document")
 def get_upload(
-    _: Actor = Depends(viewer), upload: Upload = Depends(existing), api: ApiServices = Depends(services)
+    request: Request,
+    _: Actor = Depends(viewer),
+    upload: Upload = Depends(existing),
+    api: ApiServices = Depends(services),
 ) -> dict:
-    return status_document(api.repo, upload.id, api.quotas)
+    """The workbook is given as its download URL (the server's path or bucket key is nobody's business)."""
+    document = status_document(api.repo, upload.id, api.quotas)
+    for each in document["uploads"]:
+        each["workbook"] = links(request, each["id"])["workbook_url"] if each["workbook"] else None
+    return document
 
 
 @router.get(
@@ -136,7 +152,7 @@ async def follow_upload(
 ) -> AsyncIterable[ServerSentEvent]:
     last, number = None, 0
     while not await request.is_disconnected():
-        now = await run_in_threadpool(snapshot, api.repo, upload.id)
+        now = request.app.state.redactor.value(await run_in_threadpool(snapshot, api.repo, upload.id))
         if now != last:
             number, last = number + 1, now
             yield ServerSentEvent(event="outcome" if now["final"] else "progress", data=now, id=str(number))

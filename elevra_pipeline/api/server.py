@@ -7,6 +7,7 @@ import uvicorn
 
 from elevra_pipeline.api.app import create_app
 from elevra_pipeline.api.auth import Actor, Role, digest
+from elevra_pipeline.api.logs import logging_config
 from elevra_pipeline.api.services import ApiServices
 
 
@@ -31,7 +32,8 @@ def serve(host: str, port: int) -> int:
         )
     else:
         print(f"Upload page: {page} (sign in with your API token)  |  OpenAPI docs: {page}docs", flush=True)
-    uvicorn.run(create_app(services), host=host, port=port, proxy_headers=True, log_level="info")
+    app = create_app(services)
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info", log_config=logging_config())
     return 0
 
 

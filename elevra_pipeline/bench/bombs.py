@@ -158,3 +158,28 @@ def csv_cells(path: Path, rows: int = 250_000, columns: int = 96) -> Path:
         for _ in range(rows - 1):
             handle.write(line)
     return path
+
+
+def long_cells(path: Path, rows: int = 3, chars: int = 120_000) -> Path:
+    """A CSV whose candidates' names are each 120,000 characters: before the cell limit, its one race made
+    four model calls of some 90,000 tokens each."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("Office,Candidate,Date\n")
+        for row in range(rows):
+            handle.write(f"Mayor,{chr(65 + row) * chars},2026-11-03\n")
+    return path
+
+
+def long_cell_xlsx(path: Path, chars: int = 30_000) -> Path:
+    """A workbook with one candidate name of 30,000 characters (under Excel's 32,767 a cell)."""
+    return write_workbook(path, [_sheet([f'<row r="4">{cell(1, 4, "Mayor")}{cell(2, 4, "B" * chars)}</row>'])])
+
+
+def long_race(path: Path, rows: int = 80, chars: int = 1_900) -> Path:
+    """One race whose every cell is under the cell limit, but whose rows (each with a 1,900-character note)
+    would make a model prompt above the token budget for one call."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("Office,Candidate,Date,Notes\n")
+        for row in range(rows):
+            handle.write(f"Mayor,Candidate {row},2026-11-03,{'note ' * (chars // 5)}\n")
+    return path

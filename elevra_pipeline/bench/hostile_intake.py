@@ -2,8 +2,10 @@
 
 A child process per file, so its peak memory is its own (the child's high-water mark, or `os.wait4`'s
 account of a child that died); the child runs the pipeline's `read_upload` under an address-space
-cap, so a bomb that gets through takes a MemoryError instead of the shared machine. The target:
-every file refused within seconds, under 500 MB.
+cap, so a bomb that gets through takes a MemoryError instead of the shared machine. A file read whole is
+also grouped into races as the pipeline does: a race whose prompt would pass the token budget for one
+model call is refused there, before any call (uploads.prompt_budget). The target: every file refused
+within seconds, under 500 MB.
 """
 
 import json
@@ -29,6 +31,9 @@ BOMBS = [
     ("wide_row", "one row of 10,000,000 empty cells", bombs.wide_row, ".xlsx"),
     ("long_text", "one cell of 300 MB of text", bombs.long_text, ".xlsx"),
     ("csv_cells", "CSV of 250,000 rows x 96 columns (24 M cells)", bombs.csv_cells, ".csv"),
+    ("long_cells", "CSV of 3 names of 120,000 characters (4 model calls of ~90k tokens)", bombs.long_cells, ".csv"),
+    ("long_cell_xlsx", "one candidate name of 30,000 characters", bombs.long_cell_xlsx, ".xlsx"),
+    ("long_race", "one race of 80 rows with 1,900-character notes: a prompt above the budget", bombs.long_race, ".csv"),
 ]
 _CHILD = """
 import json, resource, sys, time
@@ -36,10 +41,14 @@ from pathlib import Path
 cap = int(sys.argv[2]) * 1024 * 1024
 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 from elevra_pipeline.exceptions import UnusableUploadError
+from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.reader import read_upload
+from elevra_pipeline.uploads.prompt_budget import refuse_oversized
 started = time.perf_counter()
 try:
-    result = {"outcome": "accepted", "rows": len(read_upload(Path(sys.argv[1])).rows)}
+    rows = read_upload(Path(sys.argv[1])).rows
+    too_large = [d.problem for d in refuse_oversized(group_rows(rows)) if (d.problem or "").startswith("prompt too")]
+    result = {"outcome": "refused", "reason": too_large[0]} if too_large else {"outcome": "accepted", "rows": len(rows)}
 except UnusableUploadError as e:
     result = {"outcome": "refused", "reason": str(e)}
 except MemoryError:

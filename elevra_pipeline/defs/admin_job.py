@@ -6,6 +6,7 @@ import dagster as dg
 
 from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource, GeminiBatchesResource
 from elevra_pipeline.defs.runs import stop_upload_runs
+from elevra_pipeline.exceptions import ElevraError
 from elevra_pipeline.uploads import admin, review
 
 
@@ -27,12 +28,16 @@ def apply_upload_admin_action(
 ) -> None:
     """Redo or skip a batch, pause or resume model work, cancel an upload, read its stored file again
     (`retry`) or undo its changes to the records (`revert`); recorded on the batch or in the upload's history."""
-    repo = database.repository()
-    if (
-        config.action in ("redo", "skip", "cancel", "retry", "revert", "approve", "discard")
-        and config.upload_id is None
-    ):
+    if config.action not in ("pause", "resume") and config.upload_id is None:
         raise dg.Failure(f"'{config.action}' needs an upload_id")
+    try:
+        message = _apply(context, config, database.repository(), email, app, gemini_batches)
+    except ElevraError as e:  # refused (the upload's state does not allow it, no such batch…): one sentence
+        raise dg.Failure(description=str(e), allow_retries=False) from None
+    context.log.info(message)
+
+
+def _apply(context, config: UploadAdminConfig, repo, email, app, gemini_batches) -> str:
     if config.action == "redo":
         message = admin.redo_batch(repo, config.upload_id, config.batch_key, config.reason)
     elif config.action == "skip":
@@ -52,7 +57,7 @@ def apply_upload_admin_action(
         message = admin.cancel_upload(
             repo, config.upload_id, notifier, stop_upload_runs(context.instance), config.reason, gemini_batches.client()
         )
-    context.log.info(message)
+    return message
 
 
 @dg.job(tags={"elevra/kind": "admin"})

@@ -46,6 +46,7 @@ from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import UNUSABLE, attention_line
 from elevra_pipeline.uploads.batch_stage import BatchStage
 from elevra_pipeline.uploads.progress import CallProgress
+from elevra_pipeline.uploads.prompt_budget import refuse_oversized
 from elevra_pipeline.uploads.queue import queue_snapshot
 from elevra_pipeline.uploads.review import in_review, preview_changes
 from elevra_pipeline.uploads.revision import (
@@ -107,14 +108,16 @@ def upload_batches(
         options = UploadOptions.model_validate(upload.options_json or {})
         model_columns = dict((upload.intake_json or {}).get("model_columns", {}))
         with files.local_path(upload.stored_path) as stored:  # object storage: a scratch copy, removed after
-            parsed = read_upload(stored, options, app.intake_limits(), column_mapper(gemini, upload.id, model_columns))
+            ask = column_mapper(gemini, upload.id, model_columns, app.max_prompt_tokens)
+            parsed = read_upload(stored, options, app.intake_limits(), ask)
     except UnusableUploadError as e:  # said once, by the result workbook's failure: no stack trace, no red checks
         if upload.status != UploadStatus.REJECTED:
             repo.update_upload(upload.id, status=UploadStatus.FAILED, failure_reason=str(e))
         context.log.warning(f"'{upload.original_filename}' cannot be used: {e}")
         yield dg.MaterializeResult(metadata={"batches": 0, "unusable": str(e)})
         return
-    regrouped = regroup(repo.batches(upload.id, superseded=True), group_rows(parsed.rows))
+    drafts = refuse_oversized(group_rows(parsed.rows), app.max_prompt_tokens)  # no prompt above the budget
+    regrouped = regroup(repo.batches(upload.id, superseded=True), drafts)
     revision = len((upload.summary_json or {}).get("revisions", [])) + 1
     repo.update_batches(
         [(b.id, superseded_fields(revision)) for b in regrouped.superseded]
@@ -408,9 +411,12 @@ def inserted_records(
         repo.update_batch(batch.id, status=BatchStatus.INSERTED, inserted_json=ids)
         inserted += 1
     marked = mark_not_on_ballot(repo, (upload.intake_json or {}).get("not_on_ballot", []), Source.of(upload))
-    for line in marked:
+    for line in marked.marked:
         context.log.info(f"not on the ballot any more: {line}")
-    if (inserted or marked) and queue_changes(
+    for line in marked.not_stored + marked.unclear:
+        context.log.info(f"not on the ballot, no stored candidacy of that race changed: {line}")
+    repo.merge_summary(upload.id, not_on_ballot=marked.model_dump())
+    if (inserted or marked.marked) and queue_changes(
         repo, upload, app.webhook_url, repo.changes_of_upload(upload.id), "changes"
     ):
         context.log.info(f"the change set of upload {upload.id} is queued for {app.webhook_url}")
@@ -419,7 +425,8 @@ def inserted_records(
             "batches_inserted": inserted,
             "failed": len(failed),
             "failed_batches": failed_table(failed),
-            "marked_not_on_ballot": len(marked),
+            "marked_not_on_ballot": len(marked.marked),
+            "not_on_ballot_race_not_stored": len(marked.not_stored) + len(marked.unclear),
         }
     )
 

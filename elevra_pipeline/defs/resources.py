@@ -36,6 +36,8 @@ class AppResource(dg.ConfigurableResource):
     intake_max_sheets: int | None = None
     intake_max_shared_strings: int | None = None
     intake_max_text_chars: int | None = None
+    intake_max_cell_chars: int | None = None
+    max_prompt_tokens: int = 50_000  # one model call's prompt: a larger one is refused before it is sent
     upload_bucket: str | None = None  # s3://bucket/prefix instead of `upload_dir`
     results_bucket: str | None = None  # s3://bucket/prefix for result workbooks
     timezone: str = "America/Los_Angeles"  # the team's: times in e-mails
@@ -68,6 +70,8 @@ class AppResource(dg.ConfigurableResource):
             intake_max_sheets=settings.intake_max_sheets,
             intake_max_shared_strings=settings.intake_max_shared_strings,
             intake_max_text_chars=settings.intake_max_text_chars,
+            intake_max_cell_chars=settings.intake_max_cell_chars,
+            max_prompt_tokens=settings.max_prompt_tokens,
             upload_bucket=settings.upload_bucket,
             results_bucket=settings.results_bucket,
             timezone=settings.timezone,
@@ -113,6 +117,7 @@ class AppResource(dg.ConfigurableResource):
             self.intake_max_sheets,
             self.intake_max_shared_strings,
             self.intake_max_text_chars,
+            self.intake_max_cell_chars,
         )
 
     def quotas(self) -> QuotaConfig:

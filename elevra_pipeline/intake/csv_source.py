@@ -106,6 +106,9 @@ def read_csv(path: Path, limits: IntakeLimits) -> tuple[RawSheet, dict]:
                     check_dimensions(path, "csv", index + 1, len(record), limits)
                 row = [clean_value(c) for c in record]
                 budget.spend(max(len(row), 1), sum(map(len, row)), row=index + 1)
+                if row and max(map(len, row)) > limits.max_cell_chars:
+                    column = max(range(len(row)), key=lambda c: len(row[c]))
+                    budget.check_cell(row[column], index + 1, column + 1)
                 rows.put(index, row)
         except csv.Error as e:
             raise UnusableUploadError(f"'{path.name}' could not be read as CSV at record {len(rows) + 1}: {e}") from e

@@ -23,6 +23,7 @@ class IntakeLimits:
     max_text_chars: int = 100_000_000  # per file: the cells' text, and the shared-string table's
     max_sheets: int = 300  # Texas has 254 counties: a list with one sheet per county still fits
     max_shared_strings: int = 1_000_000  # distinct texts of a workbook (a 25k-row list has < 300k)
+    max_cell_chars: int = 2_000  # one cell: a name, an office, a URL… (the real lists' longest: 80)
 
 
 def _megabytes(size: int) -> str:
@@ -103,6 +104,16 @@ class CellBudget:
                 f"'{self.path.name}' holds more than {self.limits.max_text_chars:,} characters of cell text, far "
                 f"more than a candidate list (passed at row {row:,}{self._on(sheet)}): remove the long texts and "
                 "the sheets that are not candidate lists (or split the file), and upload it again."
+            )
+
+    def check_cell(self, text: str, row: int, column: int, sheet: str = "") -> None:
+        """One cell longer than any value of a candidate list (a pasted document, a 120,000-character
+        name) is refused with where it is, before anything reaches a model. `column` counts from 1."""
+        if len(text) > self.limits.max_cell_chars:
+            raise UnusableUploadError(
+                f"'{self.path.name}': the cell at row {row:,}, column {column_name(column)}{self._on(sheet)} holds "
+                f"{len(text):,} characters, more than the {self.limits.max_cell_chars:,} a cell of a candidate list "
+                f"may hold (it starts '{text[:40]}…'): shorten it or delete that column, and upload the file again."
             )
 
     @staticmethod

@@ -332,12 +332,15 @@ def _type_untyped(read: list[tuple[int, dict]]) -> list[str]:
 
 
 def _marked(record: dict, status: str, options: UploadOptions, sheet_date: str | None, order: DateOrder) -> dict:
-    """A person the list marks not on the ballot, as a stored candidate is found again (records.withdrawn)."""
+    """A person the list marks not on the ballot, with the race they are marked in: the stored candidacy
+    of that race is found again (records.withdrawn)."""
     day = record["election_date"] or options.election_date or sheet_date or ""
     return {
         "name": record["candidate_name"],
         "status": status[:120],
+        "jurisdiction": record["jurisdiction"] or options.jurisdiction or "",
         "office": record["office"],
+        "district": record["district"],
         "election_date": normalize_date(read_numeric_date(day, order) or day),
     }
 

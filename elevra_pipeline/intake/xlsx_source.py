@@ -74,6 +74,7 @@ def _read_sheet(path: Path, book, sheet, limits: IntakeLimits, budget: CellBudge
                 if text:
                     if cell["column"] > limits.max_columns:
                         check_dimensions(path, sheet.title, index + 1, cell["column"], limits)
+                    budget.check_cell(text, index + 1, cell["column"], sheet.title)
                     values[cell["column"] - 1] = text
                     chars += len(text)
                     if chars > room:

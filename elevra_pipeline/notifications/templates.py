@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from elevra_pipeline.quotas.prices import format_cost
 from elevra_pipeline.records.changes import change_line
+from elevra_pipeline.records.withdrawn import report_lines
 from elevra_pipeline.storage.batch_rules import reason_kind
 
 LIST_LIMIT = 40
@@ -386,6 +387,7 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
         changes = summary.get("changes") or {}
         if any(n for counts in changes.get("counts", {}).values() for n in counts.values()):  # not "No records"
             paragraphs.append(f"What this upload did to the records: {change_line(changes)} (the Changes sheet).")
+        paragraphs += report_lines(summary.get("not_on_ballot") or {})
         if link := (upload.summary_json or {}).get("replaces"):
             paragraphs.append(
                 f"This upload replaces upload {link['upload_id']} ({link['file']}): the races of that upload "

@@ -56,10 +56,14 @@ def _use_wal(cursor, seconds: float = 30.0) -> None:
             time.sleep(0.05)
 
 
+READ_ONLY = "elevra_read_only"  # a connection's execution option: its transactions only read
+
+
 def _begin_sqlite(conn) -> None:
     """`BEGIN IMMEDIATE`: a deferred transaction that reads then writes fails with "database is
-    locked" when another process wrote in between; taking the write lock up front makes it wait."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    locked" when another process wrote in between; taking the write lock up front makes it wait. A
+    transaction that only reads (`READ_ONLY`) needs no lock: it reads beside the others (WAL)."""
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str) -> Engine:

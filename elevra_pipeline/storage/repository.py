@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from elevra_pipeline.storage.batch_rules import BatchStatus
-from elevra_pipeline.storage.database import dialect_insert
+from elevra_pipeline.storage.database import READ_ONLY, dialect_insert
 from elevra_pipeline.storage.models import (
     AppControl,
     Candidate,
@@ -32,6 +32,15 @@ class Repository:
     def unit_of_work(self):
         with self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def reading(self):
+        """A connection in a transaction that only reads: on SQLite it takes no write lock, so reads (a
+        busy API's) go side by side instead of one at a time."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})
+            with conn.begin():
+                yield conn
 
     # -- uploads ---------------------------------------------------------------------------
     def find_upload_by_hash(self, content_hash: str) -> Upload | None:
@@ -472,6 +481,11 @@ class Repository:
             return list(
                 s.scalars(select(RecordChange).where(RecordChange.upload_label == label).order_by(RecordChange.id))
             )
+
+    def gave_records(self, upload_id: int) -> bool:
+        """The upload published records that are in the database now (what a revert would undo)."""
+        with self.unit_of_work() as s:
+            return s.scalar(select(RecordSource.id).where(RecordSource.upload_id == upload_id).limit(1)) is not None
 
     def sources_of_upload(self, upload_id: int, session: Session | None = None) -> list[RecordSource]:
         with self.within(session) as s:

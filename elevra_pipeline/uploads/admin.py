@@ -1,7 +1,8 @@
 """Admin actions on uploads and batches, shared by the CLI and the `upload_admin` Dagster job.
 
-`cancel_upload` is given `stop_runs(partition_key) -> runs stopped` by its caller (the Dagster layer's
-`defs.runs.stop_upload_runs`): this module does not know Dagster."""
+Each first asks the upload's state whether it allows the action (`uploads.transitions`): one table for
+the CLI, the job and the API. `cancel_upload` is given `stop_runs(partition_key) -> runs stopped` by its
+caller (the Dagster layer's `defs.runs.stop_upload_runs`): this module does not know Dagster."""
 
 import time
 from typing import Callable
@@ -16,11 +17,20 @@ from elevra_pipeline.storage.files import FileStore
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.batch_stage import job_owner
 from elevra_pipeline.uploads.revision import revision_entry
+from elevra_pipeline.uploads.transitions import AdminAction, check
 
-ACTIONS = ("redo", "skip", "pause", "resume", "cancel", "retry")
+
+def allowed_upload(repo: Repository, upload_id: int, action: AdminAction):
+    """The upload, when it exists and its state allows `action`; else ElevraError saying why not."""
+    upload = repo.get_upload_by_id(upload_id)
+    if upload is None:
+        raise ElevraError(f"no upload with id {upload_id}")
+    check(upload, action, repo.gave_records(upload_id) if action == AdminAction.REVERT else True)
+    return upload
 
 
-def _batch(repo: Repository, upload_id: int, batch_key: str):
+def _batch(repo: Repository, upload_id: int, batch_key: str, action: AdminAction):
+    allowed_upload(repo, upload_id, action)
     batch = repo.find_batch(upload_id, batch_key)
     if batch is None:
         raise ElevraError(f"upload {upload_id} has no batch '{batch_key}' (see `elevra-pipeline status {upload_id}`)")
@@ -29,7 +39,7 @@ def _batch(repo: Repository, upload_id: int, batch_key: str):
 
 def redo_batch(repo: Repository, upload_id: int, batch_key: str, note: str = "") -> str:
     """Forget the batch's model outputs so the next materialization redoes it from the start."""
-    batch = _batch(repo, upload_id, batch_key)
+    batch = _batch(repo, upload_id, batch_key, AdminAction.REDO)
     repo.update_batch(
         batch.id,
         status=BatchStatus.PENDING,
@@ -49,7 +59,7 @@ def redo_batch(repo: Repository, upload_id: int, batch_key: str, note: str = "")
 def skip_batch(repo: Repository, upload_id: int, batch_key: str, reason: str) -> str:
     if not reason:
         raise ElevraError("skipping a batch needs a reason (--reason)")
-    batch = _batch(repo, upload_id, batch_key)
+    batch = _batch(repo, upload_id, batch_key, AdminAction.SKIP)
     repo.update_batch(
         batch.id,
         status=BatchStatus.SKIPPED,
@@ -63,11 +73,7 @@ def reopen_upload(repo: Repository, upload_id: int, note: str = "", files: FileS
     """An upload whose file is still stored (rejected, failed, or with races that need a fix) is read
     again on its next materialization: the `upload_admin` job's `retry` (the CLI's `retry ID` also
     runs it, and takes new settings)."""
-    upload = repo.get_upload_by_id(upload_id)
-    if upload is None:
-        raise ElevraError(f"no upload with id {upload_id}")
-    if upload.status == UploadStatus.CANCELLED:
-        raise ElevraError(f"upload {upload_id} was cancelled: send the file again instead")
+    upload = allowed_upload(repo, upload_id, AdminAction.RETRY)
     if not (files or FileStore({})).exists(upload.stored_path):
         raise ElevraError(
             f"the file of upload {upload_id} was removed once all its races were inserted: send "
@@ -87,11 +93,7 @@ def revert(
     repo: Repository, upload_id: int, note: str = "", webhook_url: str | None = None, notifier: Notifier | None = None
 ) -> str:
     """Undo what the upload did to the records (records.revert); the upload is `reverted` after."""
-    upload = repo.get_upload_by_id(upload_id)
-    if upload is None:
-        raise ElevraError(f"no upload with id {upload_id}")
-    if upload.status == UploadStatus.REVERTED:
-        raise ElevraError(f"upload {upload_id} was reverted already")
+    upload = allowed_upload(repo, upload_id, AdminAction.REVERT)
     counts = revert_upload(repo, upload)
     history = list((upload.summary_json or {}).get("revisions", []))
     history.append(revision_entry(len(history) + 2, {"revert": note or "its changes undone", **counts}, "admin"))
@@ -113,8 +115,7 @@ def set_paused(repo: Repository, upload_id: int | None, paused: bool) -> str:
     if upload_id is None:
         repo.set_control("pause_all", "paused" if paused else None)
         return f"model work {'paused' if paused else 'resumed'} for all uploads"
-    if repo.get_upload_by_id(upload_id) is None:
-        raise ElevraError(f"no upload with id {upload_id}")
+    allowed_upload(repo, upload_id, AdminAction.PAUSE if paused else AdminAction.RESUME)
     repo.update_upload(upload_id, paused=paused)
     return f"model work {'paused' if paused else 'resumed'} for upload {upload_id}" + (
         "; materialize its partition again (or wait for the backfill schedule) to continue" if not paused else ""
@@ -150,9 +151,7 @@ def cancel_upload(
     reason: str = "",
     batches: GeminiBatches | None = None,
 ) -> str:
-    upload = repo.get_upload_by_id(upload_id)
-    if upload is None:
-        raise ElevraError(f"no upload with id {upload_id}")
+    upload = allowed_upload(repo, upload_id, AdminAction.CANCEL)
     repo.update_upload(
         upload_id,
         status=UploadStatus.CANCELLED,

@@ -1,6 +1,7 @@
 """How much work is ahead of an upload, and when it should be done: from the limits in force (declared x
 share, lowered by what Google's 429s taught the ledger) and the answer times measured on recent calls."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,36 @@ def finish_minute(finish: datetime) -> datetime:
     return whole if whole == finish else whole + timedelta(minutes=1)
 
 
+@dataclass(frozen=True)
+class QueuePace:
+    """How fast the queue moves now: each model stage's calls per second (the limits in force) and its
+    first model's recent answer time. Read once, it prices any amount of work (a page of uploads)."""
+
+    stages: tuple[tuple[float, float], ...]  # (calls per second, seconds per call), one per stage
+
+    @classmethod
+    def read(cls, repo: Repository, config: QuotaConfig, now: datetime) -> "QueuePace":
+        ledger = QuotaLedger.for_config(repo.engine, config)
+        limits_of = lambda model: ledger.effective_limits(model, config.allowed(model), now.timestamp())  # noqa: E731
+        return cls(
+            tuple(
+                (
+                    stage_rate(config, stage, limits_of),
+                    repo.recent_latency_seconds(config.chain(stage)[0]) or SECONDS_PER_CALL,
+                )
+                for stage in ("analysis", "structure")
+            )
+        )
+
+    def seconds(self, work: int, concurrency: int = 4) -> float:
+        return sum(max(work / rate, latency * -(-work // max(1, concurrency))) for rate, latency in self.stages)
+
+
+def eta_line(seconds: float, now: datetime, zone: str = "UTC") -> str:
+    by = finish_minute(now + timedelta(seconds=seconds))
+    return f"about {max(1, round(seconds / 60))} min (by {by.astimezone(ZoneInfo(zone)):%H:%M %Z})"
+
+
 def queue_snapshot(
     repo: Repository,
     upload,
@@ -46,19 +77,11 @@ def queue_snapshot(
     own = _unfinished(repo, upload.id)
     work = batches_ahead + own
     now = now or datetime.now(timezone.utc)
-    ledger = QuotaLedger.for_config(repo.engine, config)
-    limits_of = lambda model: ledger.effective_limits(model, config.allowed(model), now.timestamp())  # noqa: E731
-    seconds = 0.0
-    for stage in ("analysis", "structure"):
-        first = config.chain(stage)[0]
-        latency = repo.recent_latency_seconds(first) or SECONDS_PER_CALL
-        quota_bound = work / stage_rate(config, stage, limits_of)
-        seconds += max(quota_bound, latency * -(-work // max(1, concurrency)))
-    by = finish_minute(now + timedelta(seconds=seconds))
+    seconds = QueuePace.read(repo, config, now).seconds(work, concurrency)
     return {
         "uploads_ahead": len(ahead),
         "batches_ahead": batches_ahead,
         "batches": own,
         "eta_seconds": round(seconds),
-        "eta": f"about {max(1, round(seconds / 60))} min (by {by.astimezone(ZoneInfo(zone)):%H:%M %Z})",
+        "eta": eta_line(seconds, now, zone),
     }

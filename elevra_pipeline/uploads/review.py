@@ -6,12 +6,13 @@ is rolled back) and the upload waits as `awaiting_approval`, its change report i
 the e-mail. `approve ID` lets the next run insert; `discard ID` drops the staged races.
 """
 
-from elevra_pipeline.exceptions import ElevraError
 from elevra_pipeline.records.insert import Source, insert_structured
 from elevra_pipeline.records.withdrawn import mark_not_on_ballot
 from elevra_pipeline.storage.batch_rules import BatchStatus, UploadStatus
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.admin import allowed_upload
 from elevra_pipeline.uploads.revision import revision_entry
+from elevra_pipeline.uploads.transitions import AdminAction
 from elevra_pipeline.workbook.summary import upload_changes
 
 
@@ -42,29 +43,20 @@ def preview_changes(repo: Repository, upload, batches, base_url: str, party_of) 
         return preview.report
 
 
-def _upload(repo: Repository, upload_id: int):
-    upload = repo.get_upload_by_id(upload_id)
-    if upload is None:
-        raise ElevraError(f"no upload with id {upload_id}")
-    if upload.status != UploadStatus.AWAITING_APPROVAL:
-        raise ElevraError(f"upload {upload_id} is not awaiting approval (it is {upload.status})")
-    return upload
-
-
 def _history(upload, entry: dict) -> list:
     history = list((upload.summary_json or {}).get("revisions", []))
     return history + [revision_entry(len(history) + 2, entry, "admin")]
 
 
 def approve(repo: Repository, upload_id: int, note: str = "") -> str:
-    upload = _upload(repo, upload_id)
+    upload = allowed_upload(repo, upload_id, AdminAction.APPROVE)
     repo.update_upload(upload_id, status=UploadStatus.PROCESSING)
     repo.merge_summary(upload_id, approved=True, revisions=_history(upload, {"approved": note or "published"}))
     return f"upload {upload_id} approved: its next run inserts the staged records (partition {upload.partition_key})"
 
 
 def discard(repo: Repository, upload_id: int, note: str = "") -> str:
-    upload = _upload(repo, upload_id)
+    upload = allowed_upload(repo, upload_id, AdminAction.DISCARD)
     staged = repo.batches(upload_id, (BatchStatus.STRUCTURED,))
     reason = f"discarded in review{': ' + note if note else ''}"
     repo.update_batches([(b.id, {"status": BatchStatus.CANCELLED, "admin_note": reason}) for b in staged])

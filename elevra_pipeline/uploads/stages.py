@@ -14,6 +14,7 @@ from elevra_pipeline.records.sanitize import plain_text
 from elevra_pipeline.records.validate import CheckedOutput, check_analysis, check_structured
 from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, stage_outcome
 from elevra_pipeline.storage.models import ElectionBatch
+from elevra_pipeline.uploads.prompt_budget import DEFAULT_MAX_PROMPT_TOKENS, check_columns_prompt, clipped_sample
 
 if TYPE_CHECKING:  # the stage workers run these without Dagster: anything with `caller` and `chain`
     from elevra_pipeline.defs.resources import GeminiResource
@@ -179,9 +180,12 @@ def stage_summary(batches: list[ElectionBatch], stage: str) -> dict:
     }
 
 
-def column_mapper(gemini: "GeminiResource", upload_id: int, answers: dict):
+def column_mapper(
+    gemini: "GeminiResource", upload_id: int, answers: dict, max_prompt_tokens: int = DEFAULT_MAX_PROMPT_TOKENS
+):
     """Intake's model layer: one structured-output call per sheet, on the structure chain, as an attempt row.
-    `answers` (sheet -> headers and answer) is kept on the upload, so a re-run asks nothing again."""
+    `answers` (sheet -> headers and answer) is kept on the upload, so a re-run asks nothing again. The
+    sample's cells are clipped, and a prompt above `max_prompt_tokens` is never sent (uploads.prompt_budget)."""
 
     def ask(sheet: str, headers: list[str], sample: list[list[str]], refused=()) -> list[tuple[str, str, float]]:
         told = [{"column": r["column"], "role": r["role"], "why": r["why"]} for r in refused]
@@ -189,10 +193,12 @@ def column_mapper(gemini: "GeminiResource", upload_id: int, answers: dict):
         known = answers.get(key)
         if known and known["headers"] == headers:
             return [tuple(a) for a in known["answer"]]
+        prompt = prompts.columns_prompt(sheet, headers, clipped_sample(sample), told)
+        check_columns_prompt(sheet, prompt, max_prompt_tokens)
         outcome = gemini.caller.run(
             "columns",
             prompts.COLUMNS_SYSTEM,
-            prompts.columns_prompt(sheet, headers, sample, told),
+            prompt,
             ColumnMappingAnswer,
             {"upload_id": upload_id},
             gemini.chain("structure"),

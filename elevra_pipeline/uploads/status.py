@@ -8,6 +8,7 @@ from elevra_pipeline.quotas.limits import QuotaConfig, load_quotas
 from elevra_pipeline.quotas.planner import BATCH_ETA, planned_mode
 from elevra_pipeline.quotas.prices import CallMode, format_cost
 from elevra_pipeline.records.changes import change_line
+from elevra_pipeline.records.withdrawn import report_lines
 from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import attention_line
@@ -239,6 +240,8 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         print(f"  records: {change_line(changes)}")
         for c in [c for c in changes.get("rows", []) if c["action"] not in ("set", "new")][:10]:
             print(f"    {c['action']:8} {c['record']}: {c['field']} '{c['old']}' -> '{c['new']}'")
+    for line in report_lines((upload.summary_json or {}).get("not_on_ballot") or {}):
+        print(f"  not on the ballot: {line}")
     if upload.intake_json:
         rows, _ = account_rows(repo, upload, repo.batches(upload.id))
         print(f"  {rows_line(rows)}")

@@ -122,6 +122,7 @@ def build_summary(repo: Repository, upload, base_url: str) -> dict:
         "mode": str(planned_mode(upload.summary_json)),
         "emulated": bool((upload.summary_json or {}).get("emulated")),
         "cost_usd": total_cost_usd(usage),
+        "not_on_ballot": (upload.summary_json or {}).get("not_on_ballot") or {},
         "changes": (upload.summary_json or {}).get("preview", {})
         if upload.status == UploadStatus.AWAITING_APPROVAL
         else upload_changes(repo, upload.id),
