@@ -391,6 +391,14 @@ def _filing_dates(read, mapping: ColumnMapping, options: UploadOptions, winning,
     return [finding] if finding else []
 
 
+def _place_in_cells(row: list[str], mapping: ColumnMapping) -> str:
+    """The one place the row's other cells name (a column no role uses: `… CITY OF LULA SPECIAL ELECTION`)."""
+    said = {
+        p for c, v in enumerate(row) if v and mapping.roles.get(c) in (None, Role.IGNORE) and (p := title_place([[v]]))
+    }
+    return said.pop() if len(said) == 1 else ""
+
+
 def _places_said_elsewhere(read, title: str | None, sheet_report: SheetReport) -> None:
     """A local contest whose columns and office name no place takes the one place its row's other
     cells name ('… CITY OF LULA SPECIAL ELECTION'), else the title line's."""
@@ -400,10 +408,11 @@ def _places_said_elsewhere(read, title: str | None, sheet_report: SheetReport) -
             f"{record['office']} {record['district']}", record["jurisdiction"], record["state"], record["level"]
         ):
             continue
-        said = {p for v in record["extra"].values() if (p := title_place([[v]]))}
-        if place := (said.pop() if len(said) == 1 else title):
+        if place := record.get("place_said") or title:
             record["jurisdiction"] = place
             placed += 1
+    for _, record in read:
+        record.pop("place_said", None)
     if placed:
         note = f"the place of {placed} local row(s) read from the title line or another cell of the row"
         sheet_report.mapping_note = "; ".join(filter(None, [sheet_report.mapping_note, note]))
@@ -549,6 +558,7 @@ def _read_table(
         apply_contest_rules(record, seat_label)
         record["party"] = office_party(record["office"]) or record["party"]
         record["level"] = str(level_of(row[level_at]) or "") if level_at is not None and level_at < len(row) else ""
+        record["place_said"] = _place_in_cells(row, mapping)
         read.append((number, record))
     fixes = party_spellings([r["party"] for _, r in read])
     for _, record in read:  # a misspelt party is the party; a code is written out (`intake.party_codes`)

@@ -17,6 +17,8 @@ _LEVELS = {
     "national": Level.FEDERAL,
     "congressional": Level.FEDERAL,
     "state executive": Level.STATEWIDE,
+    "state or federal": Level.STATEWIDE,
+    "federal or state": Level.STATEWIDE,
     "executive": Level.STATEWIDE,
     "state": Level.STATEWIDE,
     "statewide": Level.STATEWIDE,
