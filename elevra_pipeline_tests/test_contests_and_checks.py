@@ -101,7 +101,7 @@ def test_a_primary_list_without_a_type_splits_its_parties_and_says_why(tmp_path)
     assert {(r["candidate_name"], r["election_type"], r["primary_party"]) for r in parsed.rows} == {
         ("Ann Lee", "primary", "Republican"),
         ("Bo Diaz", "primary", "Republican"),
-        ("Cy Ng", "primary", "Democrat"),
+        ("Cy Ng", "primary", "Democratic"),  # a known party by its full name (intake.party_codes)
     }
     assert "the 2026-05-19 election is a primary: in 1 contest(s)" in parsed.report.sheets[0].mapping_note
 
@@ -176,23 +176,23 @@ def test_every_column_that_carries_meaning_makes_the_contest(tmp_path):
         "REPUBLICAN PARTY,County Committee,AD 17,Leo Lacayo\nDEMOCRATIC PARTY,County Committee,AD 17,Ann Lee\n"
     )
     parties = [r["primary_party"] for r in read(tmp_path, headed, election_type="primary").rows]
-    assert parties == ["REPUBLICAN PARTY", "DEMOCRATIC PARTY"]  # the ballot heading names the primary
+    assert parties == ["Republican", "Democratic"]  # the ballot heading names the primary
     open_primary = read(tmp_path, text, open_primary=True).rows
     assert {r["primary_party"] for r in open_primary} == {""}
 
 
 def test_a_county_of_residence_proposed_as_the_date_is_refused_and_the_option_fills_it(tmp_path):
-    text = "Who,Office,Polling County\nAnn Lee,Mayor,Prince George's County\nBo Diaz,Mayor,Prince George's County\n"
+    text = "Who,Office,Polling Place\nAnn Lee,Mayor,Prince George's County\nBo Diaz,Mayor,Prince George's County\n"
 
     def model(sheet, headers, sample, refused=()):  # right about the name, wrong about the date
-        return [("Who", "candidate_name", 0.9), ("Polling County", "election_date", 0.9)]
+        return [("Who", "candidate_name", 0.9), ("Polling Place", "election_date", 0.9)]
 
     parsed = read(tmp_path, text, model=model, election_date="2026-11-03")
     assert {r["election_date"] for r in parsed.rows} == {"2026-11-03"}
     sheet = parsed.report.sheets[0]
-    assert any("'Polling County' is not the election date (model)" in w for w in sheet.warnings)
+    assert any("'Polling Place' is not the election date (model)" in w for w in sheet.warnings)
     unused = {m["column"]: m.get("why", "") for m in sheet.mapping if m["role"] == "unused"}
-    assert "read as dates" in unused["Polling County"]
+    assert "read as dates" in unused["Polling Place"]
 
 
 def test_a_committee_column_is_not_the_candidate_and_a_surname_column_is_the_last_name(tmp_path):
@@ -227,10 +227,10 @@ def test_a_results_sheet_is_refused_for_what_it_is(tmp_path):
 
 
 def test_a_wrong_mapping_from_the_model_is_caught_through_the_pipeline(sqlite_url, instance, emulator, tmp_path):
-    """The emulator reads 'Polling Place County' as the election date (a `poll` header), as a model may."""
+    """The emulator reads 'Polling Place' as the election date (a `poll` header), as a model may."""
     path = tmp_path / "md_filings.csv"
     path.write_text(
-        "Who,Running For,Polling Place County\n"
+        "Who,Running For,Polling Place\n"
         "Ann Lee,Prince George's County Council,Prince George's County\n"
         "Bo Diaz,Prince George's County Council,Prince George's County\n"
     )
@@ -243,8 +243,8 @@ def test_a_wrong_mapping_from_the_model_is_caught_through_the_pipeline(sqlite_ur
 
     done = repo.get_upload(upload.partition_key)
     mapping = {m["column"]: m for m in done.intake_json["sheets"][0]["mapping"]}
-    assert mapping["Polling Place County"]["role"] == "unused"
-    assert "proposed as election_date by the model layer" in mapping["Polling Place County"]["why"]
+    assert mapping["Polling Place"]["role"] == "unused"
+    assert "proposed as election_date by the model layer" in mapping["Polling Place"]["why"]
     assert done.status == "completed" and {b.election_date for b in repo.batches(upload.id)} == {"2026-06-23"}
 
 
