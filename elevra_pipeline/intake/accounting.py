@@ -25,6 +25,10 @@ class DropReason(StrEnum):
     NOT_A_CANDIDATE = "not a candidate (a write-in line, no preference, a total or over/under votes)"
     REPEATED_LINE = "another line of a candidate already read in the same contest (e.g. the next precinct's)"
     MEASURE_CHOICE = "a ballot measure's choice (Yes/No…): the contest is a measure, not an election with candidates"
+    VOTE_COUNTS = "vote counts of a results layout (its candidates are read from its headings)"
+    LAYOUT_HEADING = "a heading of a results layout (a contest title, a party line, the column headings)"
+    STATISTIC = "a statistic of a results layout (registered voters, ballots cast, turnout), not a choice"
+    LAYOUT_NOTE = "a note of a results layout (a line with no choice and no counts)"
 
 
 @dataclass

@@ -43,6 +43,7 @@ from elevra_pipeline.intake.offices import missing_place
 from elevra_pipeline.intake.options import UploadOptions, plausible_date
 from elevra_pipeline.intake.roles import REQUIRED_HINT, ColumnMapping, Decision, Role, map_by_alias, normalize_header
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
+from elevra_pipeline.intake.wide_results import read_results_layout
 from elevra_pipeline.intake.xlsx_source import read_xlsx
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # delimited text: the delimiter is sniffed (comma, tab, ;, |)
@@ -616,7 +617,8 @@ def read_upload(
         if returned and sheet.name != RETURNED_SHEET:
             _skip_result_sheet(sheet, parsed.report)
             continue
-        parsed.rows.extend(_read_table(sheet, options, ask_model, parsed.report, seen))
+        rows = read_results_layout(sheet, options, ask_model, parsed.report, seen, _read_table)
+        parsed.rows.extend(_read_table(sheet, options, ask_model, parsed.report, seen) if rows is None else rows)
     check_column_names(path, options, sheets, parsed.report)
     imported = [s for s in parsed.report.sheets if s.status == "imported"]
     if not imported:

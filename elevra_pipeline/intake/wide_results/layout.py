@@ -1,0 +1,132 @@
+"""Which way a results grid runs, decided band by band from its values, and its layout.
+
+Wide: the choices are the header over the count columns and the rows are reporting units.
+Sideways: the units are the header and the rows are the choices, under contest headings. Whichever
+side reads more like people holds the choices (`Clinton, Hillary` against `Tape Tally`,
+`JOSEPH R BIDEN AND KAMALA D HARRIS` against `PRECINCT 001`); headings between the runs of a band
+tip a close call to sideways.
+"""
+
+import re
+from collections.abc import Sequence
+
+from elevra_pipeline.intake.wide_results import sideways, wide
+from elevra_pipeline.intake.wide_results.cells import (
+    is_text,
+    names_party,
+    not_a_person,
+    party_name,
+    person_like,
+    statistic,
+    unit_like,
+)
+from elevra_pipeline.intake.wide_results.grid import BandView, band_runs, bands, cells, row_kind
+from elevra_pipeline.intake.wide_results.lines import SIDEWAYS, WIDE, Layout, Line
+
+MARGIN = 0.25
+
+
+def _share(texts: list[str]) -> float:
+    texts = [t for t in texts if not not_a_person(t) and not statistic(t)]
+    return sum(map(person_like, texts)) / len(texts) if texts else 0.0
+
+
+def _label_texts(rows: Sequence[Sequence[str]], view: BandView) -> list[str]:
+    found = []
+    for run in view.runs:
+        for r in range(run.first, run.last + 1):
+            texts = [v for _, v in cells(rows[r], view.labels) if is_text(v)]
+            if texts and row_kind(rows[r], view.columns, view.labels) == "count":
+                found.append(texts[-1])
+    return found
+
+
+def _header_texts(rows: Sequence[Sequence[str]], view: BandView) -> tuple[list[str], bool]:
+    """The texts over the count columns above each run, and whether a heading (a label-only row) sits
+    right above a run's counts."""
+    found, headed = [], False
+    for run in view.runs:
+        columns = view.count_columns(rows, run)
+        for h in run.header:
+            values = [v for _, v in cells(rows[h], columns) if is_text(v)]
+            if len(set(values)) > 1:
+                found += values
+        before = run.first - 1
+        headed |= before >= 0 and row_kind(rows[before], view.columns, view.labels) == "label"
+        for r in range(run.first, run.last):
+            headed |= (
+                row_kind(rows[r], view.columns, view.labels) == "label"
+                and row_kind(rows[r + 1], view.columns, view.labels) == "count"
+            )
+    return found, headed
+
+
+def orientation(rows: Sequence[Sequence[str]], view: BandView) -> str:
+    labels = _share(_label_texts(rows, view))
+    texts, headed = _header_texts(rows, view)
+    header = _share(texts)
+    if labels > header + MARGIN or (headed and labels >= header and labels > 0.3):
+        return SIDEWAYS
+    return WIDE
+
+
+def sheet_party(name: str) -> str:
+    return party_name(name) if names_party(name) else ""
+
+
+def find_layout(rows: Sequence[Sequence[str]], sheet_name: str) -> Layout | None:
+    """The sheet's results layout, or None when no band holds a choice with counts."""
+    width = max((len(r) for r in rows), default=0)
+    views = [v for v in (band_runs(rows, columns, labels) for columns, labels in bands(rows, width)) if v.runs]
+    if not views:
+        return None
+    party = sheet_party(sheet_name)
+    kinds = [orientation(rows, v) for v in views]
+    layout = Layout(SIDEWAYS if kinds.count(SIDEWAYS) > kinds.count(WIDE) else WIDE)
+    for view, kind in zip(views, kinds):
+        if kind == SIDEWAYS:
+            found, info = sideways.read_band(rows, view, party)
+            for r, role in info["roles"].items():
+                layout.fate(r, role)
+            layout.lines += found
+            for r in range(info["footer_from"], len(rows)):
+                if any(is_text(v) for _, v in cells(rows[r], view.columns)):
+                    layout.fate(r, "footer", " | ".join(v for v in rows[r] if v)[:200])
+        else:
+            for run in view.runs:
+                found, info = wide.read_run(rows, view, run, party)
+                for line in found:
+                    _party_of(line, info)
+                    wide.classify(line, include_write_ins=False)
+                for r, role in info.get("roles", {}).items():
+                    layout.fate(r, role)
+                layout.lines += found
+    if not any(not line.drop for line in layout.lines):
+        return None
+    return layout
+
+
+def _party_of(line: Line, info: dict) -> None:
+    """A party the layout gives beside the name: the party row's code, the ballot line the names row
+    is labelled with (`Democratic`), the sheet (`Republican`)."""
+    from elevra_pipeline.intake.wide_results.cells import party_code
+
+    if line.party:
+        code = party_code(line.party)
+        line.party = code if code is not None else party_name(line.party) if names_party(line.party) else line.party
+    elif info.get("label_party") is not None:
+        line.party = info["label_party"]
+    else:
+        line.party = info.get("sheet_party", "")
+
+
+def is_place_name(name: str) -> bool:
+    """A sheet named for a place (a parish, a county): letters only, a few words, no unit or party word."""
+    text = " ".join(name.split())
+    return (
+        bool(re.fullmatch(r"[A-Z][A-Za-z .'-]{1,40}", text))
+        and not unit_like(text)
+        and not names_party(text)
+        and not not_a_person(text)
+        and len(text.split()) <= 4
+    )

@@ -1,0 +1,64 @@
+"""What a results layout holds: its choice lines, and what every other row of the sheet is.
+
+A choice line is one choice of one contest as the layout shows it (a column of a wide block, a row
+of a sideways one), with the contest's title, the party and the place the layout gives it. Every
+row of the sheet that is no choice line gets a fate (a title line, a heading, vote counts), so
+the intake report still accounts for each.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from elevra_pipeline.intake.wide_results.cells import PARTY_CODES
+
+WIDE, SIDEWAYS = "wide", "sideways"
+_VOTE_FOR = re.compile(
+    r"\s*\(\s*(?:vote\s+for\s+(?:not\s+more\s+than\s+)?(?P<n>\w+)|(?P<m>\d+))\s*\)(?P<rest>.*)$", re.I
+)
+_CODES = "|".join(sorted((c for c in PARTY_CODES if len(c) > 1), key=len, reverse=True))
+_TITLE_PARTY = re.compile(rf"\s*\((?P<a>{_CODES})\)|\s+-\s+(?P<b>{_CODES})(?=\s*(?:\(|$))|^(?P<c>{_CODES})\s+(?=\S)")
+
+
+@dataclass
+class Line:
+    row: int  # index of the sheet row that holds the choice's name
+    column: int  # column of the name
+    name: str
+    office: str = ""
+    party: str = ""
+    primary_party: str = ""  # the contest's party, when its title says (`Governor (REP)`)
+    place: str = ""
+    vote_for: str = ""
+    drop: str = ""  # a DropReason when the line is not passed on as a candidate row
+    detail: str = ""
+
+
+@dataclass
+class Layout:
+    kind: str  # WIDE or SIDEWAYS
+    lines: list[Line] = field(default_factory=list)
+    header_row: int | None = None  # the row read as the layout's header (its first names, or its units)
+    titles: list[int] = field(default_factory=list)  # title lines above the first header (dates, places)
+    fates: dict[int, tuple[str, str]] = field(default_factory=dict)  # other rows: (reason, detail)
+
+    def fate(self, row: int, reason: str, detail: str = "") -> None:
+        self.fates.setdefault(row, (reason, detail))
+
+
+def contest_title(text: str) -> tuple[str, str, str]:
+    """(office, contest party, vote for) from a contest title: 'GOVERNOR for MISSOURI (REP) (Vote for 1)',
+    'Governor - DEM ( 1)', 'REP For U.S. Senator', 'STATE SENATE, DISTRICT 15 (Vote for 1) **** - note'.
+    What follows '(Vote for n)' is a note; the party tag is a known party code."""
+    title = " ".join(text.split())
+    vote_for = ""
+    match = _VOTE_FOR.search(title)
+    if match and (match["n"] or match["m"]):
+        vote_for = match["n"] or match["m"]
+        title = title[: match.start()].strip()
+    party = ""
+    match = _TITLE_PARTY.search(title)
+    if match:
+        code = (match["a"] or match["b"] or match["c"]).upper()
+        party = PARTY_CODES[code] if code in PARTY_CODES else code
+        title = (title[: match.start()] + " " + title[match.end() :]).strip(" ,")
+    return " ".join(title.split()), party, vote_for

@@ -1,0 +1,153 @@
+"""A results layout as an ordinary table, read by the intake, and its rows put back where they were.
+
+The table has one row per choice line (office, candidate, party, contest party, place, vote for)
+under the sheet's own title lines, so the intake's rules apply unchanged: not-candidates, ballot
+measures, the admin's settings, title dates and places, one candidacy per person and contest.
+What the intake decides for a table row is then recorded against the sheet row (and, for a wide
+layout, the column) it came from. A choice repeated on another sheet of a wide workbook (the same
+contest by vote type or by precinct) is read once.
+"""
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from openpyxl.utils import get_column_letter
+
+from elevra_pipeline.intake.accounting import DropReason, IntakeReport
+from elevra_pipeline.intake.offices import missing_place
+from elevra_pipeline.intake.options import UploadOptions
+from elevra_pipeline.intake.roles import map_by_alias
+from elevra_pipeline.intake.sheets import RawSheet, find_header_row
+from elevra_pipeline.intake.wide_results.cells import is_count, prefix_codes, split_party
+from elevra_pipeline.intake.wide_results.layout import find_layout, is_place_name
+from elevra_pipeline.intake.wide_results.lines import WIDE, Layout, Line, contest_title
+
+HEADER = ["Office", "Candidate", "Party", "Primary Party", "Jurisdiction", "Vote For"]
+_DROPS = {
+    "not-a-person": DropReason.NOT_A_CANDIDATE,
+    "statistic": DropReason.STATISTIC,
+    "write-in": DropReason.NOT_ON_BALLOT,
+    "repeated": DropReason.REPEATED_LINE,
+}
+_ROLES = {"names": DropReason.LAYOUT_HEADING, "party": DropReason.LAYOUT_HEADING, "titles": DropReason.LAYOUT_HEADING}
+_ROLES |= {"title": DropReason.LAYOUT_HEADING, "header": DropReason.LAYOUT_HEADING}
+_ROLES |= {"heading": DropReason.LAYOUT_HEADING, "counts": DropReason.VOTE_COUNTS, "footer": DropReason.NOT_A_CANDIDATE}
+ReadTable = Callable[[RawSheet, UploadOptions, object, IntakeReport, dict], list[dict]]
+
+
+def ordinary_list(rows) -> bool:
+    """A list the columns already describe (a candidate and an office column): not a layout to read."""
+    index = find_header_row(rows)
+    return index is not None and not map_by_alias(list(rows[index])).missing_required()
+
+
+def read_results_layout(
+    sheet: RawSheet, options: UploadOptions, ask_model, report: IntakeReport, seen: dict, read_table: ReadTable
+) -> list[dict] | None:
+    """The candidate rows of a results layout, every sheet row accounted for; None when the sheet is no
+    results layout (it is read as a list)."""
+    if (sheet.hidden and not options.include_hidden_sheets) or ordinary_list(sheet.rows):
+        return None
+    layout = find_layout(sheet.rows, sheet.name)
+    if layout is None:
+        return None
+    _prepare(layout, sheet, options, seen)
+    titles = _title_rows(sheet, layout)
+    passed = [line for line in layout.lines if not line.drop]
+    table = [[" ".join(v for v in sheet.rows[t] if v)] for t in titles] + [HEADER]
+    table += [[ln.office, ln.name, ln.party, ln.primary_party, ln.place, ln.vote_for] for ln in passed]
+    sources: list[tuple[int, Line | None]] = [(t, None) for t in titles] + [(-1, None)]
+    sources += [(line.row, line) for line in passed]
+    start, measures = len(report.dropped), len(report.measures)
+    rows = read_table(replace(sheet, rows=table, unvalued_formulas=set()), options, ask_model, report, seen)
+    moved = report.dropped[start:]
+    del report.dropped[start:]
+    for dropped in moved:
+        for k in range(dropped.row, (dropped.last_row or dropped.row) + 1):
+            row, line = sources[k - 1]
+            _drop(report, sheet.name, row, line, layout, dropped.reason, dropped.detail)
+    for record in rows:
+        row, line = sources[record["source"]["row"] - 1]
+        record["source"] = {"sheet": sheet.name, "row": row + 1, **_column(line, layout)}
+    _account(report, sheet, layout, titles)
+    _one_measure_each(report, measures, seen)
+    return rows
+
+
+def _prepare(layout: Layout, sheet: RawSheet, options: UploadOptions, seen: dict) -> None:
+    """Office, party, contest party and place of each line from its title and its name cell; a choice of
+    a wide workbook read already (another sheet of the same contest) is not read again."""
+    codes = prefix_codes([line.name for line in layout.lines])
+    place = sheet.name if is_place_name(sheet.name) else ""
+    for line in layout.lines:
+        line.office, line.primary_party, line.vote_for = contest_title(line.office)
+        name, party = split_party(line.name, codes)
+        line.name = name.strip(" -")
+        line.party = party if party is not None else line.party or line.primary_party
+        if place and missing_place(line.office, "", options.state or ""):
+            line.place = place
+        if layout.kind != WIDE or line.drop:
+            continue
+        key = ("results line", line.office.casefold(), line.place.casefold(), " ".join(line.name.casefold().split()))
+        if key in seen:
+            line.drop, line.detail = "repeated", f"the same choice as {seen[key]}"
+        else:
+            seen[key] = f"{sheet.name}!{get_column_letter(line.column + 1)}{line.row + 1}"
+
+
+def _title_rows(sheet: RawSheet, layout: Layout) -> list[int]:
+    """Rows with text above the layout's first heading or line that no role claims: title lines."""
+    claimed = set(layout.fates) | {line.row for line in layout.lines}
+    first = min(claimed, default=0)
+    return [r for r in range(first) if any(sheet.rows[r])]
+
+
+def _column(line: Line | None, layout: Layout) -> dict:
+    return {"column": get_column_letter(line.column + 1)} if line is not None and layout.kind == WIDE else {}
+
+
+def _drop(report: IntakeReport, sheet: str, row: int, line: Line | None, layout: Layout, reason: str, detail: str):
+    if row < 0:  # the table's own header row
+        return
+    where = _column(line, layout)
+    prefix = f"column {where['column']}: " if where else ""
+    report.drop(sheet, row + 1, reason, (prefix + detail)[:200] if prefix or detail else "")
+
+
+def _account(report: IntakeReport, sheet: RawSheet, layout: Layout, titles: list[int]) -> None:
+    """Every sheet row once: a title line (already), a row expanded into its choice lines, or a fate."""
+    sheet_report = report.sheets[-1]
+    expanded = {line.row for line in layout.lines}
+    for line in layout.lines:
+        if line.drop:
+            _drop(report, sheet.name, line.row, line, layout, _DROPS[line.drop], line.detail or line.name)
+    header = next((r for r, (role, _) in sorted(layout.fates.items()) if role == "header"), None)
+    header = header if layout.kind != WIDE and header not in expanded else None
+    for r, row in enumerate(sheet.rows):
+        if r in expanded or r in titles or r == header:
+            continue
+        role, detail = layout.fates.get(r, ("", ""))
+        if role in _ROLES:
+            report.drop(sheet.name, r + 1, _ROLES[role], detail)
+        elif not any(row):
+            report.drop(sheet.name, r + 1, DropReason.BLANK)
+        elif any(is_count(v) for v in row):
+            report.drop(sheet.name, r + 1, DropReason.VOTE_COUNTS)
+        else:
+            report.drop(sheet.name, r + 1, DropReason.LAYOUT_NOTE, " | ".join(v for v in row if v)[:200])
+    sheet_report.header_row = header + 1 if header is not None else None
+    sheet_report.rows_read = len(sheet.rows) - len(expanded) + len(layout.lines)
+    kind = "choices across the columns" if layout.kind == WIDE else "choices down the rows under contest headings"
+    note = f"read as election results ({kind}): {len(layout.lines)} choice line(s)"
+    sheet_report.mapping_note = "; ".join(filter(None, [note, sheet_report.mapping_note]))
+
+
+def _one_measure_each(report: IntakeReport, start: int, seen: dict) -> None:
+    """A measure shown on several sheets (by vote type, by precinct, a totals sheet) is one measure."""
+    kept = report.measures[:start]
+    for measure in report.measures[start:]:
+        key = ("results measure", measure["contest"].casefold())
+        if key not in seen:
+            seen[key] = measure["sheet"]
+            kept.append(measure)
+    report.measures[:] = kept

@@ -1,0 +1,169 @@
+"""A wide block: choices across the columns, vote counts beneath, the contest above.
+
+Above a run of count rows, each header row is read for what its values are: the names (the
+finest row: most distinct segments, most like people), parts of the names split over two lines
+(`Brian` / `Calley`), a party row of codes, a sub-header repeating a few words per choice
+(`Polling` / `Total Votes`), per-column contest titles (a coarser row, often merged over a
+contest's columns), or one title for the whole block (a single value, or text in the label
+column). A choice merged over several columns is one choice.
+"""
+
+import re
+from collections.abc import Sequence
+
+from elevra_pipeline.intake.ballot_lines import measure_choice
+from elevra_pipeline.intake.wide_results.cells import (
+    declared_write_in,
+    is_text,
+    names_party,
+    not_a_person,
+    party_code,
+    party_name,
+    person_like,
+    statistic,
+)
+from elevra_pipeline.intake.wide_results.grid import BandView, Run, cells
+from elevra_pipeline.intake.wide_results.lines import Line, contest_title
+
+_NOTE = re.compile(r"^(?:page\b.*|\d{4}-\d{2}-\d{2}(?:T[\d:.]+)?|\d{1,2}/\d{1,2}/\d{2,4}.*)$", re.I)
+
+
+def segments(values: dict[int, str]) -> list[tuple[int, int, str]]:
+    """(first column, last column, value) of each stretch of one value (an empty cell ends a stretch)."""
+    found: list[tuple[int, int, str]] = []
+    for c in sorted(values):
+        if found and found[-1][2] == values[c] and found[-1][1] == c - 1:
+            found[-1] = (found[-1][0], c, values[c])
+        else:
+            found.append((c, c, values[c]))
+    return found
+
+
+def _kind(values: dict[int, str]) -> str:
+    texts = list(values.values())
+    if not texts:
+        return "none"
+    if all(_NOTE.match(t) for t in texts):
+        return "note"
+    distinct = set(texts)
+    if len(distinct) == 1:
+        return "single"
+    codes = [t for t in texts if party_code(t) is not None or names_party(t) or measure_choice(t)]
+    if len(codes) >= 0.8 * len(texts):
+        return "party"
+    if len(distinct) <= max(4, len(texts) // 4) and len(segments(values)) > 2 * len(distinct):
+        return "sub"  # 'Polling' / 'Total Votes' under every choice
+    return "multi"
+
+
+def _person_share(values: dict[int, str]) -> float:
+    texts = [t for t in values.values()]
+    return sum(map(person_like, texts)) / len(texts) if texts else 0.0
+
+
+def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_party: str) -> tuple[list[Line], dict]:
+    """The choice lines of one wide block, and the roles of its header rows: {row: role}."""
+    count_columns = view.count_columns(rows, run)
+    header = [h for h in run.header if cells(rows[h], view.columns)]
+    values = {h: {c: v for c, v in cells(rows[h], count_columns) if is_text(v)} for h in header}
+    kinds = {h: _kind(values[h]) for h in header}
+    named = [h for h in header if kinds[h] in ("multi", "single")]
+    if not named:
+        return [], {}
+    best = max(named, key=lambda h: (len(segments(values[h])) * (0.5 + _person_share(values[h])), h))
+    roles = {best: "names"}
+    parts = [best]
+    above = best - 1
+    if above in values and kinds[above] == "multi" and _name_part(values[above], values[best]):
+        parts.insert(0, above)
+        roles[above] = "names"
+    titles = [h for h in header if h < parts[0] and kinds[h] in ("multi", "single", "none")]
+    party_rows = [h for h in header if kinds[h] == "party"]
+    for h in party_rows:
+        roles[h] = "party"
+    column_title = next(
+        (h for h in reversed(titles) if kinds[h] == "multi" and _covers(values[h], count_columns)), None
+    )
+    block_title = _block_title(rows, view, [h for h in titles if h != column_title], count_columns)
+    if column_title is not None:
+        roles[column_title] = "titles"
+    if block_title:
+        roles[block_title[0]] = "title"
+    block = block_title[1] if block_title else _name_row_title(rows, view, best, count_columns)
+    label_party = next((party_name(v) for _, v in cells(rows[best], view.labels) if names_party(v)), None)
+    label_write_in = any(declared_write_in(f"({v})") for _, v in cells(rows[best], view.labels))
+    lines = []
+    filled = _filled(values[column_title]) if column_title is not None else {}
+    choice = {}
+    for c in count_columns:
+        marks = [values[h].get(c, "") for h in party_rows]
+        choice[c] = _name(values, parts, c) or next((m for m in marks if measure_choice(m)), "")
+    for first, last, _ in segments({c: name for c, name in choice.items() if name}):
+        name = choice[first]
+        title = filled.get(first, "") or block
+        party = next(
+            (values[h][first] for h in party_rows if values[h].get(first) and not measure_choice(values[h][first])), ""
+        )
+        line = Line(best, first, name, title)
+        line.party = party
+        line.detail = "write-in" if label_write_in else ""
+        lines.append(line)
+    return lines, {"roles": roles, "label_party": label_party, "sheet_party": sheet_party}
+
+
+def _name(values: dict, parts: list[int], column: int) -> str:
+    return " ".join(values[h].get(column, "") for h in parts).strip()
+
+
+def _name_part(upper: dict[int, str], names: dict[int, str]) -> bool:
+    """A row of first names over a row of last names: values only over named columns, with gaps."""
+    return set(upper) <= set(names) and len(upper) < 0.9 * len(names) and len(set(upper.values())) > 2
+
+
+def _covers(values: dict[int, str], columns: list[int]) -> bool:
+    return len(_filled(values)) >= 0.5 * len(columns)
+
+
+def _filled(values: dict[int, str]) -> dict[int, str]:
+    """A title written over a contest's first column only stands for the columns up to the next title."""
+    filled, current = {}, ""
+    for c in range(min(values, default=0), max(values, default=-1) + 1):
+        current = values.get(c, current)
+        filled[c] = current
+    return filled
+
+
+def _block_title(rows, view: BandView, candidates: list[int], count_columns) -> tuple[int, str] | None:
+    """The nearest title for the whole block: text in the label column (where titles sit, left), else a
+    single value over the choices."""
+    for h in reversed(candidates):
+        left = [v for c, v in cells(rows[h], view.columns) if c not in count_columns and is_text(v)]
+        over = {v for c, v in cells(rows[h], count_columns) if is_text(v)}
+        text = left[0] if left else next(iter(over)) if len(over) == 1 else ""
+        if text and not _NOTE.match(text):
+            return h, text
+    return None
+
+
+def _name_row_title(rows, view: BandView, row: int, count_columns) -> str:
+    """A title in the names row itself, in a column that is neither a label nor a choice (left of them)."""
+    for c, v in cells(rows[row], view.columns):
+        if c not in count_columns and c not in view.labels and is_text(v):
+            return v
+    return ""
+
+
+def classify(line: Line, include_write_ins: bool) -> None:
+    """Why a choice line is no candidate: a declared write-in, a choice that is no person, a statistic."""
+    name = " ".join(line.name.split())
+    if line.detail == "write-in" or declared_write_in(name):
+        if not include_write_ins:
+            line.drop, line.detail = "write-in", name
+    elif not_a_person(name):
+        line.drop, line.detail = "not-a-person", name
+    elif statistic(name):
+        line.drop, line.detail = "statistic", name
+
+
+def office_of(title: str) -> tuple[str, str, str]:
+    return contest_title(title)
