@@ -86,7 +86,7 @@ _OFFICE_WORDS = set(
     civil criminal county city town township village borough parish commissioner commissioners commission council
     councilmember councilman councilwoman councilor alderman alderperson representative delegate committee
     committeeman committeewoman precinct party sheriff mayor clerk assessor coroner constable magistrate peace
-    jailer recorder surveyor treasurer auditor tax collector appraiser property prosecutor prosecuting attorney
+    jailer recorder surveyor treasurer auditor tax collector revenue appraiser property prosecutor prosecuting attorney
     solicitor register deeds wills trustee trustees supervisor supervisors selectman selectmen select board
     school schools education library park parks fire hospital water sewer cemetery soil conservation port transit
     utility levee drainage legislative body administrator administrative executive manager controller comptroller

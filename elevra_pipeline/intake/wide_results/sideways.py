@@ -31,8 +31,10 @@ def read_band(rows: Sequence[Sequence[str]], view: BandView, sheet_party: str) -
     """The choice lines of one sideways band and the roles of its other rows ({row: role})."""
     count_columns = sorted({c for run in view.runs for c in view.count_columns(rows, run)})
     first = view.runs[0]
-    header_rows = [h for h in first.header if units(rows, view, h, count_columns)]
-    top = units(rows, view, header_rows[0], count_columns) if header_rows else {}
+    header_rows = [h for h in first.header if len(set(units(rows, view, h, count_columns).values())) > 1]
+    widest = max(header_rows, key=lambda h: len(units(rows, view, h, count_columns)), default=None)
+    header_rows = [h for h in header_rows if h >= widest] if header_rows else []  # above it: title lines
+    top = units(rows, view, widest, count_columns) if header_rows else {}
     roles: dict[int, str] = {h: "header" for h in header_rows}
     lines: list[Line] = []
     pending: list[str] = []
@@ -40,7 +42,7 @@ def read_band(rows: Sequence[Sequence[str]], view: BandView, sheet_party: str) -
     start = header_rows[0] if header_rows else first.first
     end = view.runs[-1].last
     for r in range(start, end + 1):
-        if header_rows and r == header_rows[0]:
+        if r == widest:
             continue
         kind = row_kind(rows[r], view.columns, view.labels)
         label = [v for _, v in cells(rows[r], range(view.columns.start, _first_count(view, count_columns)))]
