@@ -40,7 +40,9 @@ _STATEWIDE = re.compile(
     re.I,
 )
 _STATE_DISTRICT = re.compile(
-    r"\b(?:state (?:senat\w*|rep\w*|house|assembly\w*|legislat\w*)|(?:general )?assembly(?:man|woman|member)?|"
+    r"\b(?:(?:judge|court)\b.*\b(?:circuit|judicial district)\s+(?:no\.?\s*)?\d+|"  # a numbered judicial circuit
+    r"\d+(?:st|nd|rd|th)\s+(?:judicial\s+)?(?:circuit|district court)|"
+    r"state (?:senat\w*|rep\w*|house|assembly\w*|legislat\w*)|(?:general )?assembly(?:man|woman|member)?|"
     r"house of (?:representatives|delegates)|legislat(?:or|ure|ive)|senate district|house district|"
     r"(?:state )?delegate|senat(?:e|or)|representative)\b",
     re.I,

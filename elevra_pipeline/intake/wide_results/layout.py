@@ -95,9 +95,12 @@ def find_layout(rows: Sequence[Sequence[str]], sheet_name: str) -> Layout | None
         else:
             for run in view.runs:
                 found, info = wide.read_run(rows, view, run, party)
+                table = wide.statistics_table(found)
                 for line in found:
                     _party_of(line, info)
                     wide.classify(line, include_write_ins=False)
+                    if table and not line.drop:
+                        line.drop, line.detail = "statistic", line.name
                 for r, role in info.get("roles", {}).items():
                     layout.fate(r, role)
                 layout.lines += found

@@ -16,7 +16,8 @@ _VOTE_FOR = re.compile(
     r"\s*\(\s*(?:vote\s+for\s+(?:not\s+more\s+than\s+)?(?P<n>\w+)|(?P<m>\d+))\s*\)(?P<rest>.*)$", re.I
 )
 _CODES = "|".join(sorted((c for c in PARTY_CODES if len(c) > 1), key=len, reverse=True))
-_TITLE_PARTY = re.compile(rf"\s*\((?P<a>{_CODES})\)|\s+-\s+(?P<b>{_CODES})(?=\s*(?:\(|$))|^(?P<c>{_CODES})\s+(?=\S)")
+_TITLE_PARTY = re.compile(rf"\s*\((?P<a>{_CODES})\)|\s+-\s+(?P<b>{_CODES})(?=\s*(?:\(|$))")
+_LEADING_CODE = re.compile(rf"^(?P<code>{_CODES})\s+(?P<rest>\S.*)$")
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Layout:
 
 def contest_title(text: str) -> tuple[str, str, str]:
     """(office, contest party, vote for) from a contest title: 'GOVERNOR for MISSOURI (REP) (Vote for 1)',
-    'Governor - DEM ( 1)', 'REP For U.S. Senator', 'STATE SENATE, DISTRICT 15 (Vote for 1) **** - note'.
+    'Governor - DEM ( 1)', 'STATE SENATE, DISTRICT 15 (Vote for 1) **** - note'.
     What follows '(Vote for n)' is a note; the party tag is a known party code."""
     title = " ".join(text.split())
     vote_for = ""
@@ -58,7 +59,23 @@ def contest_title(text: str) -> tuple[str, str, str]:
     party = ""
     match = _TITLE_PARTY.search(title)
     if match:
-        code = (match["a"] or match["b"] or match["c"]).upper()
+        code = (match["a"] or match["b"]).upper()
         party = PARTY_CODES[code] if code in PARTY_CODES else code
         title = (title[: match.start()] + " " + title[match.end() :]).strip(" ,")
     return " ".join(title.split()), party, vote_for
+
+
+def leading_codes(titles: list[str], parties: dict[str, set[str]]) -> dict[str, tuple[str, str]]:
+    """{title: (office, party)} for titles that start with a party code ('REP For U.S. Senator'): the
+    code is the contest's party when the file puts other codes before the same office, or when it is
+    the party of every choice under it ('REP IN CONGRESS' over D and R candidates is an office)."""
+    split = {t: m for t in set(titles) if (m := _LEADING_CODE.match(t))}
+    codes: dict[str, set[str]] = {}
+    for match in split.values():
+        codes.setdefault(match["rest"].casefold(), set()).add(match["code"])
+    found = {}
+    for title, match in split.items():
+        party = PARTY_CODES[match["code"]]
+        if len(codes[match["rest"].casefold()]) > 1 or parties.get(title, set()) == {party}:
+            found[title] = (match["rest"], party)
+    return found

@@ -20,7 +20,7 @@ from elevra_pipeline.intake.roles import map_by_alias
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
 from elevra_pipeline.intake.wide_results.cells import is_count, prefix_codes, split_party
 from elevra_pipeline.intake.wide_results.layout import find_layout, is_place_name
-from elevra_pipeline.intake.wide_results.lines import WIDE, Layout, Line, contest_title
+from elevra_pipeline.intake.wide_results.lines import WIDE, Layout, Line, contest_title, leading_codes
 
 HEADER = ["Office", "Candidate", "Party", "Primary Party", "Jurisdiction", "Vote For"]
 _DROPS = {
@@ -83,7 +83,16 @@ def _prepare(layout: Layout, sheet: RawSheet, options: UploadOptions, seen: dict
         line.office, line.primary_party, line.vote_for = contest_title(line.office)
         name, party = split_party(line.name, codes)
         line.name = name.strip(" -")
-        line.party = party if party is not None else line.party or line.primary_party
+        line.party = party if party is not None else line.party
+    parties: dict[str, set[str]] = {}
+    for line in layout.lines:
+        if not line.drop:
+            parties.setdefault(line.office, set()).add(line.party)
+    leading = leading_codes([line.office for line in layout.lines], parties)
+    for line in layout.lines:
+        if line.office in leading:
+            line.office, line.primary_party = leading[line.office]
+        line.party = line.party or line.primary_party
         if place and missing_place(line.office, "", options.state or ""):
             line.place = place
         if layout.kind != WIDE or line.drop:

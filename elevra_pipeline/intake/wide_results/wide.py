@@ -19,12 +19,13 @@ from elevra_pipeline.intake.wide_results.cells import (
     not_a_person,
     party_code,
     party_name,
-    person_like,
     statistic,
+    total,
 )
 from elevra_pipeline.intake.wide_results.grid import BandView, Run, cells
 from elevra_pipeline.intake.wide_results.lines import Line, contest_title
 
+_POSITION = re.compile(r"^(?=.*\d)[A-Za-z0-9]{1,4}$")
 _NOTE = re.compile(r"^(?:page\b.*|\d{4}-\d{2}-\d{2}(?:T[\d:.]+)?|\d{1,2}/\d{1,2}/\d{2,4}.*)$", re.I)
 
 
@@ -46,19 +47,18 @@ def _kind(values: dict[int, str]) -> str:
     if all(_NOTE.match(t) for t in texts):
         return "note"
     distinct = set(texts)
+    if sum(bool(_POSITION.match(t)) for t in texts) >= 0.8 * len(texts):
+        return "codes"  # ballot positions ('1A', '2C') under the names
     if len(distinct) == 1:
         return "single"
     codes = [t for t in texts if party_code(t) is not None or names_party(t) or measure_choice(t)]
+    if all(map(measure_choice, texts)):
+        return "multi"  # Yes / No under each question
     if len(codes) >= 0.8 * len(texts):
         return "party"
     if len(distinct) <= max(4, len(texts) // 4) and len(segments(values)) > 2 * len(distinct):
         return "sub"  # 'Polling' / 'Total Votes' under every choice
     return "multi"
-
-
-def _person_share(values: dict[int, str]) -> float:
-    texts = [t for t in values.values()]
-    return sum(map(person_like, texts)) / len(texts) if texts else 0.0
 
 
 def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_party: str) -> tuple[list[Line], dict]:
@@ -70,7 +70,7 @@ def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_part
     named = [h for h in header if kinds[h] in ("multi", "single")]
     if not named:
         return [], {}
-    best = max(named, key=lambda h: (len(segments(values[h])) * (0.5 + _person_share(values[h])), h))
+    best = named[-1]  # the names sit right above the counts (below titles, party lines)
     roles = {best: "names"}
     parts = [best]
     above = best - 1
@@ -87,9 +87,9 @@ def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_part
     block_title = _block_title(rows, view, [h for h in titles if h != column_title], count_columns)
     if column_title is not None:
         roles[column_title] = "titles"
-    if block_title:
+    if block_title and not _name_row_title(rows, view, best, count_columns):
         roles[block_title[0]] = "title"
-    block = block_title[1] if block_title else _name_row_title(rows, view, best, count_columns)
+    block = _name_row_title(rows, view, best, count_columns) or (block_title[1] if block_title else "")
     label_party = next((party_name(v) for _, v in cells(rows[best], view.labels) if names_party(v)), None)
     label_write_in = any(declared_write_in(f"({v})") for _, v in cells(rows[best], view.labels))
     lines = []
@@ -153,16 +153,21 @@ def _name_row_title(rows, view: BandView, row: int, count_columns) -> str:
     return ""
 
 
+def statistics_table(lines: list[Line]) -> bool:
+    """A block whose choices are mostly statistics (a turnout table) holds no choice at all."""
+    return sum(statistic(line.name) for line in lines) >= 0.5 * len(lines) if lines else False
+
+
 def classify(line: Line, include_write_ins: bool) -> None:
     """Why a choice line is no candidate: a declared write-in, a choice that is no person, a statistic."""
     name = " ".join(line.name.split())
     if line.detail == "write-in" or declared_write_in(name):
         if not include_write_ins:
             line.drop, line.detail = "write-in", name
+    elif statistic(name) and not total(name):
+        line.drop, line.detail = "statistic", name
     elif not_a_person(name):
         line.drop, line.detail = "not-a-person", name
-    elif statistic(name):
-        line.drop, line.detail = "statistic", name
 
 
 def office_of(title: str) -> tuple[str, str, str]:
