@@ -15,6 +15,7 @@ from elevra_pipeline.intake.wide_results.cells import (
     is_text,
     names_party,
     not_a_person,
+    party_code,
     party_name,
     person_like,
     statistic,
@@ -112,15 +113,14 @@ def find_layout(rows: Sequence[Sequence[str]], sheet_name: str) -> Layout | None
 def _party_of(line: Line, info: dict) -> None:
     """A party the layout gives beside the name: the party row's code, the ballot line the names row
     is labelled with (`Democratic`), the sheet (`Republican`)."""
-    from elevra_pipeline.intake.wide_results.cells import party_code
-
     if line.party:
         code = party_code(line.party)
         line.party = code if code is not None else party_name(line.party) if names_party(line.party) else line.party
+        line.party_from = "row"
     elif info.get("label_party") is not None:
-        line.party = info["label_party"]
-    else:
-        line.party = info.get("sheet_party", "")
+        line.party, line.party_from = info["label_party"], "row"
+    elif info.get("sheet_party"):
+        line.party, line.party_from = info["sheet_party"], "sheet"
 
 
 def is_place_name(name: str) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from elevra_pipeline.intake.wide_results.cells import PARTY_CODES
 
 WIDE, SIDEWAYS = "wide", "sideways"
+TABLE_HEADER = ["Office", "Candidate", "Party", "Primary Party", "Jurisdiction", "Vote For", "Election Type"]
 _VOTE_FOR = re.compile(
     r"\s*\(\s*(?:vote\s+for\s+(?:not\s+more\s+than\s+)?(?P<n>\w+)|(?P<m>\d+))\s*\)(?P<rest>.*)$", re.I
 )
@@ -30,8 +31,13 @@ class Line:
     primary_party: str = ""  # the contest's party, when its title says (`Governor (REP)`)
     place: str = ""
     vote_for: str = ""
-    drop: str = ""  # a DropReason when the line is not passed on as a candidate row
+    election_type: str = ""
+    party_from: str = ""  # where the layout put the party when not in the name: 'row', 'heading', 'sheet'
+    drop: str = ""  # why the line is not passed on as a candidate row (table._DROPS)
     detail: str = ""
+
+    def table_row(self) -> list[str]:
+        return [self.office, self.name, self.party, self.primary_party, self.place, self.vote_for, self.election_type]
 
 
 @dataclass

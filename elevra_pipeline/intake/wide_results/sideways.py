@@ -89,6 +89,7 @@ def _line(r: int, row: Sequence[str], view: BandView, label: list[str], contest:
     column = max((c for c, v in cells(row, view.columns) if v == name and not is_count(v)), default=0)
     codes = [party_code(t) for t in texts[:-1] if party_code(t) is not None]
     line = Line(r, column, name, contest, codes[0] if codes else party)
+    line.party_from = "column" if codes else "heading" if party else ""
     if declared_write_in(name):
         line.drop, line.detail = "write-in", name
     elif not contest or not_a_person(name) or statistic(name):

@@ -14,15 +14,14 @@ from dataclasses import replace
 from openpyxl.utils import get_column_letter
 
 from elevra_pipeline.intake.accounting import DropReason, IntakeReport
-from elevra_pipeline.intake.offices import missing_place
 from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.roles import map_by_alias
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
-from elevra_pipeline.intake.wide_results.cells import is_count, prefix_codes, split_party
-from elevra_pipeline.intake.wide_results.layout import find_layout, is_place_name
-from elevra_pipeline.intake.wide_results.lines import WIDE, Layout, Line, contest_title, leading_codes
+from elevra_pipeline.intake.wide_results.cells import is_count
+from elevra_pipeline.intake.wide_results.contests import prepare
+from elevra_pipeline.intake.wide_results.layout import find_layout
+from elevra_pipeline.intake.wide_results.lines import TABLE_HEADER, WIDE, Layout, Line
 
-HEADER = ["Office", "Candidate", "Party", "Primary Party", "Jurisdiction", "Vote For"]
 _DROPS = {
     "not-a-person": DropReason.NOT_A_CANDIDATE,
     "statistic": DropReason.STATISTIC,
@@ -51,11 +50,11 @@ def read_results_layout(
     layout = find_layout(sheet.rows, sheet.name)
     if layout is None:
         return None
-    _prepare(layout, sheet, options, seen)
+    prepare(layout, sheet.name, options.state or "", seen)
     titles = _title_rows(sheet, layout)
     passed = [line for line in layout.lines if not line.drop]
-    table = [[" ".join(v for v in sheet.rows[t] if v)] for t in titles] + [HEADER]
-    table += [[ln.office, ln.name, ln.party, ln.primary_party, ln.place, ln.vote_for] for ln in passed]
+    table = [[" ".join(v for v in sheet.rows[t] if v)] for t in titles] + [TABLE_HEADER]
+    table += [line.table_row() for line in passed]
     sources: list[tuple[int, Line | None]] = [(t, None) for t in titles] + [(-1, None)]
     sources += [(line.row, line) for line in passed]
     start, measures = len(report.dropped), len(report.measures)
@@ -72,36 +71,6 @@ def read_results_layout(
     _account(report, sheet, layout, titles)
     _one_measure_each(report, measures, seen)
     return rows
-
-
-def _prepare(layout: Layout, sheet: RawSheet, options: UploadOptions, seen: dict) -> None:
-    """Office, party, contest party and place of each line from its title and its name cell; a choice of
-    a wide workbook read already (another sheet of the same contest) is not read again."""
-    codes = prefix_codes([line.name for line in layout.lines])
-    place = sheet.name if is_place_name(sheet.name) else ""
-    for line in layout.lines:
-        line.office, line.primary_party, line.vote_for = contest_title(line.office)
-        name, party = split_party(line.name, codes)
-        line.name = name.strip(" -")
-        line.party = party if party is not None else line.party
-    parties: dict[str, set[str]] = {}
-    for line in layout.lines:
-        if not line.drop:
-            parties.setdefault(line.office, set()).add(line.party)
-    leading = leading_codes([line.office for line in layout.lines], parties)
-    for line in layout.lines:
-        if line.office in leading:
-            line.office, line.primary_party = leading[line.office]
-        line.party = line.party or line.primary_party
-        if place and missing_place(line.office, "", options.state or ""):
-            line.place = place
-        if layout.kind != WIDE or line.drop:
-            continue
-        key = ("results line", line.office.casefold(), line.place.casefold(), " ".join(line.name.casefold().split()))
-        if key in seen:
-            line.drop, line.detail = "repeated", f"the same choice as {seen[key]}"
-        else:
-            seen[key] = f"{sheet.name}!{get_column_letter(line.column + 1)}{line.row + 1}"
 
 
 def _title_rows(sheet: RawSheet, layout: Layout) -> list[int]:
