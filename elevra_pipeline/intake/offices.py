@@ -27,7 +27,7 @@ _FEDERAL = re.compile(
 )
 _PRESIDENT = re.compile(r"\b(?:vice[- ])?president(?:ial)?\b", re.I)
 _PRESIDENT_OF_A_BODY = re.compile(
-    r"\b(?:council|board|commission|village|borough|town|city|school|senate|college)\b", re.I
+    r"\b(?:council|board|commission|village|borough|town|city|school|senate|college|parish|county)\b", re.I
 )
 _STATEWIDE = re.compile(
     r"\b(?:governor|lieutenant governor|lt\.? governor|attorney general|secretary of (?:the )?(?:state|commonwealth)|"
@@ -111,4 +111,4 @@ def missing_place(office: str, jurisdiction: str, state: str) -> bool:
 
     if office_level(office) != Level.LOCAL or names_a_place(office):
         return False
-    return not jurisdiction or is_state(jurisdiction, state) or is_state(jurisdiction)
+    return not jurisdiction or (is_state(jurisdiction, state) if state else is_state(jurisdiction))

@@ -50,7 +50,7 @@ def prepare(layout: Layout, sheet_name: str, state: str, seen: dict) -> None:
 def _one_ballot(layout: Layout, in_names: dict[str, set[str]], parties: dict[str, set[str]]) -> bool:
     """Several parties' candidates in one block, each party only inside its name, and no ballot line of
     a party anywhere in the layout."""
-    mixed = any(len({p for p in found if p}) > 1 and parties[office] == found for office, found in in_names.items())
+    mixed = any(len(found) > 1 and parties[office] == found for office, found in in_names.items())
     return mixed and not any(line.primary_party or line.party_from for line in layout.lines)
 
 
