@@ -143,4 +143,4 @@ def prefix_codes(labels: list[str]) -> set[str]:
         if len(parts) == 2 and re.fullmatch(_CODE, parts[0]):
             if party_code(parts[0]) is not None or not parts[1].isupper():
                 found[parts[0]] = found.get(parts[0], 0) + 1
-    return {code for code, n in found.items() if n >= 2}
+    return {code for code, n in found.items() if n >= 2 or party_code(code) is not None}
