@@ -35,7 +35,7 @@ def prepare(layout: Layout, sheet_name: str, state: str, seen: dict) -> None:
             parties.setdefault(line.office, set()).add(line.party)
     leading = leading_codes([line.office for line in layout.lines], parties)
     one_ballot = _one_ballot(layout, in_names, parties)
-    place = sheet_name if is_place_name(sheet_name) else ""
+    place = sheet_name if is_place_name(sheet_name, [line.office for line in layout.lines]) else ""
     for line in layout.lines:
         if line.office in leading:
             line.office, line.primary_party = leading[line.office]

@@ -10,6 +10,7 @@ tip a close call to sideways.
 import re
 from collections.abc import Sequence
 
+from elevra_pipeline.intake.offices import names_a_place
 from elevra_pipeline.intake.wide_results import sideways, wide
 from elevra_pipeline.intake.wide_results.cells import (
     is_text,
@@ -76,7 +77,8 @@ def sheet_party(name: str) -> str:
 
 
 def find_layout(rows: Sequence[Sequence[str]], sheet_name: str) -> Layout | None:
-    """The sheet's results layout, or None when no band holds a choice with counts."""
+    """The sheet's results layout (maybe with no candidate among its choices), or None when no band has
+    counts under or beside text."""
     width = max((len(r) for r in rows), default=0)
     views = [v for v in (band_runs(rows, columns, labels) for columns, labels in bands(rows, width)) if v.runs]
     if not views:
@@ -105,8 +107,6 @@ def find_layout(rows: Sequence[Sequence[str]], sheet_name: str) -> Layout | None
                 for r, role in info.get("roles", {}).items():
                     layout.fate(r, role)
                 layout.lines += found
-    if not any(not line.drop for line in layout.lines):
-        return None
     return layout
 
 
@@ -123,13 +123,17 @@ def _party_of(line: Line, info: dict) -> None:
         line.party, line.party_from = info["sheet_party"], "sheet"
 
 
-def is_place_name(name: str) -> bool:
-    """A sheet named for a place (a parish, a county): letters only, a few words, no unit or party word."""
+def is_place_name(name: str, titles: list[str]) -> bool:
+    """A sheet named for a place (a parish, a county): letters only, a few words, no unit, party or office
+    word alone, and none of its words in the sheet's contest titles (`Trustee A` names its contest)."""
     text = " ".join(name.split())
+    title_words = {w for t in titles for w in re.findall(r"[a-z]+", t.casefold())}
     return (
         bool(re.fullmatch(r"[A-Z][A-Za-z .'-]{1,40}", text))
+        and len(text.split()) <= 4
         and not unit_like(text)
         and not names_party(text)
         and not not_a_person(text)
-        and len(text.split()) <= 4
+        and names_a_place(text)
+        and not all(w in title_words for w in re.findall(r"[a-z]{3,}", text.casefold()))
     )

@@ -21,6 +21,7 @@ from elevra_pipeline.intake.wide_results.cells import is_count
 from elevra_pipeline.intake.wide_results.contests import prepare
 from elevra_pipeline.intake.wide_results.layout import find_layout
 from elevra_pipeline.intake.wide_results.lines import TABLE_HEADER, WIDE, Layout, Line
+from elevra_pipeline.intake.wide_results.wide import note
 
 _DROPS = {
     "not-a-person": DropReason.NOT_A_CANDIDATE,
@@ -31,6 +32,7 @@ _DROPS = {
 _ROLES = {"names": DropReason.LAYOUT_HEADING, "party": DropReason.LAYOUT_HEADING, "titles": DropReason.LAYOUT_HEADING}
 _ROLES |= {"title": DropReason.LAYOUT_HEADING, "header": DropReason.LAYOUT_HEADING}
 _ROLES |= {"heading": DropReason.LAYOUT_HEADING, "counts": DropReason.VOTE_COUNTS, "footer": DropReason.NOT_A_CANDIDATE}
+WORKBOOK_TITLES = ("results titles",)  # the title lines of the upload's first results sheet
 ReadTable = Callable[[RawSheet, UploadOptions, object, IntakeReport, dict], list[dict]]
 
 
@@ -50,12 +52,18 @@ def read_results_layout(
     layout = find_layout(sheet.rows, sheet.name)
     if layout is None:
         return None
-    prepare(layout, sheet.name, options.state or "", seen)
     titles = _title_rows(sheet, layout)
+    texts = [" ".join(dict.fromkeys(v for v in sheet.rows[t] if v)) for t in titles]
+    if any(not note(t) for t in texts):
+        seen.setdefault(WORKBOOK_TITLES, texts)
+    prepare(layout, sheet.name, options.state or "", seen)
     passed = [line for line in layout.lines if not line.drop]
-    table = [[" ".join(v for v in sheet.rows[t] if v)] for t in titles] + [TABLE_HEADER]
+    if not passed:
+        return None
+    carried = seen.get(WORKBOOK_TITLES, []) if all(map(note, texts)) else []
+    table = [[t] for t in carried] + [[t] for t in texts] + [TABLE_HEADER]
     table += [line.table_row() for line in passed]
-    sources: list[tuple[int, Line | None]] = [(t, None) for t in titles] + [(-1, None)]
+    sources: list[tuple[int, Line | None]] = [(-1, None)] * len(carried) + [(t, None) for t in titles] + [(-1, None)]
     sources += [(line.row, line) for line in passed]
     start, measures = len(report.dropped), len(report.measures)
     rows = read_table(replace(sheet, rows=table, unvalued_formulas=set()), options, ask_model, report, seen)
@@ -85,7 +93,7 @@ def _column(line: Line | None, layout: Layout) -> dict:
 
 
 def _drop(report: IntakeReport, sheet: str, row: int, line: Line | None, layout: Layout, reason: str, detail: str):
-    if row < 0:  # the table's own header row
+    if row < 0:  # the table's own header row, or a title line carried from another sheet
         return
     where = _column(line, layout)
     prefix = f"column {where['column']}: " if where else ""

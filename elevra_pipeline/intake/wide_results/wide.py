@@ -29,6 +29,11 @@ _POSITION = re.compile(r"^(?=.*\d)[A-Za-z0-9]{1,4}$")
 _NOTE = re.compile(r"^(?:page\b.*|\d{4}-\d{2}-\d{2}(?:T[\d:.]+)?|\d{1,2}/\d{1,2}/\d{2,4}.*)$", re.I)
 
 
+def note(text: str) -> bool:
+    """A page number or a print time: no title."""
+    return bool(_NOTE.match(text)) or all(_NOTE.match(part) for part in text.split("  ") if part)
+
+
 def segments(values: dict[int, str]) -> list[tuple[int, int, str]]:
     """(first column, last column, value) of each stretch of one value (an empty cell ends a stretch)."""
     found: list[tuple[int, int, str]] = []
@@ -51,10 +56,11 @@ def _kind(values: dict[int, str]) -> str:
         return "codes"  # ballot positions ('1A', '2C') under the names
     if len(distinct) == 1:
         return "single"
-    codes = [t for t in texts if party_code(t) is not None or names_party(t) or measure_choice(t)]
+    parties = [t for t in texts if party_code(t) is not None or names_party(t)]
+    codes = parties + [t for t in texts if measure_choice(t)]
     if all(map(measure_choice, texts)):
         return "multi"  # Yes / No under each question
-    if len(codes) >= 0.8 * len(texts):
+    if parties and len(codes) >= 0.8 * len(texts):
         return "party"
     if len(distinct) <= max(4, len(texts) // 4) and len(segments(values)) > 2 * len(distinct):
         return "sub"  # 'Polling' / 'Total Votes' under every choice
@@ -147,8 +153,8 @@ def _block_title(rows, view: BandView, candidates: list[int], count_columns) -> 
 
 def _name_row_title(rows, view: BandView, row: int, count_columns) -> str:
     """A title in the names row itself, in a column that is neither a label nor a choice (left of them)."""
-    for c, v in cells(rows[row], view.columns):
-        if c not in count_columns and c not in view.labels and is_text(v):
+    for c, v in cells(rows[row], range(view.columns.start, min(count_columns, default=view.columns.stop))):
+        if c not in view.labels and is_text(v):
             return v
     return ""
 
