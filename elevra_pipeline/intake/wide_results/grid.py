@@ -63,10 +63,11 @@ class BandView:
     runs: list[Run] = field(default_factory=list)
 
     def count_columns(self, rows, run: Run) -> list[int]:
+        """Columns right of the labels with counts in the run (numbers left of the labels are codes)."""
         found = set()
         for r in range(run.first, run.last + 1):
-            found |= {c for c, v in cells(rows[r], self.columns) if c not in self.labels and is_count(v)}
-        return sorted(found)
+            found |= {c for c, v in cells(rows[r], self.columns) if c > self.labels[0] and is_count(v)}
+        return sorted(found - set(self.labels))
 
 
 def row_kind(row: Sequence[str], columns: range, labels: list[int]) -> str:

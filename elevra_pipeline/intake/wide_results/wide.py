@@ -54,17 +54,29 @@ def _kind(values: dict[int, str]) -> str:
     distinct = set(texts)
     if sum(bool(_POSITION.match(t)) for t in texts) >= 0.8 * len(texts):
         return "codes"  # ballot positions ('1A', '2C') under the names
-    if len(distinct) == 1:
-        return "single"
     parties = [t for t in texts if party_code(t) is not None or names_party(t)]
     codes = parties + [t for t in texts if measure_choice(t)]
     if all(map(measure_choice, texts)):
         return "multi"  # Yes / No under each question
     if parties and len(codes) >= 0.8 * len(texts):
         return "party"
-    if len(distinct) <= max(4, len(texts) // 4) and len(segments(values)) > 2 * len(distinct):
-        return "sub"  # 'Polling' / 'Total Votes' under every choice
+    if len(distinct) == 1:
+        return "single"
     return "multi"
+
+
+def _sub_header(lower: dict[int, str], upper: dict[int, str]) -> bool:
+    """'Polling' / 'Total Votes' under every name: the same few words in separate stretches, splitting
+    the wider stretches of the row above."""
+    low, up = segments(lower), segments(upper)
+    if not low or not up:
+        return False
+    seen: dict[str, int] = {}
+    for _, _, value in low:
+        seen[value] = seen.get(value, 0) + 1
+    words = [value for _, _, value in low if not (not_a_person(value) or statistic(value) or measure_choice(value))]
+    repeated = sum(1 for value in words if seen[value] > 1)
+    return bool(words) and repeated >= 0.5 * len(words) and len(low) >= 1.5 * len(up)
 
 
 def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_party: str) -> tuple[list[Line], dict]:
@@ -74,6 +86,8 @@ def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_part
     values = {h: {c: v for c, v in cells(rows[h], count_columns) if is_text(v)} for h in header}
     kinds = {h: _kind(values[h]) for h in header}
     named = [h for h in header if kinds[h] in ("multi", "single")]
+    while len(named) > 1 and _sub_header(values[named[-1]], values[named[-2]]):
+        kinds[named.pop()] = "sub"
     if not named:
         return [], {}
     best = named[-1]  # the names sit right above the counts (below titles, party lines)
