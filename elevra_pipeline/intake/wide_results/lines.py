@@ -32,6 +32,7 @@ class Line:
     place: str = ""
     vote_for: str = ""
     election_type: str = ""
+    header: str = ""  # all the header words over the choice (a statistic may say so only there)
     party_from: str = ""  # where the layout put the party when not in the name: 'row', 'heading', 'sheet'
     drop: str = ""  # why the line is not passed on as a candidate row (table._DROPS)
     detail: str = ""

@@ -19,11 +19,12 @@ from elevra_pipeline.intake.wide_results.cells import (
     not_a_person,
     party_code,
     party_name,
+    person_like,
     statistic,
     total,
 )
 from elevra_pipeline.intake.wide_results.grid import BandView, Run, cells
-from elevra_pipeline.intake.wide_results.lines import Line, contest_title
+from elevra_pipeline.intake.wide_results.lines import Line
 
 _POSITION = re.compile(r"^(?=.*\d)[A-Za-z0-9]{1,4}$")
 _NOTE = re.compile(r"^(?:page\b.*|\d{4}-\d{2}-\d{2}(?:T[\d:.]+)?|\d{1,2}/\d{1,2}/\d{2,4}.*)$", re.I)
@@ -66,17 +67,16 @@ def _kind(values: dict[int, str]) -> str:
 
 
 def _sub_header(lower: dict[int, str], upper: dict[int, str]) -> bool:
-    """'Polling' / 'Total Votes' under every name: the same few words in separate stretches, splitting
-    the wider stretches of the row above."""
+    """'Polling' / 'Total Votes' under every name: words that split the stretches of the row above (a
+    name merged over its columns) and are no names (the same few words again and again, or no person)."""
     low, up = segments(lower), segments(upper)
-    if not low or not up:
+    wide_up = [(a, b) for a, b, _ in up if b > a]
+    split = sum(1 for a, b in wide_up if sum(1 for c, d, _ in low if a <= c and d <= b) > 1)
+    if not wide_up or split < 0.5 * len(wide_up):
         return False
-    seen: dict[str, int] = {}
-    for _, _, value in low:
-        seen[value] = seen.get(value, 0) + 1
     words = [value for _, _, value in low if not (not_a_person(value) or statistic(value) or measure_choice(value))]
-    repeated = sum(1 for value in words if seen[value] > 1)
-    return bool(words) and repeated >= 0.5 * len(words) and len(low) >= 1.5 * len(up)
+    repeated = sum(1 for value in words if words.count(value) > 1)
+    return bool(words) and (repeated >= 0.5 * len(words) or not any(map(person_like, words)))
 
 
 def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_party: str) -> tuple[list[Line], dict]:
@@ -86,8 +86,10 @@ def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_part
     values = {h: {c: v for c, v in cells(rows[h], count_columns) if is_text(v)} for h in header}
     kinds = {h: _kind(values[h]) for h in header}
     named = [h for h in header if kinds[h] in ("multi", "single")]
+    subs = []
     while len(named) > 1 and _sub_header(values[named[-1]], values[named[-2]]):
-        kinds[named.pop()] = "sub"
+        subs.insert(0, named.pop())
+        kinds[subs[0]] = "sub"
     if not named:
         return [], {}
     best = named[-1]  # the names sit right above the counts (below titles, party lines)
@@ -127,6 +129,7 @@ def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_part
         line = Line(best, first, name, title)
         line.party = party
         line.detail = "write-in" if label_write_in else ""
+        line.header = " ".join(values[h].get(first, "") for h in subs + parts)
         lines.append(line)
     return lines, {"roles": roles, "label_party": label_party, "sheet_party": sheet_party}
 
@@ -175,7 +178,7 @@ def _name_row_title(rows, view: BandView, row: int, count_columns) -> str:
 
 def statistics_table(lines: list[Line]) -> bool:
     """A block whose choices are mostly statistics (a turnout table) holds no choice at all."""
-    return sum(statistic(line.name) for line in lines) >= 0.5 * len(lines) if lines else False
+    return sum(statistic(f"{line.name} {line.header}") for line in lines) >= 0.5 * len(lines) if lines else False
 
 
 def classify(line: Line, include_write_ins: bool) -> None:
@@ -184,11 +187,7 @@ def classify(line: Line, include_write_ins: bool) -> None:
     if line.detail == "write-in" or declared_write_in(name):
         if not include_write_ins:
             line.drop, line.detail = "write-in", name
-    elif statistic(name) and not total(name):
+    elif (statistic(name) or statistic(line.header)) and not total(name):
         line.drop, line.detail = "statistic", name
     elif not_a_person(name):
         line.drop, line.detail = "not-a-person", name
-
-
-def office_of(title: str) -> tuple[str, str, str]:
-    return contest_title(title)
