@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from openpyxl.utils import get_column_letter
 
-from elevra_pipeline.intake.accounting import DropReason, IntakeReport
+from elevra_pipeline.intake.accounting import DropReason, IntakeReport, SheetReport
 from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.roles import map_by_alias
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
@@ -58,8 +58,14 @@ def read_results_layout(
         seen.setdefault(WORKBOOK_TITLES, texts)
     prepare(layout, sheet.name, options.state or "", seen)
     passed = [line for line in layout.lines if not line.drop]
-    if not passed:
+    if not layout.lines:
         return None
+    if not passed:  # only write-in lines, statistics: read, and nothing to store
+        report.sheets.append(SheetReport(sheet.name, rows_read=len(sheet.rows)))
+        for t, text in zip(titles, texts):
+            report.drop(sheet.name, t + 1, DropReason.ABOVE_HEADER, text[:200])
+        _account(report, sheet, layout, titles)
+        return []
     carried = seen.get(WORKBOOK_TITLES, []) if all(map(note, texts)) else []
     table = [[t] for t in carried] + [[t] for t in texts] + [TABLE_HEADER]
     table += [line.table_row() for line in passed]
