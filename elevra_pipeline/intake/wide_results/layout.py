@@ -28,9 +28,12 @@ from elevra_pipeline.intake.wide_results.lines import SIDEWAYS, WIDE, Layout, Li
 MARGIN = 0.25
 
 
-def _share(texts: list[str]) -> float:
+def _share(texts: list[str], units: set[str] = frozenset()) -> tuple[float, int]:
+    """The share of texts that read as people (a unit the workbook showed as a row elsewhere is none),
+    and how many texts it is taken over."""
     texts = [t for t in texts if not not_a_person(t) and not statistic(t)]
-    return sum(map(person_like, texts)) / len(texts) if texts else 0.0
+    people = sum(1 for t in texts if person_like(t) and t.casefold() not in units)
+    return (people / len(texts) if texts else 0.0), len(texts)
 
 
 def _label_texts(rows: Sequence[Sequence[str]], view: BandView) -> list[str]:
@@ -63,11 +66,13 @@ def _header_texts(rows: Sequence[Sequence[str]], view: BandView) -> tuple[list[s
     return found, headed
 
 
-def orientation(rows: Sequence[Sequence[str]], view: BandView) -> str:
-    labels = _share(_label_texts(rows, view))
+def orientation(rows: Sequence[Sequence[str]], view: BandView, units: set[str] = frozenset()) -> str:
+    """SIDEWAYS when the row labels read more like people than the headers over the counts do (two
+    labels at least); WIDE otherwise. `units`: row labels of the workbook's wide sheets read before."""
+    labels, counted = _share(_label_texts(rows, view), units)
     texts, headed = _header_texts(rows, view)
-    header = _share(texts)
-    if labels > header + MARGIN or (headed and labels >= header and labels > 0.3):
+    header, _ = _share(texts)
+    if counted >= 2 and (labels > header + MARGIN or (headed and labels >= header and labels > 0.3)):
         return SIDEWAYS
     return WIDE
 
@@ -76,7 +81,7 @@ def sheet_party(name: str) -> str:
     return party_name(name) if names_party(name) else ""
 
 
-def find_layout(rows: Sequence[Sequence[str]], sheet_name: str) -> Layout | None:
+def find_layout(rows: Sequence[Sequence[str]], sheet_name: str, units: set[str] = frozenset()) -> Layout | None:
     """The sheet's results layout (maybe with no candidate among its choices), or None when no band has
     counts under or beside text."""
     width = max((len(r) for r in rows), default=0)
@@ -84,7 +89,7 @@ def find_layout(rows: Sequence[Sequence[str]], sheet_name: str) -> Layout | None
     if not views:
         return None
     party = sheet_party(sheet_name)
-    kinds = [orientation(rows, v) for v in views]
+    kinds = [orientation(rows, v, units) for v in views]
     layout = Layout(SIDEWAYS if kinds.count(SIDEWAYS) > kinds.count(WIDE) else WIDE)
     for view, kind in zip(views, kinds):
         if kind == SIDEWAYS:
@@ -96,6 +101,7 @@ def find_layout(rows: Sequence[Sequence[str]], sheet_name: str) -> Layout | None
                 if any(is_text(v) for _, v in cells(rows[r], view.columns)):
                     layout.fate(r, "footer", " | ".join(v for v in rows[r] if v)[:200])
         else:
+            layout.units |= {t.casefold() for t in _label_texts(rows, view)}
             for run in view.runs:
                 found, info = wide.read_run(rows, view, run, party)
                 table = wide.statistics_table(found)

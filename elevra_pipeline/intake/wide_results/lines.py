@@ -48,6 +48,7 @@ class Layout:
     header_row: int | None = None  # the row read as the layout's header (its first names, or its units)
     titles: list[int] = field(default_factory=list)  # title lines above the first header (dates, places)
     fates: dict[int, tuple[str, str]] = field(default_factory=dict)  # other rows: (reason, detail)
+    units: set[str] = field(default_factory=set)  # the row labels of its wide bands (precincts, counties)
 
     def fate(self, row: int, reason: str, detail: str = "") -> None:
         self.fates.setdefault(row, (reason, detail))

@@ -33,6 +33,7 @@ _ROLES = {"names": DropReason.LAYOUT_HEADING, "party": DropReason.LAYOUT_HEADING
 _ROLES |= {"title": DropReason.LAYOUT_HEADING, "header": DropReason.LAYOUT_HEADING}
 _ROLES |= {"heading": DropReason.LAYOUT_HEADING, "counts": DropReason.VOTE_COUNTS, "footer": DropReason.NOT_A_CANDIDATE}
 WORKBOOK_TITLES = ("results titles",)  # the title lines of the upload's first results sheet
+WORKBOOK_UNITS = ("results units",)  # the row labels of the upload's wide sheets (its precincts, counties)
 ReadTable = Callable[[RawSheet, UploadOptions, object, IntakeReport, dict], list[dict]]
 
 
@@ -49,9 +50,11 @@ def read_results_layout(
     results layout (it is read as a list)."""
     if (sheet.hidden and not options.include_hidden_sheets) or ordinary_list(sheet.rows):
         return None
-    layout = find_layout(sheet.rows, sheet.name)
+    units = seen.setdefault(WORKBOOK_UNITS, set())
+    layout = find_layout(sheet.rows, sheet.name, units)
     if layout is None:
         return None
+    units |= layout.units
     titles = _title_rows(sheet, layout)
     texts = [" ".join(dict.fromkeys(v for v in sheet.rows[t] if v)) for t in titles]
     if any(not note(t) for t in texts):
