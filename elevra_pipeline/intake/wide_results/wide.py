@@ -187,7 +187,7 @@ def classify(line: Line, include_write_ins: bool) -> None:
     if line.detail == "write-in" or declared_write_in(name):
         if not include_write_ins:
             line.drop, line.detail = "write-in", name
-    elif (statistic(name) or statistic(line.header)) and not total(name):
-        line.drop, line.detail = "statistic", name
+    elif (statistic(name) or statistic(line.header)) and not (total(name) and re.search(r"\bvotes\b", name, re.I)):
+        line.drop, line.detail = "statistic", name  # 'Total Voters' is one; 'Total Votes' sums the choices
     elif not_a_person(name):
         line.drop, line.detail = "not-a-person", name
