@@ -10,6 +10,7 @@ tip a close call to sideways.
 import re
 from collections.abc import Sequence
 
+from elevra_pipeline.intake.ballot_lines import measure_choice
 from elevra_pipeline.intake.offices import names_a_place
 from elevra_pipeline.intake.wide_results import sideways, wide
 from elevra_pipeline.intake.wide_results.cells import (
@@ -29,10 +30,11 @@ MARGIN = 0.25
 
 
 def _share(texts: list[str], units: set[str] = frozenset()) -> tuple[float, int]:
-    """The share of texts that read as people (a unit the workbook showed as a row elsewhere is none),
+    """The share of texts that read as choices, people or Yes/No (a unit the workbook showed as a row
+    elsewhere is none),
     and how many texts it is taken over."""
-    texts = [t for t in texts if not not_a_person(t) and not statistic(t)]
-    people = sum(1 for t in texts if person_like(t) and t.casefold() not in units)
+    texts = [t for t in texts if measure_choice(t) or not (not_a_person(t) or statistic(t))]
+    people = sum(1 for t in texts if (person_like(t) or measure_choice(t)) and t.casefold() not in units)
     return (people / len(texts) if texts else 0.0), len(texts)
 
 

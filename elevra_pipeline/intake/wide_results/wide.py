@@ -96,15 +96,16 @@ def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_part
     roles = {best: "names"}
     parts = [best]
     above = best - 1
-    if above in values and kinds[above] == "multi" and _name_part(values[above], values[best]):
+    if above in values and kinds[above] in ("multi", "single") and _name_part(values[above], values[best]):
         parts.insert(0, above)
         roles[above] = "names"
     titles = [h for h in header if h < parts[0] and kinds[h] in ("multi", "single", "none")]
     party_rows = [h for h in header if kinds[h] == "party"]
     for h in party_rows:
         roles[h] = "party"
+    titled = {h: {c: v for c, v in values[h].items() if not (statistic(v) or note(v))} for h in titles}
     column_title = next(
-        (h for h in reversed(titles) if kinds[h] == "multi" and _covers(values[h], count_columns)), None
+        (h for h in reversed(titles) if kinds[h] == "multi" and _covers(titled[h], count_columns)), None
     )
     block_title = _block_title(rows, view, [h for h in titles if h != column_title], count_columns)
     if column_title is not None:
@@ -115,7 +116,7 @@ def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_part
     label_party = next((party_name(v) for _, v in cells(rows[best], view.labels) if names_party(v)), None)
     label_write_in = any(declared_write_in(f"({v})") for _, v in cells(rows[best], view.labels))
     lines = []
-    filled = _filled(values[column_title]) if column_title is not None else {}
+    filled = _filled(titled[column_title]) if column_title is not None else {}
     choice = {}
     for c in count_columns:
         marks = [values[h].get(c, "") for h in party_rows]
@@ -139,8 +140,16 @@ def _name(values: dict, parts: list[int], column: int) -> str:
 
 
 def _name_part(upper: dict[int, str], names: dict[int, str]) -> bool:
-    """A row of first names over a row of last names: values only over named columns, with gaps."""
-    return set(upper) <= set(names) and len(upper) < 0.9 * len(names) and len(set(upper.values())) > 2
+    """First names over last names, or a long name broken over two lines: over named columns only (not
+    all of them: a title covers them all), none spanning two names, and read together they are people."""
+    over = {c: v for c, v in upper.items() if c in names}
+    if not over or len(over) >= 0.9 * len(names):
+        return False
+    starts = {a for a, _, _ in segments(names)}
+    spanning = [(a, b) for a, b, _ in segments(over) if any(a < c <= b for c in starts)]
+    joined = [f"{v} {names[c]}" for c, v in over.items() if not (statistic(v) or not_a_person(names[c]))]
+    people = sum(map(person_like, joined))
+    return bool(joined) and people >= 0.8 * len(joined) and len(spanning) <= 0.1 * len(over)
 
 
 def _covers(values: dict[int, str], columns: list[int]) -> bool:
@@ -159,13 +168,16 @@ def _filled(values: dict[int, str]) -> dict[int, str]:
 def _block_title(rows, view: BandView, candidates: list[int], count_columns) -> tuple[int, str] | None:
     """The nearest title for the whole block: text in the label column (where titles sit, left), else a
     single value over the choices."""
+    found: list[tuple[int, str]] = []
     for h in reversed(candidates):
         left = [v for c, v in cells(rows[h], view.columns) if c not in count_columns and is_text(v)]
         over = {v for c, v in cells(rows[h], count_columns) if is_text(v)}
         text = left[0] if left else next(iter(over)) if len(over) == 1 else ""
-        if text and not _NOTE.match(text):
-            return h, text
-    return None
+        if found and (not text or h != found[-1][0] - 1 or note(text)):
+            break  # a title broken over lines ends at a blank line
+        if text and not note(text):
+            found.append((h, text))
+    return (found[0][0], " ".join(t for _, t in reversed(found))) if found else None
 
 
 def _name_row_title(rows, view: BandView, row: int, count_columns) -> str:
