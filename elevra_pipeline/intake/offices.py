@@ -94,7 +94,7 @@ _OFFICE_WORDS = set(
     utility levee drainage legislative body administrator administrative executive manager controller comptroller
     inspector elections registrar marshal bailiff common pleas domestic relations orphans district's member's
     one two three four five six seven eight nine ten at-large atlarge elected office officers regular new
-    east west north south central upper lower""".split()
+    east west north south central upper lower eastern western northern southern""".split()
 )
 
 
@@ -107,8 +107,10 @@ def names_a_place(office: str) -> bool:
 def missing_place(office: str, jurisdiction: str, state: str) -> bool:
     """A local contest that says neither in a column nor in its office where it is (the state alone is
     no place for a sheriff)."""
-    from elevra_pipeline.intake.states import is_state
+    from elevra_pipeline.intake.states import STATES, is_state
 
-    if office_level(office) != Level.LOCAL or names_a_place(office):
+    named = STATES.get((state or "").upper(), "")  # 'County Commissioner for Eastern District, Missouri'
+    text = re.sub(rf"\b{re.escape(named)}\b", " ", office or "", flags=re.I) if named else office
+    if office_level(office) != Level.LOCAL or names_a_place(text):
         return False
     return not jurisdiction or (is_state(jurisdiction, state) if state else is_state(jurisdiction))

@@ -17,9 +17,10 @@ from elevra_pipeline.intake.wide_results.layout import is_place_name
 from elevra_pipeline.intake.wide_results.lines import WIDE, Layout, contest_title, leading_codes
 
 
-def prepare(layout: Layout, sheet_name: str, state: str, seen: dict) -> None:
+def prepare(layout: Layout, sheet_name: str, state: str, seen: dict, titled: bool = False) -> None:
     """Office, party, contest party, place and election type of each line; a choice of a wide workbook
-    read already (the same contest on another sheet: by vote type, by precinct) is not read again."""
+    read already (the same contest on another sheet: by vote type, by precinct) is not read again.
+    `titled`: the sheet's title lines name a place (it wins over the sheet's name)."""
     codes = prefix_codes([line.name for line in layout.lines])
     in_names: dict[str, set[str]] = {}
     for line in layout.lines:
@@ -35,7 +36,7 @@ def prepare(layout: Layout, sheet_name: str, state: str, seen: dict) -> None:
             parties.setdefault(line.office, set()).add(line.party)
     leading = leading_codes([line.office for line in layout.lines], parties)
     one_ballot = _one_ballot(layout, in_names, parties)
-    place = sheet_name if is_place_name(sheet_name, [line.office for line in layout.lines]) else ""
+    place = sheet_name if not titled and is_place_name(sheet_name, [line.office for line in layout.lines]) else ""
     for line in layout.lines:
         if line.office in leading:
             line.office, line.primary_party = leading[line.office]

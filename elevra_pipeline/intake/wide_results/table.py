@@ -59,7 +59,9 @@ def read_results_layout(
     texts = [" ".join(dict.fromkeys(v for v in sheet.rows[t] if v)) for t in titles]
     if any(not note(t) for t in texts):
         seen.setdefault(WORKBOOK_TITLES, texts)
-    prepare(layout, sheet.name, options.state or "", seen)
+    from elevra_pipeline.intake.reader import title_place  # the reader imports this package
+
+    prepare(layout, sheet.name, options.state or "", seen, title_place([[t] for t in texts]) is not None)
     passed = [line for line in layout.lines if not line.drop]
     if not layout.lines:
         return None
