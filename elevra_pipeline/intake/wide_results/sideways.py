@@ -9,6 +9,7 @@ A choice row carries its name in the label column and, before it, a party code (
 
 from collections.abc import Sequence
 
+from elevra_pipeline.intake.offices import Level, office_level
 from elevra_pipeline.intake.wide_results.cells import (
     declared_write_in,
     is_count,
@@ -31,7 +32,8 @@ def read_band(rows: Sequence[Sequence[str]], view: BandView, sheet_party: str) -
     """The choice lines of one sideways band and the roles of its other rows ({row: role})."""
     count_columns = sorted({c for run in view.runs for c in view.count_columns(rows, run)})
     first = view.runs[0]
-    header_rows = [h for h in first.header if len(set(units(rows, view, h, count_columns).values())) > 1]
+    least = min(2, len(count_columns))  # a band with one count column has one unit over it
+    header_rows = [h for h in first.header if len(set(units(rows, view, h, count_columns).values())) >= least]
     widest = max(header_rows, key=lambda h: len(units(rows, view, h, count_columns)), default=None)
     header_rows = [h for h in header_rows if h >= widest] if header_rows else []  # above it: title lines
     top = units(rows, view, widest, count_columns) if header_rows else {}
@@ -40,12 +42,22 @@ def read_band(rows: Sequence[Sequence[str]], view: BandView, sheet_party: str) -
     pending: list[str] = []
     contest, party = "", sheet_party
     start = header_rows[0] if header_rows else first.first
+    usual = max(
+        (_counted(rows[r], count_columns) for run in view.runs for r in range(run.first, run.last + 1)), default=0
+    )
     end = view.runs[-1].last
     for r in range(start, end + 1):
         if r == widest:
             continue
         kind = row_kind(rows[r], view.columns, view.labels)
         label = [v for _, v in cells(rows[r], range(view.columns.start, _first_count(view, count_columns)))]
+        if (
+            kind == "count"
+            and label
+            and office_level(label[-1]) != Level.UNKNOWN
+            and _stray(rows[r], count_columns, usual)
+        ):
+            kind = "label"  # a heading with a lone total beside it ('Judge of Probate' ... 0)
         if kind == "count" and label:
             if pending:
                 contest, party = _take(pending, contest, party, sheet_party)
@@ -64,6 +76,16 @@ def read_band(rows: Sequence[Sequence[str]], view: BandView, sheet_party: str) -
         elif kind == "count":
             roles[r] = "counts"
     return lines, {"roles": roles, "footer_from": end + 1}
+
+
+def _counted(row: Sequence[str], count_columns: list[int]) -> int:
+    return sum(1 for c in count_columns if c < len(row) and is_count(row[c]))
+
+
+def _stray(row: Sequence[str], count_columns: list[int], usual: int) -> bool:
+    """Zeros in a few columns only, where choice rows have counts in many (beside an office's name)."""
+    values = [row[c] for c in count_columns if c < len(row) and is_count(row[c])]
+    return usual >= 3 and len(values) < usual / 3 and all(v.strip("0.,") == "" for v in values)
 
 
 def _first_count(view: BandView, count_columns: list[int]) -> int:
