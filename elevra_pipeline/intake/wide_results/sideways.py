@@ -85,7 +85,8 @@ def _counted(row: Sequence[str], count_columns: list[int]) -> int:
 def _stray(row: Sequence[str], count_columns: list[int], usual: int) -> bool:
     """Zeros in a few columns only, where choice rows have counts in many (beside an office's name)."""
     values = [row[c] for c in count_columns if c < len(row) and is_count(row[c])]
-    return usual >= 3 and len(values) < usual / 3 and all(v.strip("0.,") == "" for v in values)
+    few = len(values) == 1 or len(values) < usual / 3
+    return usual >= 2 and few and all(v.strip("0.,") == "" for v in values)
 
 
 def _first_count(view: BandView, count_columns: list[int]) -> int:
