@@ -13,8 +13,8 @@ from elevra_pipeline.intake.ballot_lines import measure_choice, not_a_candidate
 
 _COUNT = re.compile(r"^[-+]?\d[\d,]*(?:\.\d+)?(?:[eE]-?\d+)?\s*%?$|^\*{2,}$|^-$")
 _STATISTIC = re.compile(
-    r"\b(?:registered|ballots?|turnout|voters?|voted|times cast|votes cast|precincts?(?: reporting)?|"
-    r"percent(?:age)?|poll ?book|reporting|counted)\b",
+    r"\b(?:registered|ballots?|turnout|voters?|voted|times cast|votes cast|per precinct|precincts? reporting|"
+    r"percent(?:age)?|poll ?book|reporting|counted)\b|^precincts?$",
     re.I,
 )
 _TOTAL = re.compile(r"\btotals?\b|^sum$", re.I)

@@ -79,7 +79,7 @@ def row_kind(row: Sequence[str], columns: range, labels: list[int]) -> str:
     counts = sum(1 for c, v in values if c not in labels and is_count(v))
     texts = sum(1 for c, v in values if c not in labels and is_text(v))
     if counts and counts > texts:
-        return "count"
+        return "header" if numbering([v for c, v in values if c not in labels]) else "count"
     if texts:
         return "header"
     return "label" if any(is_text(v) for _, v in values) else "count"
@@ -104,3 +104,12 @@ def band_runs(rows: Sequence[Sequence[str]], columns: range, labels: list[int]) 
         start = last + 1
         r = last + 1
     return view
+
+
+def numbering(values: list[str]) -> bool:
+    """Column numbers (1, 2, 3 ... over the columns), not votes."""
+    numbers = [int(v) for v in values if v.isdigit()]
+    if len(numbers) < 4 or len(numbers) < 0.8 * len(values):
+        return False
+    steps = [b - a for a, b in zip(numbers, numbers[1:])]
+    return all(s >= 0 for s in steps) and sum(s == 1 for s in steps) >= 0.8 * len(steps)

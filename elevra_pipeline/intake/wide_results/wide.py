@@ -26,6 +26,7 @@ from elevra_pipeline.intake.wide_results.cells import (
 from elevra_pipeline.intake.wide_results.grid import BandView, Run, cells
 from elevra_pipeline.intake.wide_results.lines import Line
 
+_WRITE_IN_LINE = re.compile(r"^write[- ]?ins?\b", re.I)  # the ballot line of registered write-ins
 _POSITION = re.compile(r"^(?=.*\d)[A-Za-z0-9]{1,4}$")
 _NOTE = re.compile(r"^(?:page\b.*|\d{4}-\d{2}-\d{2}(?:T[\d:.]+)?|\d{1,2}/\d{1,2}/\d{2,4}.*)$", re.I)
 
@@ -105,18 +106,19 @@ def read_run(rows: Sequence[Sequence[str]], view: BandView, run: Run, sheet_part
         roles[h] = "party"
     titled = {h: {c: v for c, v in values[h].items() if not (statistic(v) or note(v))} for h in titles}
     column_title = next(
-        (h for h in reversed(titles) if kinds[h] == "multi" and _covers(titled[h], count_columns)), None
+        (h for h in reversed(titles) if kinds[h] in ("multi", "single") and _covers(titled[h], count_columns)), None
     )
     block_title = _block_title(rows, view, [h for h in titles if h != column_title], count_columns)
     if column_title is not None:
         roles[column_title] = "titles"
-    if block_title and not _name_row_title(rows, view, best, count_columns):
+    used = column_title is None or len(_filled(titled[column_title], max(count_columns))) < len(count_columns)
+    if block_title and used and not _name_row_title(rows, view, best, count_columns):
         roles[block_title[0]] = "title"
     block = _name_row_title(rows, view, best, count_columns) or (block_title[1] if block_title else "")
     label_party = next((party_name(v) for _, v in cells(rows[best], view.labels) if names_party(v)), None)
-    label_write_in = any(declared_write_in(f"({v})") for _, v in cells(rows[best], view.labels))
+    label_write_in = any(_WRITE_IN_LINE.match(v) for _, v in cells(rows[best], view.labels))
     lines = []
-    filled = _filled(titled[column_title]) if column_title is not None else {}
+    filled = _filled(titled[column_title], max(count_columns)) if column_title is not None else {}
     choice = {}
     for c in count_columns:
         marks = [values[h].get(c, "") for h in party_rows]
@@ -156,10 +158,10 @@ def _covers(values: dict[int, str], columns: list[int]) -> bool:
     return len(_filled(values)) >= 0.5 * len(columns)
 
 
-def _filled(values: dict[int, str]) -> dict[int, str]:
+def _filled(values: dict[int, str], last: int = -1) -> dict[int, str]:
     """A title written over a contest's first column only stands for the columns up to the next title."""
     filled, current = {}, ""
-    for c in range(min(values, default=0), max(values, default=-1) + 1):
+    for c in range(min(values, default=0), max(max(values, default=-1), last) + 1):
         current = values.get(c, current)
         filled[c] = current
     return filled
