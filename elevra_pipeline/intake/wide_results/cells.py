@@ -14,7 +14,8 @@ from elevra_pipeline.intake.ballot_lines import measure_choice, not_a_candidate
 _COUNT = re.compile(r"^[-+]?\d[\d,]*(?:\.\d+)?(?:[eE]-?\d+)?\s*%?$|^\*{2,}$|^-$")
 _STATISTIC = re.compile(
     r"\b(?:registered|ballots?|turnout|voters?|voted|times cast|votes cast|per precinct|precincts? reporting|"
-    r"percent(?:age)?|poll ?book|reporting|counted)\b|^precincts?$",
+    r"percent(?:age)?|poll ?book|reporting|counted|(?:provisional|mail|absentee|early|election day) votes)\b|"
+    r"^precincts?$|%",
     re.I,
 )
 _TOTAL = re.compile(r"\btotals?\b|^sum$", re.I)
@@ -89,6 +90,15 @@ def person_like(label: str) -> bool:
         return False
     words = re.findall(r"[^\W\d_][\w.'’-]*", text)
     return 2 <= len(words) <= 12 or ("," in text and len(words) >= 2)
+
+
+def choice_like(label: str) -> bool:
+    """A ballot choice: a person, a measure's Yes/No, a write-in, blank or over/under-vote line (not a
+    column of counts named for how votes were cast, a total or a statistic)."""
+    text = " ".join(_WRITE_IN_MARK.sub("", label).split())
+    if measure_choice(text) or person_like(text):
+        return True
+    return not_a_person(text) and not total(text) and not statistic(text)
 
 
 def unit_like(label: str) -> bool:

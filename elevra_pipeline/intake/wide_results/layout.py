@@ -23,7 +23,7 @@ from elevra_pipeline.intake.wide_results.cells import (
     statistic,
     unit_like,
 )
-from elevra_pipeline.intake.wide_results.grid import BandView, band_runs, bands, cells, row_kind
+from elevra_pipeline.intake.wide_results.grid import BandView, Run, band_runs, bands, cells, row_kind
 from elevra_pipeline.intake.wide_results.lines import SIDEWAYS, WIDE, Layout, Line
 
 MARGIN = 0.25
@@ -38,9 +38,9 @@ def _share(texts: list[str], units: set[str] = frozenset()) -> tuple[float, int]
     return (people / len(texts) if texts else 0.0), len(texts)
 
 
-def _label_texts(rows: Sequence[Sequence[str]], view: BandView) -> list[str]:
+def _label_texts(rows: Sequence[Sequence[str]], view: BandView, only: Run | None = None) -> list[str]:
     found = []
-    for run in view.runs:
+    for run in [only] if only else view.runs:
         for r in range(run.first, run.last + 1):
             texts = [v for _, v in cells(rows[r], view.labels) if is_text(v)]
             if texts and row_kind(rows[r], view.columns, view.labels) == "count":
@@ -68,6 +68,24 @@ def _header_texts(rows: Sequence[Sequence[str]], view: BandView) -> tuple[list[s
     return found, headed
 
 
+def long_export(rows: Sequence[Sequence[str]], view: BandView) -> bool:
+    """One line per precinct and choice (a results export), not a grid: the labels beside the counts
+    repeat down a run (the contest, the county once per candidate), where a grid names each unit or
+    choice once (a few times at most: a precinct's counting groups)."""
+    for run in view.runs:
+        tuples = []
+        for r in range(run.first, run.last + 1):
+            texts = tuple(v for _, v in cells(rows[r], view.labels) if is_text(v))
+            if texts and row_kind(rows[r], view.columns, view.labels) == "count":
+                if not (not_a_person(texts[-1]) or measure_choice(texts[-1])):
+                    tuples.append(texts)
+        most = max((tuples.count(t) for t in set(tuples)), default=0)
+        several = max((len(set(t)) for t in tuples), default=0) >= 3
+        if (most >= 3 and most >= 0.1 * len(tuples)) or (several and most >= 2):
+            return True
+    return False
+
+
 def orientation(rows: Sequence[Sequence[str]], view: BandView, units: set[str] = frozenset()) -> str:
     """SIDEWAYS when the row labels read more like people than the headers over the counts do (two
     labels at least); WIDE otherwise. `units`: row labels of the workbook's wide sheets read before."""
@@ -88,7 +106,7 @@ def find_layout(rows: Sequence[Sequence[str]], sheet_name: str, units: set[str] 
     counts under or beside text."""
     width = max((len(r) for r in rows), default=0)
     views = [v for v in (band_runs(rows, columns, labels) for columns, labels in bands(rows, width)) if v.runs]
-    if not views:
+    if not views or any(long_export(rows, v) for v in views):
         return None
     party = sheet_party(sheet_name)
     kinds = [orientation(rows, v, units) for v in views]

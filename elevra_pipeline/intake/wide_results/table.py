@@ -17,7 +17,7 @@ from elevra_pipeline.intake.accounting import DropReason, IntakeReport, SheetRep
 from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.roles import map_by_alias
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
-from elevra_pipeline.intake.wide_results.cells import is_count
+from elevra_pipeline.intake.wide_results.cells import choice_like, is_count
 from elevra_pipeline.intake.wide_results.contests import prepare
 from elevra_pipeline.intake.wide_results.layout import find_layout
 from elevra_pipeline.intake.wide_results.lines import TABLE_HEADER, WIDE, Layout, Line
@@ -59,12 +59,12 @@ def read_results_layout(
     texts = [" ".join(dict.fromkeys(v for v in sheet.rows[t] if v)) for t in titles]
     if any(not note(t) for t in texts):
         seen.setdefault(WORKBOOK_TITLES, texts)
+    if not any(choice_like(line.name) for line in layout.lines):
+        return None  # counts under column names ('Mail Votes', 'Registered Voters'): a list or a statistics sheet
     from elevra_pipeline.intake.reader import title_place  # the reader imports this package
 
     prepare(layout, sheet.name, options.state or "", seen, title_place([[t] for t in texts]) is not None)
     passed = [line for line in layout.lines if not line.drop]
-    if not layout.lines:
-        return None
     if not passed:  # only write-in lines, statistics: read, and nothing to store
         report.sheets.append(SheetReport(sheet.name, rows_read=len(sheet.rows)))
         for t, text in zip(titles, texts):
