@@ -56,9 +56,10 @@ def read_results_layout(
         return None
     units |= layout.units
     titles = _title_rows(sheet, layout)
-    texts = [" ".join(dict.fromkeys(v for v in sheet.rows[t] if v)) for t in titles]
-    if any(not note(t) for t in texts):
-        seen.setdefault(WORKBOOK_TITLES, texts)
+    texts = [_text(sheet.rows[t]) for t in titles]
+    heads = [_text(sheet.rows[t]) for t in _title_rows(sheet, layout, ("title", "titles"))]
+    if any(not note(t) for t in heads):
+        seen.setdefault(WORKBOOK_TITLES, heads)
     if not any(choice_like(line.name) for line in layout.lines):
         return None  # counts under column names ('Mail Votes', 'Registered Voters'): a list or a statistics sheet
     from elevra_pipeline.intake.reader import title_place  # the reader imports this package
@@ -92,11 +93,16 @@ def read_results_layout(
     return rows
 
 
-def _title_rows(sheet: RawSheet, layout: Layout) -> list[int]:
-    """Rows with text above the layout's first heading or line that no role claims: title lines."""
-    claimed = set(layout.fates) | {line.row for line in layout.lines}
+def _title_rows(sheet: RawSheet, layout: Layout, besides: tuple[str, ...] = ()) -> list[int]:
+    """Rows with text above the layout's first heading or line that no role claims: title lines (and,
+    for the workbook's titles, the contest titles above its first names too: `besides`)."""
+    claimed = {r for r, (role, _) in layout.fates.items() if role not in besides} | {ln.row for ln in layout.lines}
     first = min(claimed, default=0)
     return [r for r in range(first) if any(sheet.rows[r])]
+
+
+def _text(row) -> str:
+    return " ".join(dict.fromkeys(v for v in row if v))
 
 
 def _column(line: Line | None, layout: Layout) -> dict:

@@ -155,7 +155,8 @@ def _name_part(upper: dict[int, str], names: dict[int, str]) -> bool:
 
 
 def _covers(values: dict[int, str], columns: list[int]) -> bool:
-    return len(_filled(values)) >= 0.5 * len(columns)
+    """Titles over (at least half of) the choices: written over each, or over a contest's first column."""
+    return len(_filled(values)) >= 0.5 * len(columns) and len(values) >= min(2, len(columns))
 
 
 def _filled(values: dict[int, str], last: int = -1) -> dict[int, str]:
