@@ -44,7 +44,7 @@ def prepare(layout: Layout, sheet_name: str, state: str, seen: dict, titled: boo
         line.election_type = "general" if one_ballot else ""
         if place and missing_place(line.office, "", state):
             line.place = place
-        if layout.kind == WIDE and not line.drop:
+        if layout.kind == WIDE and line.drop in ("", "not-a-person"):
             _once(line, sheet_name, seen)
 
 

@@ -79,7 +79,8 @@ def row_kind(row: Sequence[str], columns: range, labels: list[int]) -> str:
     counts = sum(1 for c, v in values if c not in labels and is_count(v))
     texts = sum(1 for c, v in values if c not in labels and is_text(v))
     if counts and counts > texts:
-        return "header" if numbering([v for c, v in values if c not in labels]) else "count"
+        unlabelled = not any(is_text(v) for c, v in values if c in labels)
+        return "header" if unlabelled and numbering([v for c, v in values if c not in labels]) else "count"
     if texts:
         return "header"
     return "label" if any(is_text(v) for _, v in values) else "count"
@@ -107,9 +108,9 @@ def band_runs(rows: Sequence[Sequence[str]], columns: range, labels: list[int]) 
 
 
 def numbering(values: list[str]) -> bool:
-    """Column numbers (1, 2, 3 ... over the columns), not votes."""
+    """Column numbers (1, 2, 3 ... over the columns, on a row with no label), not votes."""
     numbers = [int(v) for v in values if v.isdigit()]
-    if len(numbers) < 4 or len(numbers) < 0.8 * len(values):
+    if len(numbers) < 5 or len(numbers) < 0.8 * len(values) or numbers[0] > 1:
         return False
     steps = [b - a for a, b in zip(numbers, numbers[1:])]
     return all(s >= 0 for s in steps) and sum(s == 1 for s in steps) >= 0.8 * len(steps)

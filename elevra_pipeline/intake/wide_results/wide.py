@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from elevra_pipeline.intake.ballot_lines import measure_choice
+from elevra_pipeline.intake.offices import Level, office_level
 from elevra_pipeline.intake.wide_results.cells import (
     declared_write_in,
     is_text,
@@ -149,6 +150,8 @@ def _name_part(upper: dict[int, str], names: dict[int, str]) -> bool:
         return False
     starts = {a for a, _, _ in segments(names)}
     spanning = [(a, b) for a, b, _ in segments(over) if any(a < c <= b for c in starts)]
+    if any(office_level(v) != Level.UNKNOWN for v in over.values()):
+        return False  # a contest's title over its first column
     joined = [f"{v} {names[c]}" for c, v in over.items() if not (statistic(v) or not_a_person(names[c]))]
     people = sum(map(person_like, joined))
     return bool(joined) and people >= 0.8 * len(joined) and len(spanning) <= 0.1 * len(over)
