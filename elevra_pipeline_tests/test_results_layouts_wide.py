@@ -9,8 +9,10 @@ no candidates, a Yes/No block is a ballot measure, and a list with an office and
 is still read as a list.
 """
 
+import pytest
 from openpyxl import Workbook
 
+from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.accounting import DropReason
 from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.reader import read_upload
@@ -116,6 +118,7 @@ def test_the_party_inside_the_name_cell_before_or_after_it(tmp_path):
     path = write_csv(
         tmp_path / "names.csv",
         [
+            ["PRESIDENT AND VICE PRESIDENT (Vote for 1) **** - Insufficient Turnout to Protect Voter Privacy"],
             ["Precinct", "Registered Voters", "BIDEN, JOSEPH R. (DEM)", "TRUMP, DONALD J. (REP)", "Total Votes"],
             ["RENO 1000", 648, 396, 160, 556],
             ["RENO 1002", 1058, 501, 308, 809],
@@ -126,6 +129,7 @@ def test_the_party_inside_the_name_cell_before_or_after_it(tmp_path):
         ("Joseph R. Biden", "Democratic"),
         ("Donald J. Trump", "Republican"),
     ]
+    assert {(r["office"], r["vote_for"]) for r in parsed.rows} == {("PRESIDENT AND VICE PRESIDENT", "1")}
     dropped = parsed.report.dropped_by_reason()
     assert dropped[DropReason.STATISTIC] == 1  # registered voters: no choice
     assert dropped[DropReason.NOT_A_CANDIDATE] == 1  # Total Votes sums the choices
@@ -315,3 +319,19 @@ def test_a_sheet_of_statistics_only_is_not_taken_for_choices(tmp_path):
     assert [r["candidate_name"] for r in parsed.rows] == ["Ann Lee", "Bo Chan"]
     assert {r["vote_for"] for r in parsed.rows} == {"1"}
     assert parsed.report.sheets[0].status == "ignored"
+
+
+def test_choices_with_counts_and_no_contest_named_anywhere_are_refused_with_what_to_send(tmp_path):
+    path = write_csv(
+        tmp_path / "untitled.csv",
+        [
+            ["Precinct", "Ann Lee", "Bo Chan"],
+            ["North 1", 10, 12],
+            ["South 2", 20, 22],
+        ],
+    )
+    with pytest.raises(UnusableUploadError) as refused:
+        read_upload(path, GENERAL)
+    assert "election results with the choices across the columns (Ann Lee, Bo Chan)" in str(refused.value)
+    assert "write the contest's title above its candidates" in str(refused.value)
+    assert "`columns`" not in str(refused.value)  # no advice about columns that do not exist

@@ -28,6 +28,7 @@ _DROPS = {
     "statistic": DropReason.STATISTIC,
     "write-in": DropReason.NOT_ON_BALLOT,
     "repeated": DropReason.REPEATED_LINE,
+    "untitled": DropReason.LAYOUT_NOTE,
 }
 _ROLES = {"names": DropReason.LAYOUT_HEADING, "party": DropReason.LAYOUT_HEADING, "titles": DropReason.LAYOUT_HEADING}
 _ROLES |= {"title": DropReason.LAYOUT_HEADING, "header": DropReason.LAYOUT_HEADING}
@@ -65,7 +66,12 @@ def read_results_layout(
     from elevra_pipeline.intake.reader import title_place  # the reader imports this package
 
     prepare(layout, sheet.name, options.state or "", seen, title_place([[t] for t in texts]) is not None)
+    untitled = [line for line in layout.lines if not line.drop and not line.office.strip()]
+    for line in untitled:
+        line.drop, line.detail = "untitled", line.name
     passed = [line for line in layout.lines if not line.drop]
+    if untitled and not passed:
+        return _refuse(report, sheet, layout)
     if not passed:  # only write-in lines, statistics: read, and nothing to store
         report.sheets.append(SheetReport(sheet.name, rows_read=len(sheet.rows)))
         for t, text in zip(titles, texts):
@@ -91,6 +97,23 @@ def read_results_layout(
     _account(report, sheet, layout, titles)
     _one_measure_each(report, measures, seen)
     return rows
+
+
+def _refuse(report: IntakeReport, sheet: RawSheet, layout: Layout) -> list[dict]:
+    """Choices with counts and no contest anywhere (no title over them, no heading, no title line): the
+    sheet is refused with what to send instead."""
+    where = "across the columns" if layout.kind == WIDE else "down the rows"
+    names = ", ".join(dict.fromkeys(line.name for line in layout.lines if line.drop == "untitled"))
+    sheet_report = SheetReport(sheet.name, rows_read=len(sheet.rows), status="ignored")
+    sheet_report.reason = (
+        f"election results with the choices {where} ({names[:120]}) but no contest named for them: write the "
+        "contest's title above its candidates (a title row over their columns, or a heading line), or upload "
+        "the list of candidates (one row per candidate, with its office)"
+    )
+    report.sheets.append(sheet_report)
+    for number, row in enumerate(sheet.rows, start=1):
+        report.drop(sheet.name, number, DropReason.UNMAPPED_SHEET if any(row) else DropReason.BLANK)
+    return []
 
 
 def _title_rows(sheet: RawSheet, layout: Layout, besides: tuple[str, ...] = ()) -> list[int]:
