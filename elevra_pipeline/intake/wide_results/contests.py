@@ -56,7 +56,13 @@ def _one_ballot(layout: Layout, in_names: dict[str, set[str]], parties: dict[str
 
 
 def _once(line, sheet_name: str, seen: dict) -> None:
-    key = ("results line", line.office.casefold(), line.place.casefold(), " ".join(line.name.casefold().split()))
+    key = (
+        "results line",
+        line.office.casefold(),
+        line.primary_party,
+        line.place.casefold(),
+        " ".join(line.name.casefold().split()),
+    )
     if key in seen:
         line.drop, line.detail = "repeated", f"the same choice as {seen[key]}"
     else:
