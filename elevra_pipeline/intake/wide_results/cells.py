@@ -8,6 +8,7 @@ counting group ('PRECINCT 001', 'Boonton Town Ward 1', 'Absentee').
 """
 
 import re
+from functools import lru_cache
 
 from elevra_pipeline.intake.ballot_lines import measure_choice, not_a_candidate
 
@@ -51,6 +52,7 @@ _PARTY_WORDS = re.compile(
 )
 
 
+@lru_cache(maxsize=65_536)  # a grid repeats the same few thousand numbers
 def is_count(value: str) -> bool:
     """A vote count, a share, or a count withheld ('****' for privacy, '-')."""
     return bool(value) and _COUNT.match(value) is not None

@@ -61,6 +61,7 @@ class BandView:
     columns: range
     labels: list[int]
     runs: list[Run] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # row_kind of each row of the sheet, in this band
 
     def count_columns(self, rows, run: Run) -> list[int]:
         """Columns right of the labels with counts in the run (numbers left of the labels are codes)."""
@@ -87,8 +88,8 @@ def row_kind(row: Sequence[str], columns: range, labels: list[int]) -> str:
 
 
 def band_runs(rows: Sequence[Sequence[str]], columns: range, labels: list[int]) -> BandView:
-    view = BandView(columns, labels)
     kinds = [row_kind(row, columns, labels) for row in rows]
+    view = BandView(columns, labels, kinds=kinds)
     start = 0  # first row of the current header zone
     r = 0
     while r < len(rows):

@@ -8,6 +8,7 @@ tip a close call to sideways.
 """
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from elevra_pipeline.intake.ballot_lines import measure_choice
@@ -23,7 +24,7 @@ from elevra_pipeline.intake.wide_results.cells import (
     statistic,
     unit_like,
 )
-from elevra_pipeline.intake.wide_results.grid import BandView, Run, band_runs, bands, cells, row_kind
+from elevra_pipeline.intake.wide_results.grid import BandView, Run, band_runs, bands, cells
 from elevra_pipeline.intake.wide_results.lines import SIDEWAYS, WIDE, Layout, Line
 
 MARGIN = 0.25
@@ -43,7 +44,7 @@ def _label_texts(rows: Sequence[Sequence[str]], view: BandView, only: Run | None
     for run in [only] if only else view.runs:
         for r in range(run.first, run.last + 1):
             texts = [v for _, v in cells(rows[r], view.labels) if is_text(v)]
-            if texts and row_kind(rows[r], view.columns, view.labels) == "count":
+            if texts and view.kinds[r] == "count":
                 found.append(texts[-1])
     return found
 
@@ -59,12 +60,9 @@ def _header_texts(rows: Sequence[Sequence[str]], view: BandView) -> tuple[list[s
             if len(set(values)) > 1:
                 found += values
         before = run.first - 1
-        headed |= before >= 0 and row_kind(rows[before], view.columns, view.labels) == "label"
+        headed |= before >= 0 and view.kinds[before] == "label"
         for r in range(run.first, run.last):
-            headed |= (
-                row_kind(rows[r], view.columns, view.labels) == "label"
-                and row_kind(rows[r + 1], view.columns, view.labels) == "count"
-            )
+            headed |= view.kinds[r] == "label" and view.kinds[r + 1] == "count"
     return found, headed
 
 
@@ -76,10 +74,10 @@ def long_export(rows: Sequence[Sequence[str]], view: BandView) -> bool:
         tuples = []
         for r in range(run.first, run.last + 1):
             texts = tuple(v for _, v in cells(rows[r], view.labels) if is_text(v))
-            if texts and row_kind(rows[r], view.columns, view.labels) == "count":
+            if texts and view.kinds[r] == "count":
                 if not (not_a_person(texts[-1]) or measure_choice(texts[-1])):
                     tuples.append(texts)
-        most = max((tuples.count(t) for t in set(tuples)), default=0)
+        most = max(Counter(tuples).values(), default=0)
         several = max((len(set(t)) for t in tuples), default=0) >= 3
         if (most >= 3 and most >= 0.1 * len(tuples)) or (several and most >= 2):
             return True

@@ -20,7 +20,7 @@ from elevra_pipeline.intake.wide_results.cells import (
     party_name,
     statistic,
 )
-from elevra_pipeline.intake.wide_results.grid import BandView, cells, row_kind
+from elevra_pipeline.intake.wide_results.grid import BandView, cells
 from elevra_pipeline.intake.wide_results.lines import Line
 
 
@@ -49,7 +49,7 @@ def read_band(rows: Sequence[Sequence[str]], view: BandView, sheet_party: str) -
     for r in range(start, end + 1):
         if r == widest:
             continue
-        kind = row_kind(rows[r], view.columns, view.labels)
+        kind = view.kinds[r]
         label = [v for _, v in cells(rows[r], range(view.columns.start, _first_count(view, count_columns)))]
         if (
             kind == "count"
