@@ -53,7 +53,7 @@ _LOCAL = re.compile(
     r"recorder|surveyor|treasurer|auditor|collector|appraiser|prosecut\w*|district attorney|solicitor|"
     r"probate|register of deeds|township|village|city|town|county|borough|parish|ward|precinct committee\w*|"
     r"library|park|fire|hospital|water|sewer|cemetery|soil|conservation|port|transit|utility|levee|drainage|"
-    r"municipal|judge|court|justice)\b",
+    r"municipal|judge|court|justice|zoning|planning|comm)\b",
     re.I,
 )
 
@@ -94,14 +94,20 @@ _OFFICE_WORDS = set(
     utility levee drainage legislative body administrator administrative executive manager controller comptroller
     inspector elections registrar marshal bailiff common pleas domestic relations orphans district's member's
     one two three four five six seven eight nine ten at-large atlarge elected office officers regular new
-    east west north south central upper lower eastern western northern southern""".split()
+    east west north south central upper lower eastern western northern southern yr yrs alt alternate comm
+    planning plan zoning appeals ed bd""".split()
 )
 
 
 def names_a_place(office: str) -> bool:
     """The office's text says where it is: a word that is no office word, number or ordinal."""
     words = [w.strip(".'-") for w in re.findall(r"[a-z0-9][a-z0-9'.-]*", (office or "").casefold())]
-    return any(w not in _OFFICE_WORDS and not re.fullmatch(r"[0-9]+(st|nd|rd|th)?|[ivx]+|[a-z]", w) for w in words)
+    # an acronym in a title written in mixed case abbreviates an office ('TPZ Comm'), not a place
+    acronyms = set() if (office or "").isupper() else {w.casefold() for w in re.findall(r"\b[A-Z]{2,4}\b", office)}
+    return any(
+        w not in _OFFICE_WORDS and w not in acronyms and not re.fullmatch(r"[0-9]+(st|nd|rd|th)?|[ivx]+|[a-z]", w)
+        for w in words
+    )
 
 
 def missing_place(office: str, jurisdiction: str, state: str) -> bool:

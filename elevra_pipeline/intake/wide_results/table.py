@@ -8,12 +8,14 @@ layout, the column) it came from. A choice repeated on another sheet of a wide w
 contest by vote type or by precinct) is read once.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 
 from openpyxl.utils import get_column_letter
 
 from elevra_pipeline.intake.accounting import DropReason, IntakeReport, SheetReport
+from elevra_pipeline.intake.contests import one_letter_apart
 from elevra_pipeline.intake.options import UploadOptions
 from elevra_pipeline.intake.roles import map_by_alias
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
@@ -34,6 +36,7 @@ _ROLES = {"names": DropReason.LAYOUT_HEADING, "party": DropReason.LAYOUT_HEADING
 _ROLES |= {"title": DropReason.LAYOUT_HEADING, "header": DropReason.LAYOUT_HEADING}
 _ROLES |= {"heading": DropReason.LAYOUT_HEADING, "counts": DropReason.VOTE_COUNTS, "footer": DropReason.NOT_A_CANDIDATE}
 WORKBOOK_TITLES = ("results titles",)  # the title lines of the upload's first results sheet
+TITLE_PLACES = ("results title places",)  # the places the title lines of the upload's sheets name
 WORKBOOK_UNITS = ("results units",)  # the row labels of the upload's wide sheets (its precincts, counties)
 ReadTable = Callable[[RawSheet, UploadOptions, object, IntakeReport, dict], list[dict]]
 
@@ -96,6 +99,8 @@ def read_results_layout(
         record["source"] = {"sheet": sheet.name, "row": row + 1, **_column(line, layout)}
     _account(report, sheet, layout, titles)
     _one_measure_each(report, measures, seen)
+    if place := title_place([[t] for t in texts]):
+        one_spelling(place, rows, seen)
     return rows
 
 
@@ -166,6 +171,20 @@ def _account(report: IntakeReport, sheet: RawSheet, layout: Layout, titles: list
     kind = "choices across the columns" if layout.kind == WIDE else "choices down the rows under contest headings"
     note = f"read as election results ({kind}): {len(layout.lines)} choice line(s)"
     sheet_report.mapping_note = "; ".join(filter(None, [note, sheet_report.mapping_note]))
+
+
+def one_spelling(place: str, rows: list[dict], seen: dict) -> None:
+    """A place the title lines of one sheet write one letter off the place other sheets write (a copied
+    template's 'ALOOMFIELD' beside three 'BLOOMFIELD's) is that place: the spelling most sheets use wins,
+    for the rows of every sheet read so far."""
+    places: dict[str, dict] = seen.setdefault(TITLE_PLACES, {})
+    spelling = next((p for p in places if p == place.casefold() or one_letter_apart(p, place.casefold())), None)
+    entry = places.setdefault(spelling or place.casefold(), {"sheets": Counter(), "rows": []})
+    entry["sheets"][place] += 1
+    entry["rows"] += [r for r in rows if r["jurisdiction"] == place]
+    best = max(entry["sheets"], key=lambda p: (entry["sheets"][p], -list(entry["sheets"]).index(p)))
+    for record in entry["rows"]:
+        record["jurisdiction"] = best
 
 
 def _one_measure_each(report: IntakeReport, start: int, seen: dict) -> None:
