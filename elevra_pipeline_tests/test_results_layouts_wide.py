@@ -335,3 +335,52 @@ def test_choices_with_counts_and_no_contest_named_anywhere_are_refused_with_what
     assert "election results with the choices across the columns (Ann Lee, Bo Chan)" in str(refused.value)
     assert "write the contest's title above its candidates" in str(refused.value)
     assert "`columns`" not in str(refused.value)  # no advice about columns that do not exist
+
+
+def test_side_by_side_lists_of_choices_under_their_headings_are_read_band_by_band(tmp_path):
+    path = write_xlsx(
+        tmp_path / "totals.xlsx",
+        {
+            "Totals": [
+                ["General Election", "Total", None, "Referendum", "Total", None, "Municipal", "Total"],
+                ["Sheriff", None, None, "Question 1 - Bond", None, None, "City Council Ward 3", None],
+                ["Mason, L. Kenneth III", 2187, None, "Yes", 3947, None, "Lessing, Lauren", 768],
+                ["Reardon, Ryan", 4617, None, "No", 3282, None, "Smith, Christopher", 192],
+                ["Blanks", 629, None, "Blanks", 204, None, "Blanks", 155],
+            ]
+        },
+    )
+    parsed = read_upload(path, UploadOptions(election_date="2026-11-03", state="ME", jurisdiction="Waterville"))
+    assert {office: [n for n, _ in names] for office, names in contests(parsed).items()} == {
+        "Sheriff": ["L. Kenneth Mason III", "Ryan Reardon"],
+        "City Council Ward 3": ["Lauren Lessing", "Christopher Smith"],
+    }
+    assert [m["contest"] for m in parsed.report.measures] == ["Question 1 - Bond"]
+    dropped = parsed.report.dropped_by_reason()
+    assert (dropped[DropReason.NOT_A_CANDIDATE], dropped[DropReason.MEASURE_CHOICE]) == (3, 3)  # lines, not columns
+    assert accounted(parsed) == parsed.report.rows_read
+
+
+def test_a_place_one_sheet_s_title_misspells_is_the_place_the_other_sheets_name(tmp_path):
+    def tally(place: str, party: str, name: str) -> list[list]:
+        return [
+            [f"TOWN OF {place}, CONNECTICUT"],
+            [None],
+            [None, "OFFICES", "Town Council"],
+            [None, party, name],
+            [None, "District 1", 171],
+            [None, "District 2", 416],
+        ]
+
+    sheets = {"Democratic": tally("ALOOMFIELD", "Democratic", "Joan A. Gamble")}
+    sheets |= {"Republican": tally("BLOOMFIELD", "Republican", "Joseph P. Merritt")}
+    sheets |= {"Petitioning": tally("BLOOMFIELD", "Petitioning Candidates", "Mark L. Jacobs")}
+    parsed = read_upload(
+        write_xlsx(tmp_path / "town.xlsx", sheets), UploadOptions(election_date="2026-11-03", state="CT")
+    )
+    assert {r["jurisdiction"] for r in parsed.rows} == {"TOWN OF BLOOMFIELD"}
+    assert [(r["candidate_name"], r["party"]) for r in parsed.rows] == [
+        ("Joan A. Gamble", "Democratic"),
+        ("Joseph P. Merritt", "Republican"),
+        ("Mark L. Jacobs", "Petitioning"),
+    ]
