@@ -357,7 +357,7 @@ def test_side_by_side_lists_of_choices_under_their_headings_are_read_band_by_ban
     }
     assert [m["contest"] for m in parsed.report.measures] == ["Question 1 - Bond"]
     dropped = parsed.report.dropped_by_reason()
-    assert (dropped[DropReason.NOT_A_CANDIDATE], dropped[DropReason.MEASURE_CHOICE]) == (3, 3)  # lines, not columns
+    assert (dropped[DropReason.NOT_A_CANDIDATE], dropped[DropReason.MEASURE_CHOICE]) == (3, 2)  # blanks; yes, no
     assert accounted(parsed) == parsed.report.rows_read
 
 
