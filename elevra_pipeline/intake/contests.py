@@ -213,25 +213,9 @@ def inferred_election_type(records: list[dict]) -> tuple[str, str]:
     if len(days) == 1 and general_election_day(day := next(iter(days))):
         even = date.fromisoformat(normalize_date(day)).year % 2 == 0
         return ("general", "the federal general election day") if even else ("", "")
-    if (rivals := same_party_rivals(records)) and not unaffiliated_rivals(records):
+    if rivals := same_party_rivals(records):
         return "primary", f"in {rivals} contest(s) one party has several candidates: a party's primary"
     return "", ""
-
-
-def unaffiliated_rivals(records: list[dict]) -> int:
-    """Contests in which an independent or a candidate of no party runs against party candidates, in a
-    list that gives parties: no party's primary has them (a general, or an all-party primary)."""
-    with_party = [r for r in records if r["party"].strip()]
-    if len(with_party) < 0.8 * len(records):
-        return 0
-    parties: dict[tuple, set[bool]] = defaultdict(set)
-    for r in records:
-        party = r["party"].strip().casefold()
-        if party in _NONPARTISAN:
-            continue
-        key = (r["jurisdiction"].casefold(), r["office"].casefold(), r["district"].casefold())
-        parties[key].add(not party or party in _UNENROLLED)
-    return sum(1 for kinds in parties.values() if kinds == {True, False})
 
 
 def party_spellings(parties: list[str]) -> dict[str, str]:
