@@ -112,6 +112,8 @@ def find_layout(rows: Sequence[Sequence[str]], sheet_name: str, units: set[str] 
     for view, kind in zip(views, kinds):
         if kind == SIDEWAYS:
             found, info = sideways.read_band(rows, view, party)
+            if not any(line.office for line in found):
+                continue  # choices down the rows under no heading at all: a list or an export, not this layout
             for r, role in info["roles"].items():
                 layout.fate(r, role)
             layout.lines += found
@@ -131,7 +133,7 @@ def find_layout(rows: Sequence[Sequence[str]], sheet_name: str, units: set[str] 
                 for r, role in info.get("roles", {}).items():
                     layout.fate(r, role)
                 layout.lines += found
-    return layout
+    return layout if layout.lines else None
 
 
 def _party_of(line: Line, info: dict) -> None:
