@@ -384,3 +384,17 @@ def test_a_place_one_sheet_s_title_misspells_is_the_place_the_other_sheets_name(
         ("Joseph P. Merritt", "Republican"),
         ("Mark L. Jacobs", "Petitioning"),
     ]
+
+
+def test_the_admin_may_keep_declared_write_ins(tmp_path):
+    path = write_csv(
+        tmp_path / "wi.csv",
+        [
+            ["County", "US Senator (REP)", ""],
+            ["County", "Bill Schuette", "Evan Space (WI)"],
+            ["Adams", 61, 1],
+            ["Allen", 42, 0],
+        ],
+    )
+    options = UploadOptions(election_date="2026-08-04", state="MI", include_not_on_ballot=True)
+    assert [r["candidate_name"] for r in read_upload(path, options).rows] == ["Bill Schuette", "Evan Space"]

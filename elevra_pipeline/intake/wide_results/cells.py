@@ -82,6 +82,10 @@ def declared_write_in(label: str) -> bool:
     return bool(_WRITE_IN_MARK.search(label))
 
 
+def without_write_in_mark(label: str) -> str:
+    return _WRITE_IN_MARK.sub("", label).strip()
+
+
 def person_like(label: str) -> bool:
     """Reads as a person's name: two to eight words with letters, no digits, no unit or count words,
     or 'Last, First'."""

@@ -127,7 +127,7 @@ def find_layout(rows: Sequence[Sequence[str]], sheet_name: str, units: set[str] 
                 table = wide.statistics_table(found)
                 for line in found:
                     _party_of(line, info)
-                    wide.classify(line, include_write_ins=False)
+                    wide.classify(line)
                     if table and not line.drop:
                         line.drop, line.detail = "statistic", line.name
                 for r, role in info.get("roles", {}).items():
