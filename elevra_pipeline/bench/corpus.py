@@ -267,6 +267,7 @@ def score_file(path: Path, script: Path) -> Score:
         if "candidacies" not in want:
             raise ValueError(f"{script.name} is not in the corpus format (no 'candidacies': see CORPUS.md)")
         admin = want.get("admin") or {}
+        start = time.perf_counter()  # the pipeline's time: an expected script may take longer (openpyxl's full load)
         got, found = pipeline_contests(path, admin)
     except Exception as e:  # a refused or crashing file is a wrong file, with its reason
         score.error = f"{type(e).__name__}: {e}"[:300]

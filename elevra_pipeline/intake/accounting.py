@@ -26,6 +26,10 @@ class DropReason(StrEnum):
     REPEATED_LINE = "another line of a candidate already read in the same contest (e.g. the next precinct's)"
     MEASURE_CHOICE = "a ballot measure's choice (Yes/No…): the contest is a measure, not an election with candidates"
     RESULTS_UNREAD = "ignored sheet: a results layout whose races could not be told apart (the sheet's reason says why)"
+    VOTE_COUNTS = "vote counts of a results layout (its candidates are read from its headings)"
+    LAYOUT_HEADING = "a heading of a results layout (a contest title, a party line, the column headings)"
+    STATISTIC = "a statistic of a results layout (registered voters, ballots cast, turnout), not a choice"
+    LAYOUT_NOTE = "a note of a results layout (a line with no choice and no counts)"
 
 
 @dataclass

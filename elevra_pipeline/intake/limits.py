@@ -21,7 +21,7 @@ class IntakeLimits:
     max_columns: int = 1_000
     max_cells: int = 5_000_000  # per file, counted while streaming (CellBudget)
     max_text_chars: int = 100_000_000  # per file: the cells' text, and the shared-string table's
-    max_sheets: int = 300  # Texas has 254 counties: a list with one sheet per county still fits
+    max_sheets: int = 1_000  # a results workbook has a sheet per contest (a state primary: ~400)
     max_shared_strings: int = 1_000_000  # distinct texts of a workbook (a 25k-row list has < 300k)
     max_cell_chars: int = 2_000  # one cell: a name, an office, a URL… (the real lists' longest: 80)
 

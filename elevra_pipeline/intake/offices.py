@@ -27,7 +27,7 @@ _FEDERAL = re.compile(
 )
 _PRESIDENT = re.compile(r"\b(?:vice[- ])?president(?:ial)?\b", re.I)
 _PRESIDENT_OF_A_BODY = re.compile(
-    r"\b(?:council|board|commission|village|borough|town|city|school|senate|college)\b", re.I
+    r"\b(?:council|board|commission|village|borough|town|city|school|senate|college|parish|county)\b", re.I
 )
 _STATEWIDE = re.compile(
     r"\b(?:governor|lieutenant governor|lt\.? governor|attorney general|secretary of (?:the )?(?:state|commonwealth)|"
@@ -40,7 +40,9 @@ _STATEWIDE = re.compile(
     re.I,
 )
 _STATE_DISTRICT = re.compile(
-    r"\b(?:state (?:senat\w*|rep\w*|house|assembly\w*|legislat\w*)|(?:general )?assembly(?:man|woman|member)?|"
+    r"\b(?:(?:judge|court)\b.*\b(?:circuit|judicial district)\s+(?:no\.?\s*)?\d+|"  # a numbered judicial circuit
+    r"\d+(?:st|nd|rd|th)\s+(?:judicial\s+)?(?:circuit|district court)|"
+    r"state (?:senat\w*|rep\w*|house|assembly\w*|legislat\w*)|(?:general )?assembly(?:man|woman|member)?|"
     r"house of (?:representatives|delegates)|legislat(?:or|ure|ive)|senate district|house district|"
     r"(?:state )?delegate|senat(?:e|or)|representative)\b",
     re.I,
@@ -51,7 +53,7 @@ _LOCAL = re.compile(
     r"recorder|surveyor|treasurer|auditor|collector|appraiser|prosecut\w*|district attorney|solicitor|"
     r"probate|register of deeds|township|village|city|town|county|borough|parish|ward|precinct committee\w*|"
     r"library|park|fire|hospital|water|sewer|cemetery|soil|conservation|port|transit|utility|levee|drainage|"
-    r"municipal|judge|court|justice)\b",
+    r"municipal|judge|court|justice|zoning|planning|comm)\b",
     re.I,
 )
 
@@ -94,13 +96,14 @@ _OFFICE_WORDS = set(
     civil criminal county city town township village borough parish commissioner commissioners commission council
     councilmember councilman councilwoman councilor alderman alderperson representative delegate committee
     committeeman committeewoman precinct party sheriff mayor clerk assessor coroner constable magistrate peace
-    jailer recorder surveyor treasurer auditor tax collector appraiser property prosecutor prosecuting attorney
+    jailer recorder surveyor treasurer auditor tax collector revenue appraiser property prosecutor prosecuting attorney
     solicitor register deeds wills trustee trustees supervisor supervisors selectman selectmen select board
     school schools education library park parks fire hospital water sewer cemetery soil conservation port transit
     utility levee drainage legislative body administrator administrative executive manager controller comptroller
     inspector elections registrar marshal bailiff common pleas domestic relations orphans district's member's
     one two three four five six seven eight nine ten at-large atlarge elected office officers regular new
-    east west north south central upper lower""".split()
+    east west north south central upper lower eastern western northern southern yr yrs alt alternate comm
+    planning plan zoning appeals ed bd""".split()
 )
 
 
@@ -112,14 +115,23 @@ def office_word(word: str) -> bool:
 def names_a_place(office: str) -> bool:
     """The office's text says where it is: a word that is no office word, number or ordinal."""
     words = [w.strip(".'-") for w in re.findall(r"[a-z0-9][a-z0-9'.-]*", (office or "").casefold())]
-    return any(w not in _OFFICE_WORDS and not re.fullmatch(r"[0-9]+(st|nd|rd|th)?|[ivx]+|[a-z]", w) for w in words)
+    # an acronym in a title written in mixed case abbreviates an office ('TPZ Comm'), not a place
+    lettered = re.findall(r"[^\W\d_]+", office or "")
+    capitals = [w for w in lettered if w.isupper() and 2 <= len(w) <= 4]
+    acronyms = {w.casefold() for w in capitals} if sum(w.isupper() for w in lettered) < 0.5 * len(lettered) else set()
+    return any(
+        w not in _OFFICE_WORDS and w not in acronyms and not re.fullmatch(r"[0-9]+(st|nd|rd|th)?|[ivx]+|[a-z]", w)
+        for w in words
+    )
 
 
 def missing_place(office: str, jurisdiction: str, state: str, given_level: str = "") -> bool:
     """A local contest that says neither in a column nor in its office where it is (the state alone is
     no place for a sheriff)."""
-    from elevra_pipeline.intake.states import is_state
+    from elevra_pipeline.intake.states import STATES, is_state
 
-    if contest_level(office, given_level) != Level.LOCAL or names_a_place(office):
+    named = STATES.get((state or "").upper(), "")  # 'County Commissioner for Eastern District, Missouri'
+    text = re.sub(rf"\b{re.escape(named)}\b", " ", office or "", flags=re.I) if named else office
+    if contest_level(office, given_level) != Level.LOCAL or names_a_place(text):
         return False
     return not jurisdiction or (is_state(jurisdiction, state) if state else is_state(jurisdiction))

@@ -58,6 +58,7 @@ from elevra_pipeline.intake.roles import (
 from elevra_pipeline.intake.section_results import read_results_layout
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
 from elevra_pipeline.intake.value_roles import district_column, level_column, level_of
+from elevra_pipeline.intake.wide_results import read_results_layout as read_wide_results
 from elevra_pipeline.intake.xlsx_source import read_xlsx
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # delimited text: the delimiter is sniffed (comma, tab, ;, |)
@@ -666,7 +667,10 @@ def read_upload(
         if returned and sheet.name != RETURNED_SHEET:
             _skip_result_sheet(sheet, parsed.report)
             continue
-        parsed.rows.extend(read_results_layout(sheet, options, ask_model, parsed.report, seen, _read_table))
+        rows = read_wide_results(sheet, options, ask_model, parsed.report, seen, _read_table)
+        if rows is None:  # not a wide results grid: a report with contest headings, or an ordinary list
+            rows = read_results_layout(sheet, options, ask_model, parsed.report, seen, _read_table)
+        parsed.rows.extend(rows)
     check_column_names(path, options, sheets, parsed.report)
     imported = [s for s in parsed.report.sheets if s.status == "imported"]
     if not imported:

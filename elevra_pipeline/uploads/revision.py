@@ -61,8 +61,10 @@ def revision_entry(number: int, changes: dict, by: str) -> dict:
 
 
 def _source(row: dict) -> tuple:
+    """Where a row came from: a sheet row, or one cell of it (a results layout reads several candidates
+    from one row of names)."""
     source = row.get("source") or {}
-    return source.get("sheet"), source.get("row")
+    return source.get("sheet"), source.get("row"), source.get("column")
 
 
 @dataclass

@@ -160,7 +160,7 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
                         row.get("candidate_name"),
                         row.get("party"),
                         row.get("website"),
-                        f"{row['source']['sheet']}!{row['source']['row']}",
+                        f"{row['source']['sheet']}!{row['source'].get('column', '')}{row['source']['row']}",
                     ]
                 )
     changes = summary.get("changes", {})
