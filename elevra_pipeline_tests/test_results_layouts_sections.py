@@ -258,17 +258,17 @@ def test_a_candidate_list_with_numbers_in_it_is_read_as_a_list(tmp_path):
     text = "Office,Candidate,Party,Vote For,Term\nMayor,Ann Lee,DEM,1,4\nMayor,Bo Chan,REP,1,4\nClerk,Cy Doe,REP,1,2\n"
     parsed = _read(_write(tmp_path, "list.csv", text), jurisdiction="Springfield")
     assert not parsed.report.sheets[0].mapping_note.startswith("read as")
-    assert [r["party"] for r in parsed.rows] == ["DEM", "REP", "REP"]  # codes as the list writes them
+    assert [r["party"] for r in parsed.rows] == ["Democratic", "Republican", "Republican"]  # codes written out
 
 
-def test_a_sheet_of_precincts_by_candidate_is_not_read_as_contest_sections(tmp_path):
+def test_a_sheet_of_precincts_by_candidate_is_read_by_its_candidates_not_its_precincts(tmp_path):
     text = (
         "Governor,,\n,Ann Lee (DEM),Bo Chan (REP)\nPrecinct 1,10,20\nPrecinct 2,30,40\nPrecinct 3,5,6\n"
         "Sheriff,,\n,Cy Doe (DEM),Di Eve (REP)\nPrecinct 1,11,21\nPrecinct 2,31,41\nPrecinct 3,7,8\n"
     )
-    with pytest.raises(UnusableUploadError) as refused:
-        _read(_write(tmp_path, "wide.csv", text))
-    assert "Precinct 1" not in str(refused.value).split("(")[0]
+    parsed = _read(_write(tmp_path, "wide.csv", text))
+    assert _contests(parsed) == {"Governor": {"Ann Lee", "Bo Chan"}, "Sheriff": {"Cy Doe", "Di Eve"}}
+    assert [r["party"] for r in parsed.rows] == ["Democratic", "Republican"] * 2
 
 
 def test_a_results_report_without_contest_headings_is_refused_with_what_to_send(tmp_path):

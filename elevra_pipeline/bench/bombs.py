@@ -179,7 +179,7 @@ def long_race(path: Path, rows: int = 80, chars: int = 1_900) -> Path:
     """One race whose every cell is under the cell limit, but whose rows (each with a 1,900-character note)
     would make a model prompt above the token budget for one call."""
     with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.write("Office,Candidate,Date,Notes\n")
+        handle.write("Office,Jurisdiction,Candidate,Date,Notes\n")
         for row in range(rows):
-            handle.write(f"Mayor,Candidate {row},2026-11-03,{'note ' * (chars // 5)}\n")
+            handle.write(f"Mayor,Springfield,Candidate {row},2026-11-03,{'note ' * (chars // 5)}\n")
     return path

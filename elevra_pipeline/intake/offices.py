@@ -117,7 +117,8 @@ def names_a_place(office: str) -> bool:
     words = [w.strip(".'-") for w in re.findall(r"[a-z0-9][a-z0-9'.-]*", (office or "").casefold())]
     # an acronym in a title written in mixed case abbreviates an office ('TPZ Comm'), not a place
     lettered = re.findall(r"[^\W\d_]+", office or "")
-    capitals = [w for w in lettered if w.isupper() and 2 <= len(w) <= 4]
+    numbered = {m.casefold() for m in re.findall(r"\b([A-Z]{2,4})\s*#?\s*\d", office or "")}  # 'USD 416' names one
+    capitals = [w for w in lettered if w.isupper() and 2 <= len(w) <= 4 and w.casefold() not in numbered]
     acronyms = {w.casefold() for w in capitals} if sum(w.isupper() for w in lettered) < 0.5 * len(lettered) else set()
     return any(
         w not in _OFFICE_WORDS and w not in acronyms and not re.fullmatch(r"[0-9]+(st|nd|rd|th)?|[ivx]+|[a-z]", w)

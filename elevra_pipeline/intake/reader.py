@@ -55,7 +55,7 @@ from elevra_pipeline.intake.roles import (
     map_by_words,
     normalize_header,
 )
-from elevra_pipeline.intake.section_results import read_results_layout
+from elevra_pipeline.intake.section_results import read_results_layout, section_table
 from elevra_pipeline.intake.sheets import RawSheet, find_header_row
 from elevra_pipeline.intake.value_roles import district_column, level_column, level_of
 from elevra_pipeline.intake.wide_results import read_results_layout as read_wide_results
@@ -650,6 +650,19 @@ def check_column_names(path: Path, options: UploadOptions, sheets: list[RawSheet
         )
 
 
+def _read_sheet(sheet: RawSheet, options: UploadOptions, ask_model, report: IntakeReport, seen: dict) -> list:
+    """A report with contest headings (`intake.section_results`), else a wide results grid
+    (`intake.wide_results`), else an ordinary list, a long results export or a refused results sheet."""
+    rows = None
+    if not (options.columns or sheet.hidden) and section_table(sheet.rows, sheet.name):
+        rows = read_results_layout(sheet, options, ask_model, report, seen, _read_table)
+    if rows is None:
+        rows = read_wide_results(sheet, options, ask_model, report, seen, _read_table)
+    if rows is None:
+        rows = read_results_layout(sheet, options, ask_model, report, seen, _read_table)
+    return rows
+
+
 def read_upload(
     path: Path,
     options: UploadOptions | None = None,
@@ -667,10 +680,7 @@ def read_upload(
         if returned and sheet.name != RETURNED_SHEET:
             _skip_result_sheet(sheet, parsed.report)
             continue
-        rows = read_wide_results(sheet, options, ask_model, parsed.report, seen, _read_table)
-        if rows is None:  # not a wide results grid: a report with contest headings, or an ordinary list
-            rows = read_results_layout(sheet, options, ask_model, parsed.report, seen, _read_table)
-        parsed.rows.extend(rows)
+        parsed.rows.extend(_read_sheet(sheet, options, ask_model, parsed.report, seen))
     check_column_names(path, options, sheets, parsed.report)
     imported = [s for s in parsed.report.sheets if s.status == "imported"]
     if not imported:
