@@ -186,7 +186,7 @@ def pipeline_contests(path: Path, admin: dict) -> tuple[list[Contest], dict]:
     return contests, found
 
 
-NOT_CANDIDATE_REASONS = (DropReason.NOT_A_CANDIDATE.value, DropReason.MEASURE_CHOICE.value)
+NOT_CANDIDATE_REASONS = (DropReason.NOT_A_CANDIDATE.value, DropReason.MEASURE_CHOICE.value, DropReason.STATISTIC.value)
 
 
 def statewide_place(jurisdiction: str, state: str) -> bool:
