@@ -14,6 +14,7 @@ from elevra_pipeline.intake.contests import (
     election_kind,
     inferred_election_type,
     not_on_ballot,
+    office_party,
     party_spellings,
 )
 from elevra_pipeline.intake.names import published_name
@@ -271,3 +272,12 @@ def test_a_refused_proposal_goes_back_to_the_model_with_the_reason(sqlite_url, i
     assert sum(a.stage == "columns" for a in repo.attempts(upload.id)) == 2
     with repo.engine.begin() as conn:
         assert sorted(conn.execute(select(Candidate.name)).scalars()) == ["Ann Lee", "Bo Diaz"]
+
+
+def test_an_office_names_its_party_primary_only_with_a_party_word():
+    assert office_party("United States President Republican Party") == "Republican Party"
+    assert office_party("Sheriff (R)") == "R" and office_party("PRESIDENT OF THE UNITED STATES-DEM") == "DEM"
+    assert office_party("State Senator Green Party") == "Green Party"
+    # a seat named for the judge it was (Georgia's qualifying list): no Green Party primary
+    assert office_party("Judge of Superior Court, Dublin Judicial Circuit (Green)") == ""
+    assert office_party("Court of Appeals (Reform)") == ""

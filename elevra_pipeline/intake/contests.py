@@ -199,8 +199,11 @@ def primary_contest(record: dict, open_primary: bool) -> str | None:
 _PARTY_TAG = re.compile(r"(?:-\s*(DEM|REP|GRN|LIB|AIP?|PF|P&F|CON|NL)|\((DEM|REP|GRN|LIB|CON|D|R|L|G)\))\s*$", re.I)
 
 
+# 'Green', 'Reform' or 'Constitution' alone may be a seat's name ('Dublin Judicial Circuit (Green)', for the
+# judge it was Green's): those words name a party only with 'Party' after them
 _PARTY_NAMED = re.compile(
-    r"[\s(-]+((?:democratic|republican|libertarian|green|constitution|working families|reform)(?: party)?)\)?\s*$",
+    r"[\s(-]+((?:democratic|republican|libertarian)(?: party)?|(?:green|constitution|working families|reform) party)"
+    r"\)?\s*$",
     re.I,
 )
 
