@@ -82,3 +82,16 @@ def test_write_ins_and_a_measure_are_dropped_with_their_reasons_and_the_measure_
     assert [(r["candidate_name"], r["incumbent"]) for r in parsed.rows] == [("Ann Lee", True), ("Bo Chan", False)]
     assert parsed.report.dropped_by_reason() == {DropReason.NOT_A_CANDIDATE: 2, DropReason.MEASURE_CHOICE: 2}
     assert [m["contest"] for m in parsed.report.measures] == ["Proposition 1"]
+
+
+def test_a_measure_listed_under_every_precinct_is_one_measure(tmp_path):
+    path = tmp_path / "precincts.csv"
+    lines = ["Precinct,Contest Name,Candidate Name,Votes"]
+    for precinct in ("Toledo 1A", "Toledo 1B", "Toledo 1C"):
+        lines += [f"{precinct},Sheriff,Ann Lee,10", f"{precinct},Sheriff,Bo Chan,9"]
+        lines += [f"{precinct},Issue 3 Library Levy,FOR THE TAX LEVY,5", f"{precinct},Issue 3 Library Levy,AGAINST,4"]
+    path.write_text("\n".join(lines) + "\n")
+    parsed = read_upload(path, parse_options({"election_date": "2018-11-06", "state": "OH", "jurisdiction": "Lucas"}))
+    assert [m["contest"] for m in parsed.report.measures] == ["Issue 3 Library Levy"]
+    assert parsed.report.dropped_by_reason()[DropReason.MEASURE_CHOICE] == 6
+    assert {(r["candidate_name"], r["district"]) for r in parsed.rows} == {("Ann Lee", ""), ("Bo Chan", "")}

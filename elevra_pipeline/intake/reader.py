@@ -359,7 +359,8 @@ def _without_measures(read: list[tuple[int, dict]], sheet: str, report: IntakeRe
             measures.add(key)
             first = members[0][1]
             choices = list(dict.fromkeys(r["candidate_name"] for _, r in members))
-            contest = " ".join(filter(None, (first["jurisdiction"], first["office"], first["district"])))
+            place = first["jurisdiction"] if first.get("place_read") == first["jurisdiction"] else ""
+            contest = " ".join(filter(None, (place, first["office"], first["district"])))
             said = {(m["title"], m["date"]) for m in report.measures}
             title = " ".join(filter(None, (first["office"], first["district"]))).casefold()
             if (title, first["election_date"]) not in said:  # one measure however many places list it
@@ -564,12 +565,15 @@ def _read_table(
     fixes = party_spellings([r["party"] for _, r in read])
     for _, record in read:  # a misspelt party is the party; a code is written out (`intake.party_codes`)
         record["party"] = published_party(fixes.get(record["party"], record["party"]))
-    read = _without_measures(read, sheet.name, report)
     found = _filing_dates(read, mapping, options, winning, sheet_date)
     for _, record in read:
+        record["place_read"] = record["jurisdiction"]  # a measure is named by the places its rows name
         _apply_defaults(record, options, sheet_date, sheet_report.defaults_used, winning)
     _places_said_elsewhere(read, title_place(sheet.rows[:header_index]), sheet_report)
-    found += _places(read, winning)
+    found += _places(read, winning)  # a measure listed under each precinct is then one measure
+    read = _without_measures(read, sheet.name, report)
+    for _, record in read:
+        record.pop("place_read", None)
     _show_findings(found, headers, mapping, sheet_report)
     sheet_report.mapping_note = "; ".join(filter(None, [sheet_report.mapping_note, *_type_untyped(read)]))
     office_fixes = office_word_spellings([r["office"] for _, r in read])
