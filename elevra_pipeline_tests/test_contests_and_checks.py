@@ -278,6 +278,7 @@ def test_an_office_names_its_party_primary_only_with_a_party_word():
     assert office_party("United States President Republican Party") == "Republican Party"
     assert office_party("Sheriff (R)") == "R" and office_party("PRESIDENT OF THE UNITED STATES-DEM") == "DEM"
     assert office_party("State Senator Green Party") == "Green Party"
+    assert office_party("DEM-President of the United States") == "DEM" and office_party("Re-Elect Board") == ""
     # a seat named for the judge it was (Georgia's qualifying list): no Green Party primary
     assert office_party("Judge of Superior Court, Dublin Judicial Circuit (Green)") == ""
     assert office_party("Court of Appeals (Reform)") == ""

@@ -197,6 +197,7 @@ def primary_contest(record: dict, open_primary: bool) -> str | None:
 
 
 _PARTY_TAG = re.compile(r"(?:-\s*(DEM|REP|GRN|LIB|AIP?|PF|P&F|CON|NL)|\((DEM|REP|GRN|LIB|CON|D|R|L|G)\))\s*$", re.I)
+_PARTY_PREFIX = re.compile(r"^(DEM|REP|GRN|LIB|CON)\s*-\s*\w", re.I)  # 'DEM-President of the United States'
 
 
 # 'Green', 'Reform' or 'Constitution' alone may be a seat's name ('Dublin Judicial Circuit (Green)', for the
@@ -210,9 +211,12 @@ _PARTY_NAMED = re.compile(
 
 def office_party(office: str) -> str:
     """The party whose ballot an office is on when its name says (`PRESIDENT OF THE UNITED STATES-DEM`,
-    `Sheriff (R)`, `United States President Republican Party`); '' for most offices."""
+    `Sheriff (R)`, `United States President Republican Party`, `DEM-President of the United States`); '' for
+    most offices."""
     if match := _PARTY_TAG.search(office or ""):
         return (match.group(1) or match.group(2)).upper()
+    if match := _PARTY_PREFIX.match(office or ""):
+        return match.group(1).upper()
     named = _PARTY_NAMED.search(office or "")
     return named.group(1) if named and named.start() > 0 else ""
 
