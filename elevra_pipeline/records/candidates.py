@@ -134,6 +134,7 @@ class Candidates:
             "name": name,
             "party": self._party(noted_text(c.party, f"party of {name}", self.notes, 120), own),
             "website": truth.row_website(own.row) or website or "",
+            "incumbent": bool(own.row.get("incumbent")),  # the list's mark, never the model's
             "links": [
                 {"url": url, "kind": noted_text(link.kind, "link kind", self.notes, 32) or "website"}
                 for link in c.links

@@ -150,6 +150,7 @@ class Candidate(Base):
     status: Mapped[str | None] = mapped_column(
         String(120)
     )  # a later list's 'Withdrawn', 'Deceased'…; None: on the ballot
+    incumbent: Mapped[bool | None] = mapped_column(Boolean)  # a list marked them the sitting holder ('*', '(I)')
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

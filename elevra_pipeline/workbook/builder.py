@@ -131,7 +131,7 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
     _sheet(
         book,
         "Candidates",
-        ["Candidate", "Party", "Election", "Website", "Elevra URL", "Links"],
+        ["Candidate", "Party", "Election", "Website", "Elevra URL", "Links", "Incumbent"],
         [
             [
                 c.name,
@@ -140,6 +140,7 @@ def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path:
                 c.website,
                 candidate_url(base_url, c.slug),
                 " ".join(link.url for link in c_links.get(c.id, [])),
+                "yes" if c.incumbent else "",
             ]
             for c in candidates
         ],
