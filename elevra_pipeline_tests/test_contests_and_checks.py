@@ -223,7 +223,9 @@ def test_an_office_code_gives_way_to_its_description(tmp_path):
 
 def test_a_results_sheet_is_refused_for_what_it_is(tmp_path):
     text = "Precinct,Ann Lee,Bo Diaz,Cy Moss\nWard 1,120,98,4\nWard 2,310,250,12\n"
-    with pytest.raises(UnusableUploadError, match="looks like election results.*Ann Lee, Bo Diaz"):
+    with pytest.raises(
+        UnusableUploadError, match=r"election results with the choices across the columns \(Ann Lee, Bo Diaz"
+    ):
         read(tmp_path, text)
 
 

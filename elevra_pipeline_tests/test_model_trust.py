@@ -87,7 +87,7 @@ def break_date(answer, number):
         (swap_one, "1 candidate(s) not in the batch's rows: Mallory Invented"),
         (break_date, "election date '2026-02-30' is not a real calendar date"),
         (misspell, "1 candidate(s) not in the batch's rows: 'Jane Dou' is not the row's 'JANE DOE'"),
-        (swap_party_and_website, "Jane Doe's party 'Republican' is not the row's 'DEM' (it is John Smith's)"),
+        (swap_party_and_website, "John Smith's party 'Democratic' is not the row's 'Republican' (it is Jane Doe's)"),
     ],
 )
 def test_a_hostile_answer_is_retried_then_the_batch_needs_reupload_with_the_reason(

@@ -74,7 +74,8 @@ def test_a_changed_letter_or_an_added_word_is_another_name(model_name, row_name)
         ("Democratic Party", "Demcorat", "Democratic"),
         ("Republican", "REPUBLICAN PARTY", "Republican"),
         ("Nonpartisan", "NON", "Nonpartisan"),
-        ("American Independent Party", "AIP", "AIP"),  # spelt out, but not a party we know: the row's
+        ("American Independent Party", "AIP", "American Independent"),  # the row's code, written out
+        ("", "XPX", "XPX"),  # a code we do not know: as the row publishes it
         ("Natural Law", "NATURAL LAW", "Natural Law"),
     ],
 )
@@ -204,12 +205,25 @@ def test_a_faithful_answer_in_another_order_and_case_stores_the_rows_own_names_p
         DATE,
     )
     assert checked.value["candidates"] == [
-        {"name": "Marisol Pena", "party": "Democratic", "website": "https://marisolpena.org", "links": []},
-        {"name": "Keisha Brown", "party": "Republican", "website": "https://keishabrown.com/", "links": []},
+        {
+            "name": "Marisol Pena",
+            "party": "Democratic",
+            "website": "https://marisolpena.org",
+            "incumbent": False,
+            "links": [],
+        },
+        {
+            "name": "Keisha Brown",
+            "party": "Republican",
+            "website": "https://keishabrown.com/",
+            "incumbent": False,
+            "links": [],
+        },
         {
             "name": "Tom O'Neil",
             "party": "Natural Law",
             "website": "",
+            "incumbent": False,
             "links": [{"url": "https://facebook.com/tomoneil", "kind": "website"}],
         },
     ]
