@@ -88,3 +88,25 @@ def test_a_call_past_its_stages_timeout_fails_as_a_retryable_timeout():
     with pytest.raises(ModelCallError) as failed:
         asyncio.run(watch.call(endless, timeout=0.4))
     assert failed.value.error_type == "timeout" and failed.value.retryable
+
+
+def test_the_start_up_model_listing_gives_up_on_a_silent_endpoint_long_before_a_calls_timeout(
+    silent_endpoint, monkeypatch
+):
+    from elevra_pipeline.gemini import model_check
+    from elevra_pipeline.gemini.client import make_client
+
+    monkeypatch.setattr(model_check, "LIST_TIMEOUT_SECONDS", 0.5)
+    client = make_client("key", silent_endpoint, timeout_seconds=600.0)  # a call may think for 10 minutes
+    outcome = []
+
+    def listing():
+        try:
+            model_check.listed_models(client)
+        except ModelCallError as e:
+            outcome.append(e)
+
+    thread = threading.Thread(target=listing, daemon=True)
+    thread.start()
+    thread.join(timeout=60)  # generous: the listing's own limit is 0.5 s, the client's 600 s
+    assert not thread.is_alive() and len(outcome) == 1

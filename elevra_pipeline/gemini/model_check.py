@@ -21,6 +21,9 @@ ONLINE_METHOD = "generateContent"
 BATCH_METHOD = "batchGenerateContent"
 CHECK_PREFIX = "start-up check: "
 EMULATED = "emulated"  # the description the offline emulator gives each model it lists
+# listing is metadata, answered in about a second: a silent endpoint must not hold a run's start for the
+# client's call timeout (120 s, meant for a model's thinking)
+LIST_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass
@@ -40,7 +43,10 @@ class ModelCheck:
 
 def listed_models(client: genai.Client) -> tuple[dict[str, list[str]], bool]:
     """model id -> the methods it supports, for every model the key can use; and whether it is the emulator."""
-    models = call_sdk(lambda: list(client.models.list(config={"page_size": 1000})))
+    config = types.ListModelsConfig(
+        page_size=1000, http_options=types.HttpOptions(timeout=int(LIST_TIMEOUT_SECONDS * 1000))
+    )
+    models = call_sdk(lambda: list(client.models.list(config=config)))
     emulated = bool(models) and all(m.description == EMULATED for m in models)
     return {(m.name or "").removeprefix("models/"): list(m.supported_actions or []) for m in models}, emulated
 
