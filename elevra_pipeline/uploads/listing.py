@@ -25,6 +25,7 @@ from elevra_pipeline.storage.models import ElectionBatch, ModelAttempt, Notifica
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import AttentionCounts, attention_sentence
 from elevra_pipeline.uploads.queue import DONE_BATCHES, OPEN_UPLOADS, QueuePace, eta_line
+from elevra_pipeline.uploads.record_counts import upload_records
 from elevra_pipeline.uploads.status import iso_utc
 
 SHOWN = (B.PENDING, B.ANALYZED, B.STRUCTURED, B.INSERTED, B.NEEDS_REUPLOAD, B.WAITING_FOR_MODEL, B.SKIPPED, B.CANCELLED)
@@ -122,6 +123,8 @@ def page_query(by_status: bool, by_uploader: bool):
             summary["revisions"].label("revisions"),
             summary["replaces"].label("replaces"),
             summary["replaced_by"].label("replaced_by"),
+            summary[("changes", "counts")].label("change_counts"),  # not the change rows: they can be many
+            summary[("preview", "counts")].label("preview_counts"),
             *(func.coalesce(c, 0).label(c.name) for c in batches.c if c.name != "upload_id"),
             *(func.coalesce(c, 0).label(c.name) for c in calls.c if c.name not in ("upload_id", "cost")),
             calls.c.cost,
@@ -230,10 +233,19 @@ def _item(row, eta: str) -> dict:
         "emails": row.emails,
         "workbook": bool(row.workbook_path),  # the API gives its download URL
         "results_url": row.results_url,
+        "records": upload_records(row.status, _counts_only(row)).model_dump(mode="json"),
         "needs_attention": attention_sentence(upload, counts),
         "revisions": row.revisions or [],
         "replaces": row.replaces,
         "replaced_by": row.replaced_by,
+    }
+
+
+def _counts_only(row) -> dict:
+    """The part of the upload's summary its record counts are read from."""
+    return {
+        "changes": {"counts": row.change_counts} if row.change_counts else None,
+        "preview": {"counts": row.preview_counts} if row.preview_counts else None,
     }
 
 

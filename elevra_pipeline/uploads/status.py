@@ -13,6 +13,8 @@ from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import attention_line
 from elevra_pipeline.uploads.queue import DONE_BATCHES, OPEN_UPLOADS, queue_snapshot
+from elevra_pipeline.uploads.record_counts import race_records, upload_records
+from elevra_pipeline.uploads.stages import race_of
 from elevra_pipeline.workbook.row_accounting import account_rows
 from elevra_pipeline.workbook.summary import model_usage, summarize_attempts, total_cost_usd
 
@@ -87,6 +89,9 @@ def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) ->
         "workbook": upload.workbook_path,
         "results_url": (upload.summary_json or {}).get("results_url"),
         "models": usage,
+        "records": upload_records(upload.status, upload.summary_json).model_dump(
+            mode="json"
+        ),  # elections, candidates: new, updated, ...
         "needs_attention": attention_line(upload, batches),
         "revisions": (upload.summary_json or {}).get("revisions", []),  # the same file re-sent with new settings
         "replaces": (upload.summary_json or {}).get("replaces"),  # {upload_id, file, how}: returned or replaced
@@ -99,14 +104,17 @@ def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) ->
             if b.status == BatchStatus.SUPERSEDED
         ]
         attempts = attempts_per_batch(repo, upload.id)
+        races = race_records(repo, upload, batches)
         document["batches"] = [
             {
                 "key": b.batch_key,
+                "race": race_of(b),
                 "status": b.status,
                 "attempts": attempts[b.id],
                 "error": b.error_reason,
                 "fallback": b.fallback_note,
                 "admin_note": b.admin_note,
+                "records": races[b.id].model_dump(mode="json") if b.id in races else None,
             }
             for b in batches
         ]
