@@ -26,6 +26,7 @@ from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import AttentionCounts, attention_sentence
 from elevra_pipeline.uploads.queue import DONE_BATCHES, OPEN_UPLOADS, QueuePace, eta_line
 from elevra_pipeline.uploads.record_counts import upload_records
+from elevra_pipeline.uploads.shown_state import state_of
 from elevra_pipeline.uploads.status import iso_utc
 
 SHOWN = (B.PENDING, B.ANALYZED, B.STRUCTURED, B.INSERTED, B.NEEDS_REUPLOAD, B.WAITING_FOR_MODEL, B.SKIPPED, B.CANCELLED)
@@ -207,11 +208,16 @@ def _item(row, eta: str) -> dict:
         blocked=row.blocked,
     )
     upload = _Named(row.id, row.original_filename, row.status, row.failure_reason)
+    by_status = {str(status): n for status in SHOWN if (n := getattr(row, f"b_{status}"))}
+    state = state_of(row.status, by_status, bool(row.paused))
     return {
         "id": row.id,
         "partition_key": row.partition_key,
         "file": row.original_filename,
         "status": row.status,
+        "state": state.state,
+        "state_label": state.label,
+        "state_tone": state.tone,
         "paused": bool(row.paused),
         "reason": row.failure_reason,
         "created_at": iso_utc(row.created_at),
@@ -219,7 +225,7 @@ def _item(row, eta: str) -> dict:
             "batches_done": row.done,
             "batches_total": row.batches,
             "percent": round(100 * row.done / row.batches, 1) if row.batches else 0.0,
-            "by_status": {str(status): n for status in SHOWN if (n := getattr(row, f"b_{status}"))},
+            "by_status": by_status,
         },
         "eta": eta,
         "mode": str(_mode(row)),
