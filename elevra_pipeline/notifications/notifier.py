@@ -192,10 +192,13 @@ class Notifier:
                 logged.append(f"gemini_configuration for upload {upload.id} to the team")
         return logged
 
-    def notify_failed_run(self, upload, run_id: str, step: str, error: str) -> bool:
+    def notify_failed_run(self, upload, run_id: str, step: str, error: str, superseded_by: str | None = None) -> bool:
         """A failed run: the rejection e-mail when the file itself was unusable; the final (or waiting)
         e-mail with the workbook when the run failed only to mark an upload that needs attention;
-        else the failed step and error."""
+        else the failed step and error. Nothing for a run `superseded_by` a newer run of the same
+        upload (a retry seconds later): that run's outcome is the one to tell."""
+        if superseded_by:
+            return False
         if upload.status in (UploadStatus.FAILED, UploadStatus.REJECTED) and upload.failure_reason:
             return self.notify(upload, "rejected")
         needs_attention = (*COMPLETE, *WAITING, UploadStatus.AWAITING_APPROVAL)
