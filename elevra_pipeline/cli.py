@@ -1,7 +1,9 @@
 """`elevra-pipeline`: process a file, show status, run the Gemini emulator, inspect quotas, benchmark."""
 
 import argparse
+import getpass
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -326,8 +328,11 @@ def cmd_admin(args) -> int:
     repo = _repo()
     try:
         if args.command == "batch":
-            action = admin.redo_batch if args.action == "redo" else admin.skip_batch
-            print(action(repo, args.upload_id, args.batch_key, args.reason or ""))
+            if args.action == "redo":
+                print(admin.redo_batch(repo, args.upload_id, args.batch_key, args.reason or ""))
+            else:
+                by = os.environ.get("ELEVRA_ADMIN_NAME") or getpass.getuser()
+                print(admin.skip_batch(repo, args.upload_id, args.batch_key, args.reason or "", by))
         elif args.command == "revert":
             from elevra_pipeline.definitions import build_resources
 

@@ -100,6 +100,7 @@ def test_an_admin_uploads_the_sample_through_the_page_and_sees_it_complete(
         ["✓", "Result workbook"],
     ]
     assert browser.find_element(By.ID, "message").text == "22 of 22 races inserted."
+    assert browser.find_element(By.ID, "emulated").text == "EMULATED"  # the emulator answered: said beside the status
     workbook = browser.find_element(By.ID, "workbook-link")
     assert workbook.is_displayed()
     browser.save_screenshot(str(tmp_path / "upload-page.png"))
@@ -143,6 +144,7 @@ def test_races_that_need_a_fix_are_shown_once_per_reason_with_what_to_do_on_the_
 
     (line,) = wait.until(lambda _: texts("#attention li"))
     assert line.startswith("2 races need a fix: no election date"), line  # once for both races
+    assert line.endswith("Springfield Mayor; Springfield Clerk"), line  # the races as people name them, not keys
     (message,) = wait.until(lambda _: texts("#message"))
     assert "2 of 2 races need a fix" in message and "elevra-pipeline" not in message  # no command on the page
     (block,) = wait.until(lambda _: texts("#attention-block"))

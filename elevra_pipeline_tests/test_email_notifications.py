@@ -222,6 +222,21 @@ def test_any_failed_run_sends_the_failed_step_and_error(
     assert "Error:" in message.get_body(("plain",)).get_content()
 
 
+def test_a_failed_run_superseded_by_a_newer_run_of_the_same_upload_sends_no_failure_email(
+    repo, instance, resources, db_url, outbox, tmp_path, monkeypatch
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("ELEVRA_WORKBOOK_DIR", str(blocker / "sub"))
+    upload = register(repo, SAMPLE_XLSX, instance)
+    failed = materialize_upload(upload, instance, resources, raise_on_error=False)
+    monkeypatch.delenv("ELEVRA_WORKBOOK_DIR")
+    materialize_upload(upload, instance, resources)  # the retry, seconds later, succeeds
+
+    _failure_tick(instance, db_url, failed)  # the failure sensor reaches the first run only now
+    assert read_outbox(outbox) == []  # no false "Run failed": the newer run's outcome is the one to tell
+
+
 def test_no_run_can_hang_and_one_stopped_for_running_too_long_is_reported(repo, instance, db_url, outbox):
     from pathlib import Path
 

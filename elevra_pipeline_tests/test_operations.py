@@ -71,7 +71,7 @@ def test_an_admin_can_redo_one_batch_or_skip_one_with_a_reason(repo, instance, r
     assert repo.count(Election) == 22  # nothing duplicated
     done = repo.get_upload(upload.partition_key)
     rows = list(load_workbook(done.workbook_path)["Needs Re-upload"].iter_rows(min_row=2, values_only=True))
-    assert rows and all(r[4] == "skipped" and r[6] == "skipped: duplicate of another upload" for r in rows)
+    assert rows and all(r[4] == "skipped" and r[6] == "skipped by an admin: duplicate of another upload" for r in rows)
 
 
 def test_pause_stops_model_work_and_resume_finishes_it(repo, instance, resources):

@@ -8,9 +8,11 @@ from collections import Counter
 from elevra_pipeline.storage.batch_rules import ENDED, FINISHED, BatchStatus, UploadStatus, stage_outcome
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import attention_line
+from elevra_pipeline.uploads.shown_state import skipped_by, upload_state
+from elevra_pipeline.uploads.stages import race_of
 
 FINAL = (*ENDED, UploadStatus.AWAITING_APPROVAL)  # the live view ends here
-ATTENTION = (BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL, BatchStatus.SKIPPED)
+ATTENTION = (BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL)  # a skipped race is done with: not here
 STAGES = (  # the assets of `process_upload`, in order
     ("upload_batches", "Reading the file"),
     ("batch_analysis", "Gemini analysis"),
@@ -45,7 +47,8 @@ def _stages(upload, batches, running: bool, final: bool) -> list[dict]:
     read.update(done=len(batches), total=len(batches))
     finished = sum(b.status in FINISHED for b in batches)
     inserted = sum(b.status == BatchStatus.INSERTED for b in batches)
-    insert = {"state": _state(finished, len(batches), finished - inserted), "done": inserted, "total": len(batches)}
+    to_fix = sum(b.status == BatchStatus.NEEDS_REUPLOAD for b in batches)
+    insert = {"state": _state(finished, len(batches), to_fix), "done": inserted, "total": len(batches)}
     workbook = {"state": "done" if upload.workbook_path and final else "todo", "done": 0, "total": 0}
     models = [_model_stage(batches, stage, bool(batches)) for stage in ("analysis", "structure")]
     parts = [read, *models, insert, workbook]
@@ -63,10 +66,15 @@ def snapshot(repo: Repository, upload_id: int, now: float | None = None) -> dict
     now = time.time() if now is None else now
     running = bool(upload.run_owner) and (upload.run_lease_until or 0) > now
     final = upload.status in FINAL and not running
+    state = upload_state(upload, batches)
     return {
         "upload_id": upload.id,
         "file": upload.original_filename,
         "status": upload.status,
+        "state": state.state,  # what every view shows (uploads.shown_state)
+        "state_label": state.label,
+        "state_tone": state.tone,
+        "emulated": bool((upload.summary_json or {}).get("emulated")),
         "paused": bool(upload.paused),
         "reason": upload.failure_reason,
         "running": running,
@@ -76,9 +84,12 @@ def snapshot(repo: Repository, upload_id: int, now: float | None = None) -> dict
             "total": len(batches),
             "inserted": sum(b.status == BatchStatus.INSERTED for b in batches),
             "needing_attention": [
-                {"key": b.batch_key, "status": b.status, "reason": b.error_reason}
+                {"key": b.batch_key, "race": race_of(b), "status": b.status, "reason": b.error_reason}
                 for b in batches
                 if b.status in ATTENTION
+            ],
+            "skipped": [
+                {"key": b.batch_key, "race": race_of(b), "by": skipped_by(b)} for b in batches if skipped_by(b)
             ],
         },
         "needs_attention": attention_line(upload, batches, commands=False),

@@ -97,7 +97,7 @@ def skip(
     api: ApiServices = Depends(services),
 ) -> dict:
     key = _batch(api, upload, batch_key)
-    do = lambda: actions.skip_batch(api.repo, upload.id, key, body.reason)  # noqa: E731
+    do = lambda: actions.skip_batch(api.repo, upload.id, key, body.reason, actor.name)  # noqa: E731
     return _take(api, actor, Action.SKIP, upload, do, batch_key=key, reason=body.reason)
 
 

@@ -37,11 +37,16 @@ def apply_upload_admin_action(
     context.log.info(message)
 
 
+def _who(context: dg.OpExecutionContext) -> str:
+    """Who launched the job, as far as Dagster knows (OSS has no login: the job itself)."""
+    return context.run.tags.get("dagster/user") or "an admin (upload_admin job)"
+
+
 def _apply(context, config: UploadAdminConfig, repo, email, app, gemini_batches) -> str:
     if config.action == "redo":
         message = admin.redo_batch(repo, config.upload_id, config.batch_key, config.reason)
     elif config.action == "skip":
-        message = admin.skip_batch(repo, config.upload_id, config.batch_key, config.reason)
+        message = admin.skip_batch(repo, config.upload_id, config.batch_key, config.reason, _who(context))
     elif config.action == "retry":
         message = admin.reopen_upload(repo, config.upload_id, config.reason, app.files())
     elif config.action == "revert":

@@ -15,6 +15,7 @@ import dagster as dg
 from elevra_pipeline.defs.cleanup import retention_cleanup
 from elevra_pipeline.defs.jobs import process_upload_job
 from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource
+from elevra_pipeline.defs.runs import superseding_run
 from elevra_pipeline.notifications.notifier import STAGE_EMAILS, log_email, notify_team_digest
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.uploads.status import digest_lines
@@ -101,7 +102,10 @@ def upload_failure_email_sensor(
         return
     if upload.status in (UploadStatus.QUEUED, UploadStatus.PROCESSING):  # e.g. failed for running too long
         notifier.repo.update_upload(upload.id, failure_reason=f"run {run.run_id} failed at {step}: {error}"[:2000])
-    notifier.notify_failed_run(upload, run.run_id, step, error)
+    newer = superseding_run(context.instance, run)
+    if not notifier.notify_failed_run(upload, run.run_id, step, error, superseded_by=newer) and newer:
+        context.log.info(f"run {run.run_id} of upload {upload.id} was superseded by run {newer}: no failure e-mail")
+        return
     context.log.info(_describe([f"failure e-mail for upload {upload.id}"], notifier.deliver_due()))
 
 

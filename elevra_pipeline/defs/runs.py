@@ -1,4 +1,5 @@
-"""The Dagster side of cancelling an upload: its queued and running runs are stopped."""
+"""The Dagster side of an upload's runs: cancelling stops its queued and running ones; a failed one
+may have been superseded by a newer run of the same upload."""
 
 from typing import Callable
 
@@ -29,3 +30,15 @@ def stop_upload_runs(instance: dg.DagsterInstance | None) -> Callable[[str], int
         return stopped
 
     return stop
+
+
+def superseding_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
+    """The run that takes over from the failed `run` of an upload: its automatic retry (tagged on the
+    failed run when the daemon will retry it), or any run of the same partition created after it."""
+    if run.tags.get("dagster/will_retry") == "true":
+        return run.tags.get("dagster/auto_retry_run_id") or "its automatic retry"
+    partition = run.tags.get("dagster/partition")
+    if not partition:
+        return None
+    [latest] = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": partition}), limit=1) or [run]
+    return latest.run_id if latest.run_id != run.run_id else None

@@ -20,6 +20,7 @@ from elevra_pipeline.settings import DEFAULT_TEAM_EMAIL
 from elevra_pipeline.storage.batch_rules import COMPLETE, WAITING, UploadStatus, blocked_by_configuration
 from elevra_pipeline.storage.files import FileStore, ref_name
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.uploads.shown_state import upload_state
 
 DAY = 24 * 3600.0
 UNDELIVERABLE = "undeliverable"
@@ -106,6 +107,8 @@ class Notifier:
         (a duplicate goes to whoever sent it again)."""
         idempotency_key = key or f"upload-{upload.id}-{kind}"
         extra = {**(extra or {}), "dagster_url": self.dagster_url}
+        if kind == "duplicate":  # says where the upload stands, as every view says it
+            extra.setdefault("state", upload_state(upload, self.repo.batches(upload.id)).label)
         updated_to = extra.pop("updated_to", None)  # who had an earlier result e-mail: theirs says "Updated"
 
         def rendered(address: str) -> tuple[str, str, str]:
@@ -189,10 +192,13 @@ class Notifier:
                 logged.append(f"gemini_configuration for upload {upload.id} to the team")
         return logged
 
-    def notify_failed_run(self, upload, run_id: str, step: str, error: str) -> bool:
+    def notify_failed_run(self, upload, run_id: str, step: str, error: str, superseded_by: str | None = None) -> bool:
         """A failed run: the rejection e-mail when the file itself was unusable; the final (or waiting)
         e-mail with the workbook when the run failed only to mark an upload that needs attention;
-        else the failed step and error."""
+        else the failed step and error. Nothing for a run `superseded_by` a newer run of the same
+        upload (a retry seconds later): that run's outcome is the one to tell."""
+        if superseded_by:
+            return False
         if upload.status in (UploadStatus.FAILED, UploadStatus.REJECTED) and upload.failure_reason:
             return self.notify(upload, "rejected")
         needs_attention = (*COMPLETE, *WAITING, UploadStatus.AWAITING_APPROVAL)
@@ -309,5 +315,6 @@ def notify_team_digest(notifier: "Notifier", day: str, uploads: list, lines: lis
     """The team's daily digest (ELEVRA_TEAM_DIGEST): once per day (its idempotency key is the day)."""
     if not notifier.team_email:
         return False
-    content = render_digest(day, uploads, lines)
+    states = [upload_state(u, notifier.repo.batches(u.id)).label for u in uploads]
+    content = render_digest(day, states, lines)
     return log_email(notifier.repo, None, "team_digest", f"team-digest-{day}", notifier.team_email, content)

@@ -482,7 +482,7 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             [
                 f"'{extra['filename']}' has exactly the content of upload {upload.id} "
                 f"('{name}'), so it was not processed again.",
-                f"Upload {upload.id} is {upload.status}"
+                f"Upload {upload.id} is {extra.get('state') or upload.status}"
                 + (f": {upload.failure_reason}" if upload.failure_reason else ".")
                 + (" Its workbook went out with its final e-mail." if upload.workbook_path else ""),
                 "To give settings the file lacks (the election date, the city…), send it again with a "
@@ -505,13 +505,14 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
     raise ValueError(f"unknown e-mail kind {kind}")
 
 
-def render_digest(day: str, uploads: list, lines: list[str]) -> tuple[str, str, str]:
-    """The team's digest: one line per upload touched that day, those that need attention first."""
+def render_digest(day: str, states: list[str], lines: list[str]) -> tuple[str, str, str]:
+    """The team's digest: one line per upload touched that day, those that need attention first;
+    `states`: each upload's state as every view shows it (uploads.shown_state)."""
     counts: dict[str, int] = {}
-    for upload in uploads:
-        counts[upload.status] = counts.get(upload.status, 0) + 1
-    tally = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()))
-    headline = f"Elevra uploads on {day}: {len(uploads)} ({tally or 'none'})"
+    for state in states:
+        counts[state] = counts.get(state, 0) + 1
+    tally = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    headline = f"Elevra uploads on {day}: {len(states)} ({tally or 'none'})"
     text = "\n".join([headline, "", *(f"- {line}" for line in lines), "", "-- Elevra upload pipeline, daily digest"])
     html = (
         f'<p style="font-size:18px"><b>{escape(headline)}</b></p><ul>'

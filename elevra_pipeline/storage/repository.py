@@ -476,6 +476,13 @@ class Repository:
                 s.scalars(select(RecordChange).where(RecordChange.upload_id == upload_id).order_by(RecordChange.id))
             )
 
+    def change_actions_of_upload(self, upload_id: int) -> list:
+        """(record_type, record_id, action) rows, each once: what a count per record needs, without
+        reading every changed value."""
+        columns = (RecordChange.record_type, RecordChange.record_id, RecordChange.action)
+        with self.reading() as s:
+            return list(s.execute(select(*columns).where(RecordChange.upload_id == upload_id).distinct()))
+
     def changes_labelled(self, label: str) -> list[RecordChange]:
         with self.unit_of_work() as s:
             return list(

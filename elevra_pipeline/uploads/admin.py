@@ -56,17 +56,19 @@ def redo_batch(repo: Repository, upload_id: int, batch_key: str, note: str = "")
     return f"batch {batch_key} of upload {upload_id} will be redone on the next materialization"
 
 
-def skip_batch(repo: Repository, upload_id: int, batch_key: str, reason: str) -> str:
+def skip_batch(repo: Repository, upload_id: int, batch_key: str, reason: str, by: str = "an admin") -> str:
+    """The race is done with, by `by`'s decision: every view says "skipped by NAME", none counts it as
+    needing re-upload."""
     if not reason:
         raise ElevraError("skipping a batch needs a reason (--reason)")
     batch = _batch(repo, upload_id, batch_key, AdminAction.SKIP)
     repo.update_batch(
         batch.id,
         status=BatchStatus.SKIPPED,
-        error_reason=f"skipped by an admin: {reason}",
-        admin_note=f"skipped: {reason}",
+        error_reason=f"skipped by {by}: {reason}",
+        admin_note=f"skipped by {by}: {reason}",
     )
-    return f"batch {batch_key} of upload {upload_id} skipped: {reason}"
+    return f"batch {batch_key} of upload {upload_id} skipped by {by}: {reason}"
 
 
 def reopen_upload(repo: Repository, upload_id: int, note: str = "", files: FileStore | None = None) -> str:

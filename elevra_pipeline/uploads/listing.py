@@ -25,6 +25,8 @@ from elevra_pipeline.storage.models import ElectionBatch, ModelAttempt, Notifica
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import AttentionCounts, attention_sentence
 from elevra_pipeline.uploads.queue import DONE_BATCHES, OPEN_UPLOADS, QueuePace, eta_line
+from elevra_pipeline.uploads.record_counts import upload_records
+from elevra_pipeline.uploads.shown_state import state_of
 from elevra_pipeline.uploads.status import iso_utc
 
 SHOWN = (B.PENDING, B.ANALYZED, B.STRUCTURED, B.INSERTED, B.NEEDS_REUPLOAD, B.WAITING_FOR_MODEL, B.SKIPPED, B.CANCELLED)
@@ -122,6 +124,8 @@ def page_query(by_status: bool, by_uploader: bool):
             summary["revisions"].label("revisions"),
             summary["replaces"].label("replaces"),
             summary["replaced_by"].label("replaced_by"),
+            summary[("changes", "counts")].label("change_counts"),  # not the change rows: they can be many
+            summary[("preview", "counts")].label("preview_counts"),
             *(func.coalesce(c, 0).label(c.name) for c in batches.c if c.name != "upload_id"),
             *(func.coalesce(c, 0).label(c.name) for c in calls.c if c.name not in ("upload_id", "cost")),
             calls.c.cost,
@@ -204,11 +208,16 @@ def _item(row, eta: str) -> dict:
         blocked=row.blocked,
     )
     upload = _Named(row.id, row.original_filename, row.status, row.failure_reason)
+    by_status = {str(status): n for status in SHOWN if (n := getattr(row, f"b_{status}"))}
+    state = state_of(row.status, by_status, bool(row.paused))
     return {
         "id": row.id,
         "partition_key": row.partition_key,
         "file": row.original_filename,
         "status": row.status,
+        "state": state.state,
+        "state_label": state.label,
+        "state_tone": state.tone,
         "paused": bool(row.paused),
         "reason": row.failure_reason,
         "created_at": iso_utc(row.created_at),
@@ -216,7 +225,7 @@ def _item(row, eta: str) -> dict:
             "batches_done": row.done,
             "batches_total": row.batches,
             "percent": round(100 * row.done / row.batches, 1) if row.batches else 0.0,
-            "by_status": {str(status): n for status in SHOWN if (n := getattr(row, f"b_{status}"))},
+            "by_status": by_status,
         },
         "eta": eta,
         "mode": str(_mode(row)),
@@ -230,10 +239,19 @@ def _item(row, eta: str) -> dict:
         "emails": row.emails,
         "workbook": bool(row.workbook_path),  # the API gives its download URL
         "results_url": row.results_url,
+        "records": upload_records(row.status, _counts_only(row)).model_dump(mode="json"),
         "needs_attention": attention_sentence(upload, counts),
         "revisions": row.revisions or [],
         "replaces": row.replaces,
         "replaced_by": row.replaced_by,
+    }
+
+
+def _counts_only(row) -> dict:
+    """The part of the upload's summary its record counts are read from."""
+    return {
+        "changes": {"counts": row.change_counts} if row.change_counts else None,
+        "preview": {"counts": row.preview_counts} if row.preview_counts else None,
     }
 
 

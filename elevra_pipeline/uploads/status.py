@@ -13,6 +13,9 @@ from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import attention_line
 from elevra_pipeline.uploads.queue import DONE_BATCHES, OPEN_UPLOADS, queue_snapshot
+from elevra_pipeline.uploads.record_counts import race_records, upload_records
+from elevra_pipeline.uploads.shown_state import skipped_by, upload_state
+from elevra_pipeline.uploads.stages import race_of
 from elevra_pipeline.workbook.row_accounting import account_rows
 from elevra_pipeline.workbook.summary import model_usage, summarize_attempts, total_cost_usd
 
@@ -57,11 +60,15 @@ def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) ->
     usage = model_usage(repo, upload.id)
     done = sum(b.status in DONE_BATCHES for b in batches)
     plan = (upload.summary_json or {}).get("plan") or {}
+    state = upload_state(upload, batches)
     document = {
         "id": upload.id,
         "partition_key": upload.partition_key,
         "file": upload.original_filename,
         "status": upload.status,
+        "state": state.state,  # what every view shows (uploads.shown_state)
+        "state_label": state.label,
+        "state_tone": state.tone,
         "paused": bool(upload.paused),
         "reason": upload.failure_reason,
         "created_at": iso_utc(upload.created_at),
@@ -87,6 +94,9 @@ def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) ->
         "workbook": upload.workbook_path,
         "results_url": (upload.summary_json or {}).get("results_url"),
         "models": usage,
+        "records": upload_records(upload.status, upload.summary_json).model_dump(
+            mode="json"
+        ),  # elections, candidates: new, updated, ...
         "needs_attention": attention_line(upload, batches),
         "revisions": (upload.summary_json or {}).get("revisions", []),  # the same file re-sent with new settings
         "replaces": (upload.summary_json or {}).get("replaces"),  # {upload_id, file, how}: returned or replaced
@@ -99,14 +109,18 @@ def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) ->
             if b.status == BatchStatus.SUPERSEDED
         ]
         attempts = attempts_per_batch(repo, upload.id)
+        races = race_records(repo, upload, batches)
         document["batches"] = [
             {
                 "key": b.batch_key,
+                "race": race_of(b),
                 "status": b.status,
                 "attempts": attempts[b.id],
                 "error": b.error_reason,
                 "fallback": b.fallback_note,
                 "admin_note": b.admin_note,
+                "skipped_by": skipped_by(b),
+                "records": races[b.id].model_dump(mode="json") if b.id in races else None,
             }
             for b in batches
         ]
@@ -178,12 +192,10 @@ def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None
     return "\n".join(lines)
 
 
-def _status_label(upload) -> str:
-    return (
-        upload.status
-        + (" (paused)" if upload.paused else "")
-        + (" EMULATED" if (upload.summary_json or {}).get("emulated") else "")
-    )
+def _status_label(repo: Repository, upload) -> str:
+    """The state every view shows (uploads.shown_state), and whether the records are emulated."""
+    label = upload_state(upload, repo.batches(upload.id)).label
+    return label + (" EMULATED" if (upload.summary_json or {}).get("emulated") else "")
 
 
 def print_status(repo: Repository, upload_id: int | None) -> int:
@@ -192,7 +204,8 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         if not uploads:
             print("No uploads yet. Drop a spreadsheet in the upload folder or run `elevra-pipeline process FILE`.")
             return 0
-        width = max(24, *(len(_status_label(u)) for u in uploads))  # the columns stay aligned
+        labels = {u.id: _status_label(repo, u) for u in uploads}
+        width = max(24, *(len(label) for label in labels.values()))  # the columns stay aligned
         print(
             f"{'id':>4}  {'status':{width}} {'inserted':>9}  {'ETA':28} {'calls':>6} {'tokens':>8} {'429s':>5} "
             f"{'fallback':>8} {'e-mails':>7} {'cost USD':>9}  file"
@@ -201,7 +214,7 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
         for u in uploads:
             g = upload_glance(repo, u, quotas)
             print(
-                f"{u.id:>4}  {_status_label(u):{width}} {g['progress']:>9}  {g['eta']:28} "
+                f"{u.id:>4}  {labels[u.id]:{width}} {g['progress']:>9}  {g['eta']:28} "
                 f"{g['calls']:>6} {g['tokens']:>8} {g['429s']:>5} {g['fallbacks']:>8} "
                 f"{g['emails']:>7} {format_cost(g['cost_usd']).lstrip('$'):>9}  {u.original_filename}"
             )
@@ -216,7 +229,10 @@ def print_status(repo: Repository, upload_id: int | None) -> int:
     if upload is None:
         print(f"No upload with id {upload_id}.")
         return 1
-    print(f"Upload {upload.id}: {upload.original_filename} [{upload.status}] partition {upload.partition_key}")
+    print(
+        f"Upload {upload.id}: {upload.original_filename} [{upload_state(upload, repo.batches(upload.id)).label}] "
+        f"partition {upload.partition_key}"
+    )
     if (upload.summary_json or {}).get("emulated"):
         print(f"  {EMULATED_NOTE}")
     if upload.failure_reason:
@@ -300,5 +316,6 @@ def digest_lines(repo: Repository, uploads: list) -> list[str]:
         summary = upload.summary_json or {}
         done = f"{len(summary.get('elections', []))} elections, {len(summary.get('candidates', []))} candidates"
         line = attention_line(upload, repo.batches(upload.id))
-        lines.append((line is None, f"upload {upload.id} {upload.original_filename} [{upload.status}]: {line or done}"))
+        label = upload_state(upload, repo.batches(upload.id)).label
+        lines.append((line is None, f"upload {upload.id} {upload.original_filename} [{label}]: {line or done}"))
     return [text for _, text in sorted(lines, key=lambda pair: pair[0])]

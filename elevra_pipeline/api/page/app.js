@@ -5,7 +5,6 @@ const MARKS = { done: "✓", attention: "!", running: "…", waiting: "⏸", fai
 const SAID = {  // a batch status, said of one race and of several
   needs_reupload: ["needs a fix", "need a fix"],
   waiting_for_model: ["waits for Gemini", "wait for Gemini"],
-  skipped: ["was skipped", "were skipped"],
 };
 let following = null;
 
@@ -57,13 +56,13 @@ function stageRow(stage) {
 function render(now) {
   $("live").hidden = false;
   $("upload-title").textContent = `Upload ${now.upload_id}: ${now.file}`;
-  const status = $("upload-status");
-  const nothingYet = now.status === "completed_with_failures" && now.batches.inserted === 0;  // as the e-mail says
-  status.textContent = (nothingYet ? "needs a fix" : now.status.replaceAll("_", " ")) + (now.paused ? " (paused)" : "");
-  status.className = `badge ${now.status}`;
+  const status = $("upload-status");  // the state every view shows, decided once (uploads/shown_state.py)
+  status.textContent = now.state_label;
+  status.className = `badge ${now.state_tone} ${now.state}`;
+  $("emulated").hidden = !now.emulated;
   $("message").textContent =
     now.reason || now.needs_attention ||
-    (now.final ? `${now.batches.inserted} of ${now.batches.total} races inserted.` :
+    (now.final ? `${now.batches.inserted} of ${now.batches.total} races inserted${now.state === "reverted" ? ", then reverted" : ""}.` :
       now.running ? "Working on it…" : "Waiting for the pipeline to pick it up…");
   $("stages").replaceChildren(...now.stages.map(stageRow));
   const attention = now.batches.needing_attention;
@@ -72,16 +71,25 @@ function render(now) {
   for (const b of attention) {
     const key = JSON.stringify([b.status, b.reason || "no reason recorded"]);
     if (!groups.has(key)) groups.set(key, []);
-    groups.get(key).push(b.key);
+    groups.get(key).push(b);
   }
   $("attention").replaceChildren(...[...groups].map(([key, races]) => {
     const [status, reason] = JSON.parse(key);
     const li = document.createElement("li");
-    li.innerHTML = `<strong></strong>: <span></span> <code></code>`;
+    li.innerHTML = `<strong></strong>: <span></span> <span class="races"></span>`;
     const one = races.length === 1, said = SAID[status] || [status.replaceAll("_", " "), status.replaceAll("_", " ")];
     li.querySelector("strong").textContent = `${races.length} ${one ? "race" : "races"} ${said[one ? 0 : 1]}`;
     li.querySelector("span").textContent = reason;
-    li.querySelector("code").textContent = races.join(", ");
+    li.querySelector(".races").textContent = races.map((b) => b.race).join("; ");  // as people name races
+    li.querySelector(".races").title = races.map((b) => b.key).join(", ");  // the keys `status ID` lists
+    return li;
+  }));
+  const skipped = now.batches.skipped || [];
+  $("skipped-block").hidden = skipped.length === 0;
+  $("skipped").replaceChildren(...skipped.map((b) => {
+    const li = document.createElement("li");
+    li.textContent = `${b.race}: ${b.by}`;  // "skipped by ann: a duplicate of upload 3"
+    li.title = b.key;
     return li;
   }));
   $("workbook-link").hidden = !(now.final && now.workbook);
