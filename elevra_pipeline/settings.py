@@ -4,11 +4,31 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from elevra_pipeline.intake.object_bucket import STORED_FILES, BucketUrl
-
 DEFAULT_TEAM_EMAIL = "team@elevracommunity.com"
+STORED_FILES = "elevra-files/"  # stored uploads and workbooks, without ELEVRA_STORAGE_URL (storage/files.py)
+
+
+@dataclass(frozen=True)
+class BucketUrl:
+    """The s3://bucket/prefix form every bucket setting takes (upload, results and storage buckets)."""
+
+    bucket: str
+    prefix: str  # "" or ending with "/"
+
+    @classmethod
+    def parse(cls, url: str) -> "BucketUrl":
+        """`s3://bucket` or `s3://bucket/some/prefix`; a ValueError names what is wrong."""
+        parsed = urlparse(url)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise ValueError(f"{url!r} is not an s3://bucket/prefix URL")
+        prefix = parsed.path.strip("/")
+        return cls(parsed.netloc, f"{prefix}/" if prefix else "")
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
 
 
 def data_dir() -> Path:
@@ -79,14 +99,6 @@ class Settings:
     storage_url: str | None = None  # ELEVRA_STORAGE_URL, s3://bucket/prefix: stored uploads and workbooks there
     s3_endpoint_url: str | None = None  # AWS_ENDPOINT_URL: an S3-compatible server (MinIO, moto) instead of AWS
     s3_region: str | None = None  # AWS_REGION
-
-    def file_store(self):
-        """Where stored uploads, workbooks and the retention archive go (storage/files.py)."""
-        from elevra_pipeline.storage.files import open_file_store
-
-        return open_file_store(
-            self.archive_dir, self.workbook_dir, self.storage_url, self.s3_endpoint_url, self.s3_region
-        )
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -221,32 +233,6 @@ def _storage_url(name: str, upload_bucket: str | None) -> str | None:
     if url := _bucket_url(name):
         return url
     return f"{upload_bucket}{STORED_FILES}" if upload_bucket else None
-
-
-def intake_limits(
-    max_file_mb: float | None = None,
-    max_rows: int | None = None,
-    max_cells: int | None = None,
-    max_sheets: int | None = None,
-    max_shared_strings: int | None = None,
-    max_text_chars: int | None = None,
-    max_cell_chars: int | None = None,
-):
-    """The limits a file must keep to be read (intake/limits.py); unset values keep intake's defaults."""
-    from dataclasses import replace
-
-    from elevra_pipeline.intake.limits import IntakeLimits
-
-    given = {
-        "max_file_bytes": int(max_file_mb * 1024 * 1024) if max_file_mb else None,
-        "max_rows": max_rows,
-        "max_cells": max_cells,
-        "max_sheets": max_sheets,
-        "max_shared_strings": max_shared_strings,
-        "max_text_chars": max_text_chars,
-        "max_cell_chars": max_cell_chars,
-    }
-    return replace(IntakeLimits(), **{name: value for name, value in given.items() if value})
 
 
 def _flag(name: str) -> bool:

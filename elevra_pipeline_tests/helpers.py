@@ -9,11 +9,12 @@ import dagster as dg
 from elevra_pipeline.defs.assets import upload_assets
 from elevra_pipeline.defs.resources import AppResource
 from elevra_pipeline.settings import Settings
+from elevra_pipeline.storage.files import file_store
 from elevra_pipeline.uploads.registration import register_file
 
 
 def register(repo, path: Path, instance, uploader: str | None = None):
-    upload = register_file(repo, path, Settings.from_env().file_store(), uploader).upload
+    upload = register_file(repo, path, file_store(Settings.from_env()), uploader).upload
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     return upload
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from elevra_pipeline.intake.object_bucket import BucketUrl
+from elevra_pipeline.settings import BucketUrl, Settings
 
 S3 = "s3://"
 
@@ -179,3 +179,10 @@ def open_file_store(
         return boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region or None)
 
     return FileStore(folders, BucketUrl.parse(storage_url), client)
+
+
+def file_store(settings: Settings) -> FileStore:
+    """Where stored uploads, workbooks and the retention archive go, as the settings say."""
+    return open_file_store(
+        settings.archive_dir, settings.workbook_dir, settings.storage_url, settings.s3_endpoint_url, settings.s3_region
+    )
