@@ -78,3 +78,11 @@ def process_command(env: dict, path: Path, uploader: str = "ann@example.org") ->
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+def assert_every_row_accounted(upload):
+    rows = upload.summary_json["rows"]
+    outcomes = ("header", "candidates", "needs_reupload", "sent_again", "dropped", "in_progress")
+    assert rows["read"] == sum(rows.get(k, 0) for k in outcomes)
+    assert rows.get("in_progress", 0) == 0
+    return rows

@@ -23,8 +23,7 @@ from elevra_pipeline.storage.files import file_store
 from elevra_pipeline.storage.models import Candidate, Election
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.registration import register_file
-from elevra_pipeline_tests.helpers import materialize_upload
-from elevra_pipeline_tests.test_real_candidate_lists import assert_every_row_accounted
+from elevra_pipeline_tests.helpers import assert_every_row_accounted, materialize_upload
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 # each list with what its admin would give (its expected-values script's `admin`: the date, the state,
