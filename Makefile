@@ -9,7 +9,7 @@ PORT ?= 3000
 API_PORT ?= 8000
 TEST_WORKERS ?= 2
 
-.PHONY: setup run test bench sample clean
+.PHONY: setup run test test-fast bench sample clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,13 @@ test: setup
 	fi
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# the unit layer only (no Dagster, no other process: elevra_pipeline_tests/layers.py)
+test-fast: setup
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) -m unit $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/elevra-pipeline bench quota --processes 4 --seconds 42

@@ -66,6 +66,7 @@ def cmd_retry(args) -> int:
     """The stored copy of an upload, read again (with new settings when given): a rejected or failed
     upload whose cause is fixed, or one whose batches need re-upload for a setting the admin now gives."""
     from elevra_pipeline.exceptions import ElevraError
+    from elevra_pipeline.storage.files import file_store
     from elevra_pipeline.uploads.admin import allowed_upload
     from elevra_pipeline.uploads.transitions import AdminAction
 
@@ -74,7 +75,7 @@ def cmd_retry(args) -> int:
     except ElevraError as e:
         print(f"error: {e} (see `elevra-pipeline status`)", file=sys.stderr)
         return 1
-    files = _settings().file_store()
+    files = file_store(_settings())
     if not files.exists(upload.stored_path):
         print(
             f"error: the file of upload {upload.id} was removed when it completed; send '{upload.original_filename}' "
@@ -89,6 +90,7 @@ def cmd_retry(args) -> int:
 def cmd_approve(args) -> int:
     """Approve an upload in review, then run it: the run inserts what was staged."""
     from elevra_pipeline.exceptions import ElevraError
+    from elevra_pipeline.storage.files import file_store
     from elevra_pipeline.uploads import review
 
     repo = _repo()
@@ -98,7 +100,7 @@ def cmd_approve(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     upload = repo.get_upload_by_id(args.upload_id)
-    files = _settings().file_store()
+    files = file_store(_settings())
     if not files.exists(upload.stored_path):
         print(f"error: the file of upload {upload.id} is no longer stored; send it again", file=sys.stderr)
         return 1
@@ -334,7 +336,7 @@ def cmd_admin(args) -> int:
                 by = os.environ.get("ELEVRA_ADMIN_NAME") or getpass.getuser()
                 print(admin.skip_batch(repo, args.upload_id, args.batch_key, args.reason or "", by))
         elif args.command == "revert":
-            from elevra_pipeline.definitions import build_resources
+            from elevra_pipeline.defs.wiring import build_resources
 
             resources = build_resources()
             app = resources["app"]
@@ -349,9 +351,9 @@ def cmd_admin(args) -> int:
                 raise ElevraError(f"name an upload id, or --all to {args.command} every upload")
             print(admin.set_paused(repo, None if args.all else args.upload_id, args.command == "pause"))
         else:
-            from elevra_pipeline.definitions import build_resources
             from elevra_pipeline.defs.processing import dagster_instance_or_none
             from elevra_pipeline.defs.runs import stop_upload_runs
+            from elevra_pipeline.defs.wiring import build_resources
 
             resources = build_resources()
             notifier = resources["app"].notifier(repo, resources["email"].process_config_and_initialize())

@@ -1,9 +1,6 @@
 """The Dagster code location: assets, job, sensors and resources wired to the environment."""
 
-import os
-
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline.defs.admin_job import upload_admin
 from elevra_pipeline.defs.api_requests import api_request_sensor
@@ -13,63 +10,11 @@ from elevra_pipeline.defs.cleanup import retention_cleanup, retention_schedule
 from elevra_pipeline.defs.email_sensors import team_digest_sensor, upload_email_sensor, upload_failure_email_sensor
 from elevra_pipeline.defs.jobs import process_upload_job
 from elevra_pipeline.defs.recovery import model_recovery_sensor
-from elevra_pipeline.defs.resources import (
-    AppResource,
-    DatabaseResource,
-    EmailResource,
-    GeminiBatchesResource,
-    GeminiResource,
-)
 from elevra_pipeline.defs.schedules import upload_backfill_schedule
 from elevra_pipeline.defs.sensors import upload_bucket_sensor
-from elevra_pipeline.settings import Settings
+from elevra_pipeline.defs.wiring import build_resources
 
-
-def _env(name: str):
-    """Secrets and URLs through `dg.EnvVar` when set (resolved by Dagster, hidden in the UI); unset means
-    the local default."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
-
-
-def _models(name: str) -> list[str] | None:
-    return [m.strip() for m in os.environ.get(name, "").split(",") if m.strip()] or None
-
-
-def build_resources() -> dict:
-    """Every setting is read here, once, when the code location loads."""
-    settings = Settings.from_env()  # refuses an unusable setting, naming it
-    app = AppResource.from_settings(settings)
-    app.quotas()  # an invalid quotas file is refused now, not at the first model call
-    database_url = _env("ELEVRA_DATABASE_URL") or settings.database_url
-    return {
-        "app": app,
-        "database": DatabaseResource(url=database_url),
-        "gemini": GeminiResource(
-            api_key=_env("GEMINI_API_KEY"),
-            base_url=_env("ELEVRA_GEMINI_BASE_URL"),
-            quotas_file=settings.quotas_file,
-            database_url=database_url,
-            analysis_models=_models("ELEVRA_ANALYSIS_MODELS"),
-            structure_models=_models("ELEVRA_STRUCTURE_MODELS"),
-            max_in_flight=settings.max_in_flight,
-            batch_poll_seconds=settings.batch_poll_seconds,
-            analysis_timeout_seconds=settings.analysis_timeout_seconds,
-            structure_timeout_seconds=settings.structure_timeout_seconds,
-            probe_after_seconds=settings.probe_after_seconds,
-        ),
-        "gemini_batches": GeminiBatchesResource(
-            api_key=_env("GEMINI_API_KEY"),
-            base_url=_env("ELEVRA_GEMINI_BASE_URL"),
-            poll_seconds=settings.batch_poll_seconds,
-        ),
-        # object storage for ELEVRA_UPLOAD_BUCKET: credentials from the environment or the instance role
-        "s3": S3Resource(endpoint_url=_env("AWS_ENDPOINT_URL"), region_name=_env("AWS_REGION")),
-        "email": EmailResource(
-            api_key=_env("RESEND_API_KEY"),
-            api_url=_env("ELEVRA_RESEND_API_URL") or _env("RESEND_API_URL"),
-            outbox_dir=str(settings.outbox_dir),
-        ),
-    }
+__all__ = ["build_resources", "defs"]  # build_resources: the CLI's runner and the tests build the same resources
 
 
 defs = dg.Definitions(

@@ -2,13 +2,35 @@
 
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from elevra_pipeline.intake.object_bucket import STORED_FILES, BucketUrl
-
 DEFAULT_TEAM_EMAIL = "team@elevracommunity.com"
+STORED_FILES = "elevra-files/"  # stored uploads and workbooks, without ELEVRA_STORAGE_URL (storage/files.py)
+
+
+@dataclass(frozen=True)
+class BucketUrl:
+    """The s3://bucket/prefix form every bucket setting takes (upload, results and storage buckets)."""
+
+    bucket: str
+    prefix: str  # "" or ending with "/"
+
+    @classmethod
+    def parse(cls, url: str) -> "BucketUrl":
+        """`s3://bucket` or `s3://bucket/some/prefix`; a ValueError names what is wrong."""
+        parsed = urlparse(url)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise ValueError(f"{url!r} is not an s3://bucket/prefix URL")
+        prefix = parsed.path.strip("/")
+        return cls(parsed.netloc, f"{prefix}/" if prefix else "")
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
 
 
 def data_dir() -> Path:
@@ -26,17 +48,34 @@ class SettingsError(ValueError):
     """An environment setting has a value we cannot use; the message names it."""
 
 
-def _number(name: str, default: float | None, cast=float, minimum: float = 0) -> float | None:
+N = TypeVar("N", int, float)
+
+
+def _read_number(name: str, cast: Callable[[str], N], minimum: float) -> N | None:
     raw = os.environ.get(name, "").strip()
     if not raw:
-        return default
+        return None
     try:
-        value = cast(float(raw)) if cast is int else cast(raw)
+        value = cast(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
     if value <= minimum:
         raise SettingsError(f"{name}={raw!r} must be greater than {minimum:g}")
     return value
+
+
+def _whole(raw: str) -> int:
+    return int(float(raw))  # "1e3" and "1000.0" are 1000
+
+
+def _number(name: str, default: float, minimum: float = 0) -> float:
+    value = _read_number(name, float, minimum)
+    return default if value is None else value
+
+
+def _count(name: str, default: int, minimum: float = 0) -> int:
+    value = _read_number(name, _whole, minimum)
+    return default if value is None else value
 
 
 @dataclass(frozen=True)
@@ -80,14 +119,6 @@ class Settings:
     s3_endpoint_url: str | None = None  # AWS_ENDPOINT_URL: an S3-compatible server (MinIO, moto) instead of AWS
     s3_region: str | None = None  # AWS_REGION
 
-    def file_store(self):
-        """Where stored uploads, workbooks and the retention archive go (storage/files.py)."""
-        from elevra_pipeline.storage.files import open_file_store
-
-        return open_file_store(
-            self.archive_dir, self.workbook_dir, self.storage_url, self.s3_endpoint_url, self.s3_region
-        )
-
     @classmethod
     def from_env(cls) -> "Settings":
         """Raises SettingsError naming the first setting that cannot be used."""
@@ -111,15 +142,15 @@ class Settings:
             batch_lease_seconds=_number("ELEVRA_BATCH_LEASE_SECONDS", 900.0),
             progress_seconds=_number("ELEVRA_PROGRESS_SECONDS", 5.0),
             retention_days=_number("ELEVRA_RETENTION_DAYS", 180.0),
-            intake_max_file_mb=_number("ELEVRA_INTAKE_MAX_FILE_MB", None),
-            intake_max_rows=_number("ELEVRA_INTAKE_MAX_ROWS", None, int),
-            intake_max_cells=_number("ELEVRA_INTAKE_MAX_CELLS", None, int),
-            intake_max_sheets=_number("ELEVRA_INTAKE_MAX_SHEETS", None, int),
-            intake_max_shared_strings=_number("ELEVRA_INTAKE_MAX_SHARED_STRINGS", None, int),
-            intake_max_text_chars=_number("ELEVRA_INTAKE_MAX_TEXT_CHARS", None, int),
-            intake_max_cell_chars=_number("ELEVRA_INTAKE_MAX_CELL_CHARS", None, int),
-            max_prompt_tokens=_number("ELEVRA_MAX_PROMPT_TOKENS", 50_000, int, minimum=999),
-            max_in_flight=_number("ELEVRA_MAX_IN_FLIGHT", 1024, int),
+            intake_max_file_mb=_read_number("ELEVRA_INTAKE_MAX_FILE_MB", float, 0),
+            intake_max_rows=_read_number("ELEVRA_INTAKE_MAX_ROWS", _whole, 0),
+            intake_max_cells=_read_number("ELEVRA_INTAKE_MAX_CELLS", _whole, 0),
+            intake_max_sheets=_read_number("ELEVRA_INTAKE_MAX_SHEETS", _whole, 0),
+            intake_max_shared_strings=_read_number("ELEVRA_INTAKE_MAX_SHARED_STRINGS", _whole, 0),
+            intake_max_text_chars=_read_number("ELEVRA_INTAKE_MAX_TEXT_CHARS", _whole, 0),
+            intake_max_cell_chars=_read_number("ELEVRA_INTAKE_MAX_CELL_CHARS", _whole, 0),
+            max_prompt_tokens=_count("ELEVRA_MAX_PROMPT_TOKENS", 50_000, minimum=999),
+            max_in_flight=_count("ELEVRA_MAX_IN_FLIGHT", 1024),
             batch_poll_seconds=_number("ELEVRA_BATCH_POLL_SECONDS", 60.0),
             analysis_timeout_seconds=_number("ELEVRA_ANALYSIS_TIMEOUT_SECONDS", 120.0, minimum=1),
             structure_timeout_seconds=_number("ELEVRA_STRUCTURE_TIMEOUT_SECONDS", 90.0, minimum=1),
@@ -190,7 +221,7 @@ def _timezone(name: str, default: str) -> str:
 ENVIRONMENTS = ("development", "production")
 
 
-def require_gemini_key_in_production(env) -> str:
+def require_gemini_key_in_production(env: Mapping[str, str]) -> str:
     """ELEVRA_ENVIRONMENT, checked: production never falls back to the offline emulator, whose invented
     answers would become records in a real database."""
     environment = (env.get("ELEVRA_ENVIRONMENT") or "development").strip().lower()
@@ -221,32 +252,6 @@ def _storage_url(name: str, upload_bucket: str | None) -> str | None:
     if url := _bucket_url(name):
         return url
     return f"{upload_bucket}{STORED_FILES}" if upload_bucket else None
-
-
-def intake_limits(
-    max_file_mb: float | None = None,
-    max_rows: int | None = None,
-    max_cells: int | None = None,
-    max_sheets: int | None = None,
-    max_shared_strings: int | None = None,
-    max_text_chars: int | None = None,
-    max_cell_chars: int | None = None,
-):
-    """The limits a file must keep to be read (intake/limits.py); unset values keep intake's defaults."""
-    from dataclasses import replace
-
-    from elevra_pipeline.intake.limits import IntakeLimits
-
-    given = {
-        "max_file_bytes": int(max_file_mb * 1024 * 1024) if max_file_mb else None,
-        "max_rows": max_rows,
-        "max_cells": max_cells,
-        "max_sheets": max_sheets,
-        "max_shared_strings": max_shared_strings,
-        "max_text_chars": max_text_chars,
-        "max_cell_chars": max_cell_chars,
-    }
-    return replace(IntakeLimits(), **{name: value for name, value in given.items() if value})
 
 
 def _flag(name: str) -> bool:

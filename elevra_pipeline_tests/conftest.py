@@ -22,6 +22,7 @@ from elevra_pipeline.defs.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline_tests.layers import layer_of
 
 POSTGRES_URL = os.environ.get("ELEVRA_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 
@@ -72,6 +73,12 @@ def sqlite_url(tmp_path):
 @pytest.fixture
 def repo(db_url) -> Repository:
     return Repository(migrated_engine(db_url))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test gets its layer's marker: unit, dagster or system (layers.py)."""
+    for item in items:
+        item.add_marker(layer_of(item))
 
 
 def pytest_collection_finish(session):

@@ -9,11 +9,12 @@ import dagster as dg
 from elevra_pipeline.defs.assets import upload_assets
 from elevra_pipeline.defs.resources import AppResource
 from elevra_pipeline.settings import Settings
+from elevra_pipeline.storage.files import file_store
 from elevra_pipeline.uploads.registration import register_file
 
 
 def register(repo, path: Path, instance, uploader: str | None = None):
-    upload = register_file(repo, path, Settings.from_env().file_store(), uploader).upload
+    upload = register_file(repo, path, file_store(Settings.from_env()), uploader).upload
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     return upload
 
@@ -77,3 +78,11 @@ def process_command(env: dict, path: Path, uploader: str = "ann@example.org") ->
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+def assert_every_row_accounted(upload):
+    rows = upload.summary_json["rows"]
+    outcomes = ("header", "candidates", "needs_reupload", "sent_again", "dropped", "in_progress")
+    assert rows["read"] == sum(rows.get(k, 0) for k in outcomes)
+    assert rows.get("in_progress", 0) == 0
+    return rows

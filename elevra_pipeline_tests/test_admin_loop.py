@@ -23,9 +23,15 @@ from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.models import Election
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.attention import attention_line
-from elevra_pipeline_tests.helpers import app_resource, attention, local_outbox, materialize_upload, register
-from elevra_pipeline_tests.test_email_notifications import _failure_tick, read_outbox, tick
-from elevra_pipeline_tests.test_real_candidate_lists import assert_every_row_accounted
+from elevra_pipeline_tests.helpers import (
+    app_resource,
+    assert_every_row_accounted,
+    attention,
+    local_outbox,
+    materialize_upload,
+    register,
+)
+from elevra_pipeline_tests.ticks import failure_tick, read_outbox, tick
 
 UNDATED = (
     "Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,\nBo Chan,Sheriff,Springfield,\n"
@@ -178,8 +184,8 @@ def test_a_file_that_cannot_be_used_sends_its_uploader_one_email_and_reads_as_a_
     upload = repo.get_upload(request.partition_key)
     result = materialize_upload(upload, instance, resources)
     tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
-    _failure_tick(instance, db_url, result)
-    _failure_tick(instance, db_url, result)
+    failure_tick(instance, db_url, result)
+    failure_tick(instance, db_url, result)
 
     assert attention(result).startswith("'people.csv' cannot be used: ")  # the run's failure, first line
     assert "no office column" in attention(result)

@@ -321,12 +321,13 @@ def test_the_retention_job_also_removes_an_expired_uploads_partition_workbook_an
 def test_each_instance_file_keeps_sensor_and_schedule_ticks_for_a_while_only():
     import yaml
 
-    from elevra_pipeline_tests.test_deploy_configs import DEPLOY, REPO
+    from elevra_pipeline_tests.processes import REPO_ROOT
 
-    for path in (REPO / "dagster.yaml", DEPLOY / "dagster.postgres.yaml", DEPLOY / "k8s" / "dagster.yaml"):
+    deploy = REPO_ROOT / "deploy"
+    for path in (REPO_ROOT / "dagster.yaml", deploy / "dagster.postgres.yaml", deploy / "k8s" / "dagster.yaml"):
         retention = yaml.safe_load(path.read_text())["retention"]
         assert retention["schedule"]["purge_after_days"] == 90, path
         assert retention["sensor"]["purge_after_days"] == {"skipped": 7, "failure": 30, "success": 90}, path
-    helm = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())["retention"]
+    helm = yaml.safe_load((deploy / "helm" / "values.yaml").read_text())["retention"]
     assert helm["enabled"] and helm["schedule"]["purgeAfterDays"] == 90
     assert helm["sensor"]["purgeAfterDays"] == {"skipped": 7, "failure": 30, "success": 90}

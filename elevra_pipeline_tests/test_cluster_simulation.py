@@ -18,7 +18,7 @@ from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.quotas.limits import parse_quotas
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline_tests.test_production_postgres import QUOTAS, REPO_ROOT, _stop, dagster_process
+from elevra_pipeline_tests.processes import QUOTAS, REPO_ROOT, dagster_process, stop_processes
 
 pytestmark = pytest.mark.postgres
 
@@ -102,7 +102,7 @@ def test_an_object_in_the_bucket_ends_in_the_final_email_with_nothing_shared_but
                 break  # a run could not be launched: no need to wait
             time.sleep(2)
     finally:
-        _stop([daemon])
+        stop_processes([daemon])
         emulator.shutdown()
         logs.close()
         instance.dispose()

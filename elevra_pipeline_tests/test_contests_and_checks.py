@@ -22,6 +22,7 @@ from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.files import file_store
 from elevra_pipeline.storage.models import Candidate
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.registration import register_file
@@ -239,7 +240,7 @@ def test_a_wrong_mapping_from_the_model_is_caught_through_the_pipeline(sqlite_ur
     )
     repo = Repository(migrated_engine(sqlite_url))
     options = {"election_date": "2026-06-23"}
-    upload = register_file(repo, path, Settings.from_env().file_store(), None, False, options).upload
+    upload = register_file(repo, path, file_store(Settings.from_env()), None, False, options).upload
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     gemini = GeminiResource(base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01)
     materialize_upload(upload, instance, {"database": DatabaseResource(url=sqlite_url), "gemini": gemini})
@@ -261,7 +262,7 @@ def test_a_refused_proposal_goes_back_to_the_model_with_the_reason(sqlite_url, i
         "Bo Diaz for Mayor,Bo Diaz,Mayor of Springfield,2026-11-03\n"
     )
     repo = Repository(migrated_engine(sqlite_url))
-    upload = register_file(repo, path, Settings.from_env().file_store(), None, False, {}).upload
+    upload = register_file(repo, path, file_store(Settings.from_env()), None, False, {}).upload
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     gemini = GeminiResource(base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01)
     materialize_upload(upload, instance, {"database": DatabaseResource(url=sqlite_url), "gemini": gemini})

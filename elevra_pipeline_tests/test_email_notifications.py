@@ -1,42 +1,21 @@
 """E-mails: one per stage and per failure, exactly once, through the real resend SDK or the outbox."""
 
 import base64
-import email
 import os
 import re
 import time
-from email import policy
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from elevra_pipeline.definitions import defs
-from elevra_pipeline.defs.email_sensors import upload_email_sensor, upload_failure_email_sensor
+from elevra_pipeline.defs.email_sensors import upload_failure_email_sensor
 from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
 from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, register
-
-
-def tick(instance, db_url, mailer, cursor=None):
-    with dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        definitions=defs,
-        resources={"app": app_resource(), "database": DatabaseResource(url=db_url), "email": mailer},
-    ) as context:
-        return upload_email_sensor.evaluate_tick(context)
-
-
-def read_outbox(outbox):
-    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(outbox.glob("*.eml"))]
-
-
-def processed_upload(repo, instance, resources, path=SAMPLE_XLSX):
-    upload = register(repo, path, instance, "ann@example.org")
-    materialize_upload(upload, instance, resources)
-    return repo.get_upload(upload.partition_key)
+from elevra_pipeline_tests.ticks import failure_tick, processed_upload, read_outbox, tick
 
 
 def test_each_stage_sends_one_email_and_the_final_one_carries_the_workbook(repo, instance, resources, db_url, outbox):
@@ -146,7 +125,7 @@ def test_races_the_uploader_must_fix_come_once_in_the_final_email_with_the_workb
     upload = register(repo, path, instance, "ann@example.org")
     result = materialize_upload(upload, instance, resources)
     tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
-    _failure_tick(instance, db_url, result)  # the run ends red: the upload needs the uploader's fix
+    failure_tick(instance, db_url, result)  # the run ends red: the upload needs the uploader's fix
     mine = [m for m in read_outbox(outbox) if m["To"] == "ann@example.org"]
     assert [m["Subject"] for m in mine] == [
         "Queued: 1 race from undated.csv goes to the model [EMULATED]",
@@ -182,28 +161,12 @@ def test_a_rejected_upload_gets_its_email_from_the_bucket_sensor(instance, sqlit
     assert "upload an .xlsx file, or a .csv" in message.get_body(("plain",)).get_content()
 
 
-def _failure_tick(instance, db_url, result):
-    run = instance.get_run_by_id(result.run_id)
-    context = dg.build_run_status_sensor_context(
-        sensor_name="upload_failure_email_sensor",
-        dagster_instance=instance,
-        dagster_run=run,
-        dagster_event=result.get_run_failure_event(),
-        resources={
-            "app": app_resource(),
-            "database": DatabaseResource(url=db_url),
-            "email": EmailResource(outbox_dir=local_outbox()),
-        },
-    ).for_run_failure()
-    upload_failure_email_sensor(context)
-
-
 def test_a_corrupt_upload_run_failure_sends_the_rejection_reason(repo, instance, resources, db_url, outbox, tmp_path):
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"PK\x03\x04garbage")
     result = materialize_upload(register(repo, path, instance), instance, resources, raise_on_error=False)
-    _failure_tick(instance, db_url, result)
-    _failure_tick(instance, db_url, result)  # a re-tick sends nothing new
+    failure_tick(instance, db_url, result)
+    failure_tick(instance, db_url, result)  # a re-tick sends nothing new
     (message,) = read_outbox(outbox)
     assert message["Subject"] == "Rejected: broken.xlsx could not be processed"
     assert "not a valid Excel workbook" in message.get_body(("plain",)).get_content()
@@ -216,7 +179,7 @@ def test_any_failed_run_sends_the_failed_step_and_error(
     blocker.write_text("")
     monkeypatch.setenv("ELEVRA_WORKBOOK_DIR", str(blocker / "sub"))
     result = materialize_upload(register(repo, SAMPLE_XLSX, instance), instance, resources, raise_on_error=False)
-    _failure_tick(instance, db_url, result)
+    failure_tick(instance, db_url, result)
     (message,) = read_outbox(outbox)
     assert message["Subject"] == "Run failed for sample_elections.xlsx at step result_workbook [EMULATED]"
     assert "Error:" in message.get_body(("plain",)).get_content()

@@ -18,7 +18,7 @@ from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import local_outbox, materialize_upload, register
 from elevra_pipeline_tests.model_proxy import ModelProxy
-from elevra_pipeline_tests.test_email_notifications import _failure_tick, processed_upload, read_outbox, tick
+from elevra_pipeline_tests.ticks import failure_tick, processed_upload, read_outbox, tick
 
 STAGES = ("queued", "analysis_complete", "structure_complete", "final")
 TEAM = "team@elevracommunity.com"
@@ -192,7 +192,7 @@ def test_a_rerun_that_changes_the_outcome_sends_an_updated_final_email(repo, ins
         upload = register(repo, SAMPLE_XLSX, instance, "ann@example.org")
         result = materialize_upload(upload, instance, resources)
         cursor = tick(instance, db_url, EmailResource(outbox_dir=local_outbox())).cursor
-        _failure_tick(instance, db_url, result)  # a run that ends red sends the final e-mail
+        failure_tick(instance, db_url, result)  # a run that ends red sends the final e-mail
         failed = repo.get_upload_by_id(upload.id).summary_json["batches"]["needs_reupload"]
         assert failed > 0
         lies["on"] = False

@@ -4,20 +4,17 @@ A proxy in front of the emulator plays a hostile model (inventing people, breaki
 with markup) or a model that goes down mid-run; the real google-genai client talks to it over HTTP.
 """
 
-import dagster as dg
 import pytest
 import yaml
 
-from elevra_pipeline.definitions import defs
-from elevra_pipeline.defs.recovery import model_recovery_sensor
-from elevra_pipeline.defs.resources import DatabaseResource, EmailResource, GeminiBatchesResource, GeminiResource
+from elevra_pipeline.defs.resources import DatabaseResource, EmailResource, GeminiResource
 from elevra_pipeline.gemini import prompts
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
-from elevra_pipeline_tests.helpers import app_resource, attention, local_outbox, materialize_upload, register
+from elevra_pipeline_tests.helpers import attention, local_outbox, materialize_upload, register
 from elevra_pipeline_tests.model_proxy import ModelProxy
-from elevra_pipeline_tests.test_email_notifications import _failure_tick, read_outbox, tick
+from elevra_pipeline_tests.ticks import failure_tick, read_outbox, recovery_tick, tick
 
 THREE_ROWS = """Election Date,Jurisdiction,Office,Candidate,Party,Website
 2026-11-03,Springfield,City Council,JANE DOE,DEM,janedoe.org
@@ -167,20 +164,6 @@ def outage_quotas(tmp_path) -> str:
     return str(path)
 
 
-def recovery_tick(instance, db_url, cursor=None, gemini_url=None):
-    with dg.build_sensor_context(
-        instance_ref=instance.get_ref(),
-        cursor=cursor,
-        definitions=defs,
-        resources={
-            "app": app_resource(),
-            "database": DatabaseResource(url=db_url),
-            "gemini_batches": GeminiBatchesResource(base_url=gemini_url),
-        },
-    ) as context:
-        return model_recovery_sensor.evaluate_tick(context)
-
-
 @pytest.mark.parametrize("failure", ["503", "refuse"])
 def test_an_outage_mid_run_waits_for_the_model_and_finishes_without_an_admin(
     failure, repo, instance, db_url, emulator, tmp_path, monkeypatch, outbox
@@ -210,7 +193,7 @@ def test_an_outage_mid_run_waits_for_the_model_and_finishes_without_an_admin(
         assert {a.model for a in failed} == {"gemini-3.8-flash", "gemini-3.5-flash-lite"}  # the fallback was tried
         assert attention(result).endswith(f"{len(waiting)} races wait for Gemini; they resume by themselves")
         tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
-        _failure_tick(instance, db_url, result)  # the run ends red: the upload is not done
+        failure_tick(instance, db_url, result)  # the run ends red: the upload is not done
         subjects = [m["Subject"] for m in read_outbox(outbox)]
         assert any(
             s.startswith(f"Waiting for Gemini: {len(waiting)} races of sample_elections.xlsx will") for s in subjects

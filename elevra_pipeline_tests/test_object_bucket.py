@@ -17,6 +17,7 @@ from elevra_pipeline.intake.object_bucket import BucketUrl, ObjectBucket
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.files import file_store
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline_tests.helpers import local_outbox, materialize_upload
 
@@ -82,7 +83,7 @@ def test_an_object_dropped_in_the_bucket_is_processed_end_to_end_with_its_emails
     repo = DatabaseResource(url=db_url).repository()
     (upload,) = repo.list_uploads()
     assert upload.partition_key == request.partition_key and upload.uploader_email == "ann@example.org"
-    assert Settings.from_env().file_store().exists(upload.stored_path)  # stored: the download was scratch
+    assert file_store(Settings.from_env()).exists(upload.stored_path)  # stored: the download was scratch
 
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     materialize_upload(upload, instance, {**resources, "app": app})

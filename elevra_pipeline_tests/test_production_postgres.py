@@ -3,10 +3,7 @@ from the bucket to completion, sharing one quota ledger."""
 
 import os
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -18,24 +15,7 @@ from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.quotas.limits import parse_quotas
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.repository import Repository
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-QUOTAS = {
-    "window_seconds": 60,
-    "fallback_after_seconds": 1,
-    "max_wait_seconds": 120,
-    "models": {
-        "gemini-3.1-pro-preview": {"rpm": 10},
-        "gemini-3-flash-preview": {"rpm": 1000},
-        "gemini-3.8-flash": {"rpm": 1000},
-        "gemini-3.5-flash-lite": {"rpm": 1000},
-    },
-    "chains": {
-        "analysis": ["gemini-3.1-pro-preview", "gemini-3-flash-preview"],
-        "structure": ["gemini-3.8-flash", "gemini-3.5-flash-lite"],
-    },
-}
+from elevra_pipeline_tests.processes import QUOTAS, REPO_ROOT, dagster_process, stop_processes
 
 
 def _free_port() -> int:
@@ -48,38 +28,6 @@ def _csv(path: Path, place: str, races: int) -> None:
     lines = ["Candidate,Office,City,District,Date"]
     lines += [f"Person {place} {r}{c},Council,{place},{r},2026-11-03" for r in range(races) for c in "AB"]
     path.write_text("\n".join(lines) + "\n")
-
-
-def dagster_process(command: list[str], env: dict, logs) -> subprocess.Popen:
-    """A Dagster command of this environment on the project's workspace, in a session of its own (what
-    it starts, `_stop` stops too)."""
-    program = str(Path(sys.executable).parent / command[0])
-    return subprocess.Popen(
-        [program, *command[1:], "-w", "workspace.yaml"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=logs,
-        stderr=logs,
-        start_new_session=True,
-    )
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    """Stop the daemon and webserver, then whatever they started (code servers, run workers) in their
-    process groups, so no process outlives the test."""
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    for process in processes:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def test_daemon_and_webserver_on_postgres_complete_three_uploads_with_shared_quotas(
@@ -123,7 +71,7 @@ def test_daemon_and_webserver_on_postgres_complete_three_uploads_with_shared_quo
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=10) as response:
             assert response.status == 200
     finally:
-        _stop(processes)
+        stop_processes(processes)
         emulator.shutdown()
         logs.close()
     uploads = repo.list_uploads()

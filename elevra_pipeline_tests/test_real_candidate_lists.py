@@ -22,8 +22,15 @@ from elevra_pipeline.intake.accounting import DropReason
 from elevra_pipeline.intake.batching import group_rows
 from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt
-from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, metadata, register
-from elevra_pipeline_tests.test_email_notifications import _failure_tick, read_outbox, tick
+from elevra_pipeline_tests.helpers import (
+    app_resource,
+    assert_every_row_accounted,
+    local_outbox,
+    materialize_upload,
+    metadata,
+    register,
+)
+from elevra_pipeline_tests.ticks import failure_tick, read_outbox, tick
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 NC = REAL / "nc_candidate_listing_2025.csv"
@@ -32,14 +39,6 @@ PHILADELPHIA = REAL / "philadelphia_candidates_2015_primary.csv"
 
 def rows_in_file(path: Path) -> int:
     return sum(1 for line in path.read_bytes().splitlines() if line.strip())
-
-
-def assert_every_row_accounted(upload):
-    rows = upload.summary_json["rows"]
-    outcomes = ("header", "candidates", "needs_reupload", "sent_again", "dropped", "in_progress")
-    assert rows["read"] == sum(rows.get(k, 0) for k in outcomes)
-    assert rows.get("in_progress", 0) == 0
-    return rows
 
 
 def test_the_state_board_listing_is_understood_without_help():
@@ -109,7 +108,7 @@ def test_a_city_list_without_dates_asks_for_them_without_spending_a_model_call(
         dg.AssetKey("result_workbook"), [upload.partition_key], uploads_partitions
     )
     assert statuses[upload.partition_key] == dg.AssetPartitionStatus.FAILED
-    _failure_tick(instance, db_url, result)  # the final e-mail comes with the run's end
+    failure_tick(instance, db_url, result)  # the final e-mail comes with the run's end
     final = next(m for m in read_outbox(outbox) if m["Subject"].startswith("Needs your fix"))
     # 15 offices: the list's one `03rd Dostrict Council` is its `03rd District Council`, misspelt
     assert final["Subject"] == f"Needs your fix: 15 races from {PHILADELPHIA.name}; nothing was inserted yet [EMULATED]"

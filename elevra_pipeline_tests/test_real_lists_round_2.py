@@ -19,11 +19,11 @@ from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.files import file_store
 from elevra_pipeline.storage.models import Candidate, Election
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.registration import register_file
-from elevra_pipeline_tests.helpers import materialize_upload
-from elevra_pipeline_tests.test_real_candidate_lists import assert_every_row_accounted
+from elevra_pipeline_tests.helpers import assert_every_row_accounted, materialize_upload
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 # each list with what its admin would give (its expected-values script's `admin`: the date, the state,
@@ -55,7 +55,7 @@ def test_a_real_list_becomes_the_contests_and_people_its_independent_script_coun
     repo = Repository(migrated_engine(sqlite_url))
     want = expected(name)
     admin = {k: v for k, v in want["admin"].items() if v}
-    upload = register_file(repo, REAL / name, Settings.from_env().file_store(), None, False, admin).upload
+    upload = register_file(repo, REAL / name, file_store(Settings.from_env()), None, False, admin).upload
     instance.add_dynamic_partitions("uploads", [upload.partition_key])
     gemini = GeminiResource(base_url=emulator.base_url, database_url=sqlite_url, backoff_base_seconds=0.01)
     materialize_upload(upload, instance, {"database": DatabaseResource(url=sqlite_url), "gemini": gemini})

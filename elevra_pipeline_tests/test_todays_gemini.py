@@ -28,7 +28,7 @@ from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, Upload
 from elevra_pipeline.uploads.status import status_document
 from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import materialize_upload, register
-from elevra_pipeline_tests.test_model_trust import recovery_tick
+from elevra_pipeline_tests.ticks import recovery_tick
 
 RECORDED = Path(__file__).parent / "fixtures" / "gemini_recorded"
 SEED_2025 = DEFAULT_QUOTAS_FILE.parent / "seed_2025.yaml"

@@ -135,12 +135,13 @@ def test_an_upload_registered_without_its_partition_gets_it_and_its_run_on_the_n
     instance, sqlite_url, bucket, local_data
 ):
     from elevra_pipeline.settings import Settings
+    from elevra_pipeline.storage.files import file_store
     from elevra_pipeline.uploads.registration import register_file
 
     repo = DatabaseResource(url=sqlite_url).repository()
     path = local_data / "lost.csv"
     path.write_text("Candidate,Office,City,Date\nAnn Lee,Mayor,Springfield,2026-11-03\n")
-    lost = register_file(repo, path, Settings.from_env().file_store()).upload  # a pass that broke after this
+    lost = register_file(repo, path, file_store(Settings.from_env())).upload  # a pass that broke after this
     result = _tick(instance, sqlite_url)
     assert [(r.partition_key, r.tags["elevra/kind"]) for r in result.run_requests] == [(lost.partition_key, "repaired")]
     assert result.dynamic_partitions_requests[0].partition_keys == [lost.partition_key]

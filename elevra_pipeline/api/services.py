@@ -12,12 +12,13 @@ from pathlib import Path
 from elevra_pipeline.api.auth import TokenBook, configured_tokens
 from elevra_pipeline.gemini.batch_jobs import GeminiBatches
 from elevra_pipeline.gemini.client import make_client
+from elevra_pipeline.intake.limits import intake_limits
 from elevra_pipeline.notifications.mailer import Mailer
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
-from elevra_pipeline.settings import Settings, SettingsError, intake_limits
+from elevra_pipeline.settings import Settings, SettingsError
 from elevra_pipeline.storage.database import migrated_engine
-from elevra_pipeline.storage.files import FileStore
+from elevra_pipeline.storage.files import FileStore, file_store
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.registration import Registration, register_file
 
@@ -78,7 +79,7 @@ class ApiServices:
 
     def files(self) -> FileStore:
         if self._files is None:
-            self._files = self.settings.file_store()  # one store (and S3 client) for the service
+            self._files = file_store(self.settings)  # one store (and S3 client) for the service
         return self._files
 
     def notifier(self) -> Notifier | None:

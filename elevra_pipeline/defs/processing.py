@@ -11,12 +11,12 @@ import dagster as dg
 from dagster._core.utils import make_new_run_id
 from tqdm import tqdm
 
-from elevra_pipeline.definitions import build_resources
 from elevra_pipeline.defs.assets import upload_assets
 from elevra_pipeline.defs.jobs import process_upload_job
 from elevra_pipeline.defs.leases import release_upload
 from elevra_pipeline.defs.partitions import uploads_partitions
 from elevra_pipeline.defs.resources import AppResource, GeminiBatchesResource
+from elevra_pipeline.defs.wiring import build_resources
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.notifications.notifier import Notifier
@@ -24,6 +24,7 @@ from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, load_quotas
 from elevra_pipeline.quotas.planner import planned_mode
 from elevra_pipeline.settings import Settings, data_dir
 from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.files import file_store
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.uploads.batch_stage import refresh_job
 from elevra_pipeline.uploads.registration import register_file
@@ -62,7 +63,7 @@ def process_file(
     if not path.exists():
         return {"upload_id": None, "status": "failed", "reason": f"no such file: {path}"}
     try:
-        registration = register_file(repo, path, settings.file_store(), uploader, keep_raw_file, options)
+        registration = register_file(repo, path, file_store(settings), uploader, keep_raw_file, options)
     except UnusableUploadError as e:  # a mistyped option: nothing was registered
         return {"upload_id": None, "status": "invalid_options", "reason": f"{e}; nothing was registered"}
     except OSError as e:

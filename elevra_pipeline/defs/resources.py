@@ -1,5 +1,5 @@
 """The Dagster resources: thin, typed wrappers over the domain services, configured at wiring
-(`definitions.build_resources`), never from the environment themselves."""
+(`defs/wiring.build_resources`), never from the environment themselves."""
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -7,12 +7,12 @@ from pydantic import PrivateAttr
 from elevra_pipeline.gemini.batch_jobs import GeminiBatches
 from elevra_pipeline.gemini.client import GeminiCaller, make_client
 from elevra_pipeline.gemini.service import GeminiService
-from elevra_pipeline.intake.limits import IntakeLimits
+from elevra_pipeline.intake.limits import IntakeLimits, intake_limits
 from elevra_pipeline.notifications.mailer import DEFAULT_FROM, Mailer, OutgoingEmail
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.notifications.webhook import WebhookSender
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
-from elevra_pipeline.settings import Settings, intake_limits
+from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.files import FileStore, open_file_store
 from elevra_pipeline.storage.repository import Repository

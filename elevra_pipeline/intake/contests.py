@@ -14,6 +14,7 @@ from difflib import get_close_matches
 
 from elevra_pipeline.intake.batching import normalize_date
 from elevra_pipeline.intake.options import plausible_date
+from elevra_pipeline.intake.party_codes import one_slip
 
 # A status that means the person is not on the ballot.
 _NOT_ON_BALLOT = re.compile(
@@ -258,8 +259,6 @@ def party_spellings(parties: list[str]) -> dict[str, str]:
     """A party written once or twice like a party many rows give, but for one letter changed, added,
     dropped or two swapped, is that party misspelt (`Demcorat` -> `Democrat`): {misspelling: party}.
     Another word is another party (`Ind. Republican` is not `Republican`)."""
-    from elevra_pipeline.records.parties import one_slip
-
     counts = Counter(p for p in parties if p)
     common = [p for p, n in counts.items() if n >= 5]
     fixes = {}

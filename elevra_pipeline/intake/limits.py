@@ -7,7 +7,7 @@ a row, so a tiny file cannot make the reader hold millions of blanks.
 """
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from elevra_pipeline.exceptions import UnusableUploadError
@@ -24,6 +24,28 @@ class IntakeLimits:
     max_sheets: int = 1_000  # a results workbook has a sheet per contest (a state primary: ~400)
     max_shared_strings: int = 1_000_000  # distinct texts of a workbook (a 25k-row list has < 300k)
     max_cell_chars: int = 2_000  # one cell: a name, an office, a URL… (the real lists' longest: 80)
+
+
+def intake_limits(
+    max_file_mb: float | None = None,
+    max_rows: int | None = None,
+    max_cells: int | None = None,
+    max_sheets: int | None = None,
+    max_shared_strings: int | None = None,
+    max_text_chars: int | None = None,
+    max_cell_chars: int | None = None,
+) -> IntakeLimits:
+    """The limits the `ELEVRA_INTAKE_*` settings give (megabytes for the file); unset values keep the defaults."""
+    given = {
+        "max_file_bytes": int(max_file_mb * 1024 * 1024) if max_file_mb else None,
+        "max_rows": max_rows,
+        "max_cells": max_cells,
+        "max_sheets": max_sheets,
+        "max_shared_strings": max_shared_strings,
+        "max_text_chars": max_text_chars,
+        "max_cell_chars": max_cell_chars,
+    }
+    return replace(IntakeLimits(), **{name: value for name, value in given.items() if value})
 
 
 def _megabytes(size: int) -> str:

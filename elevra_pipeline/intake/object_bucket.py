@@ -12,29 +12,11 @@ under `<prefix>processed/` are files put away after their upload finished: never
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlparse
+
+from elevra_pipeline.settings import STORED_FILES, BucketUrl  # noqa: F401  (the s3:// URL every bucket setting takes)
 
 SKIPPED_SUFFIXES = (".json", ".part", ".tmp")
 PROCESSED = "processed/"  # where finished uploads' files go with ELEVRA_PROCESSED_FILES=move
-STORED_FILES = "elevra-files/"  # stored uploads and workbooks, without ELEVRA_STORAGE_URL (storage/files.py)
-
-
-@dataclass(frozen=True)
-class BucketUrl:
-    bucket: str
-    prefix: str  # "" or ending with "/"
-
-    @classmethod
-    def parse(cls, url: str) -> "BucketUrl":
-        """`s3://bucket` or `s3://bucket/some/prefix`; a ValueError names what is wrong."""
-        parsed = urlparse(url)
-        if parsed.scheme != "s3" or not parsed.netloc:
-            raise ValueError(f"{url!r} is not an s3://bucket/prefix URL")
-        prefix = parsed.path.strip("/")
-        return cls(parsed.netloc, f"{prefix}/" if prefix else "")
-
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
 
 
 @dataclass(frozen=True)

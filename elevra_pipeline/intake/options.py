@@ -11,8 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from elevra_pipeline.exceptions import UnusableUploadError
+from elevra_pipeline.intake.addresses import address_problem
 from elevra_pipeline.intake.roles import Role, normalize_header
-from elevra_pipeline.notifications.headers import address_problem
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
 

@@ -61,3 +61,12 @@ def published_party(value: str) -> str:
     if name := known_party(text):
         return name
     return text.upper() if re.fullmatch(r"[A-Za-z&]{1,4}", text) else text
+
+
+def one_slip(a: str, b: str) -> bool:
+    """`b` is `a` with one letter changed, added or dropped, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    swapped = a[i : i + 2] == b[i : i + 2][::-1] and a[i + 2 :] == b[i + 2 :]
+    return a[i + 1 :] == b[i + 1 :] or a[i + 1 :] == b[i:] or a[i:] == b[i + 1 :] or swapped

@@ -7,6 +7,8 @@ ours to fix (the team is told, the upload waits); an outage or a quota waits on 
 
 from enum import StrEnum
 
+from elevra_pipeline.storage.batch_rules import Fault  # stored as a batch's failure_kind
+
 
 class CallFailure(StrEnum):
     """What one attempt ran into (the attempt row's `error_type`)."""
@@ -22,15 +24,6 @@ class CallFailure(StrEnum):
     MAX_TOKENS = "max_tokens"  # the answer was cut at max_output_tokens: retried with more room
     BLOCKED = "blocked"  # safety / recitation / blocked prompt: the rows' content
     INPUT_TOO_LARGE = "input_too_large"  # the batch's rows exceed the model's input
-
-
-class Fault(StrEnum):
-    """Who must act when a batch gives up on a stage (kept as the batch's `failure_kind`)."""
-
-    DATA = "data"  # the rows: only a new upload helps (needs re-upload, with the reason)
-    MODEL = "model"  # the answers kept failing the checks: a later run may succeed
-    OUTAGE = "outage"  # the model was down, out of quota or retired with no other model left: waits
-    CONFIGURATION = "configuration"  # our key, billing or request: the team fixes it, the upload waits
 
 
 OUTAGES = frozenset({CallFailure.SERVER_ERROR, CallFailure.TIMEOUT, CallFailure.NETWORK})

@@ -2,8 +2,9 @@
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -62,7 +63,7 @@ _GENERATION = re.compile(r"gemini-(\d+)")
 def takes_thinking_level(model: str) -> bool:
     """Gemini 3 and later take `thinking_level`; earlier thinking models take `thinking_budget`."""
     match = _GENERATION.search(model)
-    return bool(match) and int(match.group(1)) >= 3
+    return match is not None and int(match.group(1)) >= 3
 
 
 class StageSettings(BaseModel):
@@ -133,7 +134,7 @@ class QuotaConfig(BaseModel):
         return price.cost_usd(input_tokens, output_tokens, mode) if price else None
 
 
-def _field_path(error: dict) -> str:
+def _field_path(error: Mapping[str, Any]) -> str:
     return ".".join(str(p) for p in error["loc"]) or "(top level)"
 
 
@@ -157,7 +158,7 @@ def with_defaults(data: object) -> object:
     unless the file declares them. A file without `prices` takes the built-in price of each model."""
     if not isinstance(data, dict):
         return data
-    defaults = _read(DEFAULT_QUOTAS_FILE)
+    defaults: Any = _read(DEFAULT_QUOTAS_FILE)  # the built-in file: a mapping
     if "prices" not in data:
         data = {**data, "prices": defaults["prices"]}
     if "stages" not in data:

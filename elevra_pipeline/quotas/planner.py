@@ -58,7 +58,7 @@ def choose_mode(
             requested,
         )
     late = ""
-    if hours_left is not None and online_finish is not None and online_finish > deadline:
+    if deadline is not None and hours_left is not None and online_finish is not None and online_finish > deadline:
         late = f"; the online finish is past the deadline, {hours_left:.0f} h away, but a batch job may take 24 h"
     short = ""
     if online_calls_left_today is not None and online_calls_left_today < calls:

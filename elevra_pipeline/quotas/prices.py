@@ -30,9 +30,11 @@ class ModelPrice(BaseModel):
         return self
 
     def cost_usd(self, input_tokens: int, output_tokens: int, mode: CallMode = CallMode.ONLINE) -> float:
-        rate_in, rate_out = (
-            (self.input, self.output) if mode == CallMode.ONLINE else (self.batch_input, self.batch_output)
-        )
+        if mode == CallMode.ONLINE:
+            rate_in, rate_out = self.input, self.output
+        else:  # set by the validator: half of online unless given
+            rate_in = self.input / 2 if self.batch_input is None else self.batch_input
+            rate_out = self.output / 2 if self.batch_output is None else self.batch_output
         return (input_tokens * rate_in + output_tokens * rate_out) / 1_000_000
 
 

@@ -2,8 +2,6 @@
 
 from enum import StrEnum
 
-from elevra_pipeline.quotas.failures import Fault
-
 
 class BatchStatus(StrEnum):
     PENDING = "pending"
@@ -31,7 +29,16 @@ class UploadStatus(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"  # in review: its changes are staged until `approve ID`
 
 
-FailureKind = Fault  # a batch's failure_kind: data, model, outage or configuration (quotas.failures)
+class Fault(StrEnum):
+    """Who must act when a batch gives up on a stage (a batch's `failure_kind`; quotas.failures decides it)."""
+
+    DATA = "data"  # the rows: only a new upload helps (needs re-upload, with the reason)
+    MODEL = "model"  # the answers kept failing the checks: a later run may succeed
+    OUTAGE = "outage"  # the model was down, out of quota or retired with no other model left: waits
+    CONFIGURATION = "configuration"  # our key, billing or request: the team fixes it, the upload waits
+
+
+FailureKind = Fault  # a batch's failure_kind: data, model, outage or configuration
 
 
 COMPLETE = (UploadStatus.COMPLETED, UploadStatus.COMPLETED_WITH_FAILURES)

@@ -9,11 +9,12 @@ readable where they are."""
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from elevra_pipeline.intake.object_bucket import BucketUrl
+from elevra_pipeline.settings import BucketUrl, Settings
 
 S3 = "s3://"
 
@@ -42,7 +43,7 @@ class FileStore:
     `client` (a boto3 S3 client, or a function that makes one when first needed): object storage, which
     then receives every new file, under `<prefix><area>/`."""
 
-    def __init__(self, folders: dict[str, Path | str], url: BucketUrl | None = None, client=None):
+    def __init__(self, folders: Mapping[str, Path | str], url: BucketUrl | None = None, client: Any = None):
         self.folders = {area: Path(folder) for area, folder in folders.items()}
         self.url = url
         self._client = client
@@ -77,8 +78,8 @@ class FileStore:
             folder.mkdir(parents=True, exist_ok=True)
             yield folder
             return
-        with tempfile.TemporaryDirectory(prefix="elevra-") as folder:
-            yield Path(folder)
+        with tempfile.TemporaryDirectory(prefix="elevra-") as scratch:
+            yield Path(scratch)
 
     def put(self, area: str, name: str, source: Path) -> str:
         """Store the file `source` as `name` in `area`; its ref."""
@@ -179,3 +180,10 @@ def open_file_store(
         return boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region or None)
 
     return FileStore(folders, BucketUrl.parse(storage_url), client)
+
+
+def file_store(settings: Settings) -> FileStore:
+    """Where stored uploads, workbooks and the retention archive go, as the settings say."""
+    return open_file_store(
+        settings.archive_dir, settings.workbook_dir, settings.storage_url, settings.s3_endpoint_url, settings.s3_region
+    )

@@ -2,8 +2,9 @@
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import cast
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -127,7 +128,7 @@ class Repository:
 
     def update_batches(self, updates: list[tuple[int, dict]]) -> list[None]:
         """Several batches' fields (batch id, fields) in one transaction: one UPDATE per set of fields."""
-        table = ElectionBatch.__table__
+        table = cast(Table, ElectionBatch.__table__)
         by_fields: dict[tuple, list[dict]] = {}
         for batch_id, fields in updates:
             by_fields.setdefault(tuple(sorted(fields)), []).append({"batch_id_": batch_id, **fields})

@@ -10,8 +10,9 @@ the upload: its rows keep the file's name and lose only the reference.
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 
 from elevra_pipeline.storage.models import (
     ChangeDelivery,
@@ -26,7 +27,7 @@ from elevra_pipeline.storage.models import (
 from elevra_pipeline.storage.repository import Repository
 
 
-def rows_of_upload(upload_id: int) -> list[tuple[str, type, object]]:
+def rows_of_upload(upload_id: int) -> list[tuple[str, Any, ColumnElement[bool]]]:
     """(count name, table, which rows) for everything that goes with the upload, children before parents."""
     batches = select(ElectionBatch.id).where(ElectionBatch.upload_id == upload_id)
     return [

@@ -2,12 +2,13 @@
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 from pydantic import BaseModel
 
 from elevra_pipeline.exceptions import BatchFailedError
 from elevra_pipeline.gemini import prompts
+from elevra_pipeline.gemini.client import GeminiCaller
 from elevra_pipeline.gemini.schemas import BatchAnalysis, ColumnMappingAnswer, StructuredBatch
 from elevra_pipeline.quotas.engine import Outcome
 from elevra_pipeline.records.sanitize import plain_text
@@ -16,8 +17,15 @@ from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, stage_
 from elevra_pipeline.storage.models import ElectionBatch
 from elevra_pipeline.uploads.prompt_budget import DEFAULT_MAX_PROMPT_TOKENS, check_columns_prompt, clipped_sample
 
-if TYPE_CHECKING:  # the stage workers run these without Dagster: anything with `caller` and `chain`
-    from elevra_pipeline.defs.resources import GeminiResource
+
+class GeminiModels(Protocol):
+    """What a stage needs of Gemini: the caller and each stage's model chain. `GeminiService` has them, and
+    so has the Dagster resource wrapping it: the stage workers run without Dagster."""
+
+    @property
+    def caller(self) -> GeminiCaller: ...
+
+    def chain(self, stage: str) -> list[str]: ...
 
 
 @dataclass
@@ -123,7 +131,7 @@ MODEL_STAGES = {s.name: s for s in (ANALYSIS, STRUCTURE)}
 
 
 async def run_online(
-    stage: ModelStage, gemini: "GeminiResource", batch: ElectionBatch, keep: Callable[[tuple[int, dict]], Awaitable]
+    stage: ModelStage, gemini: GeminiModels, batch: ElectionBatch, keep: Callable[[tuple[int, dict]], Awaitable]
 ) -> BatchResult:
     """One batch's call of `stage`, on the event loop; `keep((batch id, fields))` stores its answer (or
     failure): the stage stores those of one turn of the loop together (storage.coalesce)."""
@@ -181,7 +189,7 @@ def stage_summary(batches: list[ElectionBatch], stage: str) -> dict:
 
 
 def column_mapper(
-    gemini: "GeminiResource", upload_id: int, answers: dict, max_prompt_tokens: int = DEFAULT_MAX_PROMPT_TOKENS
+    gemini: GeminiModels, upload_id: int, answers: dict, max_prompt_tokens: int = DEFAULT_MAX_PROMPT_TOKENS
 ):
     """Intake's model layer: one structured-output call per sheet, on the structure chain, as an attempt row.
     `answers` (sheet -> headers and answer) is kept on the upload, so a re-run asks nothing again. The

@@ -10,7 +10,7 @@ from elevra_pipeline.notifications.templates import EMULATED_NOTE
 from elevra_pipeline.records.changes import change_line
 from elevra_pipeline.records.insert import candidate_url, election_url
 from elevra_pipeline.storage.batch_rules import BatchStatus
-from elevra_pipeline.storage.models import Candidate, CandidateLink, Election, ElectionLink
+from elevra_pipeline.storage.models import Candidate, CandidateLink, Election, ElectionLink, Upload
 from elevra_pipeline.storage.repository import Repository
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -73,7 +73,7 @@ def accounting_rows(summary: dict) -> list[list]:
     return lines
 
 
-def build_workbook(repo: Repository, upload, summary: dict, base_url: str, path: Path) -> Path:
+def build_workbook(repo: Repository, upload: Upload, summary: dict, base_url: str, path: Path) -> Path:
     batches = repo.batches(upload.id)
     elections = repo.rows_by_ids(Election, [e["id"] for e in summary["elections"]])
     candidates = repo.rows_by_ids(Candidate, [c["id"] for c in summary["candidates"]])

@@ -16,6 +16,8 @@ from elevra_pipeline.intake.accounting import DropReason
 from elevra_pipeline.records.identity import same_candidate
 from elevra_pipeline.records.sanitize import plain_text
 from elevra_pipeline.storage.batch_rules import BatchStatus, sent_again
+from elevra_pipeline.storage.models import ElectionBatch, Upload
+from elevra_pipeline.storage.repository import Repository
 
 OPEN_STATUSES = (BatchStatus.PENDING, BatchStatus.ANALYZED, BatchStatus.STRUCTURED, BatchStatus.WAITING_FOR_MODEL)
 
@@ -32,12 +34,12 @@ def _matches(name: str, inserted: list[str]) -> bool:
     return any(key == name_match_key(n) or same_candidate(cleaned, n) for n in inserted)
 
 
-def account_rows(repo, upload, batches) -> tuple[dict, list[dict]]:
+def account_rows(repo: Repository, upload: Upload, batches: list[ElectionBatch]) -> tuple[dict, list[dict]]:
     """(counts, dropped rows) for the whole upload; counts["read"] equals the sum of the outcomes."""
     intake = upload.intake_json or {}
     dropped = [dict(d) for d in intake.get("dropped", [])]
-    counts: Counter = Counter(
-        {k: 0 for k in ("candidates", "needs_reupload", "in_progress")}, header=intake.get("header_rows", 0)
+    counts: Counter[str] = Counter(
+        {"candidates": 0, "needs_reupload": 0, "in_progress": 0, "header": intake.get("header_rows", 0)}
     )
     for batch in batches:
         rows = batch.rows_json or []

@@ -1,12 +1,15 @@
 """One summary per upload, computed once from the database and stored on the upload."""
 
 from collections import Counter
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
 
 from elevra_pipeline.quotas.planner import planned_mode
 from elevra_pipeline.records.changes import change_report
 from elevra_pipeline.records.insert import candidate_url, election_url
 from elevra_pipeline.storage.batch_rules import BatchStatus, UploadStatus
-from elevra_pipeline.storage.models import Candidate, Election
+from elevra_pipeline.storage.models import Candidate, Election, ModelAttempt, Upload
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.workbook.row_accounting import account_rows
 
@@ -15,7 +18,7 @@ def model_usage(repo: Repository, upload_id: int) -> dict[str, dict]:
     return summarize_attempts(repo.attempts(upload_id))
 
 
-def summarize_attempts(attempts) -> dict[str, dict]:
+def summarize_attempts(attempts: Iterable[ModelAttempt]) -> dict[str, dict]:
     """Calls, outcomes, fallbacks, retries, tokens and cost (USD, None if the model has no price) per model,
     from attempt rows."""
     usage: dict[str, Counter] = {}
@@ -35,7 +38,7 @@ def summarize_attempts(attempts) -> dict[str, dict]:
         row["input_tokens"] += a.input_tokens or 0
         row["output_tokens"] += a.output_tokens or 0
     return {
-        model: {**counts, "cost_usd": None if costs[model] is None else round(costs[model], 6)}
+        model: {**counts, "cost_usd": None if (cost := costs[model]) is None else round(cost, 6)}
         for model, counts in sorted(usage.items())
     }
 
@@ -46,7 +49,7 @@ def total_cost_usd(usage: dict[str, dict]) -> float | None:
     return round(sum(known), 6) if known else None if usage else 0.0
 
 
-def build_summary(repo: Repository, upload, base_url: str) -> dict:
+def build_summary(repo: Repository, upload: Upload, base_url: str) -> dict:
     batches = repo.batches(upload.id)
     election_ids = sorted({b.inserted_json["election_id"] for b in batches if b.inserted_json})
     candidate_ids = sorted({c for b in batches if b.inserted_json for c in b.inserted_json["candidate_ids"]})
@@ -129,7 +132,7 @@ def build_summary(repo: Repository, upload, base_url: str) -> dict:
     }
 
 
-def upload_changes(repo: Repository, upload_id: int, session=None) -> dict:
+def upload_changes(repo: Repository, upload_id: int, session: Session | None = None) -> dict:
     """What the upload did to the records (records.changes), with the records named as a person would
     (`session`: inside the transaction of a preview, which is rolled back after)."""
     sources = repo.sources_of_upload(upload_id, session)
