@@ -196,7 +196,7 @@ def test_a_failed_run_superseded_by_a_newer_run_of_the_same_upload_sends_no_fail
     monkeypatch.delenv("ELEVRA_WORKBOOK_DIR")
     materialize_upload(upload, instance, resources)  # the retry, seconds later, succeeds
 
-    _failure_tick(instance, db_url, failed)  # the failure sensor reaches the first run only now
+    failure_tick(instance, db_url, failed)  # the failure sensor reaches the first run only now
     assert read_outbox(outbox) == []  # no false "Run failed": the newer run's outcome is the one to tell
 
 

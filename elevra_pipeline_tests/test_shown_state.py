@@ -9,9 +9,9 @@ import pytest
 
 from elevra_pipeline.api.progress import snapshot
 from elevra_pipeline.storage.models import Election
+from elevra_pipeline.storage.shown_state import ShownState, Tone, shown_state, state_of, upload_state
 from elevra_pipeline.uploads import admin
 from elevra_pipeline.uploads.listing import uploads_page
-from elevra_pipeline.uploads.shown_state import ShownState, Tone, shown_state, state_of, upload_state
 from elevra_pipeline.uploads.status import digest_lines, status_document
 from elevra_pipeline_tests.helpers import materialize_upload, register
 

@@ -7,8 +7,8 @@ from collections import Counter
 
 from elevra_pipeline.storage.batch_rules import ENDED, FINISHED, BatchStatus, UploadStatus, stage_outcome
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.storage.shown_state import skipped_by, upload_state
 from elevra_pipeline.uploads.attention import attention_line
-from elevra_pipeline.uploads.shown_state import skipped_by, upload_state
 from elevra_pipeline.uploads.stages import race_of
 
 FINAL = (*ENDED, UploadStatus.AWAITING_APPROVAL)  # the live view ends here
@@ -71,7 +71,7 @@ def snapshot(repo: Repository, upload_id: int, now: float | None = None) -> dict
         "upload_id": upload.id,
         "file": upload.original_filename,
         "status": upload.status,
-        "state": state.state,  # what every view shows (uploads.shown_state)
+        "state": state.state,  # what every view shows (storage.shown_state)
         "state_label": state.label,
         "state_tone": state.tone,
         "emulated": bool((upload.summary_json or {}).get("emulated")),

@@ -20,7 +20,7 @@ from elevra_pipeline.settings import DEFAULT_TEAM_EMAIL
 from elevra_pipeline.storage.batch_rules import COMPLETE, WAITING, UploadStatus, blocked_by_configuration
 from elevra_pipeline.storage.files import FileStore, ref_name
 from elevra_pipeline.storage.repository import Repository
-from elevra_pipeline.uploads.shown_state import upload_state
+from elevra_pipeline.storage.shown_state import upload_state
 
 DAY = 24 * 3600.0
 UNDELIVERABLE = "undeliverable"

@@ -507,7 +507,7 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
 
 def render_digest(day: str, states: list[str], lines: list[str]) -> tuple[str, str, str]:
     """The team's digest: one line per upload touched that day, those that need attention first;
-    `states`: each upload's state as every view shows it (uploads.shown_state)."""
+    `states`: each upload's state as every view shows it (storage.shown_state)."""
     counts: dict[str, int] = {}
     for state in states:
         counts[state] = counts.get(state, 0) + 1

@@ -135,7 +135,9 @@ def insert_structured(
             if not name:
                 continue
             website = safe_url(c.get("website"))
-            fields = dict(name=name, party=plain_text(c.get("party"), 120) or None, website=website)
+            fields: dict[str, str | bool | None] = dict(
+                name=name, party=plain_text(c.get("party"), 120) or None, website=website
+            )
             fields["incumbent"] = True if c.get("incumbent") is True else None  # unmarked: unknown, never erases
             known = next((i for i, n in stored if name_key(n) == name_key(name)), None) or matching_candidate(
                 name, stored

@@ -23,10 +23,10 @@ from elevra_pipeline.storage.batch_rules import BatchStatus as B
 from elevra_pipeline.storage.batch_rules import FailureKind
 from elevra_pipeline.storage.models import ElectionBatch, ModelAttempt, Notification, Upload
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.storage.shown_state import state_of
 from elevra_pipeline.uploads.attention import AttentionCounts, attention_sentence
 from elevra_pipeline.uploads.queue import DONE_BATCHES, OPEN_UPLOADS, QueuePace, eta_line
 from elevra_pipeline.uploads.record_counts import upload_records
-from elevra_pipeline.uploads.shown_state import state_of
 from elevra_pipeline.uploads.status import iso_utc
 
 SHOWN = (B.PENDING, B.ANALYZED, B.STRUCTURED, B.INSERTED, B.NEEDS_REUPLOAD, B.WAITING_FOR_MODEL, B.SKIPPED, B.CANCELLED)

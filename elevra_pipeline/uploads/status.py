@@ -11,10 +11,10 @@ from elevra_pipeline.records.changes import change_line
 from elevra_pipeline.records.withdrawn import report_lines
 from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.storage.shown_state import skipped_by, upload_state
 from elevra_pipeline.uploads.attention import attention_line
 from elevra_pipeline.uploads.queue import DONE_BATCHES, OPEN_UPLOADS, queue_snapshot
 from elevra_pipeline.uploads.record_counts import race_records, upload_records
-from elevra_pipeline.uploads.shown_state import skipped_by, upload_state
 from elevra_pipeline.uploads.stages import race_of
 from elevra_pipeline.workbook.row_accounting import account_rows
 from elevra_pipeline.workbook.summary import model_usage, summarize_attempts, total_cost_usd
@@ -66,7 +66,7 @@ def _upload_json(repo: Repository, upload, quotas: QuotaConfig, detail: bool) ->
         "partition_key": upload.partition_key,
         "file": upload.original_filename,
         "status": upload.status,
-        "state": state.state,  # what every view shows (uploads.shown_state)
+        "state": state.state,  # what every view shows (storage.shown_state)
         "state_label": state.label,
         "state_tone": state.tone,
         "paused": bool(upload.paused),
@@ -193,7 +193,7 @@ def batches_markdown(repo: Repository, upload, quotas: QuotaConfig | None = None
 
 
 def _status_label(repo: Repository, upload) -> str:
-    """The state every view shows (uploads.shown_state), and whether the records are emulated."""
+    """The state every view shows (storage.shown_state), and whether the records are emulated."""
     label = upload_state(upload, repo.batches(upload.id)).label
     return label + (" EMULATED" if (upload.summary_json or {}).get("emulated") else "")
 

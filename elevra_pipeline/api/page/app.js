@@ -56,7 +56,7 @@ function stageRow(stage) {
 function render(now) {
   $("live").hidden = false;
   $("upload-title").textContent = `Upload ${now.upload_id}: ${now.file}`;
-  const status = $("upload-status");  // the state every view shows, decided once (uploads/shown_state.py)
+  const status = $("upload-status");  // the state every view shows, decided once (storage/shown_state.py)
   status.textContent = now.state_label;
   status.className = `badge ${now.state_tone} ${now.state}`;
   $("emulated").hidden = !now.emulated;
