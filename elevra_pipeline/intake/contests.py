@@ -251,7 +251,7 @@ def party_spellings(parties: list[str]) -> dict[str, str]:
     """A party written once or twice like a party many rows give, but for one letter changed, added,
     dropped or two swapped, is that party misspelt (`Demcorat` -> `Democrat`): {misspelling: party}.
     Another word is another party (`Ind. Republican` is not `Republican`)."""
-    from elevra_pipeline.records.parties import one_slip
+    from elevra_pipeline.records.row_truth import one_slip
 
     counts = Counter(p for p in parties if p)
     common = [p for p, n in counts.items() if n >= 5]

@@ -8,7 +8,7 @@ written out: `DEM` -> `Democratic`, a misspelt `Demcorat` too; an initialism spe
 import re
 
 from elevra_pipeline.intake.party_codes import KNOWN_PARTIES
-from elevra_pipeline.records.row_truth import name_tokens
+from elevra_pipeline.records.row_truth import name_tokens, one_slip
 
 _PARTY_ALIASES = {alias: name for name, aliases in KNOWN_PARTIES.items() for alias in aliases}
 
@@ -17,15 +17,6 @@ def party_key(value: str) -> str:
     """'Democratic Party' -> 'democratic', 'Non-Partisan' -> 'nonpartisan'."""
     tokens = name_tokens(value)
     return "".join(tokens[:-1] if len(tokens) > 1 and tokens[-1] == "party" else tokens)
-
-
-def one_slip(a: str, b: str) -> bool:
-    """`b` is `a` with one letter changed, added or dropped, or two neighbours swapped."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    swapped = a[i : i + 2] == b[i : i + 2][::-1] and a[i + 2 :] == b[i + 2 :]
-    return a[i + 1 :] == b[i + 1 :] or a[i + 1 :] == b[i:] or a[i:] == b[i + 1 :] or swapped
 
 
 def known_party(value: str) -> str | None:
