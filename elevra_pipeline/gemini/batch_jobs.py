@@ -5,7 +5,7 @@ Requests go inline: a job is kept under `MAX_INLINE_BYTES` by the caller splitti
 several jobs rather than uploading a JSONL file through `client.files` (our requests are a few KB each).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable
 
@@ -14,8 +14,9 @@ from google.genai import types
 from pydantic import BaseModel
 
 from elevra_pipeline.exceptions import ModelCallError
-from elevra_pipeline.gemini.client import call_sdk, read_answer, structured_config
+from elevra_pipeline.gemini.client import call_sdk, read_answer, stage_config
 from elevra_pipeline.quotas.engine import CallResult
+from elevra_pipeline.quotas.limits import StageSettings
 
 MAX_INLINE_BYTES = 20_000_000  # Google's limit for a job's inlined requests
 INLINE_BUDGET_BYTES = 15_000_000  # what we put in one job, leaving room for the request envelope
@@ -50,6 +51,7 @@ class BatchRequest:
     system: str
     prompt: str
     schema: type[BaseModel]
+    settings: StageSettings = field(default_factory=StageSettings)  # the stage's: sent as online calls send them
 
     @property
     def size(self) -> int:
@@ -70,7 +72,7 @@ class GeminiBatches:
     def create(self, model: str, requests: list[BatchRequest], display_name: str) -> RemoteJob:
         inlined = [
             types.InlinedRequest(
-                contents=r.prompt, config=structured_config(r.system, r.schema), metadata={"key": r.key}
+                contents=r.prompt, config=stage_config(r.system, r.schema, r.settings, model), metadata={"key": r.key}
             )
             for r in requests
         ]

@@ -19,7 +19,7 @@ from elevra_pipeline.gemini.finish import answer_text, billed_tokens, finish_pro
 from elevra_pipeline.gemini.silence import SilenceWatch
 from elevra_pipeline.quotas.engine import CallResult, Outcome, QuotaEngine
 from elevra_pipeline.quotas.failures import CallFailure
-from elevra_pipeline.quotas.limits import QuotaConfig
+from elevra_pipeline.quotas.limits import QuotaConfig, StageSettings
 from elevra_pipeline.quotas.server_errors import parse_rate_limit
 
 
@@ -49,24 +49,44 @@ def make_client(
 
 
 Thinking = tuple[tuple[str, object], ...]  # the one thinking setting a model takes, hashable
+Sampling = tuple[tuple[str, object], ...]  # temperature, top_p, top_k: only those configured
 
 
 @lru_cache(maxsize=256)
 def structured_config(
-    system: str, schema: type[BaseModel], max_output_tokens: int | None = None, thinking: Thinking = ()
+    system: str,
+    schema: type[BaseModel],
+    max_output_tokens: int | None = None,
+    thinking: Thinking = (),
+    sampling: Sampling = (),
 ) -> types.GenerateContentConfig:
-    """JSON answers that must match `schema`, deterministic (temperature 0). Built once per prompt kind:
-    the schema goes in already converted (the SDK would rebuild it from the class on every call, ~2 ms),
-    and automatic function calling is off (we pass no tools; left on, the SDK deep-copies the config on
-    every call, 0.4 of its 2.2 ms of CPU). What is sent is the same."""
+    """JSON answers that must match `schema`; no sampling setting unless one is configured (Gemini 3's
+    guide: keep its default temperature). Built once per prompt kind: the schema goes in already
+    converted (the SDK would rebuild it from the class on every call, ~2 ms), and automatic function
+    calling is off (we pass no tools; left on, the SDK deep-copies the config on every call, 0.4 of its
+    2.2 ms of CPU). What is sent is the same."""
     return types.GenerateContentConfig(
         system_instruction=system,
         response_mime_type="application/json",
         response_schema=_transformers.t_schema(None, schema),
-        temperature=0,
         automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         max_output_tokens=max_output_tokens,
         thinking_config=types.ThinkingConfig(**dict(thinking)) if thinking else None,
+        **dict(sampling),
+    )
+
+
+def stage_config(
+    system: str, schema: type[BaseModel], settings: StageSettings, model: str, max_output_tokens: int | None = None
+) -> types.GenerateContentConfig:
+    """What one stage's call to `model` sends beside its prompt, online and in a Batch API job alike:
+    the schema, the thinking setting the model takes, the output cap (the stage's first unless grown)."""
+    return structured_config(
+        system,
+        schema,
+        max_output_tokens or settings.max_output_tokens,
+        tuple(sorted(settings.thinking_for(model).items())),
+        tuple(sorted(settings.sampling().items())),
     )
 
 
@@ -87,6 +107,9 @@ class OutputBudget:
 
     def thinking(self, model: str) -> Thinking:
         return tuple(sorted(self.settings.thinking_for(model).items()))
+
+    def request_config(self, system: str, schema: type[BaseModel], model: str) -> types.GenerateContentConfig:
+        return stage_config(system, schema, self.settings, model, self.tokens)
 
     def after(self, model: str, error: ModelCallError) -> None:
         """A MAX_TOKENS answer: the next attempt gets more room, or none is left and it is not retried."""
@@ -219,13 +242,7 @@ def checked_answer(
     return CallResult(value, billed["input_tokens"], billed["output_tokens"], text)
 
 
-def request_template(
-    client: genai.Client,
-    system: str,
-    schema: type[BaseModel],
-    max_output_tokens: int | None = None,
-    thinking: Thinking = (),
-) -> dict:
+def request_template(client: genai.Client, config: types.GenerateContentConfig) -> dict:
     """generateContent's body for a prompt kind, all but `contents`, converted by the SDK's own code
     (`models._GenerateContentParameters_to_mldev`, what `generate_content` runs on every call).
 
@@ -234,7 +251,6 @@ def request_template(
     sends a stage's calls. No public SDK call sends a prepared body, so the async path sends this one
     through the SDK's HTTP client (`_api_client.async_request`: its auth, base URL, timeout and error
     types). A test checks the emulator receives the same body from both paths."""
-    config = structured_config(system, schema, max_output_tokens, thinking)
     params = types._GenerateContentParameters(model="m", contents="-", config=config)
     body = genai_models._GenerateContentParameters_to_mldev(client._api_client, params, None, params)
     for key in ("config", "_url", "_query", "contents"):
@@ -257,7 +273,7 @@ class GeminiCaller:
         self.stage_timeouts = stage_timeouts or {}  # seconds per stage; else the client's own timeout
         self.watch = watch or SilenceWatch(self._probe)
         self._probe_path = "models"
-        self._templates: dict[tuple, dict] = {}
+        self._templates: dict[int, tuple[types.GenerateContentConfig, dict]] = {}
         self._paths: dict[str, str] = {}  # model -> its generateContent path
         self._loop_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -281,13 +297,12 @@ class GeminiCaller:
         client = self._loop_clients.get(asyncio.get_running_loop(), self.client)
         return client.aio._api_client
 
-    def request_body(
-        self, system: str, schema: type[BaseModel], prompt: str, max_output_tokens: int | None = None, thinking=()
-    ) -> dict:
-        key = (system, schema, max_output_tokens, thinking)
-        template = self._templates.get(key)
-        if template is None:
-            template = self._templates[key] = request_template(self.client, system, schema, max_output_tokens, thinking)
+    def request_body(self, config: types.GenerateContentConfig, prompt: str) -> dict:
+        # configs are built once each (structured_config); holding each one keeps its id unique
+        known = self._templates.get(id(config))
+        if known is None:
+            known = self._templates[id(config)] = (config, request_template(self.client, config))
+        template = known[1]
         return {**template, "contents": [{"parts": [{"text": prompt}], "role": "user"}]}
 
     async def _probe(self) -> bool:
@@ -306,7 +321,7 @@ class GeminiCaller:
         if path is None:
             path = self._paths[model] = f"{_transformers.t_model(self.client._api_client, model)}:generateContent"
         self._probe_path = path.removesuffix(":generateContent")
-        body = self.request_body(system, schema, prompt, budget.tokens, budget.thinking(model))
+        body = self.request_body(budget.request_config(system, schema, model), prompt)
         request = lambda: call_sdk_async(lambda: self._async_api().async_request("post", path, body))  # noqa: E731
         try:
             response = await (self.watch.call(request, timeout) if timeout else request())
@@ -343,7 +358,7 @@ class GeminiCaller:
         self, model: str, system: str, prompt: str, schema: type[BaseModel], check=None, budget=None
     ) -> CallResult:
         budget = budget or OutputBudget(self.engine.config, "")
-        config = structured_config(system, schema, budget.tokens, budget.thinking(model))
+        config = budget.request_config(system, schema, model)
         try:
             response = call_sdk(
                 lambda: self.client.models.generate_content(model=model, contents=prompt, config=config)

@@ -66,12 +66,20 @@ def takes_thinking_level(model: str) -> bool:
 
 
 class StageSettings(BaseModel):
-    """How a stage asks: its first max_output_tokens and how much the model thinks."""
+    """How a stage asks: its first max_output_tokens, how much the model thinks and, only when set, how
+    it samples (Gemini 3 wants its default temperature 1.0: lower values can make it loop)."""
 
     model_config = ConfigDict(extra="forbid")
     max_output_tokens: PositiveInt | None = None  # None: the model's own default
     thinking_level: Literal["minimal", "low", "medium", "high"] | None = None  # for Gemini 3 and later
     thinking_budget: int | None = Field(default=None, ge=-1)  # for earlier thinking models (-1: dynamic)
+    temperature: float | None = Field(default=None, ge=0, le=2)  # None: not sent
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    top_k: PositiveInt | None = None
+
+    def sampling(self) -> dict:
+        """The sampling settings given, and only those."""
+        return {k: v for k in ("temperature", "top_p", "top_k") if (v := getattr(self, k)) is not None}
 
     def thinking_for(self, model: str) -> dict:
         """The one thinking setting `model` takes (never both: Gemini answers 400 to both)."""

@@ -103,7 +103,8 @@ class BatchStage:
 
     # -- sending ---------------------------------------------------------------------------
     def _request(self, stage: ModelStage, batch: ElectionBatch) -> BatchRequest:
-        return BatchRequest(str(batch.id), stage.system, stage.prompt(batch), stage.schema)
+        settings = self.engine.config.stage(stage.name)
+        return BatchRequest(str(batch.id), stage.system, stage.prompt(batch), stage.schema, settings)
 
     def _tokens(self, request: BatchRequest) -> int:
         return self.engine.estimator.estimate(len(request.system) + len(request.prompt))
