@@ -132,6 +132,8 @@ BLOCKED_PROJECT = {
         (400, recording("error_400_invalid_argument_embed.json")["response"], CallFailure.CONFIGURATION),
         (400, KEY_INVALID, CallFailure.CONFIGURATION),
         (403, BLOCKED_PROJECT, CallFailure.CONFIGURATION),
+        (403, {"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}, CallFailure.MODEL_REFUSED),
+        (499, {"error": {"code": 499, "message": "cancelled", "status": "CANCELLED"}}, CallFailure.CANCELLED),
         (503, {"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}, CallFailure.SERVER_ERROR),
     ],
 )

@@ -18,7 +18,7 @@ from elevra_pipeline.exceptions import InvalidModelOutput, ModelCallError
 from elevra_pipeline.gemini.finish import answer_text, billed_tokens, finish_problem
 from elevra_pipeline.gemini.silence import SilenceWatch
 from elevra_pipeline.quotas.engine import CallResult, Outcome, QuotaEngine
-from elevra_pipeline.quotas.failures import CallFailure
+from elevra_pipeline.quotas.failures import CallFailure, is_outage
 from elevra_pipeline.quotas.limits import QuotaConfig, StageSettings
 from elevra_pipeline.quotas.server_errors import parse_rate_limit
 
@@ -142,12 +142,12 @@ def classify(error: Exception) -> ModelCallError:
                 body=text,
                 scope=info.scope,
             )
-        kind = http_failure(error.code or 0, str(error.message or ""))
+        kind = http_failure(error.code or 0, str(error.message or ""), body)
         return ModelCallError(
             message,
             error_type=kind,
             status_code=error.code,
-            retryable=kind == CallFailure.SERVER_ERROR or error.code in (408, 409),
+            retryable=is_outage(kind) or error.code in (408, 409),
             body=text,
         )
     name = type(error).__name__
@@ -158,14 +158,29 @@ def classify(error: Exception) -> ModelCallError:
 _TOO_LARGE = re.compile(r"input token count.*exceeds|exceeds the maximum number of tokens|request payload size", re.I)
 
 
-def http_failure(code: int, message: str) -> CallFailure:
+# google.rpc.ErrorInfo reasons of a 403 that hold for every model: the key or the project
+KEY_WIDE_REASONS = {"CONSUMER_SUSPENDED", "SERVICE_DISABLED", "BILLING_DISABLED", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
+
+
+def names_the_key(body: dict, message: str) -> bool:
+    """A 403 about the key or the project (`API_KEY_SERVICE_BLOCKED`, a suspended consumer…), not a model."""
+    details = (body.get("error") or {}).get("details") or []
+    reasons = {str(d.get("reason") or "") for d in details if isinstance(d, dict)}
+    return any(r.startswith("API_KEY_") or r in KEY_WIDE_REASONS for r in reasons) or "suspended" in message
+
+
+def http_failure(code: int, message: str, body: dict | None = None) -> CallFailure:
     """What an HTTP error answer means for us (429 is read by `classify`, with its quota details)."""
     if code >= 500:
         return CallFailure.SERVER_ERROR
+    if code == 499:  # CANCELLED "The operation was cancelled." (reason backendError), seen under load
+        return CallFailure.CANCELLED
     if code == 404:
         return CallFailure.MODEL_NOT_FOUND  # "models/X is not found for API version v1beta ..."
     if code == 400 and _TOO_LARGE.search(message):
         return CallFailure.INPUT_TOO_LARGE
+    if code == 403 and not names_the_key(body or {}, message):
+        return CallFailure.MODEL_REFUSED  # PERMISSION_DENIED for this model, perhaps: the engine tries the next
     if code in (400, 401, 403):
         return CallFailure.CONFIGURATION  # API_KEY_INVALID, PERMISSION_DENIED, billing, a request it rejects
     return CallFailure.CLIENT_ERROR
