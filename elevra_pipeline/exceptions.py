@@ -65,6 +65,10 @@ class BatchFailedError(ElevraError):
         return self.fault in ("outage", "configuration")
 
 
+class GeminiEndpointError(ElevraError):
+    """The Gemini endpoint may not be used here: production talking to the emulator."""
+
+
 class DeliveryError(ElevraError):
     """An e-mail could not be handed over; `retryable` says whether to try again later."""
 
