@@ -213,9 +213,16 @@ async def call_sdk_async(request: Callable[[], Awaitable[Any]]) -> Any:
         raise classify(e) from e
 
 
-def _rejected(message: str, text: str, billed: dict) -> ModelCallError:
+def _rejected(message: str, text: str, billed: dict, model_version: str | None = None) -> ModelCallError:
     """An answer our checks refused: retried like a failure, and billed all the same."""
-    return ModelCallError(message, error_type=CallFailure.INVALID_OUTPUT, status_code=200, body=text[:2000], **billed)
+    return ModelCallError(
+        message,
+        error_type=CallFailure.INVALID_OUTPUT,
+        status_code=200,
+        body=text[:2000],
+        model_version=model_version,
+        **billed,
+    )
 
 
 def read_answer(
@@ -231,10 +238,11 @@ def read_answer_json(body: dict, model: str, schema: type[BaseModel], check: Cal
     """generateContent's JSON as it came over the wire: cut or blocked answers are errors (billed all the
     same), the text is the first candidate's parts without thoughts, parsed against `schema` and checked."""
     billed = billed_tokens(body)
+    version = body.get("modelVersion") or None  # Google may answer a retired id with a newer model
     if problem := finish_problem(body, model, billed):
-        problem.body = json.dumps(body)[:2000]
+        problem.body, problem.model_version = json.dumps(body)[:2000], version
         raise problem
-    return checked_answer(answer_text(body), billed, model, schema, check)
+    return checked_answer(answer_text(body), billed, model, schema, check, model_version=version)
 
 
 def checked_answer(
@@ -244,17 +252,18 @@ def checked_answer(
     schema: type[BaseModel],
     check: Callable[[Any], Any] | None,
     parsed: BaseModel | None = None,
+    model_version: str | None = None,
 ) -> CallResult:
     try:
         value = parsed if parsed is not None else schema.model_validate_json(text)
     except (ValidationError, ValueError) as e:
-        raise _rejected(f"invalid structured output from {model}: {str(e)[:300]}", text, billed) from e
+        raise _rejected(f"invalid structured output from {model}: {str(e)[:300]}", text, billed, model_version) from e
     if check is not None:
         try:
             value = check(value)
         except InvalidModelOutput as e:
-            raise _rejected(f"invalid output from {model}: {e}", text, billed) from e
-    return CallResult(value, billed["input_tokens"], billed["output_tokens"], text)
+            raise _rejected(f"invalid output from {model}: {e}", text, billed, model_version) from e
+    return CallResult(value, billed["input_tokens"], billed["output_tokens"], text, model_version)
 
 
 def request_template(client: genai.Client, config: types.GenerateContentConfig) -> dict:

@@ -31,6 +31,7 @@ class CallResult:
     input_tokens: int
     output_tokens: int = 0
     excerpt: str = ""
+    model_version: str | None = None  # the answer's modelVersion: the model that answered
 
 
 @dataclass
@@ -354,7 +355,10 @@ class QuotaEngine:
                         response_excerpt=(e.body or str(e))[:500],
                         input_tokens=e.input_tokens or None,  # a rejected answer is billed too
                         output_tokens=e.output_tokens or None,
-                        cost_usd=self.config.cost_usd(model, e.input_tokens, e.output_tokens),
+                        model_version=e.model_version,
+                        cost_usd=self.config.cost_usd(
+                            model, e.input_tokens, e.output_tokens, answered_by=e.model_version
+                        ),
                     ),
                 )
                 if e.error_type == CallFailure.RATE_LIMITED:  # after the refused call left our counts
@@ -404,7 +408,10 @@ class QuotaEngine:
                     output_tokens=result.output_tokens,
                     latency_ms=(self.clock() - started) * 1000,
                     response_excerpt=result.excerpt[:500],
-                    cost_usd=self.config.cost_usd(model, result.input_tokens, result.output_tokens),
+                    model_version=result.model_version,
+                    cost_usd=self.config.cost_usd(
+                        model, result.input_tokens, result.output_tokens, answered_by=result.model_version
+                    ),
                 ),
             )
             return Outcome(result.value, model, fallback_reason, attempt_no)

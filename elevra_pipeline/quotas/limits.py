@@ -135,9 +135,18 @@ class QuotaConfig(BaseModel):
         """Declared x share: the most the pipeline may take of the model (before adaptation)."""
         return self.limits(model).scaled(self.share_of(model))
 
-    def cost_usd(self, model: str, input_tokens: int, output_tokens: int, mode: CallMode = CallMode.ONLINE):
-        """USD for one call's tokens, or None when the file gives no price for the model."""
-        price = self.prices.get(model)
+    def cost_usd(
+        self,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        mode: CallMode = CallMode.ONLINE,
+        *,
+        answered_by: str | None = None,
+    ):
+        """USD for one call's tokens at the price of the model that answered (Google may route a retired
+        id to a newer model), else of the model asked; None when the file prices neither."""
+        price = self.prices.get(answered_by or "") or self.prices.get(model)
         return price.cost_usd(input_tokens, output_tokens, mode) if price else None
 
 

@@ -240,7 +240,10 @@ class BatchStage:
                     response_excerpt=(e.body or str(e))[:500],
                     input_tokens=e.input_tokens or None,
                     output_tokens=e.output_tokens or None,
-                    cost_usd=self.engine.config.cost_usd(job.model, e.input_tokens, e.output_tokens, CallMode.BATCH),
+                    model_version=e.model_version,
+                    cost_usd=self.engine.config.cost_usd(
+                        job.model, e.input_tokens, e.output_tokens, CallMode.BATCH, answered_by=e.model_version
+                    ),
                 )
             else:
                 outcome = Outcome(answer.value, job.model, job.fallback_reason, row["attempt_no"])
@@ -251,8 +254,13 @@ class BatchStage:
                     input_tokens=answer.input_tokens,
                     output_tokens=answer.output_tokens,
                     response_excerpt=answer.excerpt[:500],
+                    model_version=answer.model_version,
                     cost_usd=self.engine.config.cost_usd(
-                        job.model, answer.input_tokens, answer.output_tokens, CallMode.BATCH
+                        job.model,
+                        answer.input_tokens,
+                        answer.output_tokens,
+                        CallMode.BATCH,
+                        answered_by=answer.model_version,
                     ),
                 )
             if self.repo.apply_job_answer(batch_id, owner, fields, row) and result is not None:
