@@ -169,12 +169,14 @@ def cmd_models(args) -> int:
     from elevra_pipeline.quotas.ledger import QuotaLedger
     from elevra_pipeline.quotas.limits import load_quotas
     from elevra_pipeline.quotas.report import iso
+    from elevra_pipeline.settings import gemini_key_setting
 
     config = load_quotas(args.quotas)
     ledger = QuotaLedger.for_config(_repo().engine, config)
     for model in args.reset or []:
         print(f"{model}: {'mark cleared' if ledger.mark_available(model) else 'was not marked unavailable'}")
-    key, base_url = os.environ.get("GEMINI_API_KEY"), os.environ.get("ELEVRA_GEMINI_BASE_URL")
+    key = os.environ.get(gemini_key_setting(os.environ) or "GEMINI_API_KEY")
+    base_url = os.environ.get("ELEVRA_GEMINI_BASE_URL")
     chains = {m for chain in config.chains.values() for m in chain}
     if key or base_url:
         check = check_models(make_client(key, base_url, 30), ledger, sorted(chains), batch=args.batch, now=time.time())

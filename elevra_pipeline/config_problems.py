@@ -56,7 +56,13 @@ def bucket_unusable(error: BaseException) -> str | None:
     return None
 
 
-RULES = (database_unreachable, bucket_unusable)
+def gemini_endpoint_refused(error: BaseException) -> str | None:
+    from elevra_pipeline.exceptions import GeminiEndpointError
+
+    return str(error) if isinstance(error, GeminiEndpointError) else None
+
+
+RULES = (database_unreachable, bucket_unusable, gemini_endpoint_refused)
 
 
 def configuration_problem(error: BaseException) -> str | None:

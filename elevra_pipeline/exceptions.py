@@ -29,6 +29,7 @@ class ModelCallError(ElevraError):
         scope: str | None = None,
         input_tokens: int = 0,
         output_tokens: int = 0,
+        model_version: str | None = None,
     ):
         super().__init__(message)
         self.error_type = error_type
@@ -41,6 +42,7 @@ class ModelCallError(ElevraError):
         # an answer that came back and was rejected was still billed for these
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
+        self.model_version = model_version  # the model that answered, when an answer came
 
 
 class InvalidModelOutput(ElevraError):
@@ -63,6 +65,10 @@ class BatchFailedError(ElevraError):
     def model_unavailable(self) -> bool:
         """The batch waits (outage, quota, retired model, our configuration): nobody re-uploads."""
         return self.fault in ("outage", "configuration")
+
+
+class GeminiEndpointError(ElevraError):
+    """The Gemini endpoint may not be used here: production talking to the emulator."""
 
 
 class DeliveryError(ElevraError):

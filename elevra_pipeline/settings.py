@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TEAM_EMAIL = "team@elevracommunity.com"
@@ -108,7 +108,7 @@ class Settings:
     batch_poll_seconds: float = 60.0  # first poll of a Batch API job; then 1.5x per poll, up to 10 min
     upload_bucket: str | None = None  # s3://bucket/prefix: the upload bucket on object storage
     results_bucket: str | None = None  # s3://bucket/prefix: result workbooks written back there
-    environment: str = "development"  # ELEVRA_ENVIRONMENT; production refuses to run without GEMINI_API_KEY
+    environment: str = "development"  # ELEVRA_ENVIRONMENT; production refuses no key, or an endpoint not Google's
     timezone: str = "America/Los_Angeles"  # ELEVRA_TIMEZONE: the team's; times in e-mails and status
     dagster_url: str | None = None  # ELEVRA_DAGSTER_URL: the Dagster UI, for links in the team's e-mails
     team_digest: bool = False  # ELEVRA_TEAM_DIGEST=daily: one e-mail a day for the team, alerts at once
@@ -219,20 +219,47 @@ def _timezone(name: str, default: str) -> str:
 
 
 ENVIRONMENTS = ("development", "production")
+GEMINI_KEY_SETTINGS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")  # the SDK's order: GOOGLE_API_KEY wins
+GEMINI_ENDPOINT_SETTINGS = ("ELEVRA_GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL")  # ours, then the SDK's own
+GEMINI_PROXY_SETTING = "ELEVRA_GEMINI_PROXY_URL"  # a proxy production may call instead of Google
+
+
+def gemini_key_setting(env: Mapping[str, str]) -> str | None:
+    """The variable the Gemini key is read from, as the SDK picks it; None when neither is set."""
+    return next((name for name in GEMINI_KEY_SETTINGS if (env.get(name) or "").strip()), None)
+
+
+def is_googles_endpoint(url: str) -> bool:
+    """Google's own Gemini endpoint (generativelanguage.googleapis.com, or Vertex AI's), over https."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and (host == "googleapis.com" or host.endswith(".googleapis.com"))
 
 
 def require_gemini_key_in_production(env: Mapping[str, str]) -> str:
-    """ELEVRA_ENVIRONMENT, checked: production never falls back to the offline emulator, whose invented
-    answers would become records in a real database."""
+    """ELEVRA_ENVIRONMENT, checked: production never falls back to the offline emulator, nor calls an
+    endpoint that is not Google's (unless named as its proxy), whose answers would become records in a
+    real database."""
     environment = (env.get("ELEVRA_ENVIRONMENT") or "development").strip().lower()
     if environment not in ENVIRONMENTS:
         raise SettingsError(f"ELEVRA_ENVIRONMENT={environment!r}: use one of {', '.join(ENVIRONMENTS)}")
-    if environment == "production" and not (env.get("GEMINI_API_KEY") or "").strip():
+    if environment != "production":
+        return environment
+    if gemini_key_setting(env) is None:
         raise SettingsError(
             "ELEVRA_ENVIRONMENT=production but GEMINI_API_KEY is not set: refusing to start, because without "
             "a key the pipeline would use its offline Gemini emulator and store invented records. Set "
-            "GEMINI_API_KEY (a secret), or unset ELEVRA_ENVIRONMENT for a local trial."
+            "GEMINI_API_KEY (or GOOGLE_API_KEY, a secret), or unset ELEVRA_ENVIRONMENT for a local trial."
         )
+    proxy = (env.get(GEMINI_PROXY_SETTING) or "").strip().rstrip("/")
+    for name in GEMINI_ENDPOINT_SETTINGS:
+        url = (env.get(name) or "").strip()
+        if url and not is_googles_endpoint(url) and url.rstrip("/") != proxy:
+            raise SettingsError(
+                f"ELEVRA_ENVIRONMENT=production but {name}={url!r} is not Google's Gemini endpoint: refusing to "
+                "start, because an emulator's or another server's answers would be stored as records. Unset "
+                f"{name} to call Google, or name the proxy production may use in {GEMINI_PROXY_SETTING}."
+            )
     return environment
 
 

@@ -122,7 +122,10 @@ def local_data(tmp_path, monkeypatch):
     monkeypatch.setenv("ELEVRA_DATA_DIR", str(tmp_path / "data"))
     for name in (
         "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
         "ELEVRA_GEMINI_BASE_URL",
+        "GOOGLE_GEMINI_BASE_URL",
+        "ELEVRA_GEMINI_PROXY_URL",
         "ELEVRA_DATABASE_URL",
         "RESEND_API_KEY",
         "ELEVRA_QUOTAS_FILE",

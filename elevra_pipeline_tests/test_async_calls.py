@@ -4,19 +4,20 @@ the same reading of the answer, the same errors, and database work of one loop t
 import asyncio
 import json
 import socket
+from types import SimpleNamespace
 
 import pytest
 from google.genai import types
 
 from elevra_pipeline.exceptions import ModelCallError
 from elevra_pipeline.gemini import prompts
+from elevra_pipeline.gemini.batch_jobs import GeminiBatches
 from elevra_pipeline.gemini.client import (
     GeminiCaller,
     OutputBudget,
     make_client,
     read_answer,
     read_answer_json,
-    structured_config,
 )
 from elevra_pipeline.gemini.emulator.answers import answer
 from elevra_pipeline.gemini.emulator.server import generated
@@ -26,6 +27,8 @@ from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import parse_quotas
 from elevra_pipeline.storage.coalesce import Coalescer
 from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.uploads.batch_stage import BatchStage
+from elevra_pipeline.uploads.stages import STRUCTURE
 from elevra_pipeline_tests.capture_server import CaptureServer
 
 ROWS = [{"office": "City Council", "candidate_name": "Ann Lee", "election_date": "2026-11-03"}]
@@ -62,7 +65,7 @@ def test_the_async_path_sends_exactly_what_the_sdks_generate_content_sends(syste
     server = _answering(CaptureServer())
     caller = _caller(server.url)
     budget = OutputBudget(caller.engine.config, "analysis")
-    config = structured_config(system, schema, budget.tokens, budget.thinking("gemini-3.8-flash"))
+    config = budget.request_config(system, schema, "gemini-3.8-flash")
     try:
         caller.client.models.generate_content(model="gemini-3.8-flash", contents=prompt, config=config)
         asyncio.run(caller._ainvoke("gemini-3.8-flash", system, prompt, schema, None, budget))
@@ -85,6 +88,56 @@ def test_the_async_path_sends_exactly_what_the_sdks_generate_content_sends(syste
     assert ours["json"]["generationConfig"]["thinkingConfig"] == {"thinking_level": "LOW"}
     assert ours["json"]["generationConfig"]["maxOutputTokens"] == 4096
     assert ours["headers"]["x-goog-api-key"] == by_sdk["headers"]["x-goog-api-key"]
+
+
+def _one_batch_three_ways(stages: dict, db_url: str) -> tuple[dict, dict, dict]:
+    """The generateContent request one structure batch is sent as: online (the SDK's own call, then the
+    model stages' async path) and inside a Batch API job."""
+    server = CaptureServer()
+    server.decide = lambda request: (
+        (200, {"name": "batches/1", "metadata": {"state": "BATCH_STATE_PENDING"}}, {})
+        if request["path"].endswith(":batchGenerateContent")
+        else (200, generated("m", request["json"], 42), {})
+    )
+    server.start()
+    config = parse_quotas(
+        {"models": {"gemini-3.8-flash": {}}, "chains": {"structure": ["gemini-3.8-flash"]}, "stages": stages}
+    )
+    client = make_client(None, server.url, 5)
+    caller = GeminiCaller(client, QuotaEngine(config, QuotaLedger.for_config(migrated_engine(db_url), config)))
+    batch = SimpleNamespace(id=7, rows_json=ROWS, analysis_json=ANALYSIS)
+    try:
+        caller.run("structure", STRUCTURE.system, STRUCTURE.prompt(batch), STRUCTURE.schema)
+        asyncio.run(caller.arun("structure", STRUCTURE.system, STRUCTURE.prompt(batch), STRUCTURE.schema))
+        request = BatchStage(None, None, caller.engine, ["gemini-3.8-flash"], 5, 1)._request(STRUCTURE, batch)
+        GeminiBatches(client).create("gemini-3.8-flash", [request], "elevra-p-structure-1")
+    finally:
+        server.stop()
+    online, in_stage, job = (r["json"] for r in server.requests)
+    (in_job,) = job["batch"]["inputConfig"]["requests"]["requests"]
+    return online, in_stage, in_job["request"]
+
+
+def test_online_and_batch_api_requests_of_a_batch_carry_the_same_generation_settings(sqlite_url):
+    stages = {"structure": {"max_output_tokens": 16384, "thinking_level": "low", "thinking_budget": 1024}}
+    online, in_stage, in_job = _one_batch_three_ways(stages, sqlite_url)
+
+    assert in_stage == online
+    for key in ("contents", "systemInstruction", "generationConfig"):
+        assert in_job[key] == online[key], key
+    settings = online["generationConfig"]
+    assert settings["responseSchema"] and settings["responseMimeType"] == "application/json"
+    assert settings["thinkingConfig"] == {"thinking_level": "LOW"} and settings["maxOutputTokens"] == 16384
+    assert not {"temperature", "topP", "topK"} & set(settings)  # Gemini 3 keeps its default sampling
+
+
+def test_sampling_is_sent_only_when_configured_and_then_on_every_path(sqlite_url):
+    stages = {"structure": {"temperature": 0.4, "top_p": 0.9, "top_k": 20}}
+    online, in_stage, in_job = _one_batch_three_ways(stages, sqlite_url)
+
+    sampling = {k: online["generationConfig"].get(k) for k in ("temperature", "topP", "topK")}
+    assert sampling == {"temperature": 0.4, "topP": 0.9, "topK": 20}
+    assert in_stage["generationConfig"] == in_job["generationConfig"] == online["generationConfig"]
 
 
 def test_an_answer_is_read_from_the_wire_as_the_sdk_reads_it():

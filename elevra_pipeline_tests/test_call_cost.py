@@ -10,14 +10,22 @@ from openpyxl import load_workbook
 
 from elevra_pipeline import cli
 from elevra_pipeline.exceptions import ModelCallError, QuotaConfigError
+from elevra_pipeline.gemini import prompts
+from elevra_pipeline.gemini.client import GeminiCaller, make_client
+from elevra_pipeline.gemini.emulator.server import generated
+from elevra_pipeline.gemini.schemas import BatchAnalysis
 from elevra_pipeline.quotas.engine import CallResult, QuotaEngine
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, load_quotas, parse_quotas
 from elevra_pipeline.quotas.prices import CallMode, ModelPrice
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.database import migrated_engine
+from elevra_pipeline.storage.models import ModelAttempt
 from elevra_pipeline.storage.repository import Repository
+from elevra_pipeline.workbook.summary import summarize_attempts
+from elevra_pipeline_tests.capture_server import CaptureServer
 
+ROWS = [{"office": "Mayor", "candidate_name": "Ann Lee", "election_date": "2026-11-03"}]
 PUBLISHED = yaml.safe_load(DEFAULT_QUOTAS_FILE.read_text())["prices"]  # USD per 1M tokens
 
 
@@ -100,3 +108,42 @@ def test_an_upload_s_cost_is_in_the_json_line_status_workbook_and_final_email(
 
     assert cli.main(["status", str(summary["upload_id"])]) == 0
     assert f"cost: ${expected:,.4f} (online calls)" in capsys.readouterr().out
+
+
+def routed(request):
+    """Google answering a retired id with a newer model: `modelVersion` names the one that answered."""
+    answer = generated("gemini-3.8-flash", request["json"], 42)
+    return 200, {**answer, "modelVersion": "gemini-3.9-flash"}, {}
+
+
+def test_each_attempt_records_the_model_that_answered_and_is_charged_at_its_price(db_url):
+    config = parse_quotas(
+        {
+            "models": {"gemini-3.8-flash": {}},
+            "chains": {"analysis": ["gemini-3.8-flash"]},
+            "prices": {"gemini-3.8-flash": {"input": 1, "output": 1}, "gemini-3.9-flash": {"input": 2, "output": 8}},
+        }
+    )
+    database = migrated_engine(db_url)
+    engine = QuotaEngine(config, QuotaLedger.for_config(database, config), record_attempts=True)
+    server = CaptureServer()
+    server.decide = routed
+    server.start()
+    try:
+        GeminiCaller(make_client(None, server.url, 5), engine).run(
+            "analysis", prompts.ANALYSIS_SYSTEM, prompts.analysis_prompt(ROWS), BatchAnalysis
+        )
+    finally:
+        server.stop()
+    with Repository(database).unit_of_work() as session:
+        (attempt,) = session.query(ModelAttempt).all()
+        assert (attempt.model, attempt.model_version) == ("gemini-3.8-flash", "gemini-3.9-flash")
+        price = config.prices["gemini-3.9-flash"]
+        assert attempt.cost_usd == pytest.approx(price.cost_usd(attempt.input_tokens, attempt.output_tokens))
+        assert set(summarize_attempts([attempt])) == {"gemini-3.9-flash"}  # usage under the model that answered
+
+
+def test_an_answering_model_without_a_price_is_charged_at_the_asked_models():
+    config = parse_quotas({"models": {"m": {}}, "prices": {"m": {"input": 1, "output": 1}}})
+    assert config.cost_usd("m", 1_000_000, 0, answered_by="m-002") == 1
+    assert config.cost_usd("m", 1_000_000, 0, CallMode.BATCH, answered_by=None) == 0.5

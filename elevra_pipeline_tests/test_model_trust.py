@@ -4,6 +4,8 @@ A proxy in front of the emulator plays a hostile model (inventing people, breaki
 with markup) or a model that goes down mid-run; the real google-genai client talks to it over HTTP.
 """
 
+import unicodedata
+
 import pytest
 import yaml
 
@@ -61,8 +63,8 @@ def swap_one(answer, number):
     return answer
 
 
-def misspell(answer, number):
-    answer["candidates"][0]["name"] = "Jane Dou"  # one letter off the row's JANE DOE
+def add_a_word(answer, number):
+    answer["candidates"][0]["name"] = "Jane Ann Doe"  # a word the row's JANE DOE does not have
     return answer
 
 
@@ -83,7 +85,7 @@ def break_date(answer, number):
         (invent, "504 candidates for 3 named row(s)"),
         (swap_one, "1 candidate(s) not in the batch's rows: Mallory Invented"),
         (break_date, "election date '2026-02-30' is not a real calendar date"),
-        (misspell, "1 candidate(s) not in the batch's rows: 'Jane Dou' is not the row's 'JANE DOE'"),
+        (add_a_word, "1 candidate(s) not in the batch's rows: 'Jane Ann Doe' is not the row's 'JANE DOE'"),
         (swap_party_and_website, "John Smith's party 'Democratic' is not the row's 'Republican' (it is Jane Doe's)"),
     ],
 )
@@ -154,6 +156,41 @@ def test_entity_encoded_markup_in_cells_is_decoded_then_stripped(repo, instance,
     notes = " ".join(n["note"] for n in upload.summary_json["output_notes"])
     assert "<script>alert(2)</script>" in notes and "<b>" in notes
     assert upload.summary_json["rows"]["candidates"] == 4 and upload.summary_json["rows"]["dropped"] == 1
+
+
+ACCENTED_ROWS = """Election Date,Jurisdiction,Office,Candidate,Party,Website
+2026-11-03,Springfield,City Council,Marisol Peña,DEM,
+2026-11-03,Springfield,City Council,"ÁLVAREZ, JOSÉ",REP,
+2026-11-03,Springfield,City Council,Søren Łukasz,,
+2026-11-03,Springfield,City Council,Zoë Brontë,,
+"""
+
+
+def plain_letters(name: str) -> str:
+    """What a model that 'normalises' names writes: no accents, ø and ł as o and l."""
+    text = unicodedata.normalize("NFKD", name).translate(str.maketrans("øØłŁ", "oOlL"))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def drop_accents(answer, number):
+    for candidate in answer["candidates"]:
+        candidate["name"] = plain_letters(candidate["name"])
+    return answer
+
+
+def test_a_model_that_drops_every_accent_still_completes_the_upload_with_the_lists_names(
+    repo, instance, db_url, emulator, tmp_path
+):
+    upload = run_through(structure_only(drop_accents), repo, instance, db_url, emulator, tmp_path, ACCENTED_ROWS)
+
+    assert upload.status == "completed"
+    assert [b.status for b in repo.batches(upload.id)] == ["inserted"]
+    assert [a.status for a in repo.attempts(upload.id) if a.stage == "structure"] == ["ok"]
+    with repo.unit_of_work() as s:
+        names = sorted(c.name for c in s.query(Candidate))
+    assert names == ["José Álvarez", "Marisol Peña", "Søren Łukasz", "Zoë Brontë"]
+    (note,) = [n["note"] for n in upload.summary_json["output_notes"]]
+    assert note.startswith("the model changed 4 names; the list's spelling was kept: ")
 
 
 def outage_quotas(tmp_path) -> str:

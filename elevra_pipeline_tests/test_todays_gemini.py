@@ -10,12 +10,15 @@ import openpyxl
 import pytest
 from pydantic import BaseModel
 
+from elevra_pipeline.cli import main
+from elevra_pipeline.config_problems import configuration_problem
 from elevra_pipeline.definitions import build_resources
 from elevra_pipeline.defs.resources import DatabaseResource, GeminiResource
-from elevra_pipeline.exceptions import ModelCallError
+from elevra_pipeline.exceptions import GeminiEndpointError, ModelCallError
 from elevra_pipeline.gemini.client import GeminiCaller, OutputBudget, grown_budget, make_client
 from elevra_pipeline.gemini.emulator.models import CURRENT, RETIRED, model_page
 from elevra_pipeline.gemini.emulator.server import Faults, generated, start_in_thread
+from elevra_pipeline.gemini.service import GeminiService
 from elevra_pipeline.notifications.mailer import Mailer
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.quotas.engine import QuotaEngine
@@ -132,6 +135,8 @@ BLOCKED_PROJECT = {
         (400, recording("error_400_invalid_argument_embed.json")["response"], CallFailure.CONFIGURATION),
         (400, KEY_INVALID, CallFailure.CONFIGURATION),
         (403, BLOCKED_PROJECT, CallFailure.CONFIGURATION),
+        (403, {"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}, CallFailure.MODEL_REFUSED),
+        (499, {"error": {"code": 499, "message": "cancelled", "status": "CANCELLED"}}, CallFailure.CANCELLED),
         (503, {"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}, CallFailure.SERVER_ERROR),
     ],
 )
@@ -246,6 +251,68 @@ def test_production_refuses_to_start_without_a_gemini_key(monkeypatch):
     deploy = Path(__file__).parents[1] / "deploy"
     assert "ELEVRA_ENVIRONMENT=production" in (deploy / "k8s" / "dagster.yaml").read_text()
     assert (deploy / "helm" / "values.yaml").read_text().count("{name: ELEVRA_ENVIRONMENT, value: production}") == 3
+
+
+@pytest.mark.parametrize(
+    "setting, url",
+    [
+        ("ELEVRA_GEMINI_BASE_URL", "http://127.0.0.1:8787"),  # `elevra-pipeline emulator`
+        ("ELEVRA_GEMINI_BASE_URL", "https://gemini-cache.example.org"),
+        ("ELEVRA_GEMINI_BASE_URL", "http://generativelanguage.googleapis.com"),  # not over https
+        ("GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:8787"),  # the SDK's own setting
+    ],
+)
+def test_production_refuses_an_endpoint_that_is_not_googles(setting, url, monkeypatch):
+    monkeypatch.setenv("ELEVRA_ENVIRONMENT", "production")
+    monkeypatch.setenv("GEMINI_API_KEY", "a-key")
+    monkeypatch.setenv(setting, url)
+    with pytest.raises(SettingsError, match=f"{setting}='{url}' is not Google's Gemini endpoint: refusing to start"):
+        build_resources()
+    assert main(["status"]) == 1  # every command: one line, no traceback
+
+
+@pytest.mark.parametrize(
+    "url, proxy",
+    [
+        ("https://generativelanguage.googleapis.com", None),
+        ("https://us-central1-aiplatform.googleapis.com/", None),
+        ("https://gemini-proxy.internal:8443", "https://gemini-proxy.internal:8443/"),  # named: it may be used
+    ],
+)
+def test_production_calls_google_or_the_proxy_it_is_told_it_may_use(url, proxy, monkeypatch):
+    monkeypatch.setenv("ELEVRA_ENVIRONMENT", "production")
+    monkeypatch.setenv("GEMINI_API_KEY", "a-key")
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", url)
+    if proxy:
+        monkeypatch.setenv("ELEVRA_GEMINI_PROXY_URL", proxy)
+    assert build_resources()["gemini"].production
+
+
+def test_production_refuses_an_endpoint_that_answers_as_the_emulator_even_as_the_named_proxy(
+    db_url, emulator, monkeypatch
+):
+    monkeypatch.setenv("ELEVRA_ENVIRONMENT", "production")
+    monkeypatch.setenv("GEMINI_API_KEY", "a-key")
+    monkeypatch.setenv("ELEVRA_GEMINI_BASE_URL", emulator.base_url)
+    monkeypatch.setenv("ELEVRA_GEMINI_PROXY_URL", emulator.base_url)
+    gemini = build_resources()["gemini"]
+    service = GeminiService(db_url, api_key="a-key", base_url=emulator.base_url, production=gemini.production)
+    with pytest.raises(GeminiEndpointError) as refused:
+        service.start()
+    line = configuration_problem(refused.value)
+    assert line.startswith(f"ELEVRA_ENVIRONMENT=production but the Gemini endpoint {emulator.base_url} answers as")
+    assert "\n" not in line
+    assert GeminiService(db_url, api_key="a-key", base_url=emulator.base_url).start().emulated  # elsewhere: marked
+
+
+def test_google_api_key_is_read_first_as_the_sdk_reads_it(monkeypatch):
+    monkeypatch.setenv("ELEVRA_ENVIRONMENT", "production")
+    monkeypatch.setenv("GOOGLE_API_KEY", "google-key")
+    assert build_resources()["gemini"].api_key == dg.EnvVar("GOOGLE_API_KEY")  # production starts with it alone
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-key")
+    resources = build_resources()
+    assert resources["gemini"].api_key == dg.EnvVar("GOOGLE_API_KEY")
+    assert resources["gemini_batches"].api_key == dg.EnvVar("GOOGLE_API_KEY")
 
 
 def test_the_source_documents_models_leave_batches_waiting_never_needing_reupload(

@@ -16,7 +16,7 @@ from elevra_pipeline.intake.limits import intake_limits
 from elevra_pipeline.notifications.mailer import Mailer
 from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE, QuotaConfig, load_quotas
-from elevra_pipeline.settings import Settings, SettingsError
+from elevra_pipeline.settings import Settings, SettingsError, gemini_key_setting
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.storage.files import FileStore, file_store
 from elevra_pipeline.storage.repository import Repository
@@ -52,7 +52,7 @@ class ApiServices:
     def from_env(cls, env=os.environ) -> "ApiServices":
         settings = Settings.from_env()
         repo = Repository(migrated_engine(settings.database_url))
-        key, base_url = env.get("GEMINI_API_KEY"), env.get("ELEVRA_GEMINI_BASE_URL")
+        key, base_url = env.get(gemini_key_setting(env) or "GEMINI_API_KEY"), env.get("ELEVRA_GEMINI_BASE_URL")
         return cls(
             settings=settings,
             repo=repo,

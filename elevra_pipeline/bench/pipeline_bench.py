@@ -286,7 +286,13 @@ def _world(factor: float, latency: str, database: str, postgres_url: str, throug
             "ELEVRA_QUOTAS_FILE": str(quotas_file),
             "DAGSTER_HOME": str(dagster_home),
         }
-        for unset in ("GEMINI_API_KEY", "RESEND_API_KEY", "ELEVRA_UPLOAD_BUCKET", "ELEVRA_STORAGE_URL"):
+        for unset in (
+            "GEMINI_API_KEY",
+            "GOOGLE_API_KEY",
+            "RESEND_API_KEY",
+            "ELEVRA_UPLOAD_BUCKET",
+            "ELEVRA_STORAGE_URL",
+        ):
             env.pop(unset, None)  # the emulator, the outbox, and the local upload folder and files
         yield _World(
             folder,

@@ -150,6 +150,7 @@ class GeminiResource(dg.ConfigurableResource):
     analysis_timeout_seconds: float = 120.0
     structure_timeout_seconds: float = 90.0
     probe_after_seconds: float = 20.0
+    production: bool = False  # ELEVRA_ENVIRONMENT=production: an endpoint answering as the emulator is refused
 
     _service: GeminiService | None = PrivateAttr(default=None)
 
@@ -169,6 +170,7 @@ class GeminiResource(dg.ConfigurableResource):
             analysis_timeout_seconds=self.analysis_timeout_seconds,
             structure_timeout_seconds=self.structure_timeout_seconds,
             probe_after_seconds=self.probe_after_seconds,
+            production=self.production,
         ).start(warn=log.warning if log else lambda message: None)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

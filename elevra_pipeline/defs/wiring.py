@@ -13,7 +13,7 @@ from elevra_pipeline.defs.resources import (
     GeminiBatchesResource,
     GeminiResource,
 )
-from elevra_pipeline.settings import Settings
+from elevra_pipeline.settings import Settings, gemini_key_setting
 
 
 def _env(name: str):
@@ -32,11 +32,12 @@ def build_resources() -> dict:
     app = AppResource.from_settings(settings)
     app.quotas()  # an invalid quotas file is refused now, not at the first model call
     database_url = _env("ELEVRA_DATABASE_URL") or settings.database_url
+    key = _env(gemini_key_setting(os.environ) or "GEMINI_API_KEY")  # GOOGLE_API_KEY first, as the SDK reads them
     return {
         "app": app,
         "database": DatabaseResource(url=database_url),
         "gemini": GeminiResource(
-            api_key=_env("GEMINI_API_KEY"),
+            api_key=key,
             base_url=_env("ELEVRA_GEMINI_BASE_URL"),
             quotas_file=settings.quotas_file,
             database_url=database_url,
@@ -47,9 +48,10 @@ def build_resources() -> dict:
             analysis_timeout_seconds=settings.analysis_timeout_seconds,
             structure_timeout_seconds=settings.structure_timeout_seconds,
             probe_after_seconds=settings.probe_after_seconds,
+            production=settings.environment == "production",
         ),
         "gemini_batches": GeminiBatchesResource(
-            api_key=_env("GEMINI_API_KEY"),
+            api_key=key,
             base_url=_env("ELEVRA_GEMINI_BASE_URL"),
             poll_seconds=settings.batch_poll_seconds,
         ),

@@ -5,7 +5,7 @@ Requests go inline: a job is kept under `MAX_INLINE_BYTES` by the caller splitti
 several jobs rather than uploading a JSONL file through `client.files` (our requests are a few KB each).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable
 
@@ -14,34 +14,48 @@ from google.genai import types
 from pydantic import BaseModel
 
 from elevra_pipeline.exceptions import ModelCallError
-from elevra_pipeline.gemini.client import call_sdk, read_answer, structured_config
+from elevra_pipeline.gemini.client import call_sdk, http_failure, read_answer, stage_config
 from elevra_pipeline.quotas.engine import CallResult
+from elevra_pipeline.quotas.limits import StageSettings
 
 MAX_INLINE_BYTES = 20_000_000  # Google's limit for a job's inlined requests
 INLINE_BUDGET_BYTES = 15_000_000  # what we put in one job, leaving room for the request envelope
 
 
 class JobState(StrEnum):
-    """A job as we record it: `submitting` until Google has confirmed it, then Google's own state."""
+    """A job as we record it: `submitting` until Google has confirmed it, then Google's own state. A
+    state this version does not know is `unknown` (Google's word kept in `RemoteJob.reported`): the
+    job is polled again, never a crash."""
 
     SUBMITTING = "submitting"
     PENDING = "pending"
     RUNNING = "running"
+    CANCELLING = "cancelling"
+    PAUSED = "paused"
+    UPDATING = "updating"
     SUCCEEDED = "succeeded"
+    PARTIAL = "partial"  # PARTIALLY_SUCCEEDED: some requests answered, each failure in its response
     FAILED = "failed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    UNKNOWN = "unknown"
 
     @classmethod
     def from_sdk(cls, state: types.JobState | str | None) -> "JobState":
         name = str(getattr(state, "value", state) or "")
         for prefix in ("JOB_STATE_", "BATCH_STATE_"):
             name = name.removeprefix(prefix)
-        return {"QUEUED": cls.PENDING, "UNSPECIFIED": cls.PENDING}.get(name, None) or cls(name.lower())
+        known = {"QUEUED": cls.PENDING, "UNSPECIFIED": cls.PENDING, "PARTIALLY_SUCCEEDED": cls.PARTIAL}
+        return known.get(name) or next((s for s in cls if s.value == name.lower()), cls.UNKNOWN)
 
     @property
     def is_open(self) -> bool:
-        return self in (JobState.SUBMITTING, JobState.PENDING, JobState.RUNNING)
+        """Still at Google: polled again (an unknown state too, until it turns into one we know)."""
+        return self not in (JobState.SUCCEEDED, JobState.PARTIAL, JobState.FAILED, JobState.CANCELLED, JobState.EXPIRED)
+
+    @property
+    def has_answers(self) -> bool:
+        return self in (JobState.SUCCEEDED, JobState.PARTIAL)
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,7 @@ class BatchRequest:
     system: str
     prompt: str
     schema: type[BaseModel]
+    settings: StageSettings = field(default_factory=StageSettings)  # the stage's: sent as online calls send them
 
     @property
     def size(self) -> int:
@@ -60,7 +75,21 @@ class BatchRequest:
 class RemoteJob:
     name: str
     state: JobState
-    responses: list[types.InlinedResponse] | None = None  # once SUCCEEDED
+    responses: list[types.InlinedResponse] | None = None  # once SUCCEEDED (or PARTIALLY_SUCCEEDED)
+    reported: str = ""  # Google's own word for the state
+
+    @classmethod
+    def of(cls, job: types.BatchJob, responses=None) -> "RemoteJob":
+        reported = str(getattr(job.state, "value", job.state) or "")
+        return cls(job.name or "", JobState.from_sdk(job.state), responses, reported)
+
+    @property
+    def unknown_state(self) -> str | None:
+        """What to report of a state this version does not know, else None."""
+        if self.state != JobState.UNKNOWN:
+            return None
+        said = self.reported or "no state"
+        return f"Gemini reports the job as '{said}', a state this version does not know: polled again"
 
 
 class GeminiBatches:
@@ -70,25 +99,25 @@ class GeminiBatches:
     def create(self, model: str, requests: list[BatchRequest], display_name: str) -> RemoteJob:
         inlined = [
             types.InlinedRequest(
-                contents=r.prompt, config=structured_config(r.system, r.schema), metadata={"key": r.key}
+                contents=r.prompt, config=stage_config(r.system, r.schema, r.settings, model), metadata={"key": r.key}
             )
             for r in requests
         ]
         job = call_sdk(
             lambda: self.client.batches.create(model=model, src=inlined, config={"display_name": display_name})
         )
-        return RemoteJob(job.name, JobState.from_sdk(job.state))
+        return RemoteJob.of(job)
 
     def get(self, name: str) -> RemoteJob:
         job = call_sdk(lambda: self.client.batches.get(name=name))
         responses = job.dest.inlined_responses if job.dest else None
-        return RemoteJob(job.name, JobState.from_sdk(job.state), responses)
+        return RemoteJob.of(job, responses)
 
     def find(self, display_name: str) -> RemoteJob | None:
         """The job submitted under `display_name`, if Google has it (after a crash before we recorded it)."""
         for job in call_sdk(lambda: list(self.client.batches.list(config={"page_size": 100}))):
             if job.display_name == display_name:
-                return RemoteJob(job.name, JobState.from_sdk(job.state))
+                return RemoteJob.of(job)
         return None
 
     def cancel(self, name: str) -> None:
@@ -118,7 +147,7 @@ def read_inlined(
         code = response.error.code or 500
         raise ModelCallError(
             f"{model}: batch request failed: {code} {response.error.message or ''}".strip(),
-            error_type="server_error" if code >= 500 else "client_error",
+            error_type=http_failure(code, response.error.message or ""),
             status_code=code,
             retryable=True,
         )

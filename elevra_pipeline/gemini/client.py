@@ -18,8 +18,8 @@ from elevra_pipeline.exceptions import InvalidModelOutput, ModelCallError
 from elevra_pipeline.gemini.finish import answer_text, billed_tokens, finish_problem
 from elevra_pipeline.gemini.silence import SilenceWatch
 from elevra_pipeline.quotas.engine import CallResult, Outcome, QuotaEngine
-from elevra_pipeline.quotas.failures import CallFailure
-from elevra_pipeline.quotas.limits import QuotaConfig
+from elevra_pipeline.quotas.failures import CallFailure, is_outage
+from elevra_pipeline.quotas.limits import QuotaConfig, StageSettings
 from elevra_pipeline.quotas.server_errors import parse_rate_limit
 
 
@@ -49,24 +49,44 @@ def make_client(
 
 
 Thinking = tuple[tuple[str, object], ...]  # the one thinking setting a model takes, hashable
+Sampling = tuple[tuple[str, object], ...]  # temperature, top_p, top_k: only those configured
 
 
 @lru_cache(maxsize=256)
 def structured_config(
-    system: str, schema: type[BaseModel], max_output_tokens: int | None = None, thinking: Thinking = ()
+    system: str,
+    schema: type[BaseModel],
+    max_output_tokens: int | None = None,
+    thinking: Thinking = (),
+    sampling: Sampling = (),
 ) -> types.GenerateContentConfig:
-    """JSON answers that must match `schema`, deterministic (temperature 0). Built once per prompt kind:
-    the schema goes in already converted (the SDK would rebuild it from the class on every call, ~2 ms),
-    and automatic function calling is off (we pass no tools; left on, the SDK deep-copies the config on
-    every call, 0.4 of its 2.2 ms of CPU). What is sent is the same."""
+    """JSON answers that must match `schema`; no sampling setting unless one is configured (Gemini 3's
+    guide: keep its default temperature). Built once per prompt kind: the schema goes in already
+    converted (the SDK would rebuild it from the class on every call, ~2 ms), and automatic function
+    calling is off (we pass no tools; left on, the SDK deep-copies the config on every call, 0.4 of its
+    2.2 ms of CPU). What is sent is the same."""
     return types.GenerateContentConfig(
         system_instruction=system,
         response_mime_type="application/json",
         response_schema=_transformers.t_schema(None, schema),
-        temperature=0,
         automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         max_output_tokens=max_output_tokens,
         thinking_config=types.ThinkingConfig(**dict(thinking)) if thinking else None,
+        **dict(sampling),
+    )
+
+
+def stage_config(
+    system: str, schema: type[BaseModel], settings: StageSettings, model: str, max_output_tokens: int | None = None
+) -> types.GenerateContentConfig:
+    """What one stage's call to `model` sends beside its prompt, online and in a Batch API job alike:
+    the schema, the thinking setting the model takes, the output cap (the stage's first unless grown)."""
+    return structured_config(
+        system,
+        schema,
+        max_output_tokens or settings.max_output_tokens,
+        tuple(sorted(settings.thinking_for(model).items())),
+        tuple(sorted(settings.sampling().items())),
     )
 
 
@@ -87,6 +107,9 @@ class OutputBudget:
 
     def thinking(self, model: str) -> Thinking:
         return tuple(sorted(self.settings.thinking_for(model).items()))
+
+    def request_config(self, system: str, schema: type[BaseModel], model: str) -> types.GenerateContentConfig:
+        return stage_config(system, schema, self.settings, model, self.tokens)
 
     def after(self, model: str, error: ModelCallError) -> None:
         """A MAX_TOKENS answer: the next attempt gets more room, or none is left and it is not retried."""
@@ -119,12 +142,12 @@ def classify(error: Exception) -> ModelCallError:
                 body=text,
                 scope=info.scope,
             )
-        kind = http_failure(error.code or 0, str(error.message or ""))
+        kind = http_failure(error.code or 0, str(error.message or ""), body)
         return ModelCallError(
             message,
             error_type=kind,
             status_code=error.code,
-            retryable=kind == CallFailure.SERVER_ERROR or error.code in (408, 409),
+            retryable=is_outage(kind) or error.code in (408, 409),
             body=text,
         )
     name = type(error).__name__
@@ -135,14 +158,29 @@ def classify(error: Exception) -> ModelCallError:
 _TOO_LARGE = re.compile(r"input token count.*exceeds|exceeds the maximum number of tokens|request payload size", re.I)
 
 
-def http_failure(code: int, message: str) -> CallFailure:
+# google.rpc.ErrorInfo reasons of a 403 that hold for every model: the key or the project
+KEY_WIDE_REASONS = {"CONSUMER_SUSPENDED", "SERVICE_DISABLED", "BILLING_DISABLED", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
+
+
+def names_the_key(body: dict, message: str) -> bool:
+    """A 403 about the key or the project (`API_KEY_SERVICE_BLOCKED`, a suspended consumer…), not a model."""
+    details = (body.get("error") or {}).get("details") or []
+    reasons = {str(d.get("reason") or "") for d in details if isinstance(d, dict)}
+    return any(r.startswith("API_KEY_") or r in KEY_WIDE_REASONS for r in reasons) or "suspended" in message
+
+
+def http_failure(code: int, message: str, body: dict | None = None) -> CallFailure:
     """What an HTTP error answer means for us (429 is read by `classify`, with its quota details)."""
     if code >= 500:
         return CallFailure.SERVER_ERROR
+    if code == 499:  # CANCELLED "The operation was cancelled." (reason backendError), seen under load
+        return CallFailure.CANCELLED
     if code == 404:
         return CallFailure.MODEL_NOT_FOUND  # "models/X is not found for API version v1beta ..."
     if code == 400 and _TOO_LARGE.search(message):
         return CallFailure.INPUT_TOO_LARGE
+    if code == 403 and not names_the_key(body or {}, message):
+        return CallFailure.MODEL_REFUSED  # PERMISSION_DENIED for this model, perhaps: the engine tries the next
     if code in (400, 401, 403):
         return CallFailure.CONFIGURATION  # API_KEY_INVALID, PERMISSION_DENIED, billing, a request it rejects
     return CallFailure.CLIENT_ERROR
@@ -175,9 +213,16 @@ async def call_sdk_async(request: Callable[[], Awaitable[Any]]) -> Any:
         raise classify(e) from e
 
 
-def _rejected(message: str, text: str, billed: dict) -> ModelCallError:
+def _rejected(message: str, text: str, billed: dict, model_version: str | None = None) -> ModelCallError:
     """An answer our checks refused: retried like a failure, and billed all the same."""
-    return ModelCallError(message, error_type=CallFailure.INVALID_OUTPUT, status_code=200, body=text[:2000], **billed)
+    return ModelCallError(
+        message,
+        error_type=CallFailure.INVALID_OUTPUT,
+        status_code=200,
+        body=text[:2000],
+        model_version=model_version,
+        **billed,
+    )
 
 
 def read_answer(
@@ -193,10 +238,11 @@ def read_answer_json(body: dict, model: str, schema: type[BaseModel], check: Cal
     """generateContent's JSON as it came over the wire: cut or blocked answers are errors (billed all the
     same), the text is the first candidate's parts without thoughts, parsed against `schema` and checked."""
     billed = billed_tokens(body)
+    version = body.get("modelVersion") or None  # Google may answer a retired id with a newer model
     if problem := finish_problem(body, model, billed):
-        problem.body = json.dumps(body)[:2000]
+        problem.body, problem.model_version = json.dumps(body)[:2000], version
         raise problem
-    return checked_answer(answer_text(body), billed, model, schema, check)
+    return checked_answer(answer_text(body), billed, model, schema, check, model_version=version)
 
 
 def checked_answer(
@@ -206,26 +252,21 @@ def checked_answer(
     schema: type[BaseModel],
     check: Callable[[Any], Any] | None,
     parsed: BaseModel | None = None,
+    model_version: str | None = None,
 ) -> CallResult:
     try:
         value = parsed if parsed is not None else schema.model_validate_json(text)
     except (ValidationError, ValueError) as e:
-        raise _rejected(f"invalid structured output from {model}: {str(e)[:300]}", text, billed) from e
+        raise _rejected(f"invalid structured output from {model}: {str(e)[:300]}", text, billed, model_version) from e
     if check is not None:
         try:
             value = check(value)
         except InvalidModelOutput as e:
-            raise _rejected(f"invalid output from {model}: {e}", text, billed) from e
-    return CallResult(value, billed["input_tokens"], billed["output_tokens"], text)
+            raise _rejected(f"invalid output from {model}: {e}", text, billed, model_version) from e
+    return CallResult(value, billed["input_tokens"], billed["output_tokens"], text, model_version)
 
 
-def request_template(
-    client: genai.Client,
-    system: str,
-    schema: type[BaseModel],
-    max_output_tokens: int | None = None,
-    thinking: Thinking = (),
-) -> dict:
+def request_template(client: genai.Client, config: types.GenerateContentConfig) -> dict:
     """generateContent's body for a prompt kind, all but `contents`, converted by the SDK's own code
     (`models._GenerateContentParameters_to_mldev`, what `generate_content` runs on every call).
 
@@ -234,7 +275,6 @@ def request_template(
     sends a stage's calls. No public SDK call sends a prepared body, so the async path sends this one
     through the SDK's HTTP client (`_api_client.async_request`: its auth, base URL, timeout and error
     types). A test checks the emulator receives the same body from both paths."""
-    config = structured_config(system, schema, max_output_tokens, thinking)
     params = types._GenerateContentParameters(model="m", contents="-", config=config)
     body = genai_models._GenerateContentParameters_to_mldev(client._api_client, params, None, params)
     for key in ("config", "_url", "_query", "contents"):
@@ -257,7 +297,7 @@ class GeminiCaller:
         self.stage_timeouts = stage_timeouts or {}  # seconds per stage; else the client's own timeout
         self.watch = watch or SilenceWatch(self._probe)
         self._probe_path = "models"
-        self._templates: dict[tuple, dict] = {}
+        self._templates: dict[int, tuple[types.GenerateContentConfig, dict]] = {}
         self._paths: dict[str, str] = {}  # model -> its generateContent path
         self._loop_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -281,13 +321,12 @@ class GeminiCaller:
         client = self._loop_clients.get(asyncio.get_running_loop(), self.client)
         return client.aio._api_client
 
-    def request_body(
-        self, system: str, schema: type[BaseModel], prompt: str, max_output_tokens: int | None = None, thinking=()
-    ) -> dict:
-        key = (system, schema, max_output_tokens, thinking)
-        template = self._templates.get(key)
-        if template is None:
-            template = self._templates[key] = request_template(self.client, system, schema, max_output_tokens, thinking)
+    def request_body(self, config: types.GenerateContentConfig, prompt: str) -> dict:
+        # configs are built once each (structured_config); holding each one keeps its id unique
+        known = self._templates.get(id(config))
+        if known is None:
+            known = self._templates[id(config)] = (config, request_template(self.client, config))
+        template = known[1]
         return {**template, "contents": [{"parts": [{"text": prompt}], "role": "user"}]}
 
     async def _probe(self) -> bool:
@@ -306,7 +345,7 @@ class GeminiCaller:
         if path is None:
             path = self._paths[model] = f"{_transformers.t_model(self.client._api_client, model)}:generateContent"
         self._probe_path = path.removesuffix(":generateContent")
-        body = self.request_body(system, schema, prompt, budget.tokens, budget.thinking(model))
+        body = self.request_body(budget.request_config(system, schema, model), prompt)
         request = lambda: call_sdk_async(lambda: self._async_api().async_request("post", path, body))  # noqa: E731
         try:
             response = await (self.watch.call(request, timeout) if timeout else request())
@@ -343,7 +382,7 @@ class GeminiCaller:
         self, model: str, system: str, prompt: str, schema: type[BaseModel], check=None, budget=None
     ) -> CallResult:
         budget = budget or OutputBudget(self.engine.config, "")
-        config = structured_config(system, schema, budget.tokens, budget.thinking(model))
+        config = budget.request_config(system, schema, model)
         try:
             response = call_sdk(
                 lambda: self.client.models.generate_content(model=model, contents=prompt, config=config)

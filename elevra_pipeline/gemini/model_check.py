@@ -91,5 +91,5 @@ def probe(client: genai.Client, model: str) -> str | None:
             )
         )
     except ModelCallError as e:
-        return str(e) if e.error_type == CallFailure.CONFIGURATION else None
+        return str(e) if e.error_type in (CallFailure.CONFIGURATION, CallFailure.MODEL_REFUSED) else None
     return None

@@ -3,6 +3,7 @@
 import time
 from dataclasses import dataclass, field
 
+from elevra_pipeline.exceptions import GeminiEndpointError
 from elevra_pipeline.gemini.client import GeminiCaller, make_client
 from elevra_pipeline.gemini.emulator.server import start_in_thread
 from elevra_pipeline.gemini.model_check import ModelCheck, check_models
@@ -30,6 +31,7 @@ class GeminiService:
     analysis_timeout_seconds: float = 120.0  # per call of the stage; a silent endpoint is found sooner
     structure_timeout_seconds: float = 90.0
     probe_after_seconds: float = 20.0  # see gemini/silence.py
+    production: bool = False  # an endpoint that answers as the emulator is refused
     caller: GeminiCaller = field(init=False)
     emulator: object = field(init=False, default=None)
     endpoint: str | None = field(init=False, default=None)  # the base URL in use (None: Google's own)
@@ -63,6 +65,12 @@ class GeminiService:
         self.caller.watch.probe_timeout = min(10.0, self.probe_after_seconds)
         models = [m for stage in ("analysis", "structure") for m in self.chain(stage)]
         self.model_check = check_models(client, ledger, models, batch=False, now=time.time())
+        if self.production and self.emulated:
+            raise GeminiEndpointError(
+                f"ELEVRA_ENVIRONMENT=production but the Gemini endpoint {base_url} answers as the offline "
+                "emulator: refusing to start, because its invented answers would be stored as records. Point "
+                "ELEVRA_GEMINI_BASE_URL (or ELEVRA_GEMINI_PROXY_URL) at Google or at a proxy in front of it."
+            )
         if self.model_check.error or self.model_check.problems:
             warn(f"Gemini models: {self.model_check.summary()}")
         return self

@@ -31,6 +31,7 @@ class CallResult:
     input_tokens: int
     output_tokens: int = 0
     excerpt: str = ""
+    model_version: str | None = None  # the answer's modelVersion: the model that answered
 
 
 @dataclass
@@ -311,6 +312,7 @@ class QuotaEngine:
         context = context or {}
         failures = rate_limited = attempt_no = 0
         order, outage_note = list(chain), None  # after an outage error the other models are tried first
+        refused: dict[str, ModelCallError] = {}  # models that answered this call 403
         while True:
             estimate = self.estimator.estimate(prompt_chars)
             try:
@@ -353,7 +355,10 @@ class QuotaEngine:
                         response_excerpt=(e.body or str(e))[:500],
                         input_tokens=e.input_tokens or None,  # a rejected answer is billed too
                         output_tokens=e.output_tokens or None,
-                        cost_usd=self.config.cost_usd(model, e.input_tokens, e.output_tokens),
+                        model_version=e.model_version,
+                        cost_usd=self.config.cost_usd(
+                            model, e.input_tokens, e.output_tokens, answered_by=e.model_version
+                        ),
                     ),
                 )
                 if e.error_type == CallFailure.RATE_LIMITED:  # after the refused call left our counts
@@ -368,6 +373,15 @@ class QuotaEngine:
                     self.ledger.mark_unavailable(model, self.clock(), str(e)[:500])
                     outage_note = f"{model} is unavailable: {e}"[:200]
                     continue
+                if e.error_type == CallFailure.MODEL_REFUSED:
+                    refused[model] = e  # this model's, if another answers; the key's, if every model refuses
+                    order = [m for m in order if m not in refused]
+                    if not order:
+                        raise BatchFailedError(
+                            f"{stage}: every model of the chain refused the call; last: {e}", fault=Fault.CONFIGURATION
+                        ) from e
+                    outage_note = f"{model} refused the call: {e}"[:200]
+                    continue
                 failures += 1
                 if is_outage(e.error_type) and len(order) > 1:
                     order = [m for m in order if m != model] + [model]
@@ -378,6 +392,8 @@ class QuotaEngine:
                     ) from e
                 yield Sleep(self.backoff(failures))
                 continue
+            for other, error in refused.items():  # the key works: the refusal is the model's
+                self.ledger.mark_unavailable(other, self.clock(), f"refused while {model} answered: {error}"[:500])
             self.estimator.observe(prompt_chars, result.input_tokens)
             self.averages.observe(model, self.clock() - started, result.input_tokens)
             yield self._settlement(
@@ -392,7 +408,10 @@ class QuotaEngine:
                     output_tokens=result.output_tokens,
                     latency_ms=(self.clock() - started) * 1000,
                     response_excerpt=result.excerpt[:500],
-                    cost_usd=self.config.cost_usd(model, result.input_tokens, result.output_tokens),
+                    model_version=result.model_version,
+                    cost_usd=self.config.cost_usd(
+                        model, result.input_tokens, result.output_tokens, answered_by=result.model_version
+                    ),
                 ),
             )
             return Outcome(result.value, model, fallback_reason, attempt_no)

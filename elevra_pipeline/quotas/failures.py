@@ -2,7 +2,8 @@
 
 Only the data can be the uploader's fault: an answer that does not match the rows, or content Gemini
 blocks because of what the rows say. A retired model, a bad key, billing or a request Gemini rejects is
-ours to fix (the team is told, the upload waits); an outage or a quota waits on its own.
+ours to fix (the team is told, the upload waits); an outage or a quota waits on its own. A 499
+CANCELLED (Google drops calls so under load) is an outage, retried like a 503.
 """
 
 from enum import StrEnum
@@ -15,10 +16,12 @@ class CallFailure(StrEnum):
 
     RATE_LIMITED = "rate_limited"  # 429: the model cools down; wait for it or fall back
     SERVER_ERROR = "server_error"  # 5xx
+    CANCELLED = "cancelled"  # 499 CANCELLED: Google dropped the call under load; retried
     TIMEOUT = "timeout"
     NETWORK = "network"
     MODEL_NOT_FOUND = "model_not_found"  # 404: retired or unknown model: marked unavailable, next model
     CONFIGURATION = "configuration"  # 401/403/400 on our request: key, billing, project, request shape
+    MODEL_REFUSED = "model_refused"  # 403 naming no key or project: maybe this model's; the next is tried
     CLIENT_ERROR = "client_error"  # any other 4xx (408/409 retried)
     INVALID_OUTPUT = "invalid_output"  # the answer failed our checks against the rows
     MAX_TOKENS = "max_tokens"  # the answer was cut at max_output_tokens: retried with more room
@@ -26,14 +29,16 @@ class CallFailure(StrEnum):
     INPUT_TOO_LARGE = "input_too_large"  # the batch's rows exceed the model's input
 
 
-OUTAGES = frozenset({CallFailure.SERVER_ERROR, CallFailure.TIMEOUT, CallFailure.NETWORK})
+OUTAGES = frozenset({CallFailure.SERVER_ERROR, CallFailure.CANCELLED, CallFailure.TIMEOUT, CallFailure.NETWORK})
 IN_THE_ROWS = frozenset({CallFailure.BLOCKED, CallFailure.INPUT_TOO_LARGE})
 # Gemini did not count these against the quota (it refused the request): they leave our windows too.
-NOT_COUNTED = frozenset({CallFailure.RATE_LIMITED, CallFailure.MODEL_NOT_FOUND, CallFailure.CONFIGURATION})
+NOT_COUNTED = frozenset(
+    {CallFailure.RATE_LIMITED, CallFailure.MODEL_NOT_FOUND, CallFailure.CONFIGURATION, CallFailure.MODEL_REFUSED}
+)
 
 
 def is_outage(error_type: str) -> bool:
-    """The model could not answer (5xx, timeout, network): nothing the batch's data can fix."""
+    """The model could not answer (5xx, 499, timeout, network): nothing the batch's data can fix."""
     return error_type in OUTAGES
 
 
@@ -41,7 +46,7 @@ def fault_of(error_type: str) -> Fault:
     """Who must act when a batch's last attempt failed this way."""
     if error_type in OUTAGES or error_type in (CallFailure.RATE_LIMITED, CallFailure.MODEL_NOT_FOUND):
         return Fault.OUTAGE
-    if error_type == CallFailure.CONFIGURATION:
+    if error_type in (CallFailure.CONFIGURATION, CallFailure.MODEL_REFUSED):
         return Fault.CONFIGURATION
     if error_type in IN_THE_ROWS:
         return Fault.DATA

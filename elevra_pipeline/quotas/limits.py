@@ -67,12 +67,20 @@ def takes_thinking_level(model: str) -> bool:
 
 
 class StageSettings(BaseModel):
-    """How a stage asks: its first max_output_tokens and how much the model thinks."""
+    """How a stage asks: its first max_output_tokens, how much the model thinks and, only when set, how
+    it samples (Gemini 3 wants its default temperature 1.0: lower values can make it loop)."""
 
     model_config = ConfigDict(extra="forbid")
     max_output_tokens: PositiveInt | None = None  # None: the model's own default
     thinking_level: Literal["minimal", "low", "medium", "high"] | None = None  # for Gemini 3 and later
     thinking_budget: int | None = Field(default=None, ge=-1)  # for earlier thinking models (-1: dynamic)
+    temperature: float | None = Field(default=None, ge=0, le=2)  # None: not sent
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    top_k: PositiveInt | None = None
+
+    def sampling(self) -> dict:
+        """The sampling settings given, and only those."""
+        return {k: v for k in ("temperature", "top_p", "top_k") if (v := getattr(self, k)) is not None}
 
     def thinking_for(self, model: str) -> dict:
         """The one thinking setting `model` takes (never both: Gemini answers 400 to both)."""
@@ -128,9 +136,18 @@ class QuotaConfig(BaseModel):
         """Declared x share: the most the pipeline may take of the model (before adaptation)."""
         return self.limits(model).scaled(self.share_of(model))
 
-    def cost_usd(self, model: str, input_tokens: int, output_tokens: int, mode: CallMode = CallMode.ONLINE):
-        """USD for one call's tokens, or None when the file gives no price for the model."""
-        price = self.prices.get(model)
+    def cost_usd(
+        self,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        mode: CallMode = CallMode.ONLINE,
+        *,
+        answered_by: str | None = None,
+    ):
+        """USD for one call's tokens at the price of the model that answered (Google may route a retired
+        id to a newer model), else of the model asked; None when the file prices neither."""
+        price = self.prices.get(answered_by or "") or self.prices.get(model)
         return price.cost_usd(input_tokens, output_tokens, mode) if price else None
 
 

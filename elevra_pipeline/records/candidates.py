@@ -3,7 +3,8 @@
 The stored name, party and website are that row's (records.row_truth, records.parties). A link must
 have its host in the candidate's own row (an election's, in any row). What contradicts the row is a
 problem: the answer is refused with the difference shown. A link written in no candidate's row is
-only dropped with a note, as a markup or a repeated candidate is: nobody's data was moved.
+only dropped with a note, as a markup or a repeated candidate is: nobody's data was moved. A name
+whose accents or spelling the model changed is counted in one note: the list's spelling is kept.
 """
 
 from dataclasses import dataclass
@@ -26,6 +27,12 @@ def noted_text(value, field_name: str, notes: list[str], max_length: int = 255) 
 def shown(items: list[str]) -> str:
     more = len(items) - MAX_SHOWN
     return ", ".join(items[:MAX_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+def kept_spelling_note(respelt: list[str]) -> str:
+    """The one note for the names the model wrote with other letters ('the model changed 3 names…')."""
+    count = f"{len(respelt)} name" + ("s" if len(respelt) != 1 else "")
+    return f"the model changed {count}; the list's spelling was kept: {shown(respelt)}"
 
 
 @dataclass
@@ -51,6 +58,7 @@ class Candidates:
         ]
         self.batch = " ".join(truth.row_text(r) for r in rows)
         self.notes, self.invented, self.unclear, self.problems = notes, [], [], []
+        self.respelt: list[str] = []  # "'Jose Pena' for 'José Peña'"
 
     def election_link(self, value) -> str | None:
         url = safe_url(clean_text(value, 2000).text)
@@ -73,6 +81,10 @@ class Candidates:
             else:
                 seen.add(name_key(own.name.stored))
                 kept.append(self._record(c, own))
+                if own.name.changed_in(given):
+                    self.respelt.append(f"'{given}' for '{own.name.text}'")
+        if self.respelt:
+            self.notes.append(kept_spelling_note(self.respelt))
         return kept
 
     def reasons(self) -> list[str]:
@@ -91,6 +103,9 @@ class Candidates:
         """The row the model's name is (the fullest fit; among rows of one name, the one of its party)."""
         tokens = name_tokens(given)
         fits = [(left, r) for r in self.named if (left := r.name.unmatched(tokens)) is not None]
+        if not fits:  # a respelt name: the row whose words it respells
+            spelt = [(r, r.name.respelt(tokens)) for r in self.named]
+            fits = [(left, r) for r, words in spelt if words and (left := r.name.unmatched(words)) is not None]
         if not fits:
             close = truth.closest(given, [r.name for r in self.named])
             self.invented.append(f"'{given}' is not the row's '{close.text}'" if close else given)

@@ -2,9 +2,11 @@
 
 A model's name stands for a row when it is that row's name written differently, nothing more: case,
 accents, punctuation, word order ("LAST, FIRST"), a dropped middle name, initial or suffix, the first
-name as its initial or as the row's nickname. A changed letter or an added word is another name. The
-stored name is the row's own (see RowName.stored). A candidate's web address stands when its host is
-written in that candidate's row.
+name as its initial or as the row's nickname. An added word is another name. A word respelt (one
+letter changed, added, dropped or two swapped; `ø`, `ł`, `ß` written `o`, `l`, `ss`) still points at
+the row when it spells no other row's word: real models "correct" names, and the rows are the truth.
+The stored name is the row's own (see RowName.stored). A candidate's web address stands when its host
+is written in that candidate's row.
 """
 
 import re
@@ -14,17 +16,35 @@ from difflib import SequenceMatcher
 from urllib.parse import urlsplit
 
 from elevra_pipeline.intake.names import last_first, published_name
+from elevra_pipeline.intake.party_codes import one_slip
 from elevra_pipeline.records.sanitize import clean_text, safe_url
 
 SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v"}
 SHOWN_AS_CLOSE = 0.75  # a refused name is shown next to the row it nearly spells
+APOSTROPHES = r"['’ʼ`]"
+# letters Unicode does not split into a base letter and an accent, as English spelling writes them
+WRITTEN_APART = str.maketrans({"ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "þ": "th"})
 
 
 def name_tokens(name: str) -> list[str]:
     """Lower-case words without accents or punctuation: 'SMITH, José A.' -> ['smith', 'jose', 'a'];
     an apostrophe joins ("O'Neil" -> 'oneil'), a hyphen parts ('Smithers-Jones')."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
-    return re.sub(r"[^\w]+", " ", re.sub(r"['’ʼ`]", "", plain.casefold())).split()
+    return re.sub(r"[^\w]+", " ", re.sub(APOSTROPHES, "", plain.casefold())).split()
+
+
+def written_words(name: str) -> list[str]:
+    """Lower-case words with their accents: 'SMITH, José' -> ['smith', 'josé']."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    return re.sub(r"[^\w]+", " ", re.sub(APOSTROPHES, "", text)).split()
+
+
+def respells(word: str, row_word: str) -> bool:
+    """`word` is `row_word` respelt: one slip, or letters written apart (`soren` for `søren`)."""
+    if min(len(word), len(row_word)) < 3:
+        return False
+    plain, row_plain = word.translate(WRITTEN_APART), row_word.translate(WRITTEN_APART)
+    return plain == row_plain or one_slip(plain, row_plain)
 
 
 @dataclass(frozen=True)
@@ -37,6 +57,7 @@ class RowName:
     stored: str
     words: tuple[str, ...]  # reading order, without a quoted nickname
     nicknames: tuple[str, ...]
+    letters: frozenset[str] = frozenset()  # every word as written, accents kept
 
     @classmethod
     def of(cls, name: str, nickname: str = "") -> "RowName":
@@ -46,7 +67,25 @@ class RowName:
         quoted = re.findall(r"[\"“(]([^\"”)]*)[\"”)]", reading)
         words = name_tokens(re.sub(r"[\"“(][^\"”)]*[\"”)]", " ", reading))
         nicknames = name_tokens(" ".join(quoted) + " " + clean_text(nickname).text)
-        return cls(text, stored, tuple(words), tuple(nicknames))
+        letters = frozenset(written_words(reading + " " + clean_text(nickname).text))
+        return cls(text, stored, tuple(words), tuple(nicknames), letters)
+
+    def respelt(self, given: list[str]) -> list[str] | None:
+        """`given` with each word the row does not have replaced by the one word of the row it respells;
+        None when a word respells none of the row's words, or several."""
+        own = self.words + self.nicknames
+        spelt = []
+        for token in given:
+            near = {token} if token in own or len(token) < 3 else {w for w in own if respells(token, w)}
+            if len(near) != 1:
+                return None
+            spelt.append(near.pop())
+        return spelt
+
+    def changed_in(self, name: str) -> bool:
+        """`name` writes a letter of this row's name otherwise: an accent or a spelling (case, order,
+        punctuation, a dropped word and initials are presentation)."""
+        return any(len(w) > 1 and w not in self.letters for w in written_words(name))
 
     def unmatched(self, given: list[str]) -> int | None:
         """How many of the row's words `given` leaves out, or None when `given` is not this name:

@@ -2,11 +2,12 @@
 
 The rows are the truth for who is stored and what is said of them (records.candidates): the model
 only picks which row each candidate is. Its name must be that row's name, written differently at
-most (case, accents, word order, a dropped middle name…), and the row's name is stored; the party
+most (case, accents, word order, a dropped middle name, a respelt word…), and the row's name is stored
+(a changed accent or spelling is counted in a note); the party
 is the row's (a known abbreviation written out); a website or candidate link must have its host in
 that candidate's own row, the row's website is stored when it has one; election links may come from
 any row. A rule that fails raises InvalidModelOutput with a reason that shows the difference
-("'Marisol Peea' is not the row's 'Marisol Pena'", "Jane Doe's party 'Republican' is not the row's
+("'Keisha Ann Brown' is not the row's 'Keisha Brown'", "Jane Doe's party 'Republican' is not the row's
 'DEM' (it is John Smith's)"): the call counts as invalid output (retried, then the batch needs
 re-upload with that reason). What is only cleaned (markup, a link written in no candidate's row, a
 repeated candidate) is kept as a note on the batch and shown in the workbook and the final e-mail.

@@ -76,7 +76,8 @@ class ModelAttempt(Base):
     upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), index=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("election_batches.id"), index=True)
     stage: Mapped[str] = mapped_column(String(32))
-    model: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(64))  # the model asked
+    model_version: Mapped[str | None] = mapped_column(String(128))  # the model that answered (modelVersion)
     attempt_no: Mapped[int] = mapped_column(Integer)
     is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
     fallback_reason: Mapped[str | None] = mapped_column(Text)

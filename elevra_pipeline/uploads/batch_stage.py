@@ -22,7 +22,7 @@ from elevra_pipeline.gemini.batch_jobs import (
     read_inlined,
 )
 from elevra_pipeline.quotas.engine import Outcome, QuotaEngine
-from elevra_pipeline.quotas.failures import CallFailure
+from elevra_pipeline.quotas.failures import CallFailure, is_outage
 from elevra_pipeline.quotas.prices import CallMode
 from elevra_pipeline.storage.models import ElectionBatch, GeminiBatchJob, Upload
 from elevra_pipeline.storage.repository import Repository
@@ -53,7 +53,10 @@ def refresh_job(repo: Repository, client: GeminiBatches, job: GeminiBatchJob, po
         )
         return None
     fields = dict(
-        state=remote.state, polls=job.polls + 1, next_poll_at=next_poll(now, job.polls, poll_seconds), error=None
+        state=remote.state,
+        polls=job.polls + 1,
+        next_poll_at=next_poll(now, job.polls, poll_seconds),
+        error=remote.unknown_state,
     )
     if not remote.state.is_open:
         fields["ended_at"] = now
@@ -103,7 +106,8 @@ class BatchStage:
 
     # -- sending ---------------------------------------------------------------------------
     def _request(self, stage: ModelStage, batch: ElectionBatch) -> BatchRequest:
-        return BatchRequest(str(batch.id), stage.system, stage.prompt(batch), stage.schema)
+        settings = self.engine.config.stage(stage.name)
+        return BatchRequest(str(batch.id), stage.system, stage.prompt(batch), stage.schema, settings)
 
     def _tokens(self, request: BatchRequest) -> int:
         return self.engine.estimator.estimate(len(request.system) + len(request.prompt))
@@ -165,7 +169,7 @@ class BatchStage:
         try:
             remote = self.client.create(model, requests, key)
         except ModelCallError as e:
-            if e.status_code and e.status_code < 500 and e.error_type != "timeout":
+            if e.status_code and e.status_code < 500 and not is_outage(e.error_type):
                 # refused (e.g. 429: Google's enqueued tokens are full): the job does not exist
                 now = self.clock()
                 if e.error_type == CallFailure.MODEL_NOT_FOUND:  # retired: no more jobs go to it
@@ -178,7 +182,7 @@ class BatchStage:
             # no answer: Google may have the job; the next run looks it up by its display name
             self.repo.update_batch_job(job_id, error=str(e)[:500])
             return
-        self.repo.update_batch_job(job_id, name=remote.name, state=remote.state, error=None)
+        self.repo.update_batch_job(job_id, name=remote.name, state=remote.state, error=remote.unknown_state)
 
     def _confirm(self, job: GeminiBatchJob, stage: ModelStage) -> None:
         """A job recorded but never confirmed (the process died while sending): adopt it if Google has
@@ -188,7 +192,7 @@ class BatchStage:
         except ModelCallError:
             return  # ask again on the next run
         if remote is not None:
-            self.repo.update_batch_job(job.id, name=remote.name, state=remote.state, error=None)
+            self.repo.update_batch_job(job.id, name=remote.name, state=remote.state, error=remote.unknown_state)
             return
         batches = {b.id: b for b in self.repo.batches(job.upload_id)}
         self._send(job.id, job.key, job.model, [self._request(stage, batches[i]) for i in job.batch_ids])
@@ -200,7 +204,7 @@ class BatchStage:
         `max_attempts` failures make the batch need re-upload."""
         batches = {b.id: b for b in self.repo.batches(job.upload_id)}
         answers = {}
-        if job.state == JobState.SUCCEEDED:
+        if JobState(job.state).has_answers:
             try:
                 remote = self.client.get(job.name)
             except ModelCallError:
@@ -223,7 +227,7 @@ class BatchStage:
                 latency_ms=waited_ms,
             )
             try:
-                if job.state != JobState.SUCCEEDED:
+                if not JobState(job.state).has_answers:
                     raise ModelCallError(f"batch job {job.name or job.key} {job.state}", error_type=f"job_{job.state}")
                 answer = read_inlined(answers.get(str(batch_id)), job.model, stage.schema, stage.check(batch))
             except ModelCallError as e:
@@ -236,7 +240,10 @@ class BatchStage:
                     response_excerpt=(e.body or str(e))[:500],
                     input_tokens=e.input_tokens or None,
                     output_tokens=e.output_tokens or None,
-                    cost_usd=self.engine.config.cost_usd(job.model, e.input_tokens, e.output_tokens, CallMode.BATCH),
+                    model_version=e.model_version,
+                    cost_usd=self.engine.config.cost_usd(
+                        job.model, e.input_tokens, e.output_tokens, CallMode.BATCH, answered_by=e.model_version
+                    ),
                 )
             else:
                 outcome = Outcome(answer.value, job.model, job.fallback_reason, row["attempt_no"])
@@ -247,8 +254,13 @@ class BatchStage:
                     input_tokens=answer.input_tokens,
                     output_tokens=answer.output_tokens,
                     response_excerpt=answer.excerpt[:500],
+                    model_version=answer.model_version,
                     cost_usd=self.engine.config.cost_usd(
-                        job.model, answer.input_tokens, answer.output_tokens, CallMode.BATCH
+                        job.model,
+                        answer.input_tokens,
+                        answer.output_tokens,
+                        CallMode.BATCH,
+                        answered_by=answer.model_version,
                     ),
                 )
             if self.repo.apply_job_answer(batch_id, owner, fields, row) and result is not None:

@@ -19,16 +19,17 @@ def model_usage(repo: Repository, upload_id: int) -> dict[str, dict]:
 
 
 def summarize_attempts(attempts: Iterable[ModelAttempt]) -> dict[str, dict]:
-    """Calls, outcomes, fallbacks, retries, tokens and cost (USD, None if the model has no price) per model,
-    from attempt rows."""
+    """Calls, outcomes, fallbacks, retries, tokens and cost (USD, None if the model has no price) per model
+    that answered (the model asked, for a call without an answer), from attempt rows."""
     usage: dict[str, Counter] = {}
     costs: dict[str, float | None] = {}
     for a in attempts:
+        model = getattr(a, "model_version", None) or a.model
         if a.cost_usd is not None:
-            costs[a.model] = (costs.get(a.model) or 0.0) + a.cost_usd
+            costs[model] = (costs.get(model) or 0.0) + a.cost_usd
         else:
-            costs.setdefault(a.model, None)
-        row = usage.setdefault(a.model, Counter())
+            costs.setdefault(model, None)
+        row = usage.setdefault(model, Counter())
         row["calls"] += 1
         row["ok"] += a.status == "ok"
         row["rate_limited"] += a.status == "rate_limited"
