@@ -7,7 +7,7 @@ DAGSTER_HOME := $(CURDIR)/data/dagster_home
 HOST ?= 127.0.0.1
 PORT ?= 3000
 API_PORT ?= 8000
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 
 .PHONY: setup run test test-fast bench sample clean
 
