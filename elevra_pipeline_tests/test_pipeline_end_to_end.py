@@ -1,11 +1,12 @@
 """The whole pipeline on an ephemeral instance against the emulator, on SQLite and PostgreSQL."""
 
+import dagster as dg
 from openpyxl import load_workbook
 
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, CandidateLink, Election, ElectionLink, ModelAttempt
 from elevra_pipeline.workbook.builder import SHEETS
-from elevra_pipeline_tests.helpers import materialize_upload, metadata, register
+from elevra_pipeline_tests.helpers import attention, materialize_upload, metadata, register
 
 
 def test_sample_upload_becomes_records_and_a_workbook(repo, instance, resources):
@@ -87,3 +88,21 @@ def test_corrupt_upload_fails_with_reason_and_no_crash(repo, instance, resources
     failed = repo.get_upload(upload.partition_key)
     assert failed.status == "failed" and "not a valid Excel workbook" in failed.failure_reason
     assert repo.count(ModelAttempt) == 0
+
+
+def test_a_partition_that_needs_a_fix_says_why_and_names_its_races_on_its_page(repo, instance, resources, tmp_path):
+    path = tmp_path / "mixed.csv"  # the sheriff's race names no place: it needs the uploader's fix
+    path.write_text(
+        "Office,Jurisdiction,Candidate,Date\n"
+        "Mayor,Springfield,Ann Lee,2026-11-03\nMayor,Springfield,Bo Chan,2026-11-03\n"
+        "Sheriff,,Cy Doe,2026-11-03\n"
+    )
+    upload = register(repo, path, instance)
+    result = materialize_upload(upload, instance, resources)
+
+    (record,) = instance.fetch_observations(dg.AssetKey("result_workbook"), limit=5).records
+    observation = record.asset_observation
+    assert observation.partition == upload.partition_key
+    assert observation.metadata["needs attention"].value == attention(result)
+    races = observation.metadata["races to fix"].value
+    assert "| Sheriff, 2026-11-03 | no place for this local race" in races and "Mayor" not in races

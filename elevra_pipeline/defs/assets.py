@@ -11,6 +11,7 @@ from elevra_pipeline.defs.checks import RESULT_CHECKS, result_checks
 from elevra_pipeline.defs.cleanup import purge_raw_file
 from elevra_pipeline.defs.leases import hold_upload, owner_for, owner_is_gone, release_upload
 from elevra_pipeline.defs.metadata import (
+    attention_observation,
     cost_metadata,
     failed_table,
     limit_changes_table,
@@ -465,7 +466,9 @@ def result_workbook(context: dg.AssetExecutionContext, database: DatabaseResourc
     }
     release_upload(repo, upload.id, context.run_id)  # the run's last step: the next run need not wait
     if line := attention_line(repo.get_upload_by_id(upload.id), batches):
-        # the workbook is written and e-mailed; the partition shows red until the upload is fixed
+        # the workbook is written and e-mailed; the partition shows red until the upload is fixed, and its
+        # page says why (an observation: a failed step's own metadata shows only in the run's log)
+        context.log_event(attention_observation(context.partition_key, line, batches))
         raise dg.Failure(description=line, metadata=metadata, allow_retries=False)
     yield dg.MaterializeResult(metadata=metadata)
 

@@ -4,9 +4,12 @@ from collections import Counter
 
 import dagster as dg
 
-from elevra_pipeline.uploads.stages import BatchResult
+from elevra_pipeline.storage.batch_rules import BatchStatus
+from elevra_pipeline.uploads.stages import BatchResult, race_of
 from elevra_pipeline.uploads.status import markdown_cell
 from elevra_pipeline.workbook.summary import summarize_attempts, total_cost_usd
+
+ATTENTION_STATUSES = (BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL)  # a fix, or the model, is awaited
 
 
 def failed_table(rows: list[tuple[str, str]]) -> dg.MetadataValue:
@@ -91,3 +94,18 @@ def unavailable_table(unavailable: dict[str, tuple[float, str]], chain: list[str
     if not rows:
         return dg.MetadataValue.md(f"every model of the chain is available ({', '.join(chain)})")
     return dg.MetadataValue.md("| model | why it is skipped |\n|---|---|\n" + "\n".join(rows))
+
+
+def attention_observation(partition: str, line: str, batches) -> dg.AssetObservation:
+    """What the partition page of the result workbook shows for an upload that needs attention: its one
+    line and the races to fix, named as people name them (the run's failure says the same in its log)."""
+    races = [(race_of(b), b.error_reason or b.status) for b in batches if b.status in ATTENTION_STATUSES]
+    table = ["| race | reason |", "| --- | --- |"] + [f"| {markdown_cell(r)} | {markdown_cell(w)} |" for r, w in races]
+    return dg.AssetObservation(
+        asset_key="result_workbook",
+        partition=partition,
+        metadata={
+            "needs attention": dg.MetadataValue.text(line),
+            "races to fix": dg.MetadataValue.md("\n".join(table) if races else "No race to fix: see the line above."),
+        },
+    )
