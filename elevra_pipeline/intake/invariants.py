@@ -58,6 +58,8 @@ def state_office(record: dict) -> bool:
         return state_contest(record["office"], given)  # a level the list gives is the level
     if state_contest(record["office"]) or state_contest(f"{record['jurisdiction']} {record['office']}"):
         return True
+    if record["district"] and state_contest(f"{record['office']} {record['district']}"):
+        return True  # 'DISTRICT ATTORNEY' of 'District 25': a prosecutorial district
     first = record["office"].split(" ", 1)[0].strip(".,").casefold()
     return bool(record["state"]) and first == record["state"].casefold()
 

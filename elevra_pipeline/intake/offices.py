@@ -41,6 +41,9 @@ _STATEWIDE = re.compile(
 )
 _STATE_DISTRICT = re.compile(
     r"\b(?:(?:judge|court)\b.*\b(?:circuit|judicial district)\s+(?:no\.?\s*)?\d+|"  # a numbered judicial circuit
+    # a prosecutor of a numbered district is the state's ('DISTRICT ATTORNEY DISTRICT 25'), not a county's
+    r"(?:district attorney|prosecut\w+ attorney|solicitor)\b.*\b(?:(?:prosecutorial |judicial )?district\s+\d+|"
+    r"\d+(?:st|nd|rd|th)\s+(?:prosecutorial|judicial) district)|"
     r"\d+(?:st|nd|rd|th)\s+(?:judicial\s+)?(?:circuit|district court)|"
     r"state (?:senat\w*|rep\w*|house|assembly\w*|legislat\w*)|(?:general )?assembly(?:man|woman|member)?|"
     r"house of (?:representatives|delegates)|legislat(?:or|ure|ive)|senate district|house district|"

@@ -1,0 +1,35 @@
+"""An office's level follows from its words, and a contest's place from its level: a state's contest is
+the state's, whatever column says where its candidates live; a local one needs a place of its own."""
+
+import pytest
+
+from elevra_pipeline.intake.invariants import state_office
+from elevra_pipeline.intake.offices import Level, office_level
+
+
+@pytest.mark.parametrize(
+    "office, level",
+    [
+        ("U.S. Senator", Level.FEDERAL),
+        ("President of the United States", Level.FEDERAL),
+        ("President of the Village Board", Level.LOCAL),
+        ("Governor", Level.STATEWIDE),
+        ("State Board of Education", Level.STATEWIDE),
+        ("State Representative District 44", Level.STATE_DISTRICT),
+        ("Sheriff", Level.LOCAL),
+        ("County Commissioner District 1", Level.LOCAL),
+        # a prosecutor of a numbered district is the state's; a county's has no number
+        ("DISTRICT ATTORNEY DISTRICT 25", Level.STATE_DISTRICT),
+        ("District Attorney, 24th Judicial District", Level.STATE_DISTRICT),
+        ("District Attorney", Level.LOCAL),
+        ("County District Attorney District 3", Level.LOCAL),
+    ],
+)
+def test_an_offices_level_follows_from_its_words(office, level):
+    assert office_level(office) == level
+
+
+def test_an_office_and_its_district_column_together_can_name_a_state_district():
+    row = {"office": "DISTRICT ATTORNEY", "district": "District 25", "jurisdiction": "CABARRUS", "state": "NC"}
+    assert state_office(row)
+    assert not state_office({**row, "office": "County Commissioner", "district": "District 2"})
