@@ -13,7 +13,8 @@ from elevra_pipeline.intake.reader import read_upload, title_date
 @pytest.mark.parametrize(
     "line",
     ["Write-in", "WRITE-INS", "Write In Votes", "Scattering", "Over Votes", "UNDERVOTES", "Total", "Total Votes Cast",
-     "NO PREFERENCE", "Uncommitted", "Uncommitted Delegates", "None of these candidates", "Blank Votes", "Qualified Write-Ins"],
+     "NO PREFERENCE", "Uncommitted", "Uncommitted Delegates", "None of these candidates", "Blank Votes",
+     "Qualified Write-Ins"],
 )  # fmt: skip
 def test_a_line_that_names_no_person_is_not_a_candidate(line):
     assert not_a_candidate(line)

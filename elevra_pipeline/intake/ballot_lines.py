@@ -14,7 +14,8 @@ _NOT_A_PERSON = re.compile(
     r"^(?:(?:total|totals|grand total|total votes(?: cast)?|votes cast|ballots cast|registered voters|"
     r"(?:un)?qualified write[- ]?ins?|write[- ]?ins?(?: votes| totals?)?|scattering|scattered|"
     r"over ?votes?|under ?votes?|overvotes?|undervotes?|blank(?: votes| ballots)?|blanks|void|spoiled|"
-    r"no preference|uncommitted(?: delegates?)?|(?:delegates? )?uncommitted|none of (?:the above|these candidates)|no candidate|no candidates? filed|"
+    r"no preference|uncommitted(?: delegates?)?|(?:delegates? )?uncommitted|none of (?:the above|these candidates)|"
+    r"no candidate|no candidates? filed|"
     r"vacant|not assigned|times (?:over|under) ?voted|rejected ballots|exhausted(?: ballots)?|"
     r"(?:there (?:are|is) )?no candidates? (?:filed|for this (?:office|contest|race))|times cast)"
     r"[\s.:*()-]*)$",
