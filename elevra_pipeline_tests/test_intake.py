@@ -6,6 +6,7 @@ from openpyxl import Workbook
 from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.intake.accounting import DropReason
 from elevra_pipeline.intake.batching import group_rows, normalize_date, partition_key_for
+from elevra_pipeline.intake.options import parse_options
 from elevra_pipeline.intake.reader import read_upload
 from elevra_pipeline.intake.roles import map_by_alias
 from elevra_pipeline.samples import SAMPLE_XLSX
@@ -125,3 +126,17 @@ def test_unusable_files_fail_with_a_reason_a_person_understands(tmp_path, name, 
 def test_partition_keys_are_safe_slugs():
     key = partition_key_for("Élections, 2026/Nov... FINAL.xlsx", "ab" * 32)
     assert key == "elections-2026-nov-final-ababababab"
+
+
+def test_a_web_exports_escaped_characters_are_read_as_the_page_showed_them(tmp_path):
+    path = tmp_path / "wa.csv"
+    path.write_text(
+        "Race,Candidate,Party,Date\n"
+        "State Representative Pos. 2,Sherae Lascelles,(Prefers Seattle People&#39;s Party),2020-11-03\n"
+        "State Representative Pos. 2,Tom O&apos;Neil,(Prefers AT&T Party),2020-11-03\n"
+    )
+    rows = read_upload(path, parse_options({"state": "WA"})).rows
+    assert [(r["candidate_name"], r["party"]) for r in rows] == [
+        ("Sherae Lascelles", "Seattle People's"),
+        ("Tom O'Neil", "AT&T"),
+    ]

@@ -1,11 +1,15 @@
 """A sheet as read from a file: every row in order, cells as clean text, and what the reader noticed."""
 
+import html
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from elevra_pipeline.intake.roles import alias_hits
 
+# a web export's escaped characters ('People&#39;s Party', 'Smith &amp; Sons'): what the page showed is the value
+_HTML_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|amp|quot|apos|lt|gt|nbsp);", re.I)
 HEADER_SCAN_ROWS = 30  # title lines, notes and logos above a header never run longer than this
 
 
@@ -55,8 +59,11 @@ class RawSheet:
 
 
 def clean_value(value: object) -> str:
-    """Cell text as a person reads it: Excel dates as ISO, whole numbers without `.0`, whitespace squeezed."""
+    """Cell text as a person reads it: Excel dates as ISO, whole numbers without `.0`, whitespace squeezed,
+    HTML character references written out."""
     if type(value) is str:  # the common case, kept fast: str.split() also splits on no-break spaces
+        if "&" in value and _HTML_ENTITY.search(value):
+            value = html.unescape(value)  # markup it may spell out is neutralised with every value (records)
         return " ".join(value.split())
     if value is None:
         return ""
