@@ -10,11 +10,9 @@ from fastapi.testclient import TestClient
 
 from elevra_pipeline.api.app import create_app
 from elevra_pipeline.api.services import ApiServices
-from elevra_pipeline.definitions import defs
 from elevra_pipeline.defs.api_requests import api_request_sensor
-from elevra_pipeline.defs.resources import DatabaseResource, EmailResource
 from elevra_pipeline.defs.sensors import upload_bucket_sensor
-from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload
+from elevra_pipeline_tests.helpers import materialize_upload, sensor_context
 
 ADMIN_TOKEN = "admin-token-for-the-tests-0001"
 VIEWER_TOKEN = "viewer-token-for-the-tests-0001"
@@ -47,17 +45,7 @@ def server_sent_events(lines) -> list[tuple[str, dict]]:
 
 
 def sensor_tick(sensor, instance, db_url: str, cursor: str | None = None) -> dg.SensorResult:
-    with dg.build_sensor_context(
-        instance_ref=instance.get_ref(),
-        cursor=cursor,
-        definitions=defs,
-        resources={
-            "app": app_resource(),
-            "database": DatabaseResource(url=db_url),
-            "email": EmailResource(outbox_dir=local_outbox()),
-            "s3": S3Resource(),
-        },
-    ) as context:
+    with sensor_context(instance, db_url, cursor, s3=S3Resource()) as context:
         result = sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests:  # as the daemon does
         instance.add_dynamic_partitions("uploads", list(request.partition_keys))

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from elevra_pipeline.defs.assets import upload_assets
-from elevra_pipeline.defs.resources import AppResource
+from elevra_pipeline.defs.resources import AppResource, DatabaseResource, EmailResource
 from elevra_pipeline.settings import Settings
 from elevra_pipeline.storage.files import file_store
 from elevra_pipeline.uploads.registration import register_file
@@ -86,3 +86,21 @@ def assert_every_row_accounted(upload):
     assert rows["read"] == sum(rows.get(k, 0) for k in outcomes)
     assert rows.get("in_progress", 0) == 0
     return rows
+
+
+def sensor_context(instance, db_url: str, cursor: str | None = None, **resources) -> dg.SensorEvaluationContext:
+    """A sensor's context as the daemon builds it: the code location's definitions, the app, the database
+    and the local outbox (and whatever else a sensor needs, e.g. `s3=S3Resource()`)."""
+    from elevra_pipeline.definitions import defs  # the whole code location, only for the tests that tick
+
+    return dg.build_sensor_context(
+        instance_ref=instance.get_ref(),
+        cursor=cursor,
+        definitions=defs,
+        resources={
+            "app": app_resource(),
+            "database": DatabaseResource(url=db_url),
+            "email": EmailResource(outbox_dir=local_outbox()),
+            **resources,
+        },
+    )

@@ -5,16 +5,14 @@ import os
 import shutil
 import time
 
-import dagster as dg
 import pytest
 from dagster_aws.s3 import S3Resource
 
-from elevra_pipeline.definitions import defs
 from elevra_pipeline.defs import sensors
-from elevra_pipeline.defs.resources import DatabaseResource, EmailResource, GeminiResource
+from elevra_pipeline.defs.resources import DatabaseResource, GeminiResource
 from elevra_pipeline.defs.sensors import upload_bucket_sensor
 from elevra_pipeline.samples import SAMPLE_XLSX
-from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload
+from elevra_pipeline_tests.helpers import materialize_upload, sensor_context
 
 
 @pytest.fixture
@@ -36,17 +34,7 @@ def _drop(bucket, name, content=None):
 
 
 def _tick(instance, sqlite_url, cursor=None):
-    with dg.build_sensor_context(
-        instance_ref=instance.get_ref(),
-        cursor=cursor,
-        definitions=defs,
-        resources={
-            "app": app_resource(),
-            "database": DatabaseResource(url=sqlite_url),
-            "email": EmailResource(outbox_dir=local_outbox()),
-            "s3": S3Resource(),
-        },
-    ) as context:
+    with sensor_context(instance, sqlite_url, cursor, s3=S3Resource()) as context:
         return upload_bucket_sensor.evaluate_tick(context)
 
 

@@ -10,7 +10,7 @@ from elevra_pipeline.defs.email_sensors import upload_email_sensor, upload_failu
 from elevra_pipeline.defs.recovery import model_recovery_sensor
 from elevra_pipeline.defs.resources import DatabaseResource, EmailResource, GeminiBatchesResource
 from elevra_pipeline.samples import SAMPLE_XLSX
-from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, register
+from elevra_pipeline_tests.helpers import app_resource, local_outbox, materialize_upload, register, sensor_context
 
 
 def tick(instance, db_url, mailer, cursor=None):
@@ -40,16 +40,7 @@ def failure_tick(instance, db_url, result):
 
 
 def recovery_tick(instance, db_url, cursor=None, gemini_url=None):
-    with dg.build_sensor_context(
-        instance_ref=instance.get_ref(),
-        cursor=cursor,
-        definitions=defs,
-        resources={
-            "app": app_resource(),
-            "database": DatabaseResource(url=db_url),
-            "gemini_batches": GeminiBatchesResource(base_url=gemini_url),
-        },
-    ) as context:
+    with sensor_context(instance, db_url, cursor, gemini_batches=GeminiBatchesResource(base_url=gemini_url)) as context:
         return model_recovery_sensor.evaluate_tick(context)
 
 
