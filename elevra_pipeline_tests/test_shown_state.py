@@ -97,3 +97,17 @@ def test_the_state_of_an_upload_ignores_batches_a_revision_superseded():
     upload = SimpleNamespace(status="completed_with_failures", paused=False)
     batches = [SimpleNamespace(status="inserted"), SimpleNamespace(status="superseded")]
     assert upload_state(upload, batches).state == ShownState.COMPLETED
+
+
+def test_a_stage_still_to_come_is_never_shown_as_not_needed():
+    from elevra_pipeline.api.progress import _stages
+
+    upload = SimpleNamespace(status="processing", workbook_path=None)
+    pending = dict(analysis_json=None, structured_json=None, failure_kind=None, status="pending")
+    batches = [SimpleNamespace(**pending) for _ in range(3)]  # read, none analysed yet
+    states = {s["name"]: s["state"] for s in _stages(upload, batches, running=True, final=False)}
+    assert states["batch_analysis"] == "todo" and states["structured_output"] == "todo"
+
+    answered = [SimpleNamespace(**{**pending, "analysis_json": {"can_structure": False}}) for _ in range(3)]
+    states = {s["name"]: s["state"] for s in _stages(upload, answered, running=True, final=False)}
+    assert states["structured_output"] == "skipped"  # every race ended in analysis: nothing to structure

@@ -51,6 +51,8 @@ def _stages(upload, batches, running: bool, final: bool) -> list[dict]:
     insert = {"state": _state(finished, len(batches), to_fix), "done": inserted, "total": len(batches)}
     workbook = {"state": "done" if upload.workbook_path and final else "todo", "done": 0, "total": 0}
     models = [_model_stage(batches, stage, bool(batches)) for stage in ("analysis", "structure")]
+    if models[1]["state"] == "skipped" and models[0]["state"] in ("todo", "running", "waiting"):
+        models[1]["state"] = "todo"  # its batches are still in analysis: to come, not "not needed"
     parts = [read, *models, insert, workbook]
     if unusable or upload.status == UploadStatus.CANCELLED:
         parts[1:] = [{**p, "state": "skipped"} if p["state"] == "todo" else p for p in parts[1:]]
