@@ -23,6 +23,8 @@ from elevra_pipeline.intake.offices import Level, office_level
         ("District Attorney, 24th Judicial District", Level.STATE_DISTRICT),
         ("District Attorney", Level.LOCAL),
         ("County District Attorney District 3", Level.LOCAL),
+        ("House of Delegates District 5", Level.STATE_DISTRICT),
+        ("EH PRECINCT DELEGATE", Level.LOCAL),  # a party's delegate of one precinct, not the House of Delegates
     ],
 )
 def test_an_offices_level_follows_from_its_words(office, level):

@@ -54,14 +54,15 @@ _LOCAL = re.compile(
     r"\b(?:sheriff|mayor|council\w*|alder\w*|selectm\w*|select board|commission(?:er)?s?|supervisors?|trustees?|"
     r"school|board of education|clerk|assessor|coroner|constable|magistrate|justice of the peace|jailer|"
     r"recorder|surveyor|treasurer|auditor|collector|appraiser|prosecut\w*|district attorney|solicitor|"
-    r"probate|register of deeds|township|village|city|town|county|borough|parish|ward|precinct committee\w*|"
+    r"probate|register of deeds|township|village|city|town|county|borough|parish|ward|"
+    r"precinct (?:committee\w*|delegates?)|"
     r"library|park|fire|hospital|water|sewer|cemetery|soil|conservation|port|transit|utility|levee|drainage|"
     r"municipal|judge|court|justice|zoning|planning|comm)\b",
     re.I,
 )
 
 
-_LOCAL_BODY = re.compile(r"\b(?:county|city|town|village|borough|parish|township|committee\w*)\b", re.I)
+_LOCAL_BODY = re.compile(r"\b(?:county|city|town|village|borough|parish|township|precinct|committee\w*)\b", re.I)
 
 
 def office_level(office: str) -> Level:
