@@ -10,7 +10,7 @@ import pytest
 
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.models import Candidate
-from elevra_pipeline.uploads.transitions import AdminAction, refusal
+from elevra_pipeline.uploads.transitions import AdminAction, choices, refusal
 
 TABLE = """
                           redo skip pause resume cancel retry revert approve discard
@@ -53,6 +53,15 @@ def test_each_state_allows_exactly_the_actions_of_the_table(status, action, mark
     ]
     for sentence in filter(None, (published, unpublished)):
         assert sentence.startswith(f"{action} refused: upload 7 ")
+
+
+@pytest.mark.parametrize("status", list(UploadStatus))
+def test_the_pages_buttons_are_the_tables_row(status):
+    """`choices` (the page's buttons, in the live events) says for each action what the table says."""
+    row = {action: mark for s, action, mark in _cells() if s == status}
+    shown = choices(7, status, published=True)
+    assert {action for action, why in shown.items() if why is None} == {a for a, m in row.items() if m in "yp"}
+    assert all(why.startswith(f"{action} refused") for action, why in shown.items() if why)
 
 
 @pytest.mark.parametrize(

@@ -272,6 +272,7 @@ def test_the_openapi_document_lists_every_path_and_the_multipart_upload(monkeypa
         ("/uploads/{upload_id}/batches/{batch_key}/redo", "post"),
         ("/uploads/{upload_id}/batches/{batch_key}/skip", "post"),
         ("/uploads/{upload_id}/cancel", "post"),
+        ("/uploads/{upload_id}/changes", "get"),
         ("/uploads/{upload_id}/discard", "post"),
         ("/uploads/{upload_id}/events", "get"),
         ("/uploads/{upload_id}/pause", "post"),

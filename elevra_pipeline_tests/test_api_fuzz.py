@@ -49,6 +49,7 @@ ROUTES = [  # every operation of the OpenAPI document (test_api checks the list 
     ("POST", "/uploads/{upload_id}/batches/{batch_key}/redo"),
     ("POST", "/uploads/{upload_id}/batches/{batch_key}/skip"),
     ("POST", "/uploads/{upload_id}/cancel"),
+    ("GET", "/uploads/{upload_id}/changes"),
     ("POST", "/uploads/{upload_id}/discard"),
     ("POST", "/uploads/{upload_id}/pause"),
     ("POST", "/uploads/{upload_id}/resume"),

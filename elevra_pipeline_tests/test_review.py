@@ -40,11 +40,20 @@ def test_an_upload_in_review_publishes_nothing_until_approved(repo, instance, re
         "Elections: 1 new; candidates: 2 new",
     ]
 
+    shown = review.changes_shown(staged)  # GET /uploads/{id}/changes: the page's preview
+    assert shown["staged"] and [(r["record"], r["action"]) for r in shown["rows"]] == [
+        ("Springfield Mayor General Election", "new"),
+        ("Ann Lee, Springfield Mayor General Election", "new"),
+        ("Bo Chan, Springfield Mayor General Election", "new"),
+    ]
+
     review.approve(repo, upload.id)
     result = materialize_upload(upload, instance, resources)
 
     assert attention(result) is None and repo.get_upload_by_id(upload.id).status == "completed"
     assert (repo.count(Election), repo.count(Candidate)) == (1, 2)
+    done = review.changes_shown(repo.get_upload_by_id(upload.id))
+    assert not done["staged"] and done["counts"]["candidate"]["new"] == 2
 
 
 def test_discard_drops_the_staged_races_and_publishes_nothing(repo, instance, resources, tmp_path):

@@ -9,7 +9,9 @@ from elevra_pipeline.storage.batch_rules import ENDED, FINISHED, BatchStatus, Up
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.storage.shown_state import skipped_by, upload_state
 from elevra_pipeline.uploads.attention import attention_line
+from elevra_pipeline.uploads.record_counts import upload_records
 from elevra_pipeline.uploads.stages import race_of
+from elevra_pipeline.uploads.transitions import ALLOWED, AdminAction, choices
 
 FINAL = (*ENDED, UploadStatus.AWAITING_APPROVAL)  # the live view ends here
 ATTENTION = (BatchStatus.NEEDS_REUPLOAD, BatchStatus.WAITING_FOR_MODEL)  # a skipped race is done with: not here
@@ -96,4 +98,11 @@ def snapshot(repo: Repository, upload_id: int, now: float | None = None) -> dict
         },
         "needs_attention": attention_line(upload, batches, commands=False),
         "workbook": bool(upload.workbook_path),
+        "records": upload_records(upload.status, upload.summary_json).model_dump(mode="json"),
+        "actions": choices(upload.id, upload.status, _published(repo, upload)),  # the page's buttons
     }
+
+
+def _published(repo: Repository, upload) -> bool:
+    """Asked of the database only when the state allows a revert (the one action that needs it)."""
+    return upload.status in ALLOWED[AdminAction.REVERT] and repo.gave_records(upload.id)

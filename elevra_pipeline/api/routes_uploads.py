@@ -20,6 +20,7 @@ from elevra_pipeline.exceptions import UnusableUploadError
 from elevra_pipeline.storage.batch_rules import UploadStatus
 from elevra_pipeline.storage.models import Upload
 from elevra_pipeline.uploads.listing import uploads_page
+from elevra_pipeline.uploads.review import changes_shown
 from elevra_pipeline.uploads.status import status_document
 
 router = APIRouter(tags=["uploads"])
@@ -175,6 +176,14 @@ def get_workbook(
         raise HTTPException(404, f"upload {upload.id} has no result workbook yet (status: {upload.status})")
     disposition = f'attachment; filename="{upload.partition_key}.xlsx"'
     return Response(content, media_type=XLSX, headers={"Content-Disposition": disposition})
+
+
+@router.get(
+    "/uploads/{upload_id}/changes",
+    summary="The Changes sheet: what approval would do to each record (in review), else what the upload did",
+)
+def upload_changes(_: Actor = Depends(viewer), upload: Upload = Depends(existing)) -> dict:
+    return changes_shown(upload)
 
 
 @router.get("/uploads/{upload_id}/actions", summary="What was done to the upload through the API, and by whom")

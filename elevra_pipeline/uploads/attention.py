@@ -63,10 +63,14 @@ def attention_sentence(
     if upload.status in UNUSABLE:
         return f"'{name}' cannot be used: {upload.failure_reason}"
     if upload.status == UploadStatus.AWAITING_APPROVAL:
+        how = (
+            f"`elevra-pipeline approve {upload.id}` publishes them, `discard {upload.id}` drops them"
+            if commands
+            else "Approve publishes them, Discard drops them"
+        )
         return (
             f"'{name}' awaits approval: {counts.staged} races staged, nothing published yet (the Changes sheet "
-            f"says what would change); `elevra-pipeline approve {upload.id}` publishes them, `discard {upload.id}` "
-            "drops them"
+            f"says what would change); {how}"
         )
     why = [f" ({r})" if r else "" for r in reasons or ("", "")]
     parts = []

@@ -63,3 +63,17 @@ def discard(repo: Repository, upload_id: int, note: str = "") -> str:
     repo.update_upload(upload_id, status=UploadStatus.CANCELLED, failure_reason=reason)
     repo.merge_summary(upload_id, revisions=_history(upload, {"discarded": note or "staged records dropped"}))
     return f"upload {upload_id}: {len(staged)} staged race(s) discarded; nothing was published"
+
+
+def changes_shown(upload) -> dict:
+    """The Changes sheet's content, for the page and the admin app: in review, what approval would do to
+    each election and candidate (the rolled-back preview); else what the upload's last run did."""
+    summary = upload.summary_json or {}
+    staged = upload.status == UploadStatus.AWAITING_APPROVAL
+    report = summary.get("preview" if staged else "changes") or {}
+    return {
+        "upload_id": upload.id,
+        "staged": staged,
+        "counts": report.get("counts") or {},
+        "rows": report.get("rows") or [],
+    }

@@ -86,3 +86,9 @@ def check(upload, action: AdminAction, published: bool = True) -> None:
     """Raises ElevraError with the refusal when the upload's state does not allow `action`."""
     if (sentence := refusal(upload.id, upload.status, action, published)) is not None:
         raise ElevraError(sentence)
+
+
+def choices(upload_id: int, status: str, published: bool = True) -> dict[str, str | None]:
+    """Every action -> None when the upload's state allows it, else the sentence that refuses it: what
+    the page reads to show a button or say why it is not there."""
+    return {str(action): refusal(upload_id, status, action, published) for action in AdminAction}

@@ -7,6 +7,8 @@ const SAID = {  // a batch status, said of one race and of several
   waiting_for_model: ["waits for Gemini", "wait for Gemini"],
 };
 let following = null;
+let streams = 0;  // how many times the page began following: only the latest stream renders
+let role = null;  // the token's role: a viewer sees the buttons disabled, with why
 
 function token() { return sessionStorage.getItem("elevra-token"); }
 
@@ -36,6 +38,7 @@ async function signIn() {
   const me = await answer.json();
   $("sign-in").hidden = true;
   $("who").textContent = `${me.name} · ${me.role}`;
+  role = me.role;
   $("send").disabled = me.role !== "admin";
   return true;
 }
@@ -93,6 +96,7 @@ function render(now) {
     return li;
   }));
   $("workbook-link").hidden = !(now.final && now.workbook);
+  renderAdmin(now, role);
 }
 
 function parseEvents(buffer, onEvent) {  // Server-Sent Events: blocks separated by a blank line
@@ -110,6 +114,7 @@ function parseEvents(buffer, onEvent) {  // Server-Sent Events: blocks separated
 
 async function follow(id) {
   following = id;
+  const mine = ++streams;  // a newer follow (after an admin action) replaces this one
   location.hash = `upload=${id}`;
   // fetch, not EventSource: it sends the token in the Authorization header, never in the address
   const answer = await api(`uploads/${id}/events`, { headers: { Accept: "text/event-stream" } });
@@ -118,10 +123,11 @@ async function follow(id) {
   let buffer = "", ended = false;
   for (;;) {
     const { value, done } = await reader.read();
-    if (done || following !== id) break;
+    if (done || streams !== mine) break;
     buffer = parseEvents(buffer + value, (name, now) => { render(now); ended = ended || name === "outcome"; });
   }
-  if (!ended && following === id) setTimeout(() => follow(id), 3000);  // the stream broke: pick it up again
+  if (streams !== mine) reader.cancel();
+  else if (!ended) setTimeout(() => streams === mine && follow(id), 3000);  // the stream broke: pick it up again
 }
 
 async function send(event) {
