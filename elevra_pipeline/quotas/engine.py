@@ -357,7 +357,7 @@ class QuotaEngine:
                         output_tokens=e.output_tokens or None,
                         model_version=e.model_version,
                         cost_usd=self.config.cost_usd(
-                            model, e.input_tokens, e.output_tokens, answered_by=e.model_version
+                            model, e.input_tokens, e.output_tokens, answered_by=e.model_version, at=started
                         ),
                     ),
                 )
@@ -410,7 +410,11 @@ class QuotaEngine:
                     response_excerpt=result.excerpt[:500],
                     model_version=result.model_version,
                     cost_usd=self.config.cost_usd(
-                        model, result.input_tokens, result.output_tokens, answered_by=result.model_version
+                        model,
+                        result.input_tokens,
+                        result.output_tokens,
+                        answered_by=result.model_version,
+                        at=started,
                     ),
                 ),
             )
