@@ -15,6 +15,7 @@ from elevra_pipeline.exceptions import DeliveryError
 from elevra_pipeline.notifications.headers import address_problem, clean_header
 from elevra_pipeline.notifications.mailer import Attachment, Mailer, OutgoingEmail
 from elevra_pipeline.notifications.templates import render, render_digest, waiting_batches
+from elevra_pipeline.quotas.answering import answered_by_another
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.settings import DEFAULT_TEAM_EMAIL
 from elevra_pipeline.storage.batch_rules import COMPLETE, WAITING, UploadStatus, blocked_by_configuration
@@ -46,7 +47,7 @@ def stage_did_work(upload, kind: str) -> bool:
 
 
 # e-mails the team gets at once even with the daily digest on: what it must act on
-TEAM_ALERTS = ("run_failed", "model_unavailable", "gemini_configuration", UNDELIVERABLE)
+TEAM_ALERTS = ("run_failed", "model_unavailable", "model_routed", "gemini_configuration", UNDELIVERABLE)
 
 
 def final_key(upload, summary: dict) -> str:
@@ -172,8 +173,9 @@ class Notifier:
         return logged
 
     def gemini_alerts(self, upload) -> list[str]:
-        """The team (never the uploader) hears once of each model Gemini stopped serving and of each
-        configuration error (key, billing, a rejected request) that holds this upload's batches."""
+        """The team (never the uploader) hears once of each model Gemini stopped serving, of each model
+        that answered for another (once per pair, whichever process sees it first: the key is stored) and
+        of each configuration error (key, billing, a rejected request) that holds this upload's batches."""
         if not self.team_email:
             return []
         logged = []
@@ -182,6 +184,13 @@ class Notifier:
             key = f"gemini-model-unavailable-{model}-{int(since)}"
             if self.notify(upload, "model_unavailable", key, extra, uploader_email=self.team_email):
                 logged.append(f"model_unavailable ({model}) to the team")
+        for asked, answered in self.repo.answering_models(upload.id):
+            if not answered_by_another(asked, answered):
+                continue
+            key = f"gemini-model-routed-{hashlib.sha1(f'{asked} {answered}'.encode()).hexdigest()[:16]}"
+            extra = {"asked": asked, "answered": answered}
+            if self.notify(upload, "model_routed", key, extra, uploader_email=self.team_email):
+                logged.append(f"model_routed ({asked} answered by {answered}) to the team")
         blocked = [b for b in self.repo.batches(upload.id) if blocked_by_configuration(b)]
         if blocked:
             reason = blocked[0].error_reason or ""
