@@ -345,6 +345,22 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             ],
             [],
         )
+    if kind == "model_answers_rejected":
+        races = extra["batches"]
+        headline = f"Gemini's answers kept failing our checks: {len(races)} race(s) of {name} wait for the model"
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                "Every model of the stage's chain was asked and each answer said something the rows do not (a "
+                "candidate not in the rows, another row's party, an impossible date…). The rows are not at fault: "
+                "the uploader is not asked to re-upload, and the races wait (waiting_for_model).",
+                "They are retried automatically (the model recovery sensor, with backoff). If they keep failing, "
+                "read the rejected answers (`elevra-pipeline status ID` lists the attempts and reasons), then try "
+                "another model in the quotas file's chains or skip the races.",
+            ],
+            [("Waiting races and the last reason", [f"{_race(b)}: {b['reason']}" for b in races])],
+        )
     if kind == "gemini_configuration":
         headline = f"Gemini configuration problem: {extra['batches']} batch(es) of {name} are blocked"
         return headline, *_compose(
