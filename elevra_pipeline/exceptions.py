@@ -30,6 +30,7 @@ class ModelCallError(ElevraError):
         input_tokens: int = 0,
         output_tokens: int = 0,
         model_version: str | None = None,
+        in_the_rows: bool = False,
     ):
         super().__init__(message)
         self.error_type = error_type
@@ -43,10 +44,16 @@ class ModelCallError(ElevraError):
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
         self.model_version = model_version  # the model that answered, when an answer came
+        self.in_the_rows = in_the_rows  # the rows themselves make every answer fail (quotas.failures.fault_of)
 
 
 class InvalidModelOutput(ElevraError):
-    """The model's answer says what its input does not support; the message is the reason."""
+    """The model's answer says what its input does not support; the message is the reason. `in_the_rows`:
+    the rows themselves fail the check, so no answer could pass it (the uploader must fix them)."""
+
+    def __init__(self, message: str, *, in_the_rows: bool = False):
+        super().__init__(message)
+        self.in_the_rows = in_the_rows
 
 
 class QuotaExhaustedError(ElevraError):
@@ -55,7 +62,7 @@ class QuotaExhaustedError(ElevraError):
 
 class BatchFailedError(ElevraError):
     """A batch used up its attempts for a stage. `fault` (quotas.failures.Fault) says who must act: the
-    data (needs re-upload), the model's answers, an outage or our configuration (the batch waits)."""
+    data (needs re-upload); the model's answers, an outage or our configuration (the batch waits)."""
 
     def __init__(self, message: str, *, fault: str = "model"):
         super().__init__(message)
@@ -63,8 +70,9 @@ class BatchFailedError(ElevraError):
 
     @property
     def model_unavailable(self) -> bool:
-        """The batch waits (outage, quota, retired model, our configuration): nobody re-uploads."""
-        return self.fault in ("outage", "configuration")
+        """The batch waits (answers that kept failing the checks on every model, outage, quota, retired
+        model, our configuration): nobody re-uploads."""
+        return self.fault in ("model", "outage", "configuration")
 
 
 class GeminiEndpointError(ElevraError):

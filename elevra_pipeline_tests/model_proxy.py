@@ -1,4 +1,5 @@
-"""A loopback proxy in front of the Gemini emulator: it can rewrite answers (a hostile model) or go down.
+"""A loopback proxy in front of the Gemini emulator: it can rewrite answers (a hostile model), say another
+model answered (Google routing a retired id), or go down.
 
 The real google-genai client talks to it over HTTP, exactly as it talks to Gemini.
 """
@@ -26,6 +27,7 @@ class ModelProxy(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.upstream = upstream.rstrip("/")
         self.rewrite = rewrite
+        self.answered_as: dict[str, str] = {}  # an answer's modelVersion -> the one to say instead (Google's routing)
         self.down: str | None = None  # None (pass through), "503", or "refuse" (drop the connection)
         self._down_after: tuple[int, str] | None = None
         self.calls: list[str] = []  # task of each generateContent call that reached the model
@@ -93,6 +95,8 @@ class _Handler(BaseHTTPRequestHandler):
                 status, answer = response.status, json.loads(response.read())
         except urllib.error.HTTPError as e:
             status, answer = e.code, json.loads(e.read() or b"{}")
+        if status == 200 and answer.get("modelVersion") in proxy.answered_as:
+            answer["modelVersion"] = proxy.answered_as[answer["modelVersion"]]
         if status == 200 and proxy.rewrite is not None:
             part = answer["candidates"][0]["content"]["parts"][0]
             part["text"] = json.dumps(proxy.rewrite(task, json.loads(part["text"]), number))

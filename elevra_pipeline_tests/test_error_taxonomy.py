@@ -1,24 +1,31 @@
 """What each Gemini failure means for a batch: a 499 is an outage (retried, never the data's fault), a 403
-for one model sends the call to the next model (that model marked, the team told), and a Batch API job
-state this version does not know is recorded and polled again, never a crash.
+for one model sends the call to the next model (that model marked, the team told), answers that keep
+failing our checks on every model of the chain are the model's fault (the batch waits) unless the rows
+explain them, and a Batch API job state this version does not know is recorded and polled again, never a crash.
 
 Error bodies are the documented shapes: 499 as gemini-cli issue #20309 shows it under load, 403 as
 Google's troubleshooting table gives PERMISSION_DENIED."""
 
+import json
+from types import SimpleNamespace
+
 import pytest
 
-from elevra_pipeline.exceptions import BatchFailedError
+from elevra_pipeline.exceptions import BatchFailedError, ModelCallError
 from elevra_pipeline.gemini import prompts
 from elevra_pipeline.gemini.batch_jobs import GeminiBatches, JobState, RemoteJob
-from elevra_pipeline.gemini.client import GeminiCaller, make_client
+from elevra_pipeline.gemini.client import GeminiCaller, OutputBudget, make_client
 from elevra_pipeline.gemini.emulator.server import generated
 from elevra_pipeline.gemini.schemas import BatchAnalysis
 from elevra_pipeline.quotas.engine import QuotaEngine
 from elevra_pipeline.quotas.failures import Fault
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.quotas.limits import parse_quotas
+from elevra_pipeline.records.validate import check_analysis
+from elevra_pipeline.storage.batch_rules import BatchStatus
 from elevra_pipeline.storage.database import migrated_engine
 from elevra_pipeline.uploads.batch_stage import refresh_job
+from elevra_pipeline.uploads.stages import give_up
 from elevra_pipeline_tests.capture_server import CaptureServer
 
 CANCELLED = {
@@ -135,6 +142,87 @@ def test_a_403_from_every_model_is_our_configuration_and_marks_no_model(sqlite_u
     assert gave_up.value.fault == Fault.CONFIGURATION
     assert gemini.engine.ledger.unavailable_models() == {}
     assert [a["model"] for a in attempts] == ["pro", "flash"]  # one refused call each, no retry storm
+
+
+def engine(db_url: str, attempts: list, max_attempts: int = 4) -> QuotaEngine:
+    config = parse_quotas(
+        {
+            "models": {"pro": {"output_tokens": 1024}, "flash": {"output_tokens": 1024}},
+            "chains": {"analysis": ["pro", "flash"]},
+            "stages": {"analysis": {"max_output_tokens": 1024}},
+        }
+    )
+    ledger = QuotaLedger.for_config(migrated_engine(db_url), config)
+    return QuotaEngine(config, ledger, attempt_sink=attempts.append, backoff_base=0.001, max_attempts=max_attempts)
+
+
+def test_answers_that_keep_failing_the_checks_on_every_model_are_the_models_fault_and_the_batch_waits(sqlite_url):
+    attempts = []
+
+    def invent(model):
+        raise ModelCallError(
+            f"invalid output from {model}: 1 candidate(s) not in the batch's rows: Mallory Invented",
+            error_type="invalid_output",
+            status_code=200,
+        )
+
+    with pytest.raises(BatchFailedError) as gave_up:
+        engine(sqlite_url, attempts).call("analysis", 400, invent)
+
+    assert [a["model"] for a in attempts] == ["pro", "pro", "flash", "flash"]  # each model had its turn
+    assert gave_up.value.fault == Fault.MODEL and gave_up.value.model_unavailable
+    fields, result = give_up(SimpleNamespace(), gave_up.value)
+    assert (fields["status"], fields["failure_kind"], result.waiting) == (BatchStatus.WAITING_FOR_MODEL, "model", True)
+    assert fields["error_reason"].startswith("waiting for the model: its answers kept failing our checks")
+    assert "Mallory Invented" in fields["error_reason"]
+
+
+def impossible_rows_date(request):
+    answer = generated("pro", request["json"], 42)
+    analysis = json.loads(answer["candidates"][0]["content"]["parts"][0]["text"])
+    answer["candidates"][0]["content"]["parts"][0]["text"] = json.dumps({**analysis, "election_date": "2026-02-30"})
+    return 200, answer, {}
+
+
+def test_an_answer_the_rows_themselves_make_fail_needs_reupload_without_retries(sqlite_url):
+    """The rows' own date is no calendar date: no answer can give the rows' date and be a real one."""
+    attempts, server = [], CaptureServer()
+    server.decide = impossible_rows_date
+    server.start()
+    try:
+        gemini = GeminiCaller(make_client(None, server.url, 5), engine(sqlite_url, attempts))
+        with pytest.raises(BatchFailedError) as gave_up:
+            gemini.run(
+                "analysis",
+                prompts.ANALYSIS_SYSTEM,
+                PROMPT,
+                BatchAnalysis,
+                check=lambda answer: check_analysis(answer, [{"candidate_name": "Ann Lee"}], "2026-02-30"),
+            )
+    finally:
+        server.stop()
+    assert [a["status"] for a in attempts] == ["invalid_output"]  # not retried: every answer would fail
+    assert gave_up.value.fault == Fault.DATA
+    fields, _ = give_up(SimpleNamespace(), gave_up.value)
+    assert (fields["status"], fields["failure_kind"]) == (BatchStatus.NEEDS_REUPLOAD, "data")
+
+
+def test_an_answer_cut_at_the_models_output_limit_is_too_many_rows_for_one_answer(sqlite_url):
+    attempts = []
+    quota_engine = engine(sqlite_url, attempts)
+    budget = OutputBudget(quota_engine.config, "analysis")  # already at the model's 1,024 output tokens
+
+    def cut(model):
+        error = ModelCallError("the answer was cut at max_output_tokens", error_type="max_tokens", status_code=200)
+        budget.after(model, error)
+        raise error
+
+    with pytest.raises(BatchFailedError) as gave_up:
+        quota_engine.call("analysis", 400, cut)
+    assert len(attempts) == 1 and gave_up.value.fault == Fault.DATA
+    assert "the election has too many rows for one answer" in str(gave_up.value)
+    fields, _ = give_up(SimpleNamespace(), gave_up.value)
+    assert (fields["status"], fields["failure_kind"]) == (BatchStatus.NEEDS_REUPLOAD, "data")
 
 
 @pytest.mark.parametrize(

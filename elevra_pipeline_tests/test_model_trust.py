@@ -11,6 +11,8 @@ import yaml
 
 from elevra_pipeline.defs.resources import DatabaseResource, EmailResource, GeminiResource
 from elevra_pipeline.gemini import prompts
+from elevra_pipeline.notifications.mailer import Mailer
+from elevra_pipeline.notifications.notifier import Notifier
 from elevra_pipeline.quotas.limits import DEFAULT_QUOTAS_FILE
 from elevra_pipeline.samples import SAMPLE_XLSX
 from elevra_pipeline.storage.models import Candidate, Election
@@ -89,18 +91,27 @@ def break_date(answer, number):
         (swap_party_and_website, "John Smith's party 'Democratic' is not the row's 'Republican' (it is Jane Doe's)"),
     ],
 )
-def test_a_hostile_answer_is_retried_then_the_batch_needs_reupload_with_the_reason(
-    change, reason, repo, instance, db_url, emulator, tmp_path
+def test_a_hostile_answer_is_retried_on_every_model_then_the_batch_waits_and_the_team_is_told(
+    change, reason, repo, instance, db_url, emulator, tmp_path, outbox
 ):
+    """Issue 38, item 7: answers that keep failing the checks on every model of the chain are the model's
+    fault, not the uploader's (this test said `needs_reupload` before): the race waits, the team is told."""
     upload = run_through(structure_only(change), repo, instance, db_url, emulator, tmp_path)
 
     (batch,) = repo.batches(upload.id)
-    assert batch.status == "needs_reupload" and reason in batch.error_reason
+    assert (batch.status, batch.failure_kind) == ("waiting_for_model", "model") and reason in batch.error_reason
     assert repo.count(Candidate) == 0 and repo.count(Election) == 0
     rejected = [a for a in repo.attempts(upload.id) if a.stage == "structure"]
     assert len(rejected) == 5 and {a.status for a in rejected} == {"invalid_output"}
+    assert {a.model for a in rejected} == {"gemini-3.8-flash", "gemini-3.5-flash-lite"}  # the chain's every model
     assert all(reason in a.error_message and a.response_excerpt for a in rejected)  # what was rejected, and why
-    assert upload.status == "completed_with_failures"
+    assert upload.status == "waiting_for_model"
+
+    Notifier(repo, Mailer(str(outbox)), "team@example.org").after_assets(upload, ["structured_output"])
+    (told,) = [n for n in repo.notifications(upload.id) if n.kind == "model_answers_rejected"]
+    assert told.recipients == ["team@example.org"] and reason in told.text_body
+    assert told.subject.startswith("Gemini's answers kept failing our checks: 1 race(s) of council.csv wait")
+    assert not [n for n in repo.notifications(upload.id) if n.kind == "batch_failed"]  # nobody asked to re-upload
 
 
 def test_a_model_that_lies_once_is_retried_and_its_honest_answer_kept(repo, instance, db_url, emulator, tmp_path):

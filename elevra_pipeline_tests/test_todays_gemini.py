@@ -21,6 +21,7 @@ from elevra_pipeline.gemini.emulator.server import Faults, generated, start_in_t
 from elevra_pipeline.gemini.service import GeminiService
 from elevra_pipeline.notifications.mailer import Mailer
 from elevra_pipeline.notifications.notifier import Notifier
+from elevra_pipeline.quotas.answering import answered_by_another
 from elevra_pipeline.quotas.engine import QuotaEngine
 from elevra_pipeline.quotas.failures import CallFailure
 from elevra_pipeline.quotas.ledger import QuotaLedger
@@ -31,6 +32,7 @@ from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, Upload
 from elevra_pipeline.uploads.status import status_document
 from elevra_pipeline_tests.capture_server import CaptureServer
 from elevra_pipeline_tests.helpers import materialize_upload, register
+from elevra_pipeline_tests.model_proxy import ModelProxy
 from elevra_pipeline_tests.ticks import recovery_tick
 
 RECORDED = Path(__file__).parent / "fixtures" / "gemini_recorded"
@@ -334,6 +336,50 @@ def test_the_source_documents_models_leave_batches_waiting_never_needing_reuploa
     alerts = [n for n in repo.notifications(upload.id) if n.kind == "model_unavailable"]
     assert len(alerts) == 4 and all(n.recipients == ["team@example.org"] for n in alerts)
     assert not any(n.kind == "batch_failed" for n in repo.notifications(upload.id))  # nobody told to re-upload
+
+
+@pytest.mark.parametrize(
+    ("asked", "answered", "another"),
+    [
+        ("gemini-3.8-flash", "gemini-3.8-flash", False),
+        ("gemini-3.8-flash", "gemini-3.8-flash-001", False),  # a version of the same model
+        ("gemini-3.8-flash", "models/gemini-3.8-flash-09-2026", False),
+        ("gemini-3.8-flash", "gemini-3.9-flash", True),
+        ("gemini-3.8-flash", "gemini-3.8-flash-lite", True),
+        ("gemini-3.8-flash", None, False),  # no answer says nothing
+    ],
+)
+def test_which_answers_come_from_another_model(asked, answered, another):
+    assert answered_by_another(asked, answered) is another
+
+
+def test_the_team_is_told_once_when_google_answers_with_another_model(repo, instance, db_url, emulator, tmp_path):
+    with ModelProxy(emulator.base_url) as proxy:
+        proxy.answered_as = {
+            "gemini-3.1-pro-preview": "gemini-3.1-pro-preview-001",
+            "gemini-3.8-flash": "gemini-3.9-flash",
+        }
+        uploads = []
+        for _ in range(2):  # two uploads, each seen by two processes' notifiers
+            upload = register(repo, ten_elections(tmp_path), instance, uploader="ann@example.org")
+            materialize_upload(upload, instance, _gemini(db_url, proxy.url))
+            for _process in range(2):
+                notifier = Notifier(repo, Mailer(str(tmp_path / "outbox")), "team@example.org")
+                notifier.after_assets(repo.get_upload_by_id(upload.id), ["batch_analysis", "structured_output"])
+            uploads.append(repo.get_upload_by_id(upload.id))
+
+    assert all(u.status == UploadStatus.COMPLETED for u in uploads)
+    pairs = set(repo.answering_models(uploads[1].id))
+    assert ("gemini-3.8-flash", "gemini-3.9-flash") in pairs and (
+        "gemini-3.1-pro-preview",
+        "gemini-3.1-pro-preview-001",
+    ) in pairs
+    routed = [n for n in repo.notifications() if n.kind == "model_routed"]
+    assert len(routed) == 1 and routed[0].recipients == ["team@example.org"]  # the -001 build is the same model
+    assert routed[0].subject.startswith(
+        "Gemini answered calls for gemini-3.8-flash with another model: gemini-3.9-flash"
+    )
+    assert not [n for n in repo.notifications() if n.kind == "model_routed" and "ann@" in str(n.recipients)]
 
 
 def test_a_model_retired_mid_run_falls_back_with_nothing_to_reupload(repo, instance, db_url, tmp_path):

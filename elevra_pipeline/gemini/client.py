@@ -117,7 +117,7 @@ class OutputBudget:
             return
         grown = grown_budget(self.tokens, self.config.limits(model).output_tokens)
         if grown is None:
-            error.retryable = False
+            error.retryable, error.in_the_rows = False, True  # the rows: more than one answer can hold
             error.args = (
                 f"{error}; already at the model's output limit: the election has too many rows for one answer",
             )
@@ -213,7 +213,9 @@ async def call_sdk_async(request: Callable[[], Awaitable[Any]]) -> Any:
         raise classify(e) from e
 
 
-def _rejected(message: str, text: str, billed: dict, model_version: str | None = None) -> ModelCallError:
+def _rejected(
+    message: str, text: str, billed: dict, model_version: str | None = None, in_the_rows: bool = False
+) -> ModelCallError:
     """An answer our checks refused: retried like a failure, and billed all the same."""
     return ModelCallError(
         message,
@@ -221,6 +223,8 @@ def _rejected(message: str, text: str, billed: dict, model_version: str | None =
         status_code=200,
         body=text[:2000],
         model_version=model_version,
+        retryable=not in_the_rows,  # rows that fail the check themselves fail it on every answer
+        in_the_rows=in_the_rows,
         **billed,
     )
 
@@ -262,7 +266,7 @@ def checked_answer(
         try:
             value = check(value)
         except InvalidModelOutput as e:
-            raise _rejected(f"invalid output from {model}: {e}", text, billed, model_version) from e
+            raise _rejected(f"invalid output from {model}: {e}", text, billed, model_version, e.in_the_rows) from e
     return CallResult(value, billed["input_tokens"], billed["output_tokens"], text, model_version)
 
 

@@ -15,9 +15,17 @@ from elevra_pipeline.exceptions import DeliveryError
 from elevra_pipeline.notifications.headers import address_problem, clean_header
 from elevra_pipeline.notifications.mailer import Attachment, Mailer, OutgoingEmail
 from elevra_pipeline.notifications.templates import render, render_digest, waiting_batches
+from elevra_pipeline.quotas.answering import answered_by_another
 from elevra_pipeline.quotas.ledger import QuotaLedger
 from elevra_pipeline.settings import DEFAULT_TEAM_EMAIL
-from elevra_pipeline.storage.batch_rules import COMPLETE, WAITING, UploadStatus, blocked_by_configuration
+from elevra_pipeline.storage.batch_rules import (
+    COMPLETE,
+    WAITING,
+    UploadStatus,
+    blocked_by_configuration,
+    race_of,
+    waits_for_the_models_answers,
+)
 from elevra_pipeline.storage.files import FileStore, ref_name
 from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline.storage.shown_state import upload_state
@@ -46,7 +54,14 @@ def stage_did_work(upload, kind: str) -> bool:
 
 
 # e-mails the team gets at once even with the daily digest on: what it must act on
-TEAM_ALERTS = ("run_failed", "model_unavailable", "gemini_configuration", UNDELIVERABLE)
+TEAM_ALERTS = (
+    "run_failed",
+    "model_unavailable",
+    "model_routed",
+    "model_answers_rejected",
+    "gemini_configuration",
+    UNDELIVERABLE,
+)
 
 
 def final_key(upload, summary: dict) -> str:
@@ -172,7 +187,9 @@ class Notifier:
         return logged
 
     def gemini_alerts(self, upload) -> list[str]:
-        """The team (never the uploader) hears once of each model Gemini stopped serving and of each
+        """The team (never the uploader) hears once of each model Gemini stopped serving, of each model
+        that answered for another (once per pair, whichever process sees it first: the key is stored), of
+        the races whose answers kept failing our checks on every model (once per set of races) and of each
         configuration error (key, billing, a rejected request) that holds this upload's batches."""
         if not self.team_email:
             return []
@@ -182,7 +199,22 @@ class Notifier:
             key = f"gemini-model-unavailable-{model}-{int(since)}"
             if self.notify(upload, "model_unavailable", key, extra, uploader_email=self.team_email):
                 logged.append(f"model_unavailable ({model}) to the team")
-        blocked = [b for b in self.repo.batches(upload.id) if blocked_by_configuration(b)]
+        for asked, answered in self.repo.answering_models(upload.id):
+            if not answered_by_another(asked, answered):
+                continue
+            key = f"gemini-model-routed-{hashlib.sha1(f'{asked} {answered}'.encode()).hexdigest()[:16]}"
+            extra = {"asked": asked, "answered": answered}
+            if self.notify(upload, "model_routed", key, extra, uploader_email=self.team_email):
+                logged.append(f"model_routed ({asked} answered by {answered}) to the team")
+        batches = self.repo.batches(upload.id)
+        rejected = [b for b in batches if waits_for_the_models_answers(b)]
+        if rejected:
+            digest = hashlib.sha1(json.dumps(sorted(b.batch_key for b in rejected)).encode()).hexdigest()[:10]
+            key = f"upload-{upload.id}-model-answers-rejected-{digest}"
+            extra = {"batches": [{"race": race_of(b), "reason": b.error_reason or ""} for b in rejected]}
+            if self.notify(upload, "model_answers_rejected", key, extra, uploader_email=self.team_email):
+                logged.append(f"model_answers_rejected ({len(rejected)} races) for upload {upload.id} to the team")
+        blocked = [b for b in batches if blocked_by_configuration(b)]
         if blocked:
             reason = blocked[0].error_reason or ""
             day = datetime.now(timezone.utc).date().isoformat()

@@ -327,6 +327,40 @@ def _render(kind: str, upload, summary: dict, extra: dict) -> tuple[str, str, st
             ],
             [],
         )
+    if kind == "model_routed":
+        asked, answered = extra["asked"], extra["answered"]
+        headline = f"Gemini answered calls for {asked} with another model: {answered}"
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                f"We asked for {asked}; the answer's modelVersion says {answered} answered (Google routes some "
+                "retired model ids to a newer model instead of refusing them).",
+                f"Nothing is lost: the answers were checked against the rows as usual. Each call is charged at "
+                f"{answered}'s price when the quotas file has one, else at {asked}'s, and counted under {answered} "
+                "in the usage tables.",
+                f"Fix: if {asked} is retired, name {answered} (or another current model) in the quotas file's "
+                "chains and prices (ELEVRA_QUOTAS_FILE; `elevra-pipeline models` lists what the key can use). "
+                "This e-mail is sent once for this pair of models.",
+            ],
+            [],
+        )
+    if kind == "model_answers_rejected":
+        races = extra["batches"]
+        headline = f"Gemini's answers kept failing our checks: {len(races)} race(s) of {name} wait for the model"
+        return headline, *_compose(
+            upload,
+            headline,
+            [
+                "Every model of the stage's chain was asked and each answer said something the rows do not (a "
+                "candidate not in the rows, another row's party, an impossible date…). The rows are not at fault: "
+                "the uploader is not asked to re-upload, and the races wait (waiting_for_model).",
+                "They are retried automatically (the model recovery sensor, with backoff). If they keep failing, "
+                "read the rejected answers (`elevra-pipeline status ID` lists the attempts and reasons), then try "
+                "another model in the quotas file's chains or skip the races.",
+            ],
+            [("Waiting races and the last reason", [f"{_race(b)}: {b['reason']}" for b in races])],
+        )
     if kind == "gemini_configuration":
         headline = f"Gemini configuration problem: {extra['batches']} batch(es) of {name} are blocked"
         return headline, *_compose(

@@ -313,6 +313,7 @@ class QuotaEngine:
         failures = rate_limited = attempt_no = 0
         order, outage_note = list(chain), None  # after an outage error the other models are tried first
         refused: dict[str, ModelCallError] = {}  # models that answered this call 403
+        rejected: Counter[str] = Counter()  # answers of each model our checks refused
         while True:
             estimate = self.estimator.estimate(prompt_chars)
             try:
@@ -357,7 +358,7 @@ class QuotaEngine:
                         output_tokens=e.output_tokens or None,
                         model_version=e.model_version,
                         cost_usd=self.config.cost_usd(
-                            model, e.input_tokens, e.output_tokens, answered_by=e.model_version
+                            model, e.input_tokens, e.output_tokens, answered_by=e.model_version, at=started
                         ),
                     ),
                 )
@@ -383,12 +384,13 @@ class QuotaEngine:
                     outage_note = f"{model} refused the call: {e}"[:200]
                     continue
                 failures += 1
-                if is_outage(e.error_type) and len(order) > 1:
+                rejected[model] += e.error_type == CallFailure.INVALID_OUTPUT
+                if len(order) > 1 and (is_outage(e.error_type) or rejected[model] >= self._turn(chain)):
                     order = [m for m in order if m != model] + [model]
                     outage_note = f"{model} failed: {e}"[:200]
                 if not e.retryable or failures >= self.max_attempts:
                     raise BatchFailedError(
-                        f"{stage} failed after {failures} attempt(s): {e}", fault=fault_of(e.error_type)
+                        f"{stage} failed after {failures} attempt(s): {e}", fault=fault_of(e.error_type, e.in_the_rows)
                     ) from e
                 yield Sleep(self.backoff(failures))
                 continue
@@ -410,11 +412,20 @@ class QuotaEngine:
                     response_excerpt=result.excerpt[:500],
                     model_version=result.model_version,
                     cost_usd=self.config.cost_usd(
-                        model, result.input_tokens, result.output_tokens, answered_by=result.model_version
+                        model,
+                        result.input_tokens,
+                        result.output_tokens,
+                        answered_by=result.model_version,
+                        at=started,
                     ),
                 ),
             )
             return Outcome(result.value, model, fallback_reason, attempt_no)
+
+    def _turn(self, chain: list[str]) -> int:
+        """How many refused answers a model gives before the chain's next model is asked: the attempts
+        shared out, so answers that keep failing the checks have been tried on every model of the chain."""
+        return max(1, self.max_attempts // len(chain))
 
     def _settlement(
         self, reservation_id: int, sent: float, tokens: int | None, attempt: dict, refused: bool = False

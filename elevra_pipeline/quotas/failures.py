@@ -1,9 +1,11 @@
 """Every way a model call can fail, and whose problem it is.
 
-Only the data can be the uploader's fault: an answer that does not match the rows, or content Gemini
-blocks because of what the rows say. A retired model, a bad key, billing or a request Gemini rejects is
-ours to fix (the team is told, the upload waits); an outage or a quota waits on its own. A 499
-CANCELLED (Google drops calls so under load) is an outage, retried like a 503.
+Only the data can be the uploader's fault: content Gemini blocks because of what the rows say, rows
+more than the model's input or one answer can hold, or rows that themselves fail a check of the answer.
+Answers that kept failing our checks on every model of the chain are the model's fault; a retired
+model, a bad key, billing or a request Gemini rejects is ours to fix (in both the team is told and the
+upload waits); an outage or a quota waits on its own. A 499 CANCELLED (Google drops calls so under
+load) is an outage, retried like a 503.
 """
 
 from enum import StrEnum
@@ -42,17 +44,19 @@ def is_outage(error_type: str) -> bool:
     return error_type in OUTAGES
 
 
-def fault_of(error_type: str) -> Fault:
-    """Who must act when a batch's last attempt failed this way."""
+def fault_of(error_type: str, in_the_rows: bool = False) -> Fault:
+    """Who must act when a batch's last attempt failed this way. `in_the_rows`: the rows explain the
+    failure (an answer cut at the model's output limit: too many rows; rows that fail the check
+    themselves); else an answer that kept failing our checks is the model's, never the uploader's."""
     if error_type in OUTAGES or error_type in (CallFailure.RATE_LIMITED, CallFailure.MODEL_NOT_FOUND):
         return Fault.OUTAGE
     if error_type in (CallFailure.CONFIGURATION, CallFailure.MODEL_REFUSED):
         return Fault.CONFIGURATION
-    if error_type in IN_THE_ROWS:
+    if error_type in IN_THE_ROWS or in_the_rows:
         return Fault.DATA
     return Fault.MODEL
 
 
 def waits(fault: Fault) -> bool:
     """The batch waits (retried without the uploader) rather than needing a re-upload."""
-    return fault in (Fault.OUTAGE, Fault.CONFIGURATION)
+    return fault != Fault.DATA

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from elevra_pipeline.exceptions import QuotaConfigError
-from elevra_pipeline.quotas.prices import CallMode, ModelPrice
+from elevra_pipeline.quotas.prices import CallMode, PriceTable
 
 DEFAULT_QUOTAS_FILE = Path(__file__).parent / "default_quotas.yaml"
 
@@ -102,7 +102,7 @@ class QuotaConfig(BaseModel):
     adaptive: bool = True  # lower a limit when Google's 429s say others use the quota (quotas.adaptive)
     models: dict[str, ModelLimits]
     chains: dict[str, list[str]] = Field(default_factory=dict)
-    prices: dict[str, ModelPrice] = Field(default_factory=dict)  # a model without a price has no known cost
+    prices: dict[str, PriceTable] = Field(default_factory=dict)  # a model without a price has no known cost
     stages: dict[str, StageSettings] = Field(default_factory=dict)
 
     def stage(self, stage: str) -> StageSettings:
@@ -144,11 +144,13 @@ class QuotaConfig(BaseModel):
         mode: CallMode = CallMode.ONLINE,
         *,
         answered_by: str | None = None,
-    ):
-        """USD for one call's tokens at the price of the model that answered (Google may route a retired
-        id to a newer model), else of the model asked; None when the file prices neither."""
+        at: float | None = None,
+    ) -> float | None:
+        """USD for one call's tokens at the price in force when it was sent (`at`, epoch seconds; now when
+        not given) of the model that answered (Google may route a retired id to a newer model), else of
+        the model asked; None when the file prices neither."""
         price = self.prices.get(answered_by or "") or self.prices.get(model)
-        return price.cost_usd(input_tokens, output_tokens, mode) if price else None
+        return price.cost_usd(input_tokens, output_tokens, mode, at) if price else None
 
 
 def _field_path(error: Mapping[str, Any]) -> str:
@@ -163,9 +165,16 @@ def parse_quotas(data: object, source: str = "quotas") -> QuotaConfig:
         raise QuotaConfigError(f"invalid quotas file {source}: {problems}") from e
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML without its own dates: a `from: 2027-02-30` reaches the price's check as written."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
+
 def _read(path: Path) -> object:
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader
     except (OSError, yaml.YAMLError) as e:
         raise QuotaConfigError(f"cannot read quotas file {path}: {e}") from e
 

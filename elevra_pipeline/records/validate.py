@@ -8,8 +8,9 @@ is the row's (a known abbreviation written out); a website or candidate link mus
 that candidate's own row, the row's website is stored when it has one; election links may come from
 any row. A rule that fails raises InvalidModelOutput with a reason that shows the difference
 ("'Keisha Ann Brown' is not the row's 'Keisha Brown'", "Jane Doe's party 'Republican' is not the row's
-'DEM' (it is John Smith's)"): the call counts as invalid output (retried, then the batch needs
-re-upload with that reason). What is only cleaned (markup, a link written in no candidate's row, a
+'DEM' (it is John Smith's)"): the call counts as invalid output (retried on the chain's models, then
+the batch waits for the model and the team is told; it needs re-upload only when the rows themselves
+fail the check, `in_the_rows`). What is only cleaned (markup, a link written in no candidate's row, a
 repeated candidate) is kept as a note on the batch and shown in the workbook and the final e-mail.
 """
 
@@ -38,7 +39,10 @@ def check_date(value: str, rows_date: str, what: str) -> None:
     """A real calendar date, and the rows' own date when they have one."""
     parsed = real_date(value)
     if parsed is None:
-        raise InvalidModelOutput(f"{what} date '{value[:40]}' is not a real calendar date (YYYY-MM-DD)")
+        rows_bad = bool(rows_date) and real_date(rows_date) is None  # no answer can give the rows' own date
+        raise InvalidModelOutput(
+            f"{what} date '{value[:40]}' is not a real calendar date (YYYY-MM-DD)", in_the_rows=rows_bad
+        )
     if real_date(rows_date) and value != rows_date:
         raise InvalidModelOutput(f"{what} date {value} is not the rows' date {rows_date}")
 

@@ -8,8 +8,9 @@ class BatchStatus(StrEnum):
     ANALYZED = "analyzed"
     STRUCTURED = "structured"
     INSERTED = "inserted"
-    NEEDS_REUPLOAD = "needs_reupload"  # only for reasons in the data (or an answer that kept failing checks)
-    WAITING_FOR_MODEL = "waiting_for_model"  # the model was down or out of quota: retried without anyone's help
+    NEEDS_REUPLOAD = "needs_reupload"  # only for reasons in the data
+    # the model was down, out of quota, or its answers kept failing the checks: retried without the uploader
+    WAITING_FOR_MODEL = "waiting_for_model"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
     SUPERSEDED = "superseded"  # a revision of the upload put its rows in other batches (history only)
@@ -33,7 +34,7 @@ class Fault(StrEnum):
     """Who must act when a batch gives up on a stage (a batch's `failure_kind`; quotas.failures decides it)."""
 
     DATA = "data"  # the rows: only a new upload helps (needs re-upload, with the reason)
-    MODEL = "model"  # the answers kept failing the checks: a later run may succeed
+    MODEL = "model"  # the answers kept failing the checks on every model: the team is told, the batch waits
     OUTAGE = "outage"  # the model was down, out of quota or retired with no other model left: waits
     CONFIGURATION = "configuration"  # our key, billing or request: the team fixes it, the upload waits
 
@@ -64,6 +65,11 @@ def failed_on_data(batch) -> bool:
 
 def waiting_for_model(batch) -> bool:
     return batch.status == BatchStatus.WAITING_FOR_MODEL
+
+
+def waits_for_the_models_answers(batch) -> bool:
+    """The batch waits because the model's answers kept failing our checks on every model of the chain."""
+    return waiting_for_model(batch) and batch.failure_kind == FailureKind.MODEL
 
 
 def blocked_by_configuration(batch) -> bool:
@@ -126,6 +132,12 @@ def upload_status(upload, batches) -> UploadStatus:
     if all(b.status == BatchStatus.INSERTED for b in batches):
         return UploadStatus.COMPLETED
     return UploadStatus.COMPLETED_WITH_FAILURES
+
+
+def race_of(batch) -> str:
+    """A batch as people name it: 'Springfield Mayor, District 4, 2026-11-03' (not its key)."""
+    label = " ".join(p for p in (batch.jurisdiction, batch.office) if p) or batch.batch_key
+    return ", ".join(p for p in (label, batch.district, batch.election_date) if p)
 
 
 def reason_kind(reason: str | None) -> str:

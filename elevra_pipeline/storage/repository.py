@@ -284,6 +284,16 @@ class Repository:
         with self.unit_of_work() as s:
             s.add(ModelAttempt(**fields))
 
+    def answering_models(self, upload_id: int) -> list[tuple[str, str]]:
+        """Each (model asked, model that answered) pair of the upload's attempts that got an answer."""
+        with self.unit_of_work() as s:
+            query = (
+                select(ModelAttempt.model, ModelAttempt.model_version)
+                .where(ModelAttempt.upload_id == upload_id, ModelAttempt.model_version.is_not(None))
+                .distinct()
+            )
+            return [(asked, str(answered)) for asked, answered in s.execute(query)]
+
     def attempts(self, upload_id: int | None = None) -> list[ModelAttempt]:
         with self.unit_of_work() as s:
             query = select(ModelAttempt).order_by(ModelAttempt.id)

@@ -242,7 +242,12 @@ class BatchStage:
                     output_tokens=e.output_tokens or None,
                     model_version=e.model_version,
                     cost_usd=self.engine.config.cost_usd(
-                        job.model, e.input_tokens, e.output_tokens, CallMode.BATCH, answered_by=e.model_version
+                        job.model,
+                        e.input_tokens,
+                        e.output_tokens,
+                        CallMode.BATCH,
+                        answered_by=e.model_version,
+                        at=job.submitted_at,
                     ),
                 )
             else:
@@ -261,6 +266,7 @@ class BatchStage:
                         answer.output_tokens,
                         CallMode.BATCH,
                         answered_by=answer.model_version,
+                        at=job.submitted_at,  # Google bills a job's calls as of when it was sent
                     ),
                 )
             if self.repo.apply_job_answer(batch_id, owner, fields, row) and result is not None:

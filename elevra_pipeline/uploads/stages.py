@@ -13,7 +13,7 @@ from elevra_pipeline.gemini.schemas import BatchAnalysis, ColumnMappingAnswer, S
 from elevra_pipeline.quotas.engine import Outcome
 from elevra_pipeline.records.sanitize import plain_text
 from elevra_pipeline.records.validate import CheckedOutput, check_analysis, check_structured
-from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, stage_outcome
+from elevra_pipeline.storage.batch_rules import BatchStatus, FailureKind, race_of, stage_outcome
 from elevra_pipeline.storage.models import ElectionBatch
 from elevra_pipeline.uploads.prompt_budget import DEFAULT_MAX_PROMPT_TOKENS, check_columns_prompt, clipped_sample
 
@@ -49,16 +49,22 @@ def _note(batch: ElectionBatch, stage: str, model: str, reason: str | None) -> s
     return f"{batch.fallback_note}; {note}" if batch.fallback_note else note
 
 
+MODEL_FAULT_NOTE = (
+    "waiting for the model: its answers kept failing our checks on every model of the chain (not the file: "
+    "the team has been told; retried automatically)"
+)
 CONFIGURATION_NOTE = (
     "blocked: Gemini configuration (our side, not the file: the team has been told; resumes automatically once fixed)"
 )
 
 
 def give_up(batch: ElectionBatch, error: BatchFailedError) -> tuple[dict, BatchResult]:
-    """An outage or our own configuration leaves the batch waiting (resumed by a sensor); the data, or
-    answers that kept failing the checks, need re-upload (with the reason)."""
+    """An outage, our own configuration or answers that kept failing the checks on every model leave the
+    batch waiting (resumed by a sensor); only the data needs re-upload (with the reason)."""
     if error.fault == FailureKind.CONFIGURATION:
         reason = f"{CONFIGURATION_NOTE}: {error}"
+    elif error.fault == FailureKind.MODEL:
+        reason = f"{MODEL_FAULT_NOTE}: {error}"
     elif error.model_unavailable:
         reason = f"waiting for the model (retried automatically): {error}"
     else:
@@ -151,12 +157,6 @@ async def run_online(
         fields, result = stage.fields(batch, outcome)
     await keep((batch.id, fields))
     return result
-
-
-def race_of(batch) -> str:
-    """A batch as people name it: 'Springfield Mayor, District 4, 2026-11-03' (not its key)."""
-    label = " ".join(p for p in (batch.jurisdiction, batch.office) if p) or batch.batch_key
-    return ", ".join(p for p in (label, batch.district, batch.election_date) if p)
 
 
 def stage_summary(batches: list[ElectionBatch], stage: str) -> dict:
