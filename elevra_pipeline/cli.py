@@ -259,6 +259,11 @@ def cmd_bench(args) -> int:
 
         run_intake(say=lambda line: print(line, flush=True))
         return 0
+    if args.what == "drop":
+        from elevra_pipeline.bench.drop_bench import run as run_drop
+
+        run_drop(args.drops, args.gap, say=lambda line: print(line, flush=True))
+        return 0
     if args.what == "api":
         from elevra_pipeline.bench.api_bench import run as run_api
 
@@ -528,9 +533,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "bench",
         help="benchmarks: `bench quota` (the quota engine), `bench intake` (reading uploads), `bench pipeline`, "
-        "`bench api` (concurrent GET /uploads at a served instance)",
+        "`bench api` (concurrent GET /uploads at a served instance), `bench drop` (a dropped file to its run)",
     )
-    p.add_argument("what", choices=["quota", "intake", "pipeline", "api"])
+    p.add_argument("what", choices=["quota", "intake", "pipeline", "api", "drop"])
+    p.add_argument("--drops", type=int, default=5, help="drop: files dropped into a running daemon's folder")
+    p.add_argument("--gap", type=float, default=17.0, help="drop: seconds between two drops")
     p.add_argument("--processes", type=int, default=4)
     p.add_argument(
         "--seconds", type=float, help="quota: load phase length (default 42 s, 7 windows); --ledger-only: 5 s per run"
