@@ -73,6 +73,13 @@ def _number(name: str, default: float, minimum: float = 0) -> float:
     return default if value is None else value
 
 
+def _minutes_or_zero(name: str, default: float) -> float:
+    """A number of minutes where 0 means "always" (e.g. every upload gets its stage e-mails)."""
+    if os.environ.get(name, "").strip() in ("0", "0.0"):
+        return 0.0
+    return _number(name, default)
+
+
 def _count(name: str, default: int, minimum: float = 0) -> int:
     value = _read_number(name, _whole, minimum)
     return default if value is None else value
@@ -112,6 +119,9 @@ class Settings:
     timezone: str = "America/Los_Angeles"  # ELEVRA_TIMEZONE: the team's; times in e-mails and status
     dagster_url: str | None = None  # ELEVRA_DAGSTER_URL: the Dagster UI, for links in the team's e-mails
     team_digest: bool = False  # ELEVRA_TEAM_DIGEST=daily: one e-mail a day for the team, alerts at once
+    # ELEVRA_STAGE_EMAILS_AFTER_MINUTES: an upload expected to take less hears once, at the end (no Queued, no
+    # stage e-mails); 0 sends them for every upload
+    stage_emails_after_minutes: float = 5.0
     webhook_url: str | None = None  # ELEVRA_WEBHOOK_URL: published change sets go there (notifications/webhook.py)
     review: bool = False  # ELEVRA_REVIEW=1: every upload's records wait for `approve ID` unless it says otherwise
     processed_files: str = "delete"  # ELEVRA_PROCESSED_FILES: a finished upload's file leaves the bucket (or `move`)
@@ -164,6 +174,7 @@ class Settings:
             timezone=_timezone("ELEVRA_TIMEZONE", "America/Los_Angeles"),
             dagster_url=(os.environ.get("ELEVRA_DAGSTER_URL") or "").rstrip("/") or None,
             team_digest=_digest("ELEVRA_TEAM_DIGEST"),
+            stage_emails_after_minutes=_minutes_or_zero("ELEVRA_STAGE_EMAILS_AFTER_MINUTES", 5.0),
             processed_files=_processed_files("ELEVRA_PROCESSED_FILES"),
             review=_flag("ELEVRA_REVIEW"),
             webhook_url=_webhook_url("ELEVRA_WEBHOOK_URL", "ELEVRA_WEBHOOK_SECRET"),

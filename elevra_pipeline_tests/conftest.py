@@ -25,6 +25,10 @@ from elevra_pipeline.storage.repository import Repository
 from elevra_pipeline_tests.layers import layer_of
 
 POSTGRES_URL = os.environ.get("ELEVRA_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+# The tests of the stage e-mails (Queued, Analysis done, Structured output done) use uploads that take
+# seconds, which by default hear once, at the end: here every upload gets them (and every process the
+# tests start inherits it); test_email_notifications.py checks the default on its own.
+os.environ.setdefault("ELEVRA_STAGE_EMAILS_AFTER_MINUTES", "0")
 
 
 def postgres_unavailable_reason() -> str | None:

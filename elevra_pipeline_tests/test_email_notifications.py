@@ -287,3 +287,26 @@ def test_each_email_says_where_to_look_the_status_and_the_partition_in_dagster(r
     assert link in html
     _, text, _ = render("final", upload, upload.summary_json, {})  # no Dagster address set: no link
     assert "In Dagster" not in text and f"Status: elevra-pipeline status {upload.id}" in text
+
+
+def test_an_upload_that_finishes_within_minutes_hears_once_at_the_end(
+    repo, instance, resources, db_url, outbox, monkeypatch
+):
+    monkeypatch.setenv("ELEVRA_STAGE_EMAILS_AFTER_MINUTES", "5")  # the default
+    upload = processed_upload(repo, instance, resources)  # 22 races, expected to take well under 5 minutes
+    tick(instance, db_url, EmailResource(outbox_dir=local_outbox()))
+
+    mine = [m["Subject"] for m in read_outbox(outbox) if m["To"] == "ann@example.org"]
+    assert mine == ["Done: 22 elections and 66 candidates from sample_elections.xlsx [EMULATED]"]
+    assert {n.kind for n in repo.notifications(upload.id)} == {"final"}  # and the team's copy of it
+
+
+def test_an_upload_expected_to_take_longer_hears_queued_with_its_eta(repo, instance, resources, db_url, monkeypatch):
+    monkeypatch.setenv("ELEVRA_STAGE_EMAILS_AFTER_MINUTES", "5")
+    upload = processed_upload(repo, instance, resources)
+    summary = upload.summary_json
+    repo.update_upload(upload.id, summary_json={**summary, "queue": {**summary["queue"], "eta_seconds": 3 * 3600}})
+    notifier = app_resource().notifier(repo, EmailResource(outbox_dir=local_outbox()))
+
+    assert notifier.notify_stage(repo.get_upload_by_id(upload.id), "queued")  # e.g. 5,000 races: 3 hours
+    assert [n.kind for n in repo.notifications(upload.id) if n.recipients == ["ann@example.org"]] == ["queued"]

@@ -91,6 +91,7 @@ class ApiServices:
             self.mailer,
             s.team_email,
             team_digest=s.team_digest,
+            stage_emails_after=s.stage_emails_after_minutes * 60,
             dagster_url=s.dagster_url,
             files=self.files(),
         )

@@ -43,6 +43,7 @@ class AppResource(dg.ConfigurableResource):
     timezone: str = "America/Los_Angeles"  # the team's: times in e-mails
     dagster_url: str | None = None  # the Dagster UI, linked from the team's e-mails
     team_digest: bool = False  # the team gets one digest a day instead of a copy of each e-mail
+    stage_emails_after_minutes: float = 5.0  # a shorter upload gets one e-mail, at the end
     processed_files: str = "delete"  # a finished upload's file in the bucket: deleted, or moved to processed/
     review: bool = False  # every upload's records wait for `approve ID` unless its options say otherwise
     webhook_url: str | None = None  # published change sets are POSTed there, signed with webhook_secret
@@ -77,6 +78,7 @@ class AppResource(dg.ConfigurableResource):
             timezone=settings.timezone,
             dagster_url=settings.dagster_url,
             team_digest=settings.team_digest,
+            stage_emails_after_minutes=settings.stage_emails_after_minutes,
             processed_files=settings.processed_files,
             review=settings.review,
             webhook_url=settings.webhook_url,
@@ -105,6 +107,7 @@ class AppResource(dg.ConfigurableResource):
             mailer,
             self.team_email,
             team_digest=self.team_digest,
+            stage_emails_after=self.stage_emails_after_minutes * 60,
             dagster_url=self.dagster_url,
             files=self.files(),
         )

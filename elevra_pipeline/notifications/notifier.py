@@ -102,9 +102,12 @@ class Notifier:
         team_digest: bool = False,
         dagster_url: str | None = None,
         files: FileStore | None = None,
+        stage_emails_after: float = 0.0,
     ):
         self.files = files or FileStore({})  # reads attachments by their ref (a path, or s3:// when shared)
         self.team_digest = team_digest  # the team reads uploads in one daily digest, alerts at once
+        # seconds: an upload expected to finish sooner hears once, at the end (ELEVRA_STAGE_EMAILS_AFTER_MINUTES)
+        self.stage_emails_after = stage_emails_after
         self.dagster_url = dagster_url  # the Dagster UI, linked from each e-mail (ELEVRA_DAGSTER_URL)
         self.repo = repo
         self.mailer = mailer
@@ -143,12 +146,17 @@ class Notifier:
         ]
         return any(logged)
 
+    def long_upload(self, upload) -> bool:
+        """Whether the upload was expected, when queued, to take long enough for Queued and stage e-mails."""
+        eta = ((upload.summary_json or {}).get("queue") or {}).get("eta_seconds") or 0
+        return eta >= self.stage_emails_after
+
     def notify_stage(self, upload, kind: str) -> bool:
         """The e-mail for a finished stage; the rule the sensors and the command line share. Only a
         stage that did work sends one (a file none of whose races reach the model hears once, at the
         end). The result workbook of an upload whose batches wait for a model says so, not 'done'."""
         if kind != "final":
-            return stage_did_work(upload, kind) and self.notify(upload, kind)
+            return stage_did_work(upload, kind) and self.long_upload(upload) and self.notify(upload, kind)
         summary = upload.summary_json or {}
         if upload.status in WAITING:
             waiting = sorted(b["batch"] for b in waiting_batches(summary))
