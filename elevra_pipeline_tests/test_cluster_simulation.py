@@ -114,11 +114,11 @@ def test_an_object_in_the_bucket_ends_in_the_final_email_with_nothing_shared_but
 
     # the final e-mail, written by the e-mail sensor, carries the workbook a run process stored in S3
     outbox = daemon_folder / "data" / "outbox"
-    (final,) = [
-        p
-        for p in outbox.rglob("*.eml")
-        if f"upload-{springfield.id}-final" in p.name and not p.name.endswith("-team.eml")
-    ]
+    written = sorted(p.name for p in outbox.rglob("*.eml"))
+    logged = [(n.upload_id, n.kind, n.status, n.error) for u in uploads for n in repo.notifications(u.id)]
+    finals = [p for p in outbox.rglob("*.eml") if f"upload-{springfield.id}-final" in p.name]
+    assert len([p for p in finals if not p.name.endswith("-team.eml")]) == 1, (written, logged, "\n".join(said[-40:]))
+    (final,) = [p for p in finals if not p.name.endswith("-team.eml")]
     message = email.message_from_bytes(final.read_bytes(), policy=policy.default)
     assert message["To"] == "ann@example.org"
     (attached,) = list(message.iter_attachments())
