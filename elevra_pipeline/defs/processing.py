@@ -183,6 +183,7 @@ class StageProgress:
         self.instance, self.run_id, self.progress = instance, run_id, progress
         self.order = [a.key.to_user_string() for a in upload_assets]
         self.seen: set[int] = set()
+        self.cursor: str | None = None  # where the last look at the event log ended
         self.metadata: dict[str, dict] = {}
         self.observed: dict[str, dict] = {}  # e.g. a model stage waiting for Batch API jobs
         self.materialized: list[str] = []
@@ -209,7 +210,11 @@ class StageProgress:
                 pass
 
     def poll(self) -> None:
-        for record in self.instance.get_records_for_run(self.run_id, of_type=STAGE_EVENTS).records:
+        """The events after the last look only: reading the run's whole log every half second cost the
+        run process about 0.6 ms of CPU per model call (issue 40), growing with the log."""
+        found = self.instance.get_records_for_run(self.run_id, cursor=self.cursor, of_type=STAGE_EVENTS)
+        self.cursor = found.cursor or self.cursor
+        for record in found.records:
             if record.storage_id in self.seen or not record.event_log_entry.dagster_event:
                 continue
             self.seen.add(record.storage_id)
