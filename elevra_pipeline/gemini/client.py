@@ -98,18 +98,25 @@ def grown_budget(current: int | None, model_limit: int) -> int | None:
 
 
 class OutputBudget:
-    """One call's max_output_tokens: the stage's first, grown after each MAX_TOKENS answer."""
+    """One call's max_output_tokens: the stage's first, grown after each MAX_TOKENS answer. `configs`,
+    shared by a stage's calls, holds each request config once it is built: the key to `stage_config`'s
+    cache (the settings' thinking and sampling, sorted) was itself worth rebuilding only once per stage."""
 
-    def __init__(self, config: QuotaConfig, stage: str):
+    def __init__(self, config: QuotaConfig, stage: str, configs: dict | None = None):
         self.config = config
         self.settings = config.stage(stage)
         self.tokens = self.settings.max_output_tokens
+        self.configs = {} if configs is None else configs
 
     def thinking(self, model: str) -> Thinking:
         return tuple(sorted(self.settings.thinking_for(model).items()))
 
     def request_config(self, system: str, schema: type[BaseModel], model: str) -> types.GenerateContentConfig:
-        return stage_config(system, schema, self.settings, model, self.tokens)
+        key = (system, schema, model, self.tokens)
+        built = self.configs.get(key)
+        if built is None:
+            built = self.configs[key] = stage_config(system, schema, self.settings, model, self.tokens)
+        return built
 
     def after(self, model: str, error: ModelCallError) -> None:
         """A MAX_TOKENS answer: the next attempt gets more room, or none is left and it is not retried."""
@@ -300,6 +307,7 @@ class GeminiCaller:
         self._templates: dict[int, tuple[types.GenerateContentConfig, dict]] = {}
         self._paths: dict[str, str] = {}  # model -> its generateContent path
         self._loop_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._stage_configs: dict[str, dict] = {}  # stage -> its request configs (OutputBudget.configs)
 
     @asynccontextmanager
     async def async_session(self):
@@ -369,7 +377,7 @@ class GeminiCaller:
         check: Callable[[Any], Any] | None = None,
     ) -> Outcome:
         """`run` on the event loop (the model stages: one thread, hundreds of calls in flight)."""
-        budget = OutputBudget(self.engine.config, stage)
+        budget = OutputBudget(self.engine.config, stage, self._stage_configs.setdefault(stage, {}))
         return await self.engine.acall(
             stage,
             len(system) + len(prompt),
