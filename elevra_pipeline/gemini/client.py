@@ -2,13 +2,16 @@
 
 import asyncio
 import json
+import os
 import re
+import ssl
 import weakref
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any, Awaitable, Callable
 
 import aiohttp
+import certifi
 from google import genai
 from google.genai import _common, _transformers, errors, types
 from google.genai import models as genai_models
@@ -34,13 +37,33 @@ def _connection_limits(connections: int):
     return http.Limits(max_connections=connections, max_keepalive_connections=connections)
 
 
+def _ssl_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """The TLS contexts google-genai 3.4 builds by default, built once: (httpx's, aiohttp's). Given in
+    the client's options, every client made from them (one per model stage, see `async_session`)
+    reuses them; else each new client loads the CA bundles again, about 70 ms of CPU per stage."""
+    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    try:
+        import httpx2
+    except ImportError:  # pragma: no cover - depends on the SDK's optional backend
+        httpx2 = None
+    if httpx2 is None:
+        for_httpx = ssl.create_default_context(cafile=cafile or certifi.where(), capath=capath)
+    elif cafile or capath:
+        for_httpx = ssl.create_default_context(cafile=cafile, capath=capath)
+    else:
+        for_httpx = httpx2.create_ssl_context()  # the OS trust store (truststore), as the SDK does
+    return for_httpx, ssl.create_default_context(cafile=cafile or certifi.where(), capath=capath)
+
+
 def make_client(
     api_key: str | None, base_url: str | None, timeout_seconds: float, connections: int = 100
 ) -> genai.Client:
+    for_httpx, for_aiohttp = _ssl_contexts()
     options = types.HttpOptions(
         timeout=int(timeout_seconds * 1000),
         base_url=base_url or None,
-        client_args={"limits": _connection_limits(connections)},
+        client_args={"limits": _connection_limits(connections), "verify": for_httpx},
+        async_client_args={"verify": for_httpx, "ssl": for_aiohttp},  # each client keeps the args it takes
         # one attempt per request: the quota engine retries (with the server's retryDelay and the
         # ledger); without this the SDK's async path silently resends after a connection error, 1-10 s later
         retry_options=types.HttpRetryOptions(attempts=1),
