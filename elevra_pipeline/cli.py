@@ -289,6 +289,7 @@ def cmd_bench(args) -> int:
             args.concurrent,
             say=lambda line: print(line, flush=True),
             through=args.through,
+            profile=Path(args.profile) if args.profile else None,
         )
         return 0
     if args.invisible_consumer:
@@ -573,6 +574,11 @@ def build_parser() -> argparse.ArgumentParser:
         "on PostgreSQL (implies --ledger postgres)",
     )
     p.add_argument("--time-scale", type=float, default=1.0, help="pipeline: window and answer times divided by this")
+    p.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="pipeline (--through process): run each upload's process under cProfile, statistics in DIR/<upload>.prof",
+    )
     p.add_argument("--latency", help="pipeline: per-model answer times (default: Pro 10-30 s, Flash 2-5 s)")
     p.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     p.add_argument(

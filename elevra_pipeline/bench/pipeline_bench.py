@@ -332,13 +332,15 @@ def _postgres_instance_file(dagster_home: Path, dagster_url: str) -> None:
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
 
 
-def _through_processes(world: _World, files: list[Path], cpu: CpuSampler) -> None:
-    """Each upload by its own `elevra-pipeline process`, all started at once."""
+def _through_processes(world: _World, files: list[Path], cpu: CpuSampler, profile: Path | None = None) -> None:
+    """Each upload by its own `elevra-pipeline process`, all started at once; with `profile`, each under
+    cProfile on the CPU clock (bench.profiled), its statistics in `profile/<upload>.prof` (the CPU
+    figures then include cProfile's own, two to three times the calls' own)."""
     runs = [
         subprocess.Popen(
             [
                 sys.executable,
-                "-m",
+                *(["-m", "elevra_pipeline.bench.profiled", str(profile / f"{f.stem}.prof")] if profile else ["-m"]),
                 "elevra_pipeline.cli",
                 "process",
                 str(f),
@@ -478,6 +480,7 @@ def run_case(
     postgres_url: str,
     say=print,
     through: str = "process",
+    profile: Path | None = None,
 ) -> dict:
     """One case: `len(sizes)` uploads processed at once, each by its own `elevra-pipeline process`
     (`through="process"`) or all through the Dagster daemon on PostgreSQL (`through="daemon"`)."""
@@ -495,7 +498,7 @@ def run_case(
                 watching = threading.Event()
                 threading.Thread(target=_watch_processes, args=(cpu, watching), daemon=True).start()
                 try:
-                    _through_processes(world, files, cpu)
+                    _through_processes(world, files, cpu, profile)
                 finally:
                     watching.set()
         wall = time.time() - started
@@ -651,11 +654,14 @@ def run(
     concurrent: str = "2x200",
     say=print,
     through: str = "process",
+    profile: Path | None = None,
 ) -> list[dict]:
     if through == "daemon":
         database = "postgres"  # the daemon's runs share the app database as deployed: PostgreSQL
+    if profile:
+        profile.mkdir(parents=True, exist_ok=True)
     cases = [[size] for size in sizes] + ([together(concurrent)] if together(concurrent) else [])
-    results = [run_case(case, factor, latency, database, postgres_url, say, through) for case in cases]
+    results = [run_case(case, factor, latency, database, postgres_url, say, through, profile) for case in cases]
     worst = max(r["ratio"] for r in results)
     say(json.dumps({"bench": "pipeline", "worst_ratio": worst, "cases": results}))
     return results

@@ -218,7 +218,7 @@ async def _run_online(
 ) -> list:
     """Every leased batch's call on one event loop, as many in flight as the quotas admit; the leases
     are renewed while the stage runs (a stage held back by its quotas can outlast one lease), and
-    `report(progress)` is told how far the stage is every `app.progress_seconds`."""
+    `report(progress)` is told how far the stage is every `app.progress_seconds` when it moved."""
     todo = [b for b in leased if eligible(b)]
     progress = CallProgress(stage.name, len(todo))
 
@@ -232,7 +232,8 @@ async def _run_online(
     async def tell() -> None:
         while True:
             await asyncio.sleep(app.progress_seconds)
-            report(progress)
+            if progress.worth_telling():
+                report(progress)
 
     async def counted(batch):
         try:

@@ -2,13 +2,16 @@
 
 import asyncio
 import json
+import os
 import re
+import ssl
 import weakref
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any, Awaitable, Callable
 
 import aiohttp
+import certifi
 from google import genai
 from google.genai import _common, _transformers, errors, types
 from google.genai import models as genai_models
@@ -34,13 +37,33 @@ def _connection_limits(connections: int):
     return http.Limits(max_connections=connections, max_keepalive_connections=connections)
 
 
+def _ssl_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """The TLS contexts google-genai 3.4 builds by default, built once: (httpx's, aiohttp's). Given in
+    the client's options, every client made from them (one per model stage, see `async_session`)
+    reuses them; else each new client loads the CA bundles again, about 70 ms of CPU per stage."""
+    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    try:
+        import httpx2
+    except ImportError:  # pragma: no cover - depends on the SDK's optional backend
+        httpx2 = None
+    if httpx2 is None:
+        for_httpx = ssl.create_default_context(cafile=cafile or certifi.where(), capath=capath)
+    elif cafile or capath:
+        for_httpx = ssl.create_default_context(cafile=cafile, capath=capath)
+    else:
+        for_httpx = httpx2.create_ssl_context()  # the OS trust store (truststore), as the SDK does
+    return for_httpx, ssl.create_default_context(cafile=cafile or certifi.where(), capath=capath)
+
+
 def make_client(
     api_key: str | None, base_url: str | None, timeout_seconds: float, connections: int = 100
 ) -> genai.Client:
+    for_httpx, for_aiohttp = _ssl_contexts()
     options = types.HttpOptions(
         timeout=int(timeout_seconds * 1000),
         base_url=base_url or None,
-        client_args={"limits": _connection_limits(connections)},
+        client_args={"limits": _connection_limits(connections), "verify": for_httpx},
+        async_client_args={"verify": for_httpx, "ssl": for_aiohttp},  # each client keeps the args it takes
         # one attempt per request: the quota engine retries (with the server's retryDelay and the
         # ledger); without this the SDK's async path silently resends after a connection error, 1-10 s later
         retry_options=types.HttpRetryOptions(attempts=1),
@@ -98,18 +121,25 @@ def grown_budget(current: int | None, model_limit: int) -> int | None:
 
 
 class OutputBudget:
-    """One call's max_output_tokens: the stage's first, grown after each MAX_TOKENS answer."""
+    """One call's max_output_tokens: the stage's first, grown after each MAX_TOKENS answer. `configs`,
+    shared by a stage's calls, holds each request config once it is built: the key to `stage_config`'s
+    cache (the settings' thinking and sampling, sorted) was itself worth rebuilding only once per stage."""
 
-    def __init__(self, config: QuotaConfig, stage: str):
+    def __init__(self, config: QuotaConfig, stage: str, configs: dict | None = None):
         self.config = config
         self.settings = config.stage(stage)
         self.tokens = self.settings.max_output_tokens
+        self.configs = {} if configs is None else configs
 
     def thinking(self, model: str) -> Thinking:
         return tuple(sorted(self.settings.thinking_for(model).items()))
 
     def request_config(self, system: str, schema: type[BaseModel], model: str) -> types.GenerateContentConfig:
-        return stage_config(system, schema, self.settings, model, self.tokens)
+        key = (system, schema, model, self.tokens)
+        built = self.configs.get(key)
+        if built is None:
+            built = self.configs[key] = stage_config(system, schema, self.settings, model, self.tokens)
+        return built
 
     def after(self, model: str, error: ModelCallError) -> None:
         """A MAX_TOKENS answer: the next attempt gets more room, or none is left and it is not retried."""
@@ -304,6 +334,7 @@ class GeminiCaller:
         self._templates: dict[int, tuple[types.GenerateContentConfig, dict]] = {}
         self._paths: dict[str, str] = {}  # model -> its generateContent path
         self._loop_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._stage_configs: dict[str, dict] = {}  # stage -> its request configs (OutputBudget.configs)
 
     @asynccontextmanager
     async def async_session(self):
@@ -373,7 +404,7 @@ class GeminiCaller:
         check: Callable[[Any], Any] | None = None,
     ) -> Outcome:
         """`run` on the event loop (the model stages: one thread, hundreds of calls in flight)."""
-        budget = OutputBudget(self.engine.config, stage)
+        budget = OutputBudget(self.engine.config, stage, self._stage_configs.setdefault(stage, {}))
         return await self.engine.acall(
             stage,
             len(system) + len(prompt),

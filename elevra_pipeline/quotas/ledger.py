@@ -26,6 +26,7 @@ from elevra_pipeline.storage.models import (
 )
 
 PRUNE_EVERY = 500
+_ATTEMPT_INSERT = ModelAttempt.__table__.insert()  # built once: settlements insert attempt rows by the hundred
 
 
 @dataclass(frozen=True)
@@ -397,7 +398,7 @@ class QuotaLedger:
                 if attempt is not None:
                     by_columns.setdefault(tuple(sorted(attempt)), []).append(attempt)
             for rows in by_columns.values():  # one INSERT per set of columns (executemany)
-                conn.execute(ModelAttempt.__table__.insert(), rows)
+                conn.execute(_ATTEMPT_INSERT, rows)
 
     def settle_refused(self, reservation_id: int, attempt: dict | None = None) -> None:
         """A call Google refused with a 429 was not counted by Google: it leaves our windows and our day

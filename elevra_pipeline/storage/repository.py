@@ -23,6 +23,11 @@ from elevra_pipeline.storage.models import (
     Upload,
 )
 
+_BATCHES = cast(Table, ElectionBatch.__table__)
+# Built once: each executemany's SET clause is its rows' keys but `batch_id_` (SQLAlchemy caches the
+# compiled form per set of keys), so a stage's answers cost no statement building each
+_BATCH_UPDATE = update(_BATCHES).where(_BATCHES.c.id == bindparam("batch_id_"))
+
 
 class Repository:
     def __init__(self, engine: Engine):
@@ -128,13 +133,12 @@ class Repository:
 
     def update_batches(self, updates: list[tuple[int, dict]]) -> list[None]:
         """Several batches' fields (batch id, fields) in one transaction: one UPDATE per set of fields."""
-        table = cast(Table, ElectionBatch.__table__)
         by_fields: dict[tuple, list[dict]] = {}
         for batch_id, fields in updates:
             by_fields.setdefault(tuple(sorted(fields)), []).append({"batch_id_": batch_id, **fields})
         with self.engine.begin() as conn:
             for rows in by_fields.values():  # executemany; the SET clause is the rows' other keys
-                conn.execute(update(table).where(table.c.id == bindparam("batch_id_")), rows)
+                conn.execute(_BATCH_UPDATE, rows)
         return [None] * len(updates)
 
     def release_batch(self, batch_id: int, owner: str) -> None:
