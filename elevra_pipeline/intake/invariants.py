@@ -16,7 +16,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from elevra_pipeline.intake.offices import Level, state_contest
+from elevra_pipeline.intake.offices import Level, state_contest, statewide_court_of
 from elevra_pipeline.intake.states import is_state
 
 MIN_SHARE = 0.5  # of the contests that can show it: a rule broken by one contest in a hundred is a typo
@@ -60,6 +60,8 @@ def state_office(record: dict) -> bool:
         return True
     if record["district"] and state_contest(f"{record['office']} {record['district']}"):
         return True  # 'DISTRICT ATTORNEY' of 'District 25': a prosecutorial district
+    if statewide_court_of(record["office"], record["state"]):
+        return True
     first = record["office"].split(" ", 1)[0].strip(".,").casefold()
     return bool(record["state"]) and first == record["state"].casefold()
 

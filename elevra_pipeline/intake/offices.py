@@ -80,6 +80,18 @@ def office_level(office: str) -> Level:
     return Level.UNKNOWN
 
 
+# courts that are one state's whole (elsewhere the same name is a county's or a circuit's court)
+_STATEWIDE_COURTS_OF = {
+    "PA": re.compile(r"\b(?:superior|commonwealth) court\b", re.I),  # appellate courts of Pennsylvania
+}
+
+
+def statewide_court_of(office: str, state: str) -> bool:
+    """`JUDGE OF THE SUPERIOR COURT` on a Pennsylvania list is a statewide seat (in California, a county's)."""
+    court = _STATEWIDE_COURTS_OF.get((state or "").upper())
+    return bool(court and court.search(office or ""))
+
+
 def contest_level(office: str, given: str = "") -> Level:
     """The level a row's own column gives (`intake.value_roles`), else the office's words'."""
     return Level(given) if given and given != Level.UNKNOWN else office_level(office)
@@ -105,6 +117,7 @@ _OFFICE_WORDS = set(
     school schools education library park parks fire hospital water sewer cemetery soil conservation port transit
     utility levee drainage legislative body administrator administrative executive manager controller comptroller
     inspector elections registrar marshal bailiff common pleas domestic relations orphans district's member's
+    magisterial
     one two three four five six seven eight nine ten at-large atlarge elected office officers regular new
     east west north south central upper lower eastern western northern southern yr yrs alt alternate comm
     planning plan zoning appeals ed bd""".split()
@@ -116,6 +129,12 @@ def office_word(word: str) -> bool:
     return word.casefold() in _OFFICE_WORDS
 
 
+def _code(word: str) -> bool:
+    """A seat or precinct code ('31-1-02', 'a11-5', '1a01'), not a place: digits, and no part of it a word of
+    three letters or more ('aurora-1' is Aurora's district 1)."""
+    return bool(re.search(r"\d", word)) and not any(re.fullmatch(r"[a-z]{3,}", p) for p in re.split(r"[-.']", word))
+
+
 def names_a_place(office: str) -> bool:
     """The office's text says where it is: a word that is no office word, number or ordinal."""
     words = [w.strip(".'-") for w in re.findall(r"[a-z0-9][a-z0-9'.-]*", (office or "").casefold())]
@@ -125,7 +144,10 @@ def names_a_place(office: str) -> bool:
     capitals = [w for w in lettered if w.isupper() and 2 <= len(w) <= 4 and w.casefold() not in numbered]
     acronyms = {w.casefold() for w in capitals} if sum(w.isupper() for w in lettered) < 0.5 * len(lettered) else set()
     return any(
-        w not in _OFFICE_WORDS and w not in acronyms and not re.fullmatch(r"[0-9]+(st|nd|rd|th)?|[ivx]+|[a-z]", w)
+        w not in _OFFICE_WORDS
+        and w not in acronyms
+        and not re.fullmatch(r"[0-9]+(st|nd|rd|th)?|[ivx]+|[a-z]", w)
+        and not _code(w)
         for w in words
     )
 
