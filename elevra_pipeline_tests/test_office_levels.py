@@ -17,6 +17,7 @@ from elevra_pipeline.intake.offices import Level, names_a_place, office_level
         ("State Board of Education", Level.STATEWIDE),
         ("State Representative District 44", Level.STATE_DISTRICT),
         ("Sheriff", Level.LOCAL),
+        ("Register of Wills", Level.LOCAL),  # a county's (Philadelphia's list): it needs a place
         ("County Commissioner District 1", Level.LOCAL),
         # a prosecutor of a numbered district is the state's; a county's has no number
         ("DISTRICT ATTORNEY DISTRICT 25", Level.STATE_DISTRICT),

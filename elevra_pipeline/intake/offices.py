@@ -54,7 +54,7 @@ _LOCAL = re.compile(
     r"\b(?:sheriff|mayor|council\w*|alder\w*|selectm\w*|select board|commission(?:er)?s?|supervisors?|trustees?|"
     r"school|board of education|clerk|assessor|coroner|constable|magistrate|justice of the peace|jailer|"
     r"recorder|surveyor|treasurer|auditor|collector|appraiser|prosecut\w*|district attorney|solicitor|"
-    r"probate|register of deeds|township|village|city|town|county|borough|parish|ward|"
+    r"probate|register of (?:deeds|wills)|prothonotary|township|village|city|town|county|borough|parish|ward|"
     r"precinct (?:committee\w*|delegates?)|"
     r"library|park|fire|hospital|water|sewer|cemetery|soil|conservation|port|transit|utility|levee|drainage|"
     r"municipal|judge|court|justice|zoning|planning|comm)\b",
