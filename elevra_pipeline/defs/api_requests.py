@@ -16,7 +16,7 @@ from elevra_pipeline.defs.runs import stop_upload_runs
 from elevra_pipeline.storage.batch_rules import UploadStatus
 
 
-@dg.sensor(job=process_upload_job, minimum_interval_seconds=3, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(job=process_upload_job, minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.RUNNING)
 def api_request_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource) -> dg.SensorResult:
     """Requests the run an admin action taken through the API needs, and stops a cancelled upload's runs."""
     repo = database.repository()
